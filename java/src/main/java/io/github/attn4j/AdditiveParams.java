@@ -1,0 +1,204 @@
+package io.github.attn4j;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.UnaryOperator;
+
+/**
+ * Additive (Bahdanau) attention, fused:
+ * {@code e_ij = sum_a w[a] * tanh(Qp[i,a] + Kp[j,a] + b[a]) + bias[i,j] - slope * |i + off - j|},
+ * masked pairs {@code -inf}, {@code C[i,:] = sum_j softmax_j(e)[i,j] * V[j,:]}. No {@code [Sq, Sk, A]}
+ * tensor exists at any point.
+ *
+ * <p>Inputs are either pre-projected, {@code q = Qp [B, H, Sq, A]} and {@code k = Kp [B, H, Sk, A]},
+ * or raw with weights: {@code q [B, H, Sq, Dq]} with {@code wq [A, Dq]} and {@code k [B, H, Sk, Dk]}
+ * with {@code wk [A, Dk]}, where {@code Qp = q . wq^T} and {@code Kp = k . wk^T}. V is
+ * {@code [B, H, Sk, Dv]}, {@code w} and the optional {@code b} are {@code [A]}, the output C is
+ * {@code [B, H, Sq, Dv]}, and the optional {@code weights} output is {@code [B, H, Sq, Sk]}. A fully
+ * masked row gives zeros in C and in the weights. Every float tensor shares one dtype.
+ */
+public record AdditiveParams(Tensor q, Tensor k, Tensor v, Tensor w, Tensor b, Tensor wq, Tensor wk, Tensor out,
+        Tensor weights, Masks masks) implements OpParams {
+
+    public static Builder builder(Tensor q, Tensor k, Tensor v, Tensor w, Tensor out) {
+        return new Builder(q, k, v, w, out);
+    }
+
+    @Override
+    public String op() {
+        return "additive";
+    }
+
+    /** True when {@code q} and {@code k} are raw inputs with projection weights. */
+    public boolean raw() {
+        return wq != null;
+    }
+
+    public int batch() {
+        return q.dim(0);
+    }
+
+    public int heads() {
+        return q.dim(1);
+    }
+
+    public int seqQ() {
+        return q.dim(2);
+    }
+
+    public int seqK() {
+        return k.dim(2);
+    }
+
+    /** The attention dim A. */
+    public int dimA() {
+        return w.dim(0);
+    }
+
+    public int headDimV() {
+        return v.dim(3);
+    }
+
+    @Override
+    public DType dtype() {
+        return v.dtype();
+    }
+
+    @Override
+    public List<Tensor> inputs() {
+        List<Tensor> l = new ArrayList<>(List.of(q, k, v, w));
+        for (Tensor t : new Tensor[] {b, wq, wk}) {
+            if (t != null) {
+                l.add(t);
+            }
+        }
+        l.addAll(masks.tensors());
+        return l;
+    }
+
+    @Override
+    public List<Tensor> outputs() {
+        return weights == null ? List.of(out) : List.of(out, weights);
+    }
+
+    @Override
+    public AdditiveParams mapTensors(UnaryOperator<Tensor> f) {
+        return new AdditiveParams(f.apply(q), f.apply(k), f.apply(v), f.apply(w), b == null ? null : f.apply(b),
+                wq == null ? null : f.apply(wq), wk == null ? null : f.apply(wk), f.apply(out),
+                weights == null ? null : f.apply(weights), masks.map(f));
+    }
+
+    /** The same call on already projected inputs {@code qp}, {@code kp} (used after the GEMMs). */
+    public AdditiveParams withProjected(Tensor qp, Tensor kp) {
+        return new AdditiveParams(qp, kp, v, w, b, null, null, out, weights, masks);
+    }
+
+    /** Builder that validates every argument in {@link #build()}. */
+    public static final class Builder {
+        private final Tensor q, k, v, w, out;
+        private Tensor b, wq, wk, weights;
+        private Masks masks = Masks.NONE;
+
+        Builder(Tensor q, Tensor k, Tensor v, Tensor w, Tensor out) {
+            this.q = q;
+            this.k = k;
+            this.v = v;
+            this.w = w;
+            this.out = out;
+        }
+
+        /** The additive bias vector {@code b [A]} inside the tanh. */
+        public Builder bias(Tensor b) {
+            this.b = b;
+            return this;
+        }
+
+        /** Treat {@code q}, {@code k} as raw inputs projected by {@code wq [A, Dq]}, {@code wk [A, Dk]}. */
+        public Builder projections(Tensor wq, Tensor wk) {
+            this.wq = wq;
+            this.wk = wk;
+            return this;
+        }
+
+        /** Also write the attention weights {@code [B, H, Sq, Sk]}. */
+        public Builder weights(Tensor weights) {
+            this.weights = weights;
+            return this;
+        }
+
+        public Builder masks(Masks masks) {
+            this.masks = masks == null ? Masks.NONE : masks;
+            return this;
+        }
+
+        public Builder causal() {
+            this.masks = masks.toBuilder().causal().build();
+            return this;
+        }
+
+        public AdditiveParams build() {
+            OpParams.rank("q", q, 4);
+            OpParams.rank("k", k, 4);
+            OpParams.rank("v", v, 4);
+            OpParams.rank("w", w, 1);
+            OpParams.rank("out", out, 4);
+            DType dt = v.dtype();
+            Check.arg(dt.isFloat(), "v.dtype", "F32, F16 or BF16", dt);
+            for (String n : new String[] {"q", "k", "w", "out"}) {
+                OpParams.dtype(n, switch (n) {
+                    case "q" -> q;
+                    case "k" -> k;
+                    case "w" -> w;
+                    default -> out;
+                }, dt);
+            }
+            int bt = q.dim(0), h = q.dim(1), sq = q.dim(2), sk = k.dim(2), a = w.dim(0), dv = v.dim(3);
+            for (Tensor t : new Tensor[] {q, k, v}) {
+                for (int i = 0; i < 4; i++) {
+                    Check.arg(t.dim(i) >= 1, (t == q ? "q" : t == k ? "k" : "v") + ".shape[" + i + "]", ">= 1",
+                            t.dim(i));
+                }
+            }
+            Check.arg(a >= 1, "w.shape[0] (A)", ">= 1", a);
+            OpParams.dim("k", k, 0, "B", bt);
+            OpParams.dim("k", k, 1, "H", h);
+            OpParams.dim("v", v, 0, "B", bt);
+            OpParams.dim("v", v, 1, "H", h);
+            OpParams.dim("v", v, 2, "Sk", sk);
+            Check.arg((wq == null) == (wk == null), "wq/wk", "both projection weights or neither",
+                    (wq == null ? "no wq" : "wq") + " and " + (wk == null ? "no wk" : "wk"));
+            if (wq != null) {
+                OpParams.rank("wq", wq, 2);
+                OpParams.rank("wk", wk, 2);
+                OpParams.dtype("wq", wq, dt);
+                OpParams.dtype("wk", wk, dt);
+                OpParams.dim("wq", wq, 0, "A", a);
+                OpParams.dim("wq", wq, 1, "Dq", q.dim(3));
+                OpParams.dim("wk", wk, 0, "A", a);
+                OpParams.dim("wk", wk, 1, "Dk", k.dim(3));
+            } else {
+                OpParams.dim("q", q, 3, "A", a);
+                OpParams.dim("k", k, 3, "A", a);
+            }
+            if (b != null) {
+                OpParams.rank("b", b, 1);
+                OpParams.dtype("b", b, dt);
+                OpParams.dim("b", b, 0, "A", a);
+            }
+            Check.arg(Arrays.equals(out.shape(), new int[] {bt, h, sq, dv}), "out.shape",
+                    Arrays.toString(new int[] {bt, h, sq, dv}), Arrays.toString(out.shape()));
+            if (weights != null) {
+                OpParams.rank("weights", weights, 4);
+                OpParams.dtype("weights", weights, dt);
+                Check.arg(Arrays.equals(weights.shape(), new int[] {bt, h, sq, sk}), "weights.shape",
+                        Arrays.toString(new int[] {bt, h, sq, sk}), Arrays.toString(weights.shape()));
+            }
+            Masks m = masks.validated(bt, h, sq, sk);
+            OpParams.checkNoOverlap(List.of("out", "weights"), Arrays.asList(out, weights),
+                    List.of("q", "k", "v", "w", "b", "wq", "wk", "mask", "bias", "alibi"),
+                    Arrays.asList(q, k, v, w, b, wq, wk, m.boolMask(), m.bias(), m.alibiSlopes()), null, null);
+            return new AdditiveParams(q, k, v, w, b, wq, wk, out, weights, m);
+        }
+    }
+}

@@ -1,0 +1,70 @@
+package io.github.attn4j;
+
+/**
+ * Memory that lives on a backend's device. Backends subclass this. Memory is either owned
+ * (allocated by a {@link Scope}, freed when the scope or the memory closes) or wrapped (the
+ * caller's own {@code CUdeviceptr} or {@code cl_mem}; closing it never frees it).
+ */
+public abstract non-sealed class DeviceMemory extends Memory implements AutoCloseable {
+    private final String backend;
+    private final long bytes;
+    private final boolean owned;
+    private volatile boolean closed;
+
+    protected DeviceMemory(String backend, long bytes, boolean owned) {
+        this.backend = backend;
+        this.bytes = bytes;
+        this.owned = owned;
+    }
+
+    /** The name of the backend this memory belongs to ("cuda", "opencl", ...). */
+    public String backend() {
+        return backend;
+    }
+
+    /** True when attn4j allocated this memory and frees it on close. */
+    public boolean owned() {
+        return owned;
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    @Override
+    public long byteSize() {
+        return bytes;
+    }
+
+    @Override
+    public boolean isHost() {
+        return false;
+    }
+
+    @Override
+    public String describe() {
+        return backend + " device " + (owned ? "" : "(wrapped) ") + bytes + " B";
+    }
+
+    @Override
+    public void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("device memory (" + describe() + ") is closed");
+        }
+    }
+
+    /** Frees owned memory (idempotent); wrapped memory is only marked closed. */
+    @Override
+    public final void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (owned) {
+            free();
+        }
+    }
+
+    /** Releases the native allocation. Called at most once, only for owned memory. */
+    protected abstract void free();
+}

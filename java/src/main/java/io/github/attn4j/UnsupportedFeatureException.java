@@ -1,0 +1,12 @@
+package io.github.attn4j;
+
+/**
+ * A backend was asked for a feature it does not implement (for example a head dim above a
+ * kernel's limit). The message says which feature and which backend. {@code Backend.supports}
+ * answers the same question without throwing.
+ */
+public class UnsupportedFeatureException extends UnsupportedOperationException {
+    public UnsupportedFeatureException(String message) {
+        super(message);
+    }
+}

@@ -1,0 +1,161 @@
+package io.github.attn4j.cpu;
+
+import io.github.attn4j.AdditiveParams;
+import io.github.attn4j.Backend;
+import io.github.attn4j.Check;
+import io.github.attn4j.DType;
+import io.github.attn4j.DeviceInfo;
+import io.github.attn4j.HostMemory;
+import io.github.attn4j.OpParams;
+import io.github.attn4j.Scope;
+import io.github.attn4j.SdpaParams;
+import io.github.attn4j.SoftmaxBackwardParams;
+import io.github.attn4j.SoftmaxParams;
+import io.github.attn4j.Support;
+import io.github.attn4j.Tensor;
+import io.github.attn4j.spi.ByteArrayCopy;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The "cpu" backend: the float64 {@link Reference}, results rounded once to the output dtype.
+ * It supports every op and option, on host tensors only. It is meant for correctness, not speed.
+ */
+public final class CpuBackend implements Backend {
+    static final DeviceInfo DEVICE = DeviceInfo.available("cpu", 0, "float64 reference (" + Runtime.getRuntime()
+            .availableProcessors() + " threads)", Map.of("precision", "float64 accumulation"));
+
+    private volatile boolean closed;
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public DeviceInfo device() {
+        return DEVICE;
+    }
+
+    @Override
+    public Support supports(OpParams params) {
+        for (Tensor t : all(params)) {
+            if (!t.memory().isHost()) {
+                return Support.no("tensor on " + t.memory().describe() + ": the cpu backend takes host tensors");
+            }
+        }
+        return Support.yes("reference-f64");
+    }
+
+    private static List<Tensor> all(OpParams p) {
+        List<Tensor> l = new ArrayList<>(p.inputs());
+        l.addAll(p.outputs());
+        return l;
+    }
+
+    @Override
+    public long workspaceBytes(OpParams params) {
+        return 0;
+    }
+
+    @Override
+    public Scope newScope() {
+        if (closed) {
+            throw new IllegalStateException("cpu backend is closed");
+        }
+        return new CpuScope();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+    }
+
+    /** Runs one op on host tensors. */
+    static void execute(OpParams p) {
+        if (p instanceof SdpaParams s) {
+            Reference.SdpaResult r = Reference.sdpa(s);
+            Reference.store(r.o(), s.o());
+            if (s.lse() != null) {
+                Reference.store(r.lse(), s.lse());
+            }
+        } else if (p instanceof SoftmaxParams s) {
+            Reference.store(Reference.softmax(s), s.y());
+        } else if (p instanceof SoftmaxBackwardParams s) {
+            Reference.store(Reference.softmaxBackward(s), s.dx());
+        } else {
+            AdditiveParams a = (AdditiveParams) p;
+            Reference.AdditiveResult r = Reference.additive(a);
+            Reference.store(r.out(), a.out());
+            if (a.weights() != null) {
+                Reference.store(r.weights(), a.weights());
+            }
+        }
+    }
+
+    private final class CpuScope implements Scope {
+        private boolean scopeClosed;
+        private long allocated;
+
+        private void checkOpen() {
+            if (scopeClosed || closed) {
+                throw new IllegalStateException("cpu scope is closed");
+            }
+        }
+
+        @Override
+        public Backend backend() {
+            return CpuBackend.this;
+        }
+
+        @Override
+        public Tensor allocate(DType dtype, int... shape) {
+            checkOpen();
+            int n = Math.toIntExact(Tensor.numel(shape));
+            HostMemory m = switch (dtype) {
+                case F32 -> HostMemory.of(new float[n]);
+                case F16, BF16 -> HostMemory.of(new short[n]);
+                case BOOL -> HostMemory.of(new byte[n]);
+                case I32 -> HostMemory.of(new int[n]);
+            };
+            allocated += m.byteSize();
+            return Tensor.of(m, dtype, shape, Tensor.contiguousStrides(shape), 0);
+        }
+
+        @Override
+        public void copy(Tensor src, Tensor dst) {
+            checkOpen();
+            Check.arg(src.dtype() == dst.dtype(), "dst.dtype", src.dtype(), dst.dtype());
+            Check.arg(Arrays.equals(src.shape(), dst.shape()), "dst.shape", Arrays.toString(src.shape()),
+                    Arrays.toString(dst.shape()));
+            Check.arg(src.isContiguous() && dst.isContiguous(), "src/dst", "contiguous tensors",
+                    Arrays.toString(src.strides()) + " / " + Arrays.toString(dst.strides()));
+            int es = src.dtype().bytes();
+            ByteArrayCopy.hostToHost(src.host(), src.offset() * es, dst.host(), dst.offset() * es, src.numel() * es);
+        }
+
+        @Override
+        public void run(OpParams params) {
+            checkOpen();
+            supports(params).require("cpu", params);
+            execute(params);
+        }
+
+        @Override
+        public void synchronize() {
+            checkOpen();
+        }
+
+        @Override
+        public long allocatedBytes() {
+            return allocated;
+        }
+
+        @Override
+        public void close() {
+            scopeClosed = true;
+        }
+    }
+}

@@ -1,0 +1,286 @@
+package io.github.attn4j.cpu;
+
+import io.github.attn4j.AdditiveParams;
+import io.github.attn4j.Masks;
+import io.github.attn4j.SdpaParams;
+import io.github.attn4j.SoftmaxBackwardParams;
+import io.github.attn4j.SoftmaxParams;
+import io.github.attn4j.Tensor;
+import java.util.stream.IntStream;
+
+/**
+ * The float64 reference: plain loops, double accumulation, written to be obviously right. It is
+ * the oracle every backend is compared with. All tensors must be host tensors. Results are
+ * returned as row-major double arrays in the logical shapes of the outputs.
+ *
+ * <p>Masked keys are skipped entirely (their K and V are never read); a NaN in anything a row
+ * reads makes that row NaN.
+ */
+public final class Reference {
+    private Reference() {}
+
+    /** SDPA outputs: {@code o} is {@code [B, Hq, Sq, Dv]}, {@code lse} is {@code [B, Hq, Sq]}. */
+    public record SdpaResult(double[] o, double[] lse) {}
+
+    /** Additive outputs: {@code out} is {@code [B, H, Sq, Dv]}, {@code weights} {@code [B, H, Sq, Sk]}. */
+    public record AdditiveResult(double[] out, double[] weights) {}
+
+    /** True when key j of row i passes every mask of batch b, head h. */
+    static boolean allowed(Masks m, int b, int h, int i, int j, int sq, int sk) {
+        if (!m.allowsBounds(b, i, j, sq, sk)) {
+            return false;
+        }
+        return m.boolMask() == null || m.boolMask().get(b, h, i, j) != 0f;
+    }
+
+    /** The additive score terms: bias plus ALiBi. */
+    static double scoreBias(Masks m, int b, int h, int i, int j, int sq, int sk) {
+        double s = 0;
+        if (m.bias() != null) {
+            s += m.bias().get(b, h, i, j);
+        }
+        if (m.alibiSlopes() != null) {
+            double slope = m.alibiSlopes().get(b, h);
+            s -= slope * Math.abs((long) i + m.alignment().offset(sq, sk) - j);
+        }
+        return s;
+    }
+
+    /**
+     * One SDPA row: writes {@code Dv} values into {@code out} from {@code outPos} and returns the LSE.
+     * A dead or fully masked row gives zeros and {@code -inf}.
+     */
+    public static double sdpaRow(SdpaParams p, int b, int h, int i, double[] out, int outPos) {
+        int sk = p.seqK(), sq = p.seqQ(), d = p.headDim(), dv = p.headDimV();
+        int hk = h / p.group();
+        Masks m = p.masks();
+        double[] s = new double[sk];
+        boolean[] live = new boolean[sk];
+        double max = Double.NEGATIVE_INFINITY;
+        boolean nan = false;
+        for (int j = 0; j < sk; j++) {
+            if (!allowed(m, b, h, i, j, sq, sk)) {
+                continue;
+            }
+            double dot = 0;
+            for (int x = 0; x < d; x++) {
+                dot += (double) p.q().get(b, h, i, x) * p.k().get(b, hk, j, x);
+            }
+            double v = p.scale() * dot;
+            if (p.hasSoftcap()) {
+                v = p.softcap() * Math.tanh(v / p.softcap());
+            }
+            v += scoreBias(m, b, h, i, j, sq, sk);
+            s[j] = v;
+            live[j] = true;
+            nan |= Double.isNaN(v);
+            max = Math.max(max, v);
+        }
+        if (nan) {
+            max = Double.NaN;
+        }
+        if (max == Double.NEGATIVE_INFINITY) {
+            java.util.Arrays.fill(out, outPos, outPos + dv, 0.0);
+            return Double.NEGATIVE_INFINITY;
+        }
+        double sum = 0;
+        double[] acc = new double[dv];
+        for (int j = 0; j < sk; j++) {
+            if (!live[j]) {
+                continue;
+            }
+            double e = Math.exp(s[j] - max);
+            sum += e;
+            for (int x = 0; x < dv; x++) {
+                acc[x] += e * p.v().get(b, hk, j, x);
+            }
+        }
+        for (int x = 0; x < dv; x++) {
+            out[outPos + x] = acc[x] / sum;
+        }
+        return max + Math.log(sum);
+    }
+
+    /** The whole SDPA, rows in parallel. */
+    public static SdpaResult sdpa(SdpaParams p) {
+        int bh = p.batch() * p.headsQ(), sq = p.seqQ(), dv = p.headDimV();
+        double[] o = new double[Math.toIntExact((long) bh * sq * dv)];
+        double[] lse = new double[bh * sq];
+        IntStream.range(0, bh * sq).parallel().forEach(r -> {
+            int i = r % sq, h = (r / sq) % p.headsQ(), b = r / sq / p.headsQ();
+            lse[r] = sdpaRow(p, b, h, i, o, r * dv);
+        });
+        return new SdpaResult(o, lse);
+    }
+
+    /** Masked softmax forward, {@code [B, H, Sq, Sk]} row-major. */
+    public static double[] softmax(SoftmaxParams p) {
+        int sq = p.seqQ(), sk = p.seqK(), heads = p.heads();
+        Masks m = p.masks();
+        double[] y = new double[Math.toIntExact(p.rows() * sk)];
+        IntStream.range(0, Math.toIntExact(p.rows())).parallel().forEach(r -> {
+            int i = r % sq, h = (r / sq) % heads, b = r / sq / heads;
+            double[] z = new double[sk];
+            boolean[] live = new boolean[sk];
+            double max = Double.NEGATIVE_INFINITY;
+            boolean nan = false;
+            for (int j = 0; j < sk; j++) {
+                if (!allowed(m, b, h, i, j, sq, sk)) {
+                    continue;
+                }
+                double v = p.scale() * (double) p.x().get(b, h, i, j) + scoreBias(m, b, h, i, j, sq, sk);
+                z[j] = v;
+                live[j] = true;
+                nan |= Double.isNaN(v);
+                max = Math.max(max, v);
+            }
+            if (max == Double.NEGATIVE_INFINITY && !nan) {
+                return; // fully masked: zeros
+            }
+            if (nan) {
+                max = Double.NaN;
+            }
+            double sum = 0;
+            for (int j = 0; j < sk; j++) {
+                if (live[j]) {
+                    z[j] = Math.exp(z[j] - max);
+                    sum += z[j];
+                }
+            }
+            int base = r * sk;
+            for (int j = 0; j < sk; j++) {
+                y[base + j] = live[j] ? z[j] / sum : 0.0;
+            }
+        });
+        return y;
+    }
+
+    /** Masked softmax backward, {@code [B, H, Sq, Sk]} row-major. */
+    public static double[] softmaxBackward(SoftmaxBackwardParams p) {
+        int sq = p.seqQ(), sk = p.seqK(), heads = p.heads();
+        double[] dx = new double[Math.toIntExact(p.rows() * sk)];
+        IntStream.range(0, Math.toIntExact(p.rows())).parallel().forEach(r -> {
+            int i = r % sq, h = (r / sq) % heads, b = r / sq / heads;
+            double dot = 0;
+            for (int j = 0; j < sk; j++) {
+                dot += (double) p.dy().get(b, h, i, j) * p.y().get(b, h, i, j);
+            }
+            for (int j = 0; j < sk; j++) {
+                dx[r * sk + j] = p.scale() * p.y().get(b, h, i, j) * (p.dy().get(b, h, i, j) - dot);
+            }
+        });
+        return dx;
+    }
+
+    /** The projection {@code x . w^T} of a raw input: {@code [B, H, S, A]} row-major, in double. */
+    public static double[] project(Tensor x, Tensor w) {
+        int bn = x.dim(0), hn = x.dim(1), sn = x.dim(2), dn = x.dim(3), an = w.dim(0);
+        double[] out = new double[Math.toIntExact((long) bn * hn * sn * an)];
+        IntStream.range(0, bn * hn * sn).parallel().forEach(r -> {
+            int s = r % sn, h = (r / sn) % hn, b = r / sn / hn;
+            for (int a = 0; a < an; a++) {
+                double acc = 0;
+                for (int d = 0; d < dn; d++) {
+                    acc += (double) x.get(b, h, s, d) * w.get(a, d);
+                }
+                out[r * an + a] = acc;
+            }
+        });
+        return out;
+    }
+
+    /** Fused additive attention in double. */
+    public static AdditiveResult additive(AdditiveParams p) {
+        int bn = p.batch(), hn = p.heads(), sq = p.seqQ(), sk = p.seqK(), an = p.dimA(), dv = p.headDimV();
+        double[] qp = p.raw() ? project(p.q(), p.wq()) : copy4(p.q());
+        double[] kp = p.raw() ? project(p.k(), p.wk()) : copy4(p.k());
+        double[] w = new double[an];
+        double[] bias = new double[an];
+        for (int a = 0; a < an; a++) {
+            w[a] = p.w().get(a);
+            bias[a] = p.b() == null ? 0 : p.b().get(a);
+        }
+        Masks m = p.masks();
+        double[] out = new double[Math.toIntExact((long) bn * hn * sq * dv)];
+        double[] weights = new double[Math.toIntExact((long) bn * hn * sq * sk)];
+        IntStream.range(0, bn * hn * sq).parallel().forEach(r -> {
+            int i = r % sq, h = (r / sq) % hn, b = r / sq / hn;
+            int qBase = r * an;
+            double[] e = new double[sk];
+            boolean[] live = new boolean[sk];
+            double max = Double.NEGATIVE_INFINITY;
+            boolean nan = false;
+            for (int j = 0; j < sk; j++) {
+                if (!allowed(m, b, h, i, j, sq, sk)) {
+                    continue;
+                }
+                int kBase = ((b * hn + h) * sk + j) * an;
+                double acc = 0;
+                for (int a = 0; a < an; a++) {
+                    acc += w[a] * Math.tanh(qp[qBase + a] + kp[kBase + a] + bias[a]);
+                }
+                acc += scoreBias(m, b, h, i, j, sq, sk);
+                e[j] = acc;
+                live[j] = true;
+                nan |= Double.isNaN(acc);
+                max = Math.max(max, acc);
+            }
+            if (max == Double.NEGATIVE_INFINITY && !nan) {
+                return;
+            }
+            if (nan) {
+                max = Double.NaN;
+            }
+            double sum = 0;
+            for (int j = 0; j < sk; j++) {
+                if (live[j]) {
+                    e[j] = Math.exp(e[j] - max);
+                    sum += e[j];
+                }
+            }
+            for (int j = 0; j < sk; j++) {
+                if (!live[j]) {
+                    continue;
+                }
+                double pj = e[j] / sum;
+                weights[r * sk + j] = pj;
+                for (int x = 0; x < dv; x++) {
+                    out[r * dv + x] += pj * p.v().get(b, h, j, x);
+                }
+            }
+        });
+        return new AdditiveResult(out, weights);
+    }
+
+    /** A 4-D host tensor as a row-major double array. */
+    public static double[] copy4(Tensor t) {
+        int n0 = t.dim(0), n1 = t.dim(1), n2 = t.dim(2), n3 = t.dim(3);
+        double[] out = new double[Math.toIntExact(t.numel())];
+        int k = 0;
+        for (int a = 0; a < n0; a++) {
+            for (int b = 0; b < n1; b++) {
+                for (int c = 0; c < n2; c++) {
+                    for (int d = 0; d < n3; d++) {
+                        out[k++] = t.get(a, b, c, d);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Writes a row-major double array into a host tensor of any layout and float dtype. */
+    public static void store(double[] src, Tensor dst) {
+        int[] shape = dst.shape();
+        int[] idx = new int[shape.length];
+        for (double v : src) {
+            dst.set((float) v, idx);
+            for (int d = shape.length - 1; d >= 0; d--) {
+                if (++idx[d] < shape[d]) {
+                    break;
+                }
+                idx[d] = 0;
+            }
+        }
+    }
+}

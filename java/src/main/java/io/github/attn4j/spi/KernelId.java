@@ -1,0 +1,33 @@
+package io.github.attn4j.spi;
+
+import io.github.attn4j.DType;
+import java.util.Locale;
+
+/**
+ * The kernel entry points. CUDA and OpenCL use the same names: {@code attn_<op>_<dtype>}, for
+ * example {@code attn_sdpa_fwd_f32} or {@code attn_masked_softmax_f16}. The dtype suffix is the
+ * storage type of the data tensors; arithmetic is always fp32.
+ */
+public enum KernelId {
+    SDPA_FWD("attn_sdpa_fwd"),
+    MASKED_SOFTMAX("attn_masked_softmax"),
+    MASKED_SOFTMAX_BWD("attn_masked_softmax_bwd"),
+    ADDITIVE_FWD("attn_additive_fwd"),
+    GEMM_NT("attn_gemm_nt");
+
+    private final String stem;
+
+    KernelId(String stem) {
+        this.stem = stem;
+    }
+
+    /** The stem without the dtype suffix. */
+    public String stem() {
+        return stem;
+    }
+
+    /** The entry name for a storage dtype, e.g. {@code attn_sdpa_fwd_bf16}. */
+    public String entry(DType dtype) {
+        return stem + "_" + dtype.name().toLowerCase(Locale.ROOT);
+    }
+}

@@ -1,0 +1,142 @@
+package io.github.attn4j.spi;
+
+import io.github.attn4j.AdditiveParams;
+import io.github.attn4j.Masks;
+import io.github.attn4j.SdpaParams;
+import io.github.attn4j.SoftmaxBackwardParams;
+import io.github.attn4j.SoftmaxParams;
+import io.github.attn4j.Tensor;
+
+/**
+ * Packs the op records into the structs of {@code kernels/attn_params.h}, byte for byte. This class
+ * owns the field order; {@code KernelParamsTest} checks it against the header. Both device
+ * backends pass the result as the first kernel argument.
+ */
+public final class KernelParams {
+    private KernelParams() {}
+
+    public static final int F_BOOL_MASK = 0x01, F_BIAS = 0x02, F_ALIBI = 0x04, F_KV_LENGTHS = 0x08,
+            F_Q_LENGTHS = 0x10, F_WINDOW = 0x20, F_LSE = 0x100, F_SOFTCAP = 0x200, F_WEIGHTS = 0x400,
+            F_ADD_BIAS = 0x800;
+
+    private static final double LOG2E = 1.4426950408889634;
+
+    /** The ATTN_F_* mask bits of a mask set. */
+    public static int maskFlags(Masks m) {
+        int f = 0;
+        if (m.boolMask() != null) {
+            f |= F_BOOL_MASK;
+        }
+        if (m.bias() != null) {
+            f |= F_BIAS;
+        }
+        if (m.alibiSlopes() != null) {
+            f |= F_ALIBI;
+        }
+        if (m.kvLengths() != null) {
+            f |= F_KV_LENGTHS;
+        }
+        if (m.qLengths() != null) {
+            f |= F_Q_LENGTHS;
+        }
+        if (m.hasWindow()) {
+            f |= F_WINDOW;
+        }
+        return f;
+    }
+
+    /** Writes {@code <name>_off} and the strides of a 4-D tensor (zeros for an absent one). */
+    static void t4(StructWriter w, String name, Tensor t, String... strideNames) {
+        w.i64(name + "_off", t == null ? 0 : t.offset());
+        for (int i = 0; i < strideNames.length; i++) {
+            w.i64(name + "_" + strideNames[i], t == null ? 0 : t.stride(i));
+        }
+    }
+
+    static void mask(StructWriter w, Masks m, int sq, int sk) {
+        w.begin("m");
+        t4(w, "mask", m.boolMask(), "sb", "sh", "sq", "sk");
+        t4(w, "bias", m.bias(), "sb", "sh", "sq", "sk");
+        t4(w, "alibi", m.alibiSlopes(), "sb", "sh");
+        w.i32("win_left", m.hasWindow() ? m.windowLeft() : -1);
+        w.i32("win_right", m.hasWindow() ? m.windowRight() : -1);
+        w.i32("align_off", m.alignment().offset(sq, sk));
+        w.i32("flags", maskFlags(m));
+        w.end();
+    }
+
+    /** {@code attn_sdpa_params}. */
+    public static StructWriter sdpa(SdpaParams p) {
+        StructWriter w = new StructWriter();
+        t4(w, "q", p.q(), "sb", "sh", "ss", "sd");
+        t4(w, "k", p.k(), "sb", "sh", "ss", "sd");
+        t4(w, "v", p.v(), "sb", "sh", "ss", "sd");
+        t4(w, "o", p.o(), "sb", "sh", "ss", "sd");
+        t4(w, "lse", p.lse(), "sb", "sh", "ss");
+        w.i32("batch", p.batch()).i32("heads_q", p.headsQ()).i32("heads_kv", p.headsKv()).i32("group", p.group());
+        w.i32("seq_q", p.seqQ()).i32("seq_k", p.seqK()).i32("head_dim", p.headDim()).i32("head_dim_v", p.headDimV());
+        w.f32("scale", p.scale()).f32("scale_log2", (float) (p.scale() * LOG2E)).f32("softcap", p.softcap());
+        int flags = maskFlags(p.masks()) | (p.lse() != null ? F_LSE : 0) | (p.hasSoftcap() ? F_SOFTCAP : 0);
+        w.i32("flags", flags);
+        mask(w, p.masks(), p.seqQ(), p.seqK());
+        return w;
+    }
+
+    /** {@code attn_softmax_params}. */
+    public static StructWriter softmax(SoftmaxParams p) {
+        StructWriter w = new StructWriter();
+        t4(w, "x", p.x(), "sb", "sh", "sq", "sk");
+        t4(w, "y", p.y(), "sb", "sh", "sq", "sk");
+        w.i32("batch", p.batch()).i32("heads", p.heads()).i32("seq_q", p.seqQ()).i32("seq_k", p.seqK());
+        w.f32("scale", p.scale()).i32("flags", maskFlags(p.masks()));
+        mask(w, p.masks(), p.seqQ(), p.seqK());
+        return w;
+    }
+
+    /** {@code attn_softmax_bwd_params}. */
+    public static StructWriter softmaxBackward(SoftmaxBackwardParams p) {
+        StructWriter w = new StructWriter();
+        t4(w, "y", p.y(), "sb", "sh", "sq", "sk");
+        t4(w, "dy", p.dy(), "sb", "sh", "sq", "sk");
+        t4(w, "dx", p.dx(), "sb", "sh", "sq", "sk");
+        w.i32("batch", p.batch()).i32("heads", p.heads()).i32("seq_q", p.seqQ()).i32("seq_k", p.seqK());
+        w.f32("scale", p.scale()).i32("flags", 0);
+        return w;
+    }
+
+    /** {@code attn_additive_params}; {@code p} must be on projected inputs ({@code !p.raw()}). */
+    public static StructWriter additive(AdditiveParams p) {
+        if (p.raw()) {
+            throw new IllegalArgumentException("additive: project raw inputs before packing the fused kernel's params");
+        }
+        StructWriter w = new StructWriter();
+        t4(w, "qp", p.q(), "sb", "sh", "ss", "sa");
+        t4(w, "kp", p.k(), "sb", "sh", "ss", "sa");
+        t4(w, "v", p.v(), "sb", "sh", "ss", "sd");
+        t4(w, "o", p.out(), "sb", "sh", "ss", "sd");
+        t4(w, "wts", p.weights(), "sb", "sh", "sq", "sk");
+        w.i64("w_off", p.w().offset()).i64("b_off", p.b() == null ? 0 : p.b().offset());
+        w.i32("batch", p.batch()).i32("heads", p.heads()).i32("seq_q", p.seqQ()).i32("seq_k", p.seqK());
+        w.i32("dim_a", p.dimA()).i32("head_dim_v", p.headDimV());
+        int flags = maskFlags(p.masks()) | (p.weights() != null ? F_WEIGHTS : 0) | (p.b() != null ? F_ADD_BIAS : 0);
+        w.i32("flags", flags).i32("pad0", 0);
+        mask(w, p.masks(), p.seqQ(), p.seqK());
+        return w;
+    }
+
+    /**
+     * {@code attn_gemm_params} for the projection {@code C[b,h] = X[b,h] . W^T}: X {@code [B, H, S, Din]},
+     * W {@code [A, Din]}, C {@code [B, H, S, A]}.
+     */
+    public static StructWriter gemmProjection(Tensor x, Tensor wt, Tensor c) {
+        StructWriter w = new StructWriter();
+        w.i64("a_off", x.offset()).i64("a_sb", x.stride(0)).i64("a_sh", x.stride(1)).i64("a_sm", x.stride(2))
+                .i64("a_sk", x.stride(3));
+        w.i64("b_off", wt.offset()).i64("b_sn", wt.stride(0)).i64("b_sk", wt.stride(1));
+        w.i64("c_off", c.offset()).i64("c_sb", c.stride(0)).i64("c_sh", c.stride(1)).i64("c_sm", c.stride(2))
+                .i64("c_sn", c.stride(3));
+        w.i32("m", x.dim(2)).i32("n", wt.dim(0)).i32("k", x.dim(3));
+        w.i32("batch", x.dim(0)).i32("heads", x.dim(1)).i32("pad0", 0);
+        return w;
+    }
+}

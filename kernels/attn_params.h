@@ -1,0 +1,124 @@
+/*
+ * attn_params.h: the parameter structs shared by the CUDA and the OpenCL kernels.
+ *
+ * One struct per op. Java packs them (io.github.attn4j.internal.KernelParams) field by field in
+ * exactly this order with C alignment rules, and KernelParamsTest parses this file to check that
+ * the two agree. Add a field here and there together, never in one place only.
+ *
+ * Conventions
+ *   - every stride and offset is in elements of the tensor's own dtype;
+ *   - 4-D tensors are addressed as [b, h, s, d] with the strides  <t>_sb, <t>_sh, <t>_ss, <t>_sd;
+ *   - a broadcast dimension has stride 0;
+ *   - buffers are separate kernel arguments (OpenCL cannot put cl_mem in a struct), in the order
+ *     that the kernel signature gives; <t>_off is the element offset of element 0 in its buffer.
+ */
+#ifndef ATTN_PARAMS_H
+#define ATTN_PARAMS_H
+
+#ifdef __OPENCL_VERSION__
+typedef long  a_i64;
+typedef int   a_i32;
+typedef float a_f32;
+#else
+typedef long long a_i64;
+typedef int       a_i32;
+typedef float     a_f32;
+#endif
+
+/* attn_mask_params.flags */
+#define ATTN_F_BOOL_MASK  0x01  /* a boolean mask (1 byte per element, nonzero = attend)          */
+#define ATTN_F_BIAS       0x02  /* an additive float bias                                           */
+#define ATTN_F_ALIBI      0x04  /* ALiBi slopes                                                     */
+#define ATTN_F_KV_LENGTHS 0x08  /* per-batch key lengths (int buffer [B])                           */
+#define ATTN_F_Q_LENGTHS  0x10  /* per-batch query lengths (int buffer [B])                         */
+#define ATTN_F_WINDOW     0x20  /* win_left / win_right bound the keys (-1 on a side = unbounded)   */
+
+/* attn_sdpa_params.flags and attn_additive_params.flags */
+#define ATTN_F_LSE        0x100 /* write the log-sum-exp output                                     */
+#define ATTN_F_SOFTCAP    0x200 /* s = softcap * tanh(s / softcap)                                  */
+#define ATTN_F_WEIGHTS    0x400 /* additive: also write the attention weights [B, H, Sq, Sk]        */
+#define ATTN_F_ADD_BIAS   0x800 /* additive: the bias vector b[A] is present                        */
+
+#define ATTN_WINDOW_UNBOUNDED (-1)
+
+/* The mask, shared by all three ops. Key j of query row i (in batch b, head h) is attended iff
+ *   (!WINDOW  || ((win_left  < 0 || j >= i + align_off - win_left) &&
+ *                 (win_right < 0 || j <= i + align_off + win_right)))
+ *   && (!KV_LENGTHS || j < kv_len[b])  && (!BOOL_MASK || mask[b, h, i, j] != 0)
+ * and query row i is live iff (!Q_LENGTHS || i < q_len[b]). Bias and ALiBi are added to the score:
+ *   s += bias[b, h, i, j] - slope[b, h] * |i + align_off - j|                                  */
+typedef struct attn_mask_params {
+    a_i64 mask_off, mask_sb, mask_sh, mask_sq, mask_sk;
+    a_i64 bias_off, bias_sb, bias_sh, bias_sq, bias_sk;
+    a_i64 alibi_off, alibi_sb, alibi_sh;
+    a_i32 win_left, win_right;
+    a_i32 align_off;          /* 0 for TOP_LEFT, Sk - Sq for BOTTOM_RIGHT */
+    a_i32 flags;              /* ATTN_F_* mask bits */
+} attn_mask_params;
+
+/* SDPA forward: O[b,h,i,:] = softmax_j(score(i,j)) . V[b,h/group,j,:], LSE[b,h,i]. */
+typedef struct attn_sdpa_params {
+    a_i64 q_off, q_sb, q_sh, q_ss, q_sd;
+    a_i64 k_off, k_sb, k_sh, k_ss, k_sd;
+    a_i64 v_off, v_sb, v_sh, v_ss, v_sd;
+    a_i64 o_off, o_sb, o_sh, o_ss, o_sd;
+    a_i64 lse_off, lse_sb, lse_sh, lse_ss;
+    a_i32 batch, heads_q, heads_kv, group;   /* group = heads_q / heads_kv */
+    a_i32 seq_q, seq_k, head_dim, head_dim_v;
+    a_f32 scale;              /* applied to q.k */
+    a_f32 scale_log2;         /* scale * log2(e), for exp2-based kernels */
+    a_f32 softcap;            /* > 0 when ATTN_F_SOFTCAP */
+    a_i32 flags;              /* ATTN_F_* bits, mask bits included */
+    attn_mask_params m;
+} attn_sdpa_params;
+
+/* Masked softmax forward: Y = softmax_lastdim(scale * X + bias + alibi), masked -> 0.
+ * X and Y may be the same buffer (in place). */
+typedef struct attn_softmax_params {
+    a_i64 x_off, x_sb, x_sh, x_sq, x_sk;
+    a_i64 y_off, y_sb, y_sh, y_sq, y_sk;
+    a_i32 batch, heads, seq_q, seq_k;
+    a_f32 scale;
+    a_i32 flags;
+    attn_mask_params m;
+} attn_softmax_params;
+
+/* Masked softmax backward: dX = scale * Y (.) (dY - rowsum(dY (.) Y)). dX may alias dY. */
+typedef struct attn_softmax_bwd_params {
+    a_i64 y_off, y_sb, y_sh, y_sq, y_sk;
+    a_i64 dy_off, dy_sb, dy_sh, dy_sq, dy_sk;
+    a_i64 dx_off, dx_sb, dx_sh, dx_sq, dx_sk;
+    a_i32 batch, heads, seq_q, seq_k;
+    a_f32 scale;
+    a_i32 flags;
+} attn_softmax_bwd_params;
+
+/* Fused additive attention on projected inputs:
+ *   e[i,j] = sum_a w[a] * tanh(qp[i,a] + kp[j,a] + b[a]) + bias + alibi, masked -> -inf,
+ *   C[i,:] = sum_j softmax_j(e)[i,j] * V[j,:];  weights[i,j] = softmax_j(e)[i,j] when asked. */
+typedef struct attn_additive_params {
+    a_i64 qp_off, qp_sb, qp_sh, qp_ss, qp_sa;
+    a_i64 kp_off, kp_sb, kp_sh, kp_ss, kp_sa;
+    a_i64 v_off, v_sb, v_sh, v_ss, v_sd;
+    a_i64 o_off, o_sb, o_sh, o_ss, o_sd;
+    a_i64 wts_off, wts_sb, wts_sh, wts_sq, wts_sk;
+    a_i64 w_off, b_off;
+    a_i32 batch, heads, seq_q, seq_k;
+    a_i32 dim_a, head_dim_v;
+    a_i32 flags;
+    a_i32 pad0;
+    attn_mask_params m;
+} attn_additive_params;
+
+/* GEMM used for the additive projections: C[z,m,n] = sum_k A[z,m,k] * B[n,k]  (B transposed and
+ * shared), batched over z = b * heads + h with the [b, h] strides of A and C. */
+typedef struct attn_gemm_params {
+    a_i64 a_off, a_sb, a_sh, a_sm, a_sk;
+    a_i64 b_off, b_sn, b_sk;
+    a_i64 c_off, c_sb, c_sh, c_sm, c_sn;
+    a_i32 m, n, k;
+    a_i32 batch, heads;       /* batch * heads GEMMs */
+    a_i32 pad0;
+} attn_gemm_params;
+
+#endif /* ATTN_PARAMS_H */
