@@ -6,10 +6,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.Alignment;
-import io.github.attn4j.Attn4j;
 import io.github.attn4j.Backend;
 import io.github.attn4j.DType;
-import io.github.attn4j.DeviceInfo;
 import io.github.attn4j.Half;
 import io.github.attn4j.HostMemory;
 import io.github.attn4j.Layout;
@@ -25,7 +23,6 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
@@ -42,15 +39,7 @@ class OpenClKernelTest {
 
     @BeforeAll
     static void open() {
-        boolean required = String.valueOf(System.getProperty("attn4j.require")).contains("opencl");
-        DeviceInfo dev = Attn4j.provider("opencl").devices().get(0);
-        if (!dev.available()) {
-            if (required) {
-                fail("-Dattn4j.require=opencl but OpenCL is unavailable: " + dev.reason());
-            }
-            Assumptions.abort("no OpenCL device: " + dev.reason());
-        }
-        cl = Attn4j.open("opencl:0");
+        cl = OpenClTesting.openOrSkip();
     }
 
     @AfterAll
