@@ -214,3 +214,13 @@ typedef ATTN_PASTE(float, VW) fv;
 #else
 #define LOAD4_ST(ptr, idx) (as_float4(convert_uint4(vload4(0, (ptr) + (idx))) << 16))
 #endif
+
+/* n consecutive storage elements (n = 2, 4, 8 or 16, a literal or a macro) as a floatn. */
+#if defined(DT_F32)
+#define LOADN_ST(n, ptr, idx) ATTN_PASTE(vload, n)(0, (ptr) + (idx))
+#elif defined(DT_F16)
+#define LOADN_ST(n, ptr, idx) ATTN_PASTE(vload_half, n)(0, (ptr) + (idx))
+#else
+#define LOADN_ST(n, ptr, idx) \
+    ATTN_PASTE(as_float, n)(ATTN_PASTE(convert_uint, n)(ATTN_PASTE(vload, n)(0, (ptr) + (idx))) << 16)
+#endif

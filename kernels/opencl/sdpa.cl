@@ -10,7 +10,7 @@
  * tiles that they mask for no row skip the per-element mask test.
  *
  * Build options (OpenClPrograms): HEAD_DIM, HEAD_DIM_V, DV_PAD (HEAD_DIM_V rounded up to VW),
- * VW, BLOCK_N (a multiple of VW, at most 64), WG, ROWS, HAS_SOFTCAP, HAS_LSE and the HAS_* mask
+ * VW, BLOCK_N (a multiple of VW, at most 64), WG, ROWS, KVW/VVW (tile-load widths), HAS_SOFTCAP, HAS_LSE and the HAS_* mask
  * options of common.cl. Scores are kept in log2 units (exp2), as FlashAttention does.
  */
 
@@ -23,6 +23,9 @@
 #endif
 #if DV_PAD % VW != 0 || DV_PAD < HEAD_DIM_V
 #error "DV_PAD must be HEAD_DIM_V rounded up to a multiple of VW"
+#endif
+#if !defined(KVW) || !defined(VVW)
+#error "sdpa.cl needs KVW and VVW (tile-load vector widths, 1 = scalar)"
 #endif
 #ifndef HAS_SOFTCAP
 #define HAS_SOFTCAP 0
@@ -39,6 +42,55 @@
 #define SCORE_XFORM (HAS_SOFTCAP || HAS_BIAS || HAS_ALIBI)
 #define ATTN_LOG2E 1.4426950408889634f
 #define ATTN_LN2 0.6931471805599453f
+
+/* K tile, transposed into kt[d * BLOCK_N + t]. Unit-stride rows are read KVW elements at a time
+ * (KVW: the widest of 16, 8, 4 dividing HEAD_DIM, chosen by the host; 1 = scalar only). */
+inline void sdpa_load_k(const attn_sdpa_params p, __global const st_t *k, __local float *kt, long kbase, int j0,
+                        int nvalid, int lid) {
+#if KVW > 1
+    if (p.k_sd == 1) {
+        for (int e = lid; e < BLOCK_N * (HEAD_DIM / KVW); e += WG) {
+            const int t = e / (HEAD_DIM / KVW), c = e - t * (HEAD_DIM / KVW);
+            float tmp[KVW];
+            ATTN_PASTE(vstore, KVW)(t < nvalid ? LOADN_ST(KVW, k, kbase + (j0 + t) * p.k_ss + c * KVW)
+                                               : (ATTN_PASTE(float, KVW))(0.0f), 0, tmp);
+            for (int u = 0; u < KVW; u++) {
+                kt[(c * KVW + u) * BLOCK_N + t] = tmp[u];
+            }
+        }
+        return;
+    }
+#endif
+    for (int e = lid; e < BLOCK_N * HEAD_DIM; e += WG) {
+        const int t = e / HEAD_DIM, d = e - t * HEAD_DIM;
+        kt[d * BLOCK_N + t] = t < nvalid ? LOAD_ST(k, kbase + (j0 + t) * p.k_ss + d * p.k_sd) : 0.0f;
+    }
+}
+
+/* V tile into vt[t * DV_PAD + x]; the padding columns x >= HEAD_DIM_V are zero. */
+inline void sdpa_load_v(const attn_sdpa_params p, __global const st_t *v, __local float *vt, long vbase, int j0,
+                        int nvalid, int lid) {
+#if VVW > 1
+    if (p.v_sd == 1) {
+        for (int e = lid; e < BLOCK_N * (HEAD_DIM_V / VVW); e += WG) {
+            const int t = e / (HEAD_DIM_V / VVW), c = e - t * (HEAD_DIM_V / VVW);
+            ATTN_PASTE(vstore, VVW)(t < nvalid ? LOADN_ST(VVW, v, vbase + (j0 + t) * p.v_ss + c * VVW)
+                                               : (ATTN_PASTE(float, VVW))(0.0f), 0, vt + t * DV_PAD + c * VVW);
+        }
+#if DV_PAD > HEAD_DIM_V
+        for (int e = lid; e < BLOCK_N * (DV_PAD - HEAD_DIM_V); e += WG) {
+            const int t = e / (DV_PAD - HEAD_DIM_V), x = HEAD_DIM_V + e - t * (DV_PAD - HEAD_DIM_V);
+            vt[t * DV_PAD + x] = 0.0f;
+        }
+#endif
+        return;
+    }
+#endif
+    for (int e = lid; e < BLOCK_N * DV_PAD; e += WG) {
+        const int t = e / DV_PAD, x = e - t * DV_PAD;
+        vt[e] = (t < nvalid && x < HEAD_DIM_V) ? LOAD_ST(v, vbase + (j0 + t) * p.v_ss + x * p.v_sd) : 0.0f;
+    }
+}
 
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1)))
 void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __global const st_t *k,
@@ -99,14 +151,8 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
         const int nvalid = min(BLOCK_N, je - j0);
         barrier(CLK_LOCAL_MEM_FENCE); /* the previous tile has been consumed */
         /* Keys past nvalid are outside every row's bounds: they are zero-filled, never read. */
-        for (int e = lid; e < BLOCK_N * HEAD_DIM; e += WG) {
-            const int t = e / HEAD_DIM, d = e - t * HEAD_DIM;
-            kt[d * BLOCK_N + t] = t < nvalid ? LOAD_ST(k, kbase + (j0 + t) * p.k_ss + d * p.k_sd) : 0.0f;
-        }
-        for (int e = lid; e < BLOCK_N * DV_PAD; e += WG) {
-            const int t = e / DV_PAD, x = e - t * DV_PAD;
-            vt[e] = (t < nvalid && x < HEAD_DIM_V) ? LOAD_ST(v, vbase + (j0 + t) * p.v_ss + x * p.v_sd) : 0.0f;
-        }
+        sdpa_load_k(p, k, kt, kbase, j0, nvalid, lid);
+        sdpa_load_v(p, v, vt, vbase, j0, nvalid, lid);
         barrier(CLK_LOCAL_MEM_FENCE);
 
         /* Uniform: every key of the tile is inside every live row's bounds. */

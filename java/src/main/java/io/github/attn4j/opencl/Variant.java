@@ -139,6 +139,16 @@ record Variant(String name, Step main, Step projection, long workspaceBytes) {
         return x <= 1 ? 1 : Integer.highestOneBit((int) Math.min(x - 1, 1 << 29)) << 1;
     }
 
+    /** The widest vector load (16, 8, 4; 1 = scalar) that divides a row of n elements. */
+    static int loadWidth(int n) {
+        for (int w : new int[] {16, 8, 4}) {
+            if (n % w == 0) {
+                return w;
+            }
+        }
+        return 1;
+    }
+
     private static String dtypeOptions(DType dt) {
         String s = dt.name().toLowerCase(Locale.ROOT);
         return "-cl-std=CL1.2 -DDT_" + dt.name() + " -DDT_SUFFIX=" + s;
@@ -179,7 +189,8 @@ record Variant(String name, Step main, Step projection, long workspaceBytes) {
                     + "-key tile; the device has " + dev.localMemBytes() + " B");
         }
         String opts = dtypeOptions(s.dtype()) + " -DHEAD_DIM=" + d + " -DHEAD_DIM_V=" + dv + " -DDV_PAD=" + dvPad
-                + " -DVW=" + vw + " -DBLOCK_N=" + bn + " -DWG=" + wg + " -DROWS=" + rows + " -DHAS_SOFTCAP="
+                + " -DVW=" + vw + " -DBLOCK_N=" + bn + " -DWG=" + wg + " -DROWS=" + rows + " -DKVW=" + loadWidth(d)
+                + " -DVVW=" + loadWidth(dv) + " -DHAS_SOFTCAP="
                 + b(s.hasSoftcap()) + " -DHAS_LSE=" + b(s.lse() != null) + maskOptions(s.masks());
         String name = String.format(Locale.ROOT, "flash-%s-d%d-dv%d-bn%d-r%dx%d", s.dtype().name().toLowerCase(Locale.ROOT),
                 d, dv, bn, rows, wg);

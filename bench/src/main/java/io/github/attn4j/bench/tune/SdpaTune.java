@@ -14,7 +14,9 @@ import java.util.SplittableRandom;
  * SDPA throughput sweep for tuning a backend's kernels: [B, H, S, D] with S from the arguments,
  * causal and not, device buffers allocated and filled once, each timing = one op + synchronize.
  * Prints, per shape, the best and the median of {@code reps} timings as GFLOP/s with
- * FLOPs = 4 B H S^2 D (half for causal).
+ * FLOPs = 4 B H S^2 D (half for causal), and FLOPs per second of process CPU time ("GF/cpu-s": the
+ * per-core rate, which stays meaningful when other processes share the cores; a device that
+ * spin-waits makes it pessimistic).
  *
  * <pre>
  * java -cp ... io.github.attn4j.bench.tune.SdpaTune [backend=opencl] [b=1] [h=8] [d=64] [reps=5]
@@ -46,8 +48,10 @@ public final class SdpaTune {
         try (Backend be = Attn4j.open(backendName); Scope scope = be.newScope()) {
             System.out.printf(Locale.ROOT, "# %s, [%d, %d, S, %d] %s, %d reps, tune=%s%n", be.device().name(), b, h, d, dt,
                     reps, System.getProperty("attn4j.opencl.tune", "default"));
-            System.out.printf(Locale.ROOT, "%6s %7s %12s %12s %12s  %s%n", "S", "causal", "best ms", "best GF/s",
-                    "median GF/s", "variant");
+            System.out.printf(Locale.ROOT, "%6s %7s %12s %12s %12s %12s  %s%n", "S", "causal", "best ms", "best GF/s",
+                    "median GF/s", "GF/cpu-s", "variant");
+            com.sun.management.OperatingSystemMXBean os =
+                    (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
             SplittableRandom rnd = new SplittableRandom(1);
             for (int s : seqs) {
                 Tensor q = fill(scope, dt, rnd, b, h, s, d);
@@ -63,16 +67,20 @@ public final class SdpaTune {
                     scope.run(p); // build + warm up
                     scope.synchronize();
                     double[] ms = new double[reps];
+                    double bestCpu = Double.MAX_VALUE;
                     for (int r = 0; r < reps; r++) {
+                        long c0 = os.getProcessCpuTime();
                         long t0 = System.nanoTime();
                         scope.run(p);
                         scope.synchronize();
                         ms[r] = (System.nanoTime() - t0) / 1e6;
+                        bestCpu = Math.min(bestCpu, (os.getProcessCpuTime() - c0) / 1e9);
                     }
                     Arrays.sort(ms);
                     double flops = 4.0 * b * h * (double) s * s * d * (causal ? 0.5 : 1.0);
-                    System.out.printf(Locale.ROOT, "%6d %7s %12.2f %12.1f %12.1f  %s%n", s, causal, ms[0],
-                            flops / ms[0] / 1e6, flops / ms[reps / 2] / 1e6, be.supports(p).variant());
+                    System.out.printf(Locale.ROOT, "%6d %7s %12.2f %12.1f %12.1f %12.1f  %s%n", s, causal, ms[0],
+                            flops / ms[0] / 1e6, flops / ms[reps / 2] / 1e6, flops / bestCpu / 1e9,
+                            be.supports(p).variant());
                 }
             }
         }
