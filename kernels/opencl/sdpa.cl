@@ -37,6 +37,13 @@
 #define BLOCK_M (WG * ROWS)
 #define NCH (BLOCK_N / VW)      /* score vectors per row and tile */
 #define DVC (DV_PAD / VW)       /* accumulator vectors per row */
+#ifndef PV_CH
+#if DVC % 2 == 0
+#define PV_CH 2                 /* accumulator vectors per row updated per V load pass */
+#else
+#define PV_CH 1
+#endif
+#endif
 /* Scores need per-element work (softcap, bias, ALiBi): q is then scaled by `scale` and the score
  * converted to log2 units after the transforms; otherwise q carries scale * log2(e) directly. */
 #define SCORE_XFORM (HAS_SOFTCAP || HAS_BIAS || HAS_ALIBI)
@@ -241,44 +248,46 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
             }
         }
 
-        /* O += P V. A masked key's V row is selected away, never multiplied by 0 (NaN-safe). */
-        if (full) {
-            for (int c = 0; c < DVC; c++) {
-                fv a[ROWS];
+        /* O += P V, PV_CH accumulator vectors per row at a time. A masked key's V row is selected
+         * away, never multiplied by 0, so NaN or garbage in it cannot leak. */
+        for (int c = 0; c < DVC; c += PV_CH) {
+            fv a[ROWS][PV_CH];
 #pragma unroll
-                for (int r = 0; r < ROWS; r++) {
-                    a[r] = acc[r][c];
-                }
-                for (int t = 0; t < BLOCK_N; t++) {
-                    const fv vv = VLOAD_W(0, vt + t * DV_PAD + c * VW);
+            for (int r = 0; r < ROWS; r++) {
 #pragma unroll
-                    for (int r = 0; r < ROWS; r++) {
-                        a[r] = fma((fv)(pr[r][t]), vv, a[r]);
-                    }
-                }
-#pragma unroll
-                for (int r = 0; r < ROWS; r++) {
-                    acc[r][c] = a[r];
+                for (int u = 0; u < PV_CH; u++) {
+                    a[r][u] = acc[r][c + u];
                 }
             }
-        } else {
-            for (int c = 0; c < DVC; c++) {
-                fv a[ROWS];
-#pragma unroll
-                for (int r = 0; r < ROWS; r++) {
-                    a[r] = acc[r][c];
-                }
+            if (full) {
                 for (int t = 0; t < BLOCK_N; t++) {
-                    const fv vv = VLOAD_W(0, vt + t * DV_PAD + c * VW);
 #pragma unroll
-                    for (int r = 0; r < ROWS; r++) {
-                        const bool ok = (live[r] >> t) & 1ul;
-                        a[r] = ok ? fma((fv)(pr[r][t]), vv, a[r]) : a[r];
+                    for (int u = 0; u < PV_CH; u++) {
+                        const fv vv = VLOAD_W(0, vt + t * DV_PAD + (c + u) * VW);
+#pragma unroll
+                        for (int r = 0; r < ROWS; r++) {
+                            a[r][u] = fma((fv)(pr[r][t]), vv, a[r][u]);
+                        }
                     }
                 }
+            } else {
+                for (int t = 0; t < BLOCK_N; t++) {
 #pragma unroll
-                for (int r = 0; r < ROWS; r++) {
-                    acc[r][c] = a[r];
+                    for (int u = 0; u < PV_CH; u++) {
+                        const fv vv = VLOAD_W(0, vt + t * DV_PAD + (c + u) * VW);
+#pragma unroll
+                        for (int r = 0; r < ROWS; r++) {
+                            const bool ok = (live[r] >> t) & 1ul;
+                            a[r][u] = ok ? fma((fv)(pr[r][t]), vv, a[r][u]) : a[r][u];
+                        }
+                    }
+                }
+            }
+#pragma unroll
+            for (int r = 0; r < ROWS; r++) {
+#pragma unroll
+                for (int u = 0; u < PV_CH; u++) {
+                    acc[r][c + u] = a[r][u];
                 }
             }
         }

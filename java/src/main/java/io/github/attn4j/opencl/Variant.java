@@ -66,7 +66,7 @@ record Variant(String name, Step main, Step projection, long workspaceBytes) {
     record Tune(int vw, int sdpaBlockN, int sdpaRows, int sdpaWg, int addBlockN, int addWg, int smShortMax,
             int smKeysPerThread, int smShortGroup, int smLongThreads, int gemmTile) {
         /** CPUs (PoCL): wide explicit vectors, register-blocked rows, large groups to amortise tile loads. */
-        static final Tune CPU = new Tune(16, 32, 4, 64, 32, 32, 4096, 512, 64, 16, 16);
+        static final Tune CPU = new Tune(16, 64, 4, 64, 32, 32, 4096, 512, 64, 16, 16);
         /** GPUs: one row per work-item, float4 vectors, 128-item groups. */
         static final Tune GPU = new Tune(4, 32, 1, 128, 32, 64, 1024, 16, 256, 256, 16);
 
@@ -151,7 +151,9 @@ record Variant(String name, Step main, Step projection, long workspaceBytes) {
 
     private static String dtypeOptions(DType dt) {
         String s = dt.name().toLowerCase(Locale.ROOT);
-        return "-cl-std=CL1.2 -DDT_" + dt.name() + " -DDT_SUFFIX=" + s;
+        // attn4j.opencl.options: extra build options, for tuning experiments only
+        String extra = System.getProperty("attn4j.opencl.options", "");
+        return "-cl-std=CL1.2 -DDT_" + dt.name() + " -DDT_SUFFIX=" + s + (extra.isBlank() ? "" : " " + extra.trim());
     }
 
     private static String maskOptions(Masks m) {

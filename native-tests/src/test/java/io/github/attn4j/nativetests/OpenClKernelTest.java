@@ -109,17 +109,12 @@ class OpenClKernelTest {
 
     static List<SdpaCase> sdpaCases() {
         List<SdpaCase> l = new ArrayList<>();
-        for (DType dt : DType.values()) {
-            if (!dt.isFloat()) {
-                continue;
-            }
-            for (int[] s : new int[][] {{1, 1}, {7, 7}, {17, 33}, {113, 129}, {129, 113}, {300, 300}}) {
-                for (int d : new int[] {16, 40, 64, 128}) {
-                    l.add(new SdpaCase("plain", 2, 4, 2, s[0], s[1], d, d, dt, Masks.NONE, 0, true, 1, false));
-                }
-                l.add(new SdpaCase("causal", 1, 2, 1, s[0], s[1], 64, 64, dt, Masks.causal(), 0, true, 1, false));
-            }
+        for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
+            l.add(new SdpaCase("plain", 2, 4, 2, 129, 113, 64, 64, dt, Masks.NONE, 0, true, 1, false));
+            l.add(new SdpaCase("causal", 1, 2, 1, 300, 300, 64, 64, dt, Masks.causal(), 0, true, 1, false));
         }
+        l.add(new SdpaCase("d40", 1, 2, 2, 17, 33, 40, 40, DType.F32, Masks.NONE, 0, true, 1, false));
+        l.add(new SdpaCase("single", 1, 1, 1, 1, 1, 16, 16, DType.F32, Masks.NONE, 0, true, 1, false));
         l.add(new SdpaCase("dv", 1, 8, 1, 77, 130, 72, 40, DType.F32, Masks.NONE, 0, true, 1, false));
         l.add(new SdpaCase("d256", 1, 2, 2, 65, 70, 256, 96, DType.F32, Masks.causal(), 0, true, 1, false));
         l.add(new SdpaCase("window", 2, 2, 1, 200, 180, 32, 32, DType.F32,
@@ -204,8 +199,8 @@ class OpenClKernelTest {
     @TestFactory
     Stream<DynamicTest> softmax() {
         List<DynamicTest> l = new ArrayList<>();
-        for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
-            for (int n : new int[] {1, 7, 17, 129, 1000, 5000}) {
+        for (DType dt : new DType[] {DType.F32, DType.F16}) {
+            for (int n : new int[] {7, 129, 5000}) {
                 for (int mk = 0; mk < 3; mk++) {
                     int mode = mk;
                     l.add(DynamicTest.dynamicTest("softmax " + dt + " n" + n + " masks" + mode, () -> {
@@ -242,9 +237,9 @@ class OpenClKernelTest {
     @TestFactory
     Stream<DynamicTest> additive() {
         List<DynamicTest> l = new ArrayList<>();
-        for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
+        for (DType dt : new DType[] {DType.F32, DType.BF16}) {
             for (boolean raw : new boolean[] {false, true}) {
-                for (int[] s : new int[][] {{1, 1}, {17, 40}, {113, 70}}) {
+                for (int[] s : new int[][] {{1, 1}, {113, 70}}) {
                     l.add(DynamicTest.dynamicTest("additive " + dt + (raw ? " raw" : " projected") + " Sq" + s[0] + " Sk"
                             + s[1], () -> {
                         SplittableRandom r = new SplittableRandom(11);
