@@ -130,6 +130,17 @@ public final class ShapeSets {
 
     /** Parses one explicit shape ({@link Shape#key()} is one form of it). */
     public static Shape parse(String text) {
+        try {
+            return parseUnchecked(text);
+        } catch (IllegalArgumentException e) {
+            if (e.getMessage().startsWith("shape '")) {
+                throw e;
+            }
+            throw new IllegalArgumentException("shape '" + text + "': " + e.getMessage());
+        }
+    }
+
+    private static Shape parseUnchecked(String text) {
         String[] parts = text.trim().split(":");
         String op = parts[0].toLowerCase(Locale.ROOT);
         Map<String, Integer> kv = new HashMap<>();
