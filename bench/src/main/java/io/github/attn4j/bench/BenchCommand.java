@@ -395,7 +395,7 @@ public final class BenchCommand {
         try (Peer.Prepared call = p.prepare(s, dt, opt.seed())) {
             double[] ms = timer.time(() -> { }, call::run, opt.warmup(), opt.iters());
             Result r = Result.measured(p.impl(), p.name(), p.device(), s, dt, ms, Double.NaN, Double.NaN, call.bytes(),
-                    timer.method(), "");
+                    timer.method(), "peak = the peer's input/output/temporary arrays, computed, not measured");
             rates.put(rateKey, work(s) / (r.msMedian() / 1e3));
             return r;
         } catch (RuntimeException | OutOfMemoryError | LinkageError e) {
