@@ -40,6 +40,9 @@ public final class BenchCommand {
     /** Work units per second measured per (impl, op, dtype): FLOP for sdpa/additive, bytes for softmax. */
     private final Map<String, Double> rates = new HashMap<>();
     private long started;
+    /** A CPU GEMM ceiling measured by a BLAS-backed peer in this run (NaN without peers). */
+    private double cpuGemm = Double.NaN;
+    private String cpuGemmNote = "";
 
     private BenchCommand(BenchOptions opt, PrintStream out, PrintStream err) {
         this.opt = opt;
@@ -65,6 +68,13 @@ public final class BenchCommand {
         List<Shape> shapes = new ArrayList<>(opt.shapeList());
         List<String> backendIds = backendIds();
         List<Peer> peers = openPeers();
+        for (Peer p : peers) {
+            double g = p.gemmTflops();
+            if (!Double.isNaN(g) && (Double.isNaN(cpuGemm) || g > cpuGemm)) {
+                cpuGemm = g;
+                cpuGemmNote = String.format(Locale.ROOT, "%.3f TFLOP/s: %s's f32 GEMM on the same CPU", g, p.impl());
+            }
+        }
         List<Result> rows = new ArrayList<>();
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("Date", DateTimeFormatter.ISO_INSTANT.format(Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS)));
@@ -74,6 +84,7 @@ public final class BenchCommand {
                 + System.getProperty("java.vm.name") + "), heap " + (Runtime.getRuntime().maxMemory() >> 20) + " MiB");
         meta.put("Timing", timer.method() + ": System.nanoTime() around one run + synchronize per timed run; "
                 + opt.warmup() + " warm-up runs, median of " + opt.iters() + " timed runs");
+        meta.put("Load average at start", loadAverage());
         int pointsPerImpl = 0;
         for (String id : backendIds) {
             pointsPerImpl += shapes.size() * dtypesFor(id).size();
@@ -93,6 +104,7 @@ public final class BenchCommand {
                 p.close();
             }
         }
+        meta.put("Load average at end", loadAverage());
         for (Path peerCsv : opt.peerCsvs()) {
             rows.addAll(Csv.read(peerCsv));
             meta.put("Merged", (meta.containsKey("Merged") ? meta.get("Merged") + ", " : "") + peerCsv);
@@ -257,6 +269,9 @@ public final class BenchCommand {
             String device = backend.device().name();
             progress.start(impl + ": measuring the copy ceiling");
             Ceilings c = Ceilings.measure(backend, opt.warmup(), opt.iters(), timer);
+            if (backend.name().equals("cpu")) {
+                c = c.withGemm(cpuGemm, cpuGemmNote);
+            }
             meta.put("Ceilings " + impl, String.format(Locale.ROOT, "copy %s GB/s (%s); GEMM %s",
                     Report.f(c.copyGbps(), 1), c.copyNote(), c.gemmNote()));
             for (String dt : dtypesFor(id)) {
@@ -364,6 +379,12 @@ public final class BenchCommand {
 
     private void runPeer(Peer p, List<Shape> shapes, List<Result> rows, Progress progress, Map<String, String> meta) {
         meta.put("Peer " + p.impl(), p.device());
+        if (hostCopy == null) {
+            hostCopy = Ceilings.hostCopyGbps(opt.warmup(), opt.iters(), timer);
+            meta.put("Ceilings CPU peers", String.format(Locale.ROOT, "host copy %s GB/s (System.arraycopy of 64 MiB,"
+                    + " median of %d); GEMM %s", Report.f(hostCopy, 1), opt.iters(),
+                    Double.isNaN(cpuGemm) ? "n/a" : cpuGemmNote));
+        }
         for (String dt : dtypesFor("cpu")) {
             for (Shape s : order(shapes)) {
                 progress.start(p.impl() + " " + dt + " " + s.op() + " " + s.label());
@@ -372,6 +393,8 @@ public final class BenchCommand {
             }
         }
     }
+
+    private Double hostCopy;
 
     private Result peerPoint(Peer p, Shape s, String dt) {
         String why = p.unsupported(s, dt);
@@ -394,12 +417,22 @@ public final class BenchCommand {
         }
         try (Peer.Prepared call = p.prepare(s, dt, opt.seed())) {
             double[] ms = timer.time(() -> { }, call::run, opt.warmup(), opt.iters());
-            Result r = Result.measured(p.impl(), p.name(), p.device(), s, dt, ms, Double.NaN, Double.NaN, call.bytes(),
+            Result r = Result.measured(p.impl(), p.name(), p.device(), s, dt, ms, hostCopy, cpuGemm, call.bytes(),
                     timer.method(), "peak = the peer's input/output/temporary arrays, computed, not measured");
             rates.put(rateKey, work(s) / (r.msMedian() / 1e3));
             return r;
         } catch (RuntimeException | OutOfMemoryError | LinkageError e) {
             return Result.notRun(p.impl(), p.name(), p.device(), s, dt, Result.FAILED, oneLine(e));
+        }
+    }
+
+    /** /proc/loadavg (1, 5, 15 min) against the CPU count: other work on the host skews CPU timings. */
+    static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return f[0] + " " + f[1] + " " + f[2] + " on " + Runtime.getRuntime().availableProcessors() + " CPUs";
+        } catch (IOException | RuntimeException e) {
+            return "n/a";
         }
     }
 

@@ -21,6 +21,21 @@ import io.github.attn4j.Tensor;
  */
 public record Ceilings(double copyGbps, long copyBytes, String copyNote, double gemmTflops, String gemmNote) {
 
+    /** The host-memory copy ceiling, for CPU peers: {@link System#arraycopy} of 64 MiB, median of {@code iters}. */
+    public static double hostCopyGbps(int warmup, int iters, Timer timer) {
+        int n = (64 << 20) / 4;
+        float[] a = new float[n];
+        float[] b = new float[n];
+        java.util.Arrays.fill(a, 1f);
+        double[] ms = timer.time(() -> { }, () -> System.arraycopy(a, 0, b, 0, n), warmup, iters);
+        return 2.0 * 4 * n / (Result.Stats.of(ms).median() / 1e3) / 1e9;
+    }
+
+    /** The same ceilings with a GEMM figure measured elsewhere on the same device (a CPU BLAS). */
+    public Ceilings withGemm(double tflops, String note) {
+        return Double.isNaN(tflops) ? this : new Ceilings(copyGbps, copyBytes, copyNote, tflops, note);
+    }
+
     /** Copy size: 256 MiB per buffer on devices; 64 MiB on the cpu reference (host memory). */
     static long copyBytesFor(Backend b) {
         return b.name().equals("cpu") ? 64L << 20 : 256L << 20;

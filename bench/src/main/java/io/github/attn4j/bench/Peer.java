@@ -26,6 +26,14 @@ public interface Peer extends AutoCloseable {
     /** Allocates the inputs of a point and returns the call; the peer runs synchronously. */
     Prepared prepare(Shape shape, String dtype, long seed);
 
+    /**
+     * The TFLOP/s of this library's own f32 GEMM on its device, measured now (the CPU GEMM ceiling
+     * when the peer is a BLAS-backed CPU library), or NaN when it has none.
+     */
+    default double gemmTflops() {
+        return Double.NaN;
+    }
+
     @Override
     void close();
 
