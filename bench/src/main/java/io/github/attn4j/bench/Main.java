@@ -1,6 +1,9 @@
 package io.github.attn4j.bench;
 
-import io.github.attn4j.Attn4j;
+import io.github.attn4j.cli.Cli;
+import io.github.attn4j.cli.DevicesCommand;
+import io.github.attn4j.cli.RunCommand;
+import io.github.attn4j.cli.VerifyCommand;
 import java.io.PrintStream;
 import java.util.Arrays;
 
@@ -43,12 +46,10 @@ public final class Main {
                     out.print(USAGE);
                     yield 0;
                 }
-                case "devices" -> devices(rest, out);
-                case "bench" -> BenchCommand.run(rest, out, err);
-                case "run", "verify" -> {
-                    err.println("error: '" + cmd + "' is not in this build");
-                    yield 2;
-                }
+                case "devices" -> DevicesCommand.run(rest, out, err);
+                case "run" -> RunCommand.run(rest, out, err);
+                case "verify" -> VerifyCommand.run(rest, out, err);
+                case "bench" -> Cli.guard("bench", err, () -> BenchCommand.run(rest, out, err));
                 default -> {
                     err.println("error: unknown command '" + cmd + "': expected devices, run, verify or bench (see --help)");
                     yield 2;
@@ -64,18 +65,6 @@ public final class Main {
             trace(e, err);
             return 1;
         }
-    }
-
-    private static int devices(String[] args, PrintStream out) {
-        if (args.length > 0) {
-            if (args[0].equals("--help") || args[0].equals("-h")) {
-                out.println("usage: attn4j devices");
-                return 0;
-            }
-            throw new IllegalArgumentException("devices: expected no arguments, got '" + args[0] + "'");
-        }
-        out.print(Attn4j.devicesReport());
-        return 0;
     }
 
     private static String oneLine(String s) {

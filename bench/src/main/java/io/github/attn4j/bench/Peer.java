@@ -47,11 +47,19 @@ public interface Peer extends AutoCloseable {
         void close();
     }
 
-    /** The peers on the class path. */
+    /** The peers on the class path; a provider that cannot load (its library missing) is left out. */
     static List<Peer> available() {
         List<Peer> l = new ArrayList<>();
-        for (Peer p : ServiceLoader.load(Peer.class, Peer.class.getClassLoader())) {
-            l.add(p);
+        java.util.Iterator<Peer> it = ServiceLoader.load(Peer.class, Peer.class.getClassLoader()).iterator();
+        for (int tries = 0; tries < 64; tries++) {
+            try {
+                if (!it.hasNext()) {
+                    break;
+                }
+                l.add(it.next());
+            } catch (java.util.ServiceConfigurationError | LinkageError e) {
+                // this provider is not usable in this build; the iterator moves on to the next
+            }
         }
         return l;
     }

@@ -33,24 +33,31 @@ class MainTest {
     static void assertOneLineError(Run r, String expected) {
         assertTrue(r.code() != 0, "exit code");
         assertEquals("error: " + expected + System.lineSeparator(), r.err());
+        assertEquals(1, r.err().lines().count());
         assertFalse(r.err().contains("\tat "));
     }
 
     @Test
     void badFlagsGiveOneLineAndANonZeroExit() {
-        assertOneLineError(main("bench", "--iters", "3"), "--iters: expected >= 10, got 3");
-        assertOneLineError(main("bench", "--nope"), "unknown option '--nope' (see attn4j bench --help)");
-        assertOneLineError(main("bench", "--backend", "tpu", "--no-progress"), "backend: expected one of "
+        assertOneLineError(main("bench", "--iters", "3"), "bench: --iters: expected >= 10, got 3");
+        assertOneLineError(main("bench", "--nope"), "bench: unknown option '--nope' (see attn4j bench --help)");
+        assertOneLineError(main("bench", "--backend", "tpu", "--no-progress"), "bench: backend: expected one of "
                 + io.github.attn4j.Attn4j.providers().stream().map(p -> p.name()).toList() + ", got 'tpu'");
         assertOneLineError(main("frobnicate"),
                 "unknown command 'frobnicate': expected devices, run, verify or bench (see --help)");
-        assertOneLineError(main("devices", "--all"), "devices: expected no arguments, got '--all'");
+        assertOneLineError(main("devices", "--all"), "devices: unknown flag --all (expected one of --help)");
+        assertOneLineError(main("run", "gemm"), "run: unknown op 'gemm': expected sdpa, softmax or additive");
+        Run missingNpy = main("run", "softmax", "--backend", "cpu", "--x", dir.resolve("nope.npy").toString(), "--out",
+                dir.resolve("y.npy").toString());
+        assertTrue(missingNpy.code() != 0);
+        assertTrue(missingNpy.err().startsWith("error: run: ") && missingNpy.err().contains("nope.npy"), missingNpy.err());
+        assertEquals(1, missingNpy.err().lines().count());
         assertOneLineError(main("bench", "--peers", "nd4j", "--no-progress", "--backend", "cpu"),
-                "--peers: expected one of [] (none on the class path: build and run with -Ppeers, see README), got 'nd4j'");
+                "bench: --peers: expected one of [] (none on the class path: build and run with -Ppeers, see README), got 'nd4j'");
         Path missing = dir.resolve("missing.csv");
         Run r = main("bench", "--plot-only", missing.toString());
         assertTrue(r.code() != 0);
-        assertTrue(r.err().startsWith("error: " + missing + ": cannot read"), r.err());
+        assertTrue(r.err().startsWith("error: bench: " + missing + ": cannot read"), r.err());
         assertEquals(1, r.err().lines().count());
     }
 
