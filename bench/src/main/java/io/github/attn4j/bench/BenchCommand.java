@@ -82,8 +82,9 @@ public final class BenchCommand {
         meta.put("Host", System.getProperty("os.name") + " " + System.getProperty("os.arch") + ", "
                 + Runtime.getRuntime().availableProcessors() + " CPUs, Java " + System.getProperty("java.version") + " ("
                 + System.getProperty("java.vm.name") + "), heap " + (Runtime.getRuntime().maxMemory() >> 20) + " MiB");
-        meta.put("Timing", timer.method() + ": System.nanoTime() around one run + synchronize per timed run; "
-                + opt.warmup() + " warm-up runs, median of " + opt.iters() + " timed runs");
+        meta.put("Timing", opt.warmup() + " warm-up runs, then the median of " + opt.iters() + " timed runs, each"
+                + " one op and one synchronize; opencl-events = profiling markers around the op, cuda-events ="
+                + " events on the scope's stream, wall+sync = System.nanoTime() around run + synchronize");
         meta.put("Load average at start", loadAverage());
         int pointsPerImpl = 0;
         for (String id : backendIds) {
@@ -265,19 +266,31 @@ public final class BenchCommand {
             }
             return;
         }
-        try (backend) {
+        StringBuilder why = new StringBuilder();
+        try (backend; Timing timing = Timing.of(backend, why)) {
             String device = backend.device().name();
             progress.start(impl + ": measuring the copy ceiling");
-            Ceilings c = Ceilings.measure(backend, opt.warmup(), opt.iters(), timer);
-            if (backend.name().equals("cpu")) {
-                c = c.withGemm(cpuGemm, cpuGemmNote);
-            }
-            meta.put("Ceilings " + impl, String.format(Locale.ROOT, "copy %s GB/s (%s); GEMM %s",
-                    Report.f(c.copyGbps(), 1), c.copyNote(), c.gemmNote()));
+            Ceilings base = Ceilings.measure(backend, opt.warmup(), opt.iters(), timing);
+            meta.put("Timing " + impl, timing.method() + (why.length() > 0 ? " (" + why.toString().trim() + ")" : ""));
             for (String dt : dtypesFor(id)) {
+                Ceilings c = base;
+                if (backend.name().equals("cpu")) {
+                    c = c.withGemm(cpuGemm, cpuGemmNote);
+                } else if (timing instanceof CudaEventTiming ct) {
+                    progress.start(impl + ": measuring the cuBLAS GEMM ceiling (" + dt + ")");
+                    try {
+                        double g = CublasGemmCeiling.measure(ct, Workload.dtype(dt), opt.warmup(), opt.iters());
+                        c = c.withGemm(g, String.format(Locale.ROOT, "%.1f TFLOP/s: cuBLAS %d³ GEMM, %s storage, fp32"
+                                + " accumulation, cuda-events", g, CublasGemmCeiling.N, dt));
+                    } catch (RuntimeException | LinkageError e) {
+                        c = new Ceilings(c.copyGbps(), c.copyBytes(), c.copyNote(), Double.NaN, "n/a: " + oneLine(e));
+                    }
+                }
+                meta.put("Ceilings " + impl + " " + dt, String.format(Locale.ROOT, "copy %s GB/s (%s); GEMM %s",
+                        Report.f(c.copyGbps(), 1), c.copyNote(), c.gemmNote()));
                 for (Shape s : order(shapes)) {
                     progress.start(impl + " " + dt + " " + s.op() + " " + s.label());
-                    rows.add(point(backend, impl, device, s, dt, c));
+                    rows.add(point(backend, timing, impl, device, s, dt, c));
                     progress.step();
                 }
             }
@@ -302,7 +315,7 @@ public final class BenchCommand {
         return s.flops() > 0 ? s.flops() : s.bytes(4);
     }
 
-    private Result point(Backend backend, String impl, String device, Shape s, String dt, Ceilings c) {
+    private Result point(Backend backend, Timing timing, String impl, String device, Shape s, String dt, Ceilings c) {
         String id = backend.device().id();
         String budget = overBudget();
         if (budget != null) {
@@ -325,7 +338,7 @@ public final class BenchCommand {
         String rateKey = impl + "|" + s.op() + "|" + dt;
         try {
             if (!rates.containsKey(rateKey)) {
-                calibrate(backend, s, t, rateKey);
+                calibrate(backend, timing, s, t, rateKey);
             }
             double estimate = work(s) / rates.get(rateKey) * (opt.warmup() + opt.iters());
             if (estimate > opt.maxSeconds()) {
@@ -333,16 +346,16 @@ public final class BenchCommand {
                         "estimated %.0f s for %d runs at the rate measured on smaller points; over --max-seconds %.0f",
                         estimate, opt.warmup() + opt.iters(), opt.maxSeconds()));
             }
-            try (Scope scope = backend.newScope()) {
+            try (Scope scope = timing.newScope()) {
                 Workload w = Workload.create(scope, s, t, opt.seed());
                 Support sup = backend.supports(w.params());
                 if (!sup.supported()) {
                     return Result.notRun(impl, id, device, s, dt, Result.SKIPPED, "unsupported: " + sup.reason());
                 }
                 long peak = scope.allocatedBytes() + backend.workspaceBytes(w.params());
-                double[] ms = timer.time(scope::synchronize, () -> scope.run(w.params()), opt.warmup(), opt.iters());
+                double[] ms = timing.time(scope, () -> scope.run(w.params()), opt.warmup(), opt.iters());
                 Result r = Result.measured(impl, id, device, s, dt, ms, c.copyGbps(), c.gemmTflops(), peak,
-                        timer.method(), sup.variant());
+                        timing.method(), sup.variant());
                 rates.put(rateKey, work(s) / (r.msMedian() / 1e3));
                 return r;
             }
@@ -352,19 +365,19 @@ public final class BenchCommand {
     }
 
     /** A tiny point of the same op, timed twice, to estimate the first real point's time. */
-    private void calibrate(Backend backend, Shape like, DType t, String rateKey) {
+    private void calibrate(Backend backend, Timing timing, Shape like, DType t, String rateKey) {
         Shape tiny = switch (like.op()) {
             case "sdpa" -> Shape.sdpa("calibration", 1, 2, 2, 128, 128, Math.min(like.headDim(), 64), false);
             case "softmax" -> Shape.softmax("calibration", 64, 1024);
             default -> Shape.additive("calibration", 1, 1, 64, 64, 64, 64, false);
         };
-        try (Scope scope = backend.newScope()) {
+        try (Scope scope = timing.newScope()) {
             Workload w = Workload.create(scope, tiny, t, 7);
             if (!backend.supports(w.params()).supported()) {
                 rates.put(rateKey, Double.POSITIVE_INFINITY); // the real point reports why
                 return;
             }
-            double[] ms = timer.time(scope::synchronize, () -> scope.run(w.params()), 1, 2);
+            double[] ms = timing.time(scope, () -> scope.run(w.params()), 1, 2);
             rates.put(rateKey, work(tiny) / (Math.min(ms[0], ms[1]) / 1e3));
         }
     }

@@ -12,8 +12,10 @@ import io.github.attn4j.Tensor;
  * <ul>
  *   <li>Copy: a device-to-device {@link Scope#copy} between two large device tensors, timed like
  *       the ops (median of {@code iters} runs after warm-up). GB/s counts the read and the write.</li>
- *   <li>GEMM: attn4j's public API exposes no GEMM (the projection GEMM of additive attention runs
- *       inside the op), so this is "n/a" with the reason, not a guess.</li>
+ *   <li>GEMM: on CUDA, a cuBLAS GEMM in the run's dtype ({@link CublasGemmCeiling}); on the CPU, the
+ *       f32 GEMM of a BLAS-backed CPU peer (ND4J) when {@code --peers} runs one. attn4j's API exposes
+ *       no GEMM (the projection GEMM of additive attention runs inside the op), so elsewhere this is
+ *       "n/a" with the reason, not a guess.</li>
  * </ul>
  *
  * @param copyGbps   NaN when the copy could not be measured
@@ -41,23 +43,24 @@ public record Ceilings(double copyGbps, long copyBytes, String copyNote, double 
         return b.name().equals("cpu") ? 64L << 20 : 256L << 20;
     }
 
-    public static Ceilings measure(Backend backend, int warmup, int iters, Timer timer) {
+    public static Ceilings measure(Backend backend, int warmup, int iters, Timing timer) {
         long bytes = copyBytesFor(backend);
         double copy = Double.NaN;
         String note;
-        try (Scope s = backend.newScope()) {
+        try (Scope s = timer.newScope()) {
             int n = (int) (bytes / 4);
             Tensor a = s.allocate(DType.F32, n);
             Tensor b = s.allocate(DType.F32, n);
             // The warm-up copies also take the first-touch page faults of both buffers.
-            double[] ms = timer.time(s::synchronize, () -> s.copy(a, b), warmup, iters);
+            double[] ms = timer.time(s, () -> s.copy(a, b), warmup, iters);
             copy = 2.0 * bytes / (Result.Stats.of(ms).median() / 1e3) / 1e9;
             note = String.format(java.util.Locale.ROOT, "device-to-device copy of %d MiB, %s, median of %d",
                     bytes >> 20, timer.method(), iters);
         } catch (RuntimeException | OutOfMemoryError e) {
             note = "copy not measured: " + e;
         }
-        return new Ceilings(copy, bytes, note, Double.NaN,
-                "n/a: attn4j's " + backend.name() + " backend exposes no GEMM to time");
+        return new Ceilings(copy, bytes, note, Double.NaN, backend.name().equals("cuda")
+                ? "n/a: the cuBLAS GEMM could not be timed" : "n/a: no GEMM to time on " + backend.name()
+                + " (attn4j exposes none; CPU peers under -Ppeers supply a CPU BLAS GEMM)");
     }
 }
