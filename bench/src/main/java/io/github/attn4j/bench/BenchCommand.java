@@ -78,7 +78,7 @@ public final class BenchCommand {
         List<Result> rows = new ArrayList<>();
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("Date", DateTimeFormatter.ISO_INSTANT.format(Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS)));
-        meta.put("Command", "`java -jar bench/target/attn4j.jar bench " + argLine + "`");
+        meta.put("Command", "`" + launcher() + argLine + "`");
         meta.put("Host", System.getProperty("os.name") + " " + System.getProperty("os.arch") + ", "
                 + Runtime.getRuntime().availableProcessors() + " CPUs, Java " + System.getProperty("java.version") + " ("
                 + System.getProperty("java.vm.name") + "), heap " + (Runtime.getRuntime().maxMemory() >> 20) + " MiB");
@@ -111,6 +111,13 @@ public final class BenchCommand {
             meta.put("Merged", (meta.containsKey("Merged") ? meta.get("Merged") + ", " : "") + peerCsv);
         }
         out.print(Report.table(opt.quick() ? compact(rows) : rows));
+        if (opt.quick()) {
+            long left = rows.stream().filter(r -> Result.SKIPPED.equals(r.status())).count();
+            out.printf(Locale.ROOT, "%d of %d points ran in %.0f s (%s timing); %d left out by the %.0f s tour budget or"
+                    + " the %.0f s per-point limit. The full run: attn4j bench --backend %s%n", rows.size() - left,
+                    rows.size(), (System.nanoTime() - started) / 1e9, rows.isEmpty() ? "-" : rows.get(0).timing(), left,
+                    opt.totalSeconds(), opt.maxSeconds(), String.join(",", backendIds));
+        }
         String ratios = Report.ratioTable(Report.ratios(rows));
         if (!ratios.isEmpty()) {
             out.println();
@@ -437,6 +444,15 @@ public final class BenchCommand {
         } catch (RuntimeException | OutOfMemoryError | LinkageError e) {
             return Result.notRun(p.impl(), p.name(), p.device(), s, dt, Result.FAILED, oneLine(e));
         }
+    }
+
+    /** How this JVM was started, for the report: the CLI jar, or the -Ppeers build through Maven. */
+    static String launcher() {
+        String cmd = System.getProperty("sun.java.command", "");
+        if (cmd.startsWith("org.codehaus.plexus.classworlds")) {
+            return "mvn -Ppeers -Djavacpp.platform=linux-x86_64 -pl bench compile exec:java -Dexec.args=bench ";
+        }
+        return "java -jar bench/target/attn4j.jar bench ";
     }
 
     /** /proc/loadavg (1, 5, 15 min) against the CPU count: other work on the host skews CPU timings. */
