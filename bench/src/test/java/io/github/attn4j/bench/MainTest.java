@@ -108,6 +108,25 @@ class MainTest {
     }
 
     @Test
+    void quickPrintsASmallTableAndWritesNothingWithoutOut() throws Exception {
+        Path cwd = Path.of("").toAbsolutePath();
+        long before;
+        try (var f = Files.list(cwd)) {
+            before = f.count();
+        }
+        Run r = main("bench", "--quick", "--backend", "cpu", "--no-progress", "--shapes",
+                "softmax:r=8:n=64,sdpa:b=1:h=1:s=16:d=8");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("IMPL "), r.out());
+        assertTrue(r.out().contains("attn4j-cpu       f32   softmax R=8 N=64"), r.out());
+        assertTrue(r.out().contains("2 of 2 points ran in"), r.out());
+        assertFalse(r.out().contains("wrote "), r.out());
+        try (var f = Files.list(cwd)) {
+            assertEquals(before, f.count(), "--quick without --out must not create files");
+        }
+    }
+
+    @Test
     void plotOnlyDrawsPngChartsFromACsv() throws Exception {
         Path csv = dir.resolve("gpu.csv");
         List<Result> rows = new java.util.ArrayList<>();
