@@ -367,8 +367,21 @@ public final class BenchCommand {
                 return r;
             }
         } catch (RuntimeException | OutOfMemoryError | LinkageError e) {
+            if (outOfMemory(e)) {
+                return Result.notRun(impl, id, device, s, dt, Result.SKIPPED, "does not fit: " + oneLine(e));
+            }
             return Result.notRun(impl, id, device, s, dt, Result.FAILED, oneLine(e));
         }
+    }
+
+    /** An allocation the device (or the Java heap) cannot satisfy: a size limit, not a bug. */
+    static boolean outOfMemory(Throwable e) {
+        if (e instanceof OutOfMemoryError) {
+            return true;
+        }
+        String m = String.valueOf(e.getMessage());
+        return m.contains("OUT_OF_MEMORY") || m.contains("MEM_OBJECT_ALLOCATION_FAILURE")
+                || m.contains("INVALID_BUFFER_SIZE") || m.contains("OUT_OF_RESOURCES");
     }
 
     /** A tiny point of the same op, timed twice, to estimate the first real point's time. */
