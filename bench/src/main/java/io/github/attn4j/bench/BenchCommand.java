@@ -304,7 +304,7 @@ public final class BenchCommand {
         }
     }
 
-    /** Run order: each op's points smallest first, so that every estimate comes from a measured smaller point. */
+    /** Run order: per op, compute-bound then memory-bound points, each smallest first, so that every estimate comes from a measured smaller point. */
     static List<Shape> order(List<Shape> shapes) {
         List<String> ops = new ArrayList<>();
         for (Shape s : shapes) {
@@ -313,13 +313,19 @@ public final class BenchCommand {
             }
         }
         List<Shape> l = new ArrayList<>(shapes);
-        l.sort(Comparator.<Shape>comparingInt(s -> ops.indexOf(s.op())).thenComparingDouble(BenchCommand::work));
+        l.sort(Comparator.<Shape>comparingInt(s -> ops.indexOf(s.op())).thenComparing(Shape::memoryBound)
+                .thenComparingDouble(BenchCommand::work));
         return l;
     }
 
-    /** The unit in which a point's rate is tracked: FLOP, or bytes for softmax. */
+    /** The unit in which a point's rate is tracked: FLOP, or bytes for memory-bound points (softmax, decode). */
     static double work(Shape s) {
-        return s.flops() > 0 ? s.flops() : s.bytes(4);
+        return s.memoryBound() || s.flops() == 0 ? s.bytes(4) : s.flops();
+    }
+
+    /** Rates are tracked per implementation, op, regime (compute- or memory-bound) and dtype. */
+    static String rateKey(String impl, Shape s, String dt) {
+        return impl + "|" + s.op() + "|" + (s.memoryBound() ? "bw" : "fl") + "|" + dt;
     }
 
     private Result point(Backend backend, Timing timing, String impl, String device, Shape s, String dt, Ceilings c) {
@@ -342,16 +348,18 @@ public final class BenchCommand {
                         bytes >> 20, heap >> 20));
             }
         }
-        String rateKey = impl + "|" + s.op() + "|" + dt;
+        String rateKey = rateKey(impl, s, dt);
+        int runs = opt.warmup() + opt.iters();
         try {
             if (!rates.containsKey(rateKey)) {
                 calibrate(backend, timing, s, t, rateKey);
             }
-            double estimate = work(s) / rates.get(rateKey) * (opt.warmup() + opt.iters());
-            if (estimate > opt.maxSeconds()) {
+            double perRun = work(s) / rates.get(rateKey);
+            // Too slow even if the estimate (extrapolated from smaller points) were 4x pessimistic: skip.
+            if (perRun * runs > 4 * opt.maxSeconds()) {
                 return Result.notRun(impl, id, device, s, dt, Result.SKIPPED, String.format(Locale.ROOT,
                         "estimated %.0f s for %d runs at the rate measured on smaller points; over --max-seconds %.0f",
-                        estimate, opt.warmup() + opt.iters(), opt.maxSeconds()));
+                        perRun * runs, runs, opt.maxSeconds()));
             }
             try (Scope scope = timing.newScope()) {
                 Workload w = Workload.create(scope, s, t, opt.seed());
@@ -360,7 +368,20 @@ public final class BenchCommand {
                     return Result.notRun(impl, id, device, s, dt, Result.SKIPPED, "unsupported: " + sup.reason());
                 }
                 long peak = scope.allocatedBytes() + backend.workspaceBytes(w.params());
-                double[] ms = timing.time(scope, () -> scope.run(w.params()), opt.warmup(), opt.iters());
+                int warmup = opt.warmup();
+                if (perRun * runs > opt.maxSeconds()) {
+                    // Borderline: one probe run (counted as a warm-up run) decides with a measured time.
+                    double probe = timing.time(scope, () -> scope.run(w.params()), 0, 1)[0] / 1e3;
+                    rates.put(rateKey, work(s) / probe);
+                    if (probe * runs > opt.maxSeconds()) {
+                        return Result.notRun(impl, id, device, s, dt, Result.SKIPPED, String.format(Locale.ROOT,
+                                "one run took %.1f s: %d runs would exceed --max-seconds %.0f", probe, runs,
+                                opt.maxSeconds()));
+                    }
+                    warmup = Math.max(0, warmup - 1);
+                }
+                int warm = warmup;
+                double[] ms = timing.time(scope, () -> scope.run(w.params()), warm, opt.iters());
                 Result r = Result.measured(impl, id, device, s, dt, ms, c.copyGbps(), c.gemmTflops(), peak,
                         timing.method(), sup.variant());
                 rates.put(rateKey, work(s) / (r.msMedian() / 1e3));
@@ -387,7 +408,9 @@ public final class BenchCommand {
     /** A tiny point of the same op, timed twice, to estimate the first real point's time. */
     private void calibrate(Backend backend, Timing timing, Shape like, DType t, String rateKey) {
         Shape tiny = switch (like.op()) {
-            case "sdpa" -> Shape.sdpa("calibration", 1, 2, 2, 128, 128, Math.min(like.headDim(), 64), false);
+            case "sdpa" -> like.memoryBound()
+                    ? Shape.sdpa("calibration", 1, 2, 2, 1, 4096, Math.min(like.headDim(), 64), false)
+                    : Shape.sdpa("calibration", 1, 2, 2, 256, 256, Math.min(like.headDim(), 64), false);
             case "softmax" -> Shape.softmax("calibration", 64, 1024);
             default -> Shape.additive("calibration", 1, 1, 64, 64, 64, 64, false);
         };
@@ -438,7 +461,7 @@ public final class BenchCommand {
         if (budget != null) {
             return Result.notRun(p.impl(), p.name(), p.device(), s, dt, Result.SKIPPED, budget);
         }
-        String rateKey = p.impl() + "|" + s.op() + "|" + dt;
+        String rateKey = rateKey(p.impl(), s, dt);
         Double rate = rates.get(rateKey);
         if (rate != null) {
             double estimate = work(s) / rate * (opt.warmup() + opt.iters());

@@ -87,7 +87,7 @@ class MainTest {
         Run r = main("bench", "--backend", "cpu", "--no-progress", "--warmup", "1", "--shapes",
                 "sdpa:b=1:h=2:s=16:d=8,sdpa:b=1:h=2:s=32:d=8,softmax:r=4:n=64,additive:b=1:s=8:a=4:dv=4,"
                         + "sdpa:b=64:h=64:s=16k:d=128", "--out", out.toString());
-        assertEquals(0, r.code(), r.err());
+        assertEquals(0, r.code(), r.err() + r.out());
         List<Result> rows = Csv.read(out.resolve("results.csv"));
         assertEquals(5, rows.size());
         for (Result x : rows.stream().filter(x -> x.shape().seqQ() != 16384).toList()) {
@@ -116,7 +116,7 @@ class MainTest {
         }
         Run r = main("bench", "--quick", "--backend", "cpu", "--no-progress", "--shapes",
                 "softmax:r=8:n=64,sdpa:b=1:h=1:s=16:d=8");
-        assertEquals(0, r.code(), r.err());
+        assertEquals(0, r.code(), r.err() + r.out());
         assertTrue(r.out().startsWith("IMPL "), r.out());
         assertTrue(r.out().contains("attn4j-cpu       f32   softmax R=8 N=64"), r.out());
         assertTrue(r.out().contains("2 of 2 points ran in"), r.out());
@@ -142,7 +142,7 @@ class MainTest {
         Csv.write(csv, rows);
         Path out = dir.resolve("plots");
         Run r = main("bench", "--plot-only", csv.toString(), "--out", out.toString());
-        assertEquals(0, r.code(), r.err());
+        assertEquals(0, r.code(), r.err() + r.out());
         assertPng(out.resolve("sdpa_flash_f16_d128.png"));
         try (var files = Files.list(out)) {
             assertEquals(List.of("results.md", "sdpa_flash_f16_d128.png"),

@@ -83,10 +83,12 @@ class ShapeTest {
 
     @Test
     void runOrderIsSmallestFirstWithinEachOp() {
-        List<Shape> l = BenchCommand.order(ShapeSets.resolve("additive,flash"));
+        List<Shape> l = BenchCommand.order(ShapeSets.resolve("additive,decode,flash"));
         assertEquals("additive", l.get(0).op());
+        assertEquals(5 + 24 + 7, l.size());
+        assertTrue(l.get(l.size() - 1).memoryBound(), "decode points after the compute-bound ones");
         for (int i = 1; i < l.size(); i++) {
-            if (l.get(i).op().equals(l.get(i - 1).op())) {
+            if (BenchCommand.rateKey("x", l.get(i), "f32").equals(BenchCommand.rateKey("x", l.get(i - 1), "f32"))) {
                 assertTrue(BenchCommand.work(l.get(i)) >= BenchCommand.work(l.get(i - 1)));
             }
         }
