@@ -87,7 +87,7 @@ public final class Charts {
         }
         String xTitle = byDimA(first) ? "attention dim A" : first.op().equals("softmax") ? "row width N"
                 : first.seqQ() == 1 ? "KV length Sk (Sq = 1)" : "sequence length S";
-        CategoryChart c = new CategoryChartBuilder().width(900).height(540).title(title(rows.get(0)))
+        CategoryChart c = new CategoryChartBuilder().width(900).height(540).title(title(rows))
                 .xAxisTitle(xTitle).yAxisTitle(bw ? "GB/s" : "TFLOP/s").build();
         c.getStyler().setDefaultSeriesRenderStyle(org.knowm.xchart.CategorySeries.CategorySeriesRenderStyle.Line);
         c.getStyler().setLegendPosition(Styler.LegendPosition.InsideNW);
@@ -112,13 +112,22 @@ public final class Charts {
         return c;
     }
 
-    static String title(Result r) {
+    static String title(List<Result> rows) {
+        Result r = rows.get(0);
         Shape s = r.shape();
+        java.util.Set<Long> tokens = new java.util.TreeSet<>();
+        java.util.Set<Integer> batches = new java.util.TreeSet<>();
+        for (Result x : rows) {
+            tokens.add((long) x.shape().batch() * x.shape().seqQ());
+            batches.add(x.shape().batch());
+        }
+        String size = tokens.size() == 1 && batches.size() > 1 ? "batch·S = " + tokens.iterator().next()
+                : batches.size() == 1 ? "B = " + batches.iterator().next() : "";
         String what = switch (s.op()) {
             case "sdpa" -> s.seqQ() == 1 ? String.format(Locale.ROOT, "SDPA decode, B=%d Hq=%d Hkv=%d D=%d",
                     s.batch(), s.heads(), s.headsKv(), s.headDim())
-                    : String.format(Locale.ROOT, "SDPA forward, head dim %d, %s, batch·S = %d", s.headDim(),
-                            s.causal() ? "causal" : "non-causal", s.batch() * s.seqQ());
+                    : String.format(Locale.ROOT, "SDPA forward, H=%d, head dim %d, %s, %s", s.heads(), s.headDim(),
+                            s.causal() ? "causal" : "non-causal", size);
             case "softmax" -> String.format(Locale.ROOT, "masked softmax, R·N = %d", (long) s.seqQ() * s.seqK());
             default -> byDimA(s) ? String.format(Locale.ROOT, "additive attention, B=%d S=%d Dv=%d", s.batch(),
                     s.seqK(), s.headDimV()) : String.format(Locale.ROOT, "additive attention, B=%d A=%d Dv=%d%s",
