@@ -488,6 +488,9 @@ public final class BenchCommand {
         if (cmd.startsWith("org.codehaus.plexus.classworlds")) {
             return "mvn -Ppeers -Djavacpp.platform=linux-x86_64 -pl bench compile exec:java -Dexec.args=bench ";
         }
+        if (cmd.startsWith("io.github.attn4j.bench.Main")) {
+            return "java -cp CLASSPATH io.github.attn4j.bench.Main bench ";
+        }
         return "java -jar bench/target/attn4j.jar bench ";
     }
 
