@@ -108,6 +108,21 @@ class MainTest {
     }
 
     @Test
+    void pointsTooSlowForTheLimitAreSkippedWithTheEstimateNotRun() throws Exception {
+        Path out = dir.resolve("slow");
+        long t0 = System.nanoTime();
+        Run r = main("bench", "--backend", "cpu", "--no-progress", "--max-seconds", "2", "--shapes",
+                "sdpa:b=1:h=1:s=16:d=8,sdpa:b=1:h=64:s=4096:d=128", "--out", out.toString());
+        assertEquals(0, r.code(), r.err() + r.out());
+        assertTrue((System.nanoTime() - t0) / 1e9 < 60, "the big point must not run");
+        List<Result> rows = Csv.read(out.resolve("results.csv"));
+        Result big = rows.stream().filter(x -> x.shape().heads() == 64).findFirst().orElseThrow();
+        assertEquals(Result.SKIPPED, big.status());
+        assertTrue(big.reason().startsWith("estimated ") && big.reason().endsWith("over --max-seconds 2"), big.reason());
+        assertTrue(rows.stream().filter(x -> x.shape().heads() == 1).findFirst().orElseThrow().ok());
+    }
+
+    @Test
     void quickPrintsASmallTableAndWritesNothingWithoutOut() throws Exception {
         Path cwd = Path.of("").toAbsolutePath();
         long before;
