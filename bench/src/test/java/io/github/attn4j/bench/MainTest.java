@@ -108,6 +108,25 @@ class MainTest {
     }
 
     @Test
+    void peerCsvIsMergedAndRatiosPrinted() throws Exception {
+        Shape sh = ShapeSets.parse("softmax:r=16:n=128");
+        Path peer = dir.resolve("torch.csv");
+        Csv.write(peer, List.of(Result.measured("torch-softmax", "torch", "H100", sh, "f32", new double[] {1000.0},
+                3000, 700, 1, "cuda-events", "")));
+        Path out = dir.resolve("merged");
+        Run r = main("bench", "--backend", "cpu", "--no-progress", "--shapes", "softmax:r=16:n=128", "--peer-csv",
+                peer.toString(), "--out", out.toString());
+        assertEquals(0, r.code(), r.err() + r.out());
+        assertTrue(r.out().contains("peer time / attn4j time"), r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("softmax:r=16:n=128") && l.contains("torch-softmax")),
+                r.out());
+        List<Result> rows = Csv.read(out.resolve("results.csv"));
+        assertEquals(List.of("attn4j-cpu", "torch-softmax"), rows.stream().map(Result::impl).toList());
+        assertTrue(Files.readString(out.resolve("results.md")).contains("| softmax:r=16:n=128 | f32 | attn4j-cpu | "
+                + "torch-softmax |"));
+    }
+
+    @Test
     void pointsTooSlowForTheLimitAreSkippedWithTheEstimateNotRun() throws Exception {
         Path out = dir.resolve("slow");
         long t0 = System.nanoTime();
