@@ -38,7 +38,7 @@ final class CublasGemm implements AutoCloseable {
             JCublas2.initialize();
             return null;
         } catch (LinkageError e) {
-            return "JCublas2 could not load (" + e + "); libcublas.so.12 is missing (CUDA 13 hosts ship only"
+            return "JCublas2 could not load (" + CudaCheck.oneLine(e) + "); libcublas.so.12 is missing (CUDA 13 hosts ship only"
                     + " libcublas.so.13)";
         }
     }

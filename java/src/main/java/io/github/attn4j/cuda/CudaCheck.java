@@ -32,4 +32,12 @@ final class CudaCheck {
     static String message(int result, String kernel, LaunchConfig lc) {
         return "cuda: launching " + kernel + " with " + lc + " failed: " + name(result) + " (" + result + ")";
     }
+
+    /** The first line of a native loading error, or the line naming the missing shared object. */
+    static String oneLine(Throwable e) {
+        String msg = String.valueOf(e.getMessage());
+        String detail = msg.lines().filter(l -> l.contains("cannot open shared object file")).findFirst()
+                .map(l -> l.substring(l.indexOf(": ") + 2).trim()).orElse(msg.lines().findFirst().orElse(""));
+        return e.getClass().getSimpleName() + ": " + detail;
+    }
 }

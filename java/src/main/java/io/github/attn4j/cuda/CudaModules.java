@@ -76,7 +76,7 @@ final class CudaModules {
                 failures.add("NVRTC PTX of " + name + ".cu: cuModuleLoadData gave " + CudaCheck.name(r)
                         + " (the driver is older than libnvrtc)");
             } catch (LinkageError e) {
-                failures.add("NVRTC is not available (" + e + "): install the CUDA 12 runtime libraries so that"
+                failures.add("NVRTC is not available (" + CudaCheck.oneLine(e) + "): install the CUDA 12 runtime libraries so that"
                         + " libnvrtc.so.12 is on the library path");
             } catch (BackendException e) {
                 failures.add(e.getMessage());

@@ -262,6 +262,24 @@ final class CudaPlans {
                 && CublasGemm.fits(p);
     }
 
+    /**
+     * The keys {@code [lo, hi)} that the window and kv length allow for some row of {@code [i0, i1)}:
+     * the Java mirror of {@code RowMask::key_range} in kernels/cuda/mask.cuh (the fused kernels skip
+     * every K/V tile outside it). Returns {@code {lo, hi}}; empty when {@code lo >= hi}.
+     */
+    static int[] keyRange(int i0, int i1, int alignOff, int winLeft, int winRight, int kvLen) {
+        long l = 0, r = kvLen;
+        if (winLeft >= 0) {
+            l = Math.max(l, (long) i0 + alignOff - winLeft);
+        }
+        if (winRight >= 0) {
+            r = Math.min(r, (long) (i1 - 1) + alignOff + winRight + 1);
+        }
+        int lo = (int) Math.max(0, Math.min(l, kvLen));
+        int hi = (int) Math.max(lo, r);
+        return new int[] {lo, hi};
+    }
+
     /** The plan of any op. */
     static Plan plan(OpParams op, DeviceProps dev, SdpaPath path, GemmProvider gemm) {
         if (op instanceof SdpaParams p) {

@@ -37,11 +37,24 @@ public final class CudaProvider implements BackendProvider {
         try {
             return probe();
         } catch (LinkageError e) {
-            return List.of(DeviceInfo.unavailable("cuda", "the CUDA driver library (libcuda.so.1) or the JCuda natives"
-                    + " could not be loaded: " + e));
+            return List.of(DeviceInfo.unavailable("cuda", linkageReason(e)));
         } catch (RuntimeException e) {
             return List.of(DeviceInfo.unavailable("cuda", e.toString()));
         }
+    }
+
+    /**
+     * A one-line reason for a native loading failure. JCuda's messages carry nested stack traces;
+     * this keeps the line that names the missing library ("libcuda.so.1: cannot open shared object
+     * file") when there is one.
+     */
+    static String linkageReason(Throwable e) {
+        String msg = String.valueOf(e.getMessage());
+        String detail = msg.lines().filter(l -> l.contains("cannot open shared object file")).findFirst()
+                .map(l -> l.substring(l.indexOf(": ") + 2).trim()).orElse(msg.lines().findFirst().orElse(""));
+        boolean noDriver = msg.contains("libcuda.so");
+        return (noDriver ? "no NVIDIA driver: libcuda.so.1 could not be loaded"
+                : "the JCuda native libraries could not be loaded") + " (" + e.getClass().getSimpleName() + ": " + detail + ")";
     }
 
     /** The reason for an unavailable entry given a cuInit/cuDeviceGetCount result, or null when fine. */
