@@ -158,7 +158,7 @@ template <typename S, typename SQK, int DMAX> struct Additive {
             for (int u = 0; u < KPT; u++) {
                 const int jj = t + u * TPR;
                 float pr = sm.prob(s[u]);
-                if (want_w) pr *= inv_final;
+                if (want_w) pr = s[u] == ATTN_NINF ? 0.0f : pr * inv_final; /* masked: exactly 0 even in a NaN row */
                 ps += pr;
                 Ps[row * L::PS + jj] = s[u] == ATTN_NINF ? -1.0f : pr;
                 if (want_w && i < p.seq_q && jj < nk) st<S>(wrow, (long long)(j0 + jj) * p.wts_sk, pr);

@@ -153,13 +153,14 @@ ATTN_DEV void softmax_fwd_warp(const attn_softmax_params& p, const typename S::E
     float l = 0.0f;
 #pragma unroll
     for (int s = 0; s < WARP_SLOTS; s++) {
-        v[s] = (v[s] == ATTN_NINF) ? 0.0f : expf(v[s] - m); /* -inf: selected away, never exp'd */
-        l += v[s];
+        /* -inf (masked): marked -1, selected away below, never exp'd; live: exp >= 0 or NaN */
+        v[s] = (v[s] == ATTN_NINF) ? -1.0f : expf(v[s] - m);
+        l += v[s] < 0.0f ? 0.0f : v[s];
     }
     l = group_sum<32>(l);
     const float inv = l > 0.0f ? 1.0f / l : (l != l ? l : 0.0f);
 #pragma unroll
-    for (int s = 0; s < WARP_SLOTS; s++) v[s] *= inv;
+    for (int s = 0; s < WARP_SLOTS; s++) v[s] = v[s] < 0.0f ? 0.0f : v[s] * inv; /* masked: exactly 0, even in a NaN row */
     if (vec) {
 #pragma unroll
         for (int c = 0; c < WARP_SLOTS / N; c++) {
@@ -217,13 +218,16 @@ ATTN_DEV void softmax_fwd_block(const attn_softmax_params& p, const typename S::
         for (int j0 = tid * N; j0 < sk; j0 += nt * N) {
             ld16<S>(xr + j0, buf);
 #pragma unroll
-            for (int e = 0; e < N; e++) buf[e] = sm.prob(softmax_score(p, mk, w.i, j0 + e, buf[e], w.live)) * inv;
+            for (int e = 0; e < N; e++) {
+                const float sc = softmax_score(p, mk, w.i, j0 + e, buf[e], w.live);
+                buf[e] = sc == ATTN_NINF ? 0.0f : sm.prob(sc) * inv;
+            }
             st16<S>(yr + j0, buf);
         }
     } else {
         for (int j = tid; j < sk; j += nt) {
             const float s = softmax_score(p, mk, w.i, j, ld<S>(xr, (long long)j * p.x_sk), w.live);
-            st<S>(yr, (long long)j * p.y_sk, sm.prob(s) * inv);
+            st<S>(yr, (long long)j * p.y_sk, s == ATTN_NINF ? 0.0f : sm.prob(s) * inv);
         }
     }
 }

@@ -235,6 +235,9 @@ final class CudaPlans {
         if (t == null) {
             return Plan.no("Dv = " + p.headDimV() + ": the CUDA additive kernel takes Dv <= 256");
         }
+        if ((p.w().dim(0) > 1 && p.w().stride(0) != 1) || (p.b() != null && p.b().dim(0) > 1 && p.b().stride(0) != 1)) {
+            return Plan.no("w and b must be contiguous (the kernel addresses them as w_off + a, b_off + a)");
+        }
         long bh = (long) p.batch() * p.heads();
         long gy = LaunchConfig.ceilDiv(p.seqQ(), t.bm());
         if (!LaunchConfig.fits(bh, gy, 1)) {
