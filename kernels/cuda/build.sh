@@ -2,13 +2,13 @@
 # build.sh: compiles every kernels/cuda/*.cu into <out>/<name>.fatbin (SASS for sm_75, sm_80,
 # sm_86, sm_89 and sm_90, plus compute_90 PTX), with -Xptxas -v, for embedding in the jar.
 #
-#   kernels/cuda/build.sh OUT_DIR            (java/pom.xml calls it in generate-resources)
+#   kernels/cuda/build.sh OUT_DIR [LOG_DIR]  (java/pom.xml calls it in generate-resources)
 #
 # - No nvcc on the PATH: prints a warning and exits 0 (the jar then carries only the sources,
 #   and the runtime compiles them with NVRTC).
 # - A compile error fails the build (exit 1) and prints nvcc's output.
 # - Register spills of the SDPA kernels (entries attn_sdpa_*) are summarised one line per kernel
-#   and architecture; the full ptxas report is kept in OUT_DIR/<name>.ptxas.log.
+#   and architecture; the full ptxas report is kept in LOG_DIR/<name>.ptxas.log (default OUT_DIR).
 # - A fatbin newer than its .cu, every .cuh here, attn_params.h and this script is not rebuilt.
 # - Files compile in parallel (ATTN_NVCC_JOBS, default: the number of cores), each with
 #   nvcc --threads (ATTN_NVCC_THREADS, default 1) across its architectures.
@@ -16,13 +16,14 @@
 #   tensor-core kernels that need sm_80); "archs=... 90a" adds sm_90a SASS.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-out="${1:?usage: build.sh OUT_DIR}"
+out="${1:?usage: build.sh OUT_DIR [LOG_DIR]}"
+logs="${2:-$out}"
 NVCC="${NVCC:-nvcc}"
 if ! command -v "$NVCC" >/dev/null 2>&1; then
   echo "[attn4j kernels] WARNING: nvcc not found on the PATH: no fatbins are embedded; the CUDA backend will compile the kernel sources with NVRTC at run time (needs libnvrtc.so.12)." >&2
   exit 0
 fi
-mkdir -p "$out"
+mkdir -p "$out" "$logs"
 jobs_max="${ATTN_NVCC_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 threads="${ATTN_NVCC_THREADS:-1}"
 deps=("$here"/*.cuh "$here/../attn_params.h" "$here/build.sh")
@@ -53,7 +54,7 @@ compile() { # $1 = .cu
   local src="$1" name fat log t0 t1
   name="$(basename "$src" .cu)"
   fat="$out/$name.fatbin"
-  log="$out/$name.ptxas.log"
+  log="$logs/$name.ptxas.log"
   t0=$(date +%s)
   # shellcheck disable=SC2046
   if ! "$NVCC" -std=c++17 -O3 -fatbin -Xptxas -v --threads "$threads" $(gencode_for "$src") \
@@ -90,7 +91,7 @@ done
 (( status == 0 )) || exit 1
 
 # Register and spill summary of the SDPA kernels (every sdpa*.cu report).
-for log in "$out"/sdpa*.ptxas.log; do
+for log in "$logs"/sdpa*.ptxas.log; do
   [[ -f "$log" ]] || continue
   awk '
     /Compiling entry function/ { match($0, /'"'"'[^'"'"']+'"'"'/); fn = substr($0, RSTART + 1, RLENGTH - 2);

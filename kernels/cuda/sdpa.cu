@@ -180,8 +180,13 @@ ATTN_DEV void sdpa_fwd(const attn_sdpa_params& p, const typename S::Elem* __rest
         const int* __restrict__ q_len
 #define ATTN_SDPA_CALL(S, DMAX) attn::sdpa_fwd<attn::S, DMAX>(p, q, k, v, o, lse, mask, bias, alibi, kv_len, q_len)
 
+/* __launch_bounds__ minimum blocks per SM: caps registers at 65536 / (4 * 128) = 128, where ptxas'
+ * own choice (80) spilled in the D <= 128 kernels. */
+#define ATTN_SDPA_MIN_BLOCKS 4
+
 #define ATTN_SDPA_ENTRY(name, S, E, DMAX)                                                              \
-    extern "C" __global__ void __launch_bounds__(attn::SdpaTile<DMAX>::THREADS) name(ATTN_SDPA_ARGS(E)) { \
+    extern "C" __global__ void __launch_bounds__(attn::SdpaTile<DMAX>::THREADS, ATTN_SDPA_MIN_BLOCKS) \
+        name(ATTN_SDPA_ARGS(E)) {                                                                      \
         ATTN_SDPA_CALL(S, DMAX);                                                                       \
     }
 
