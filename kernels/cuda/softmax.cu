@@ -56,7 +56,12 @@ template <typename S> ATTN_DEV void st16(typename S::Elem* p, const float* in) {
             w[e] = (unsigned int)from_f32<S>(in[2 * e]) | ((unsigned int)from_f32<S>(in[2 * e + 1]) << 16);
         }
     }
-    *reinterpret_cast<uint4*>(p) = make_uint4(w[0], w[1], w[2], w[3]);
+    uint4 u;
+    u.x = w[0];
+    u.y = w[1];
+    u.z = w[2];
+    u.w = w[3];
+    *reinterpret_cast<uint4*>(p) = u;
 }
 
 /* Block-wide reduction helpers (all threads call; red holds 32 floats). */
