@@ -87,7 +87,9 @@ public final class VerifyCommand {
             for (String spec : specs) {
                 int pass = 0, fail = 0, unsup = 0;
                 long t0 = System.nanoTime();
+                String id = spec;
                 try (Backend b = Attn4j.open(spec)) {
+                    id = b.device().id();
                     for (Case c : cases) {
                         CaseResult r = CaseRunner.run(b, c);
                         out.printf(Locale.ROOT, fmt, c.op().id(), c.name(), r.backend(), num(r.nmse()), num(r.maxAbs()),
@@ -102,7 +104,7 @@ public final class VerifyCommand {
                 }
                 failed += fail;
                 summary.add(String.format(Locale.ROOT, "%s: %d passed, %d failed, %d unsupported of %d cases (%.1f s)",
-                        spec, pass, fail, unsup, cases.size(), (System.nanoTime() - t0) / 1e9));
+                        id, pass, fail, unsup, cases.size(), (System.nanoTime() - t0) / 1e9));
             }
             out.println();
             summary.forEach(out::println);
