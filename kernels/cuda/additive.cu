@@ -99,7 +99,7 @@ template <typename S, typename SQK, int DMAX> struct Additive {
     static ATTN_DEV void run(const attn_additive_params& p, const EQK* qp, const EQK* kp, const E* v, const E* w,
                              const E* bvec, E* o, E* wts, const unsigned char* mask, const float* bias,
                              const float* alibi, const int* kv_len, const int* q_len) {
-        extern __shared__ float smem_add[];
+        ATTN_DYNAMIC_SMEM(smem_add);
         float* Vs = smem_add + L::V0;
         float* Ps = smem_add + L::P0;
         const int tid = threadIdx.x, row = tid / TPR, t = tid % TPR;

@@ -15,6 +15,13 @@
 #define ATTN_NINF __int_as_float(0xff800000)
 #define ATTN_DEV __device__ __forceinline__
 
+/* Dynamic shared memory of a kernel (a pointer under the host emulation of kernels/cuda/test). */
+#ifdef ATTN_HOST_EMULATION
+#define ATTN_DYNAMIC_SMEM(name) float* name = attn_emu_dynamic_smem()
+#else
+#define ATTN_DYNAMIC_SMEM(name) extern __shared__ float name[]
+#endif
+
 namespace attn {
 
 /* Storage tags: Elem is the in-memory type. */
@@ -24,22 +31,30 @@ struct BF16 { typedef unsigned short Elem; };
 
 template <typename S> ATTN_DEV float to_f32(typename S::Elem x);
 template <> ATTN_DEV float to_f32<F32>(float x) { return x; }
+#ifndef ATTN_HOST_EMULATION
 template <> ATTN_DEV float to_f32<F16>(unsigned short x) {
     float f;
     asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(x));
     return f;
 }
+#else /* host emulation (kernels/cuda/test): the same conversion in software */
+template <> ATTN_DEV float to_f32<F16>(unsigned short x) { return attn_emu_half_to_float(x); }
+#endif
 template <> ATTN_DEV float to_f32<BF16>(unsigned short x) {
     return __uint_as_float(((unsigned int)x) << 16);
 }
 
 template <typename S> ATTN_DEV typename S::Elem from_f32(float x);
 template <> ATTN_DEV float from_f32<F32>(float x) { return x; }
+#ifndef ATTN_HOST_EMULATION
 template <> ATTN_DEV unsigned short from_f32<F16>(float x) {
     unsigned short h;
     asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(x));
     return h;
 }
+#else
+template <> ATTN_DEV unsigned short from_f32<F16>(float x) { return attn_emu_float_to_half(x); }
+#endif
 /* Round to nearest even; NaN stays a (quiet) NaN. Works on every architecture (sm_75 has no
  * cvt.rn.bf16.f32). */
 template <> ATTN_DEV unsigned short from_f32<BF16>(float x) {

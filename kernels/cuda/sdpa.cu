@@ -65,7 +65,7 @@ ATTN_DEV void sdpa_fwd(const attn_sdpa_params& p, const typename S::Elem* __rest
     typedef SdpaSmem<DMAX> L;
     constexpr int BM = T::BM, BN = T::BN, THREADS = T::THREADS;
     constexpr int TPR = THREADS / BM, KPT = BN / TPR, CPT = DMAX / TPR;
-    extern __shared__ float smem[];
+    ATTN_DYNAMIC_SMEM(smem);
     float* Qs = smem + L::Q0;
     float* Ks = smem + L::K0;
     float* Vs = smem + L::V0;

@@ -91,6 +91,14 @@ public final class CudaBackend extends AbstractDeviceBackend {
     /** Makes the primary context current for a block: {@code try (var c = backend.enter()) { ... }}. */
     Ctx enter() {
         checkOpen();
+        return enterForRelease();
+    }
+
+    /** Like {@link #enter()} but also while the backend is closing (scopes release their streams). */
+    Ctx enterForRelease() {
+        if (released) {
+            throw new IllegalStateException(device().id() + " backend is released");
+        }
         CudaCheck.check(JCudaDriver.cuCtxPushCurrent(context), "cuCtxPushCurrent");
         return new Ctx();
     }

@@ -91,7 +91,7 @@ public final class CudaProvider implements BackendProvider {
                 d.put("memory", String.format(Locale.ROOT, "%.1f GiB", p.totalMemory() / (double) (1L << 30)));
                 d.put("driver", (driver[0] / 1000) + "." + (driver[0] % 1000 / 10));
                 d.put("gemm provider", gemm == null ? "cublas (libcublas.so.12)" : "kernel (" + gemm + ")");
-                d.put("kernels", KernelSources.fatbin("sdpa") != null ? "embedded fatbin (sm_75..sm_90 + compute_90 PTX)"
+                d.put("kernels", KernelSources.hasFatbin("sdpa") ? "embedded fatbin (sm_75..sm_90 + compute_90 PTX)"
                         : "NVRTC from the jar's sources (no fatbin embedded)");
                 out.add(DeviceInfo.available("cuda", i, p.name(), d));
             } catch (RuntimeException e) {

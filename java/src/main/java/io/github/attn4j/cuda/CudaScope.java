@@ -107,7 +107,7 @@ public final class CudaScope extends AbstractDeviceScope {
 
     @Override
     protected void releaseStream() {
-        try (CudaBackend.Ctx c = backend.enter()) {
+        try (CudaBackend.Ctx c = backend.enterForRelease()) {
             if (cublas != null) {
                 cublas.close();
                 cublas = null;

@@ -25,6 +25,11 @@ final class KernelSources {
         return read(ROOT + module + ".fatbin");
     }
 
+    /** Whether the jar carries a fatbin for the module (without reading it). */
+    static boolean hasFatbin(String module) {
+        return KernelSources.class.getResource(ROOT + module + ".fatbin") != null;
+    }
+
     /** The CUDA source of a module, or null. */
     static String source(String module) {
         byte[] b = read(ROOT + module + ".cu");

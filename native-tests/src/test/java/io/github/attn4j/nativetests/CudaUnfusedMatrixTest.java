@@ -1,23 +1,19 @@
 package io.github.attn4j.nativetests;
 
-import io.github.attn4j.testing.Case;
-import java.util.List;
-import org.junit.jupiter.api.AfterAll;
+import io.github.attn4j.SdpaParams;
+import io.github.attn4j.Tensor;
+import java.util.Map;
 import org.junit.jupiter.api.Assertions;
 
 /**
  * The case matrix on CUDA device 0 with SDPA on the unfused reference path (batched GEMM for
- * Q.K^T, the masked-softmax kernel, GEMM for P.V): the benchmark baseline and a second opinion on
- * the fused kernel. Calls the unfused path cannot take (LSE, softcap) are reported as skipped with
- * that reason. The path is chosen by {@code -Dattn4j.cuda.sdpa=unfused}, set while this class opens
- * its backend and restored right after.
+ * Q.K^T, the masked-softmax kernel, GEMM for P.V), with the default GEMM provider (cuBLAS where
+ * libcublas.so.12 loads): the benchmark baseline and a second opinion on the fused kernel. Calls
+ * the unfused path cannot take (LSE, softcap) are reported as skipped with that reason.
  */
-class CudaUnfusedMatrixTest extends BackendMatrix {
-    private static final String PROP = "attn4j.cuda.sdpa";
-    private final String previous = System.getProperty(PROP);
-
+class CudaUnfusedMatrixTest extends PropertyScopedMatrix {
     CudaUnfusedMatrixTest() {
-        System.setProperty(PROP, "unfused");
+        super(Map.of("attn4j.cuda.sdpa", "unfused"));
     }
 
     @Override
@@ -25,30 +21,18 @@ class CudaUnfusedMatrixTest extends BackendMatrix {
         return "cuda";
     }
 
-    /** Called by the matrix right after the backend is opened: restore the property, check the path. */
+    static SdpaParams probe() {
+        Tensor t = Tensor.of(new float[2 * 4], 1, 1, 2, 4);
+        return SdpaParams.builder(t, t, t, Tensor.of(new float[2 * 4], 1, 1, 2, 4)).build();
+    }
+
     @Override
-    protected List<Case> cases() {
-        restore();
-        Assertions.assertTrue(backend().supports(probe()).variant().startsWith("unfused"),
-                "the backend must run SDPA unfused, got " + backend().supports(probe()));
-        return super.cases();
+    protected void checkOptions() {
+        checkUnfused(backend());
     }
 
-    private static io.github.attn4j.SdpaParams probe() {
-        io.github.attn4j.Tensor t = io.github.attn4j.Tensor.of(new float[2 * 4], 1, 1, 2, 4);
-        return io.github.attn4j.SdpaParams.builder(t, t, t, io.github.attn4j.Tensor.of(new float[2 * 4], 1, 1, 2, 4)).build();
-    }
-
-    private void restore() {
-        if (previous == null) {
-            System.clearProperty(PROP);
-        } else {
-            System.setProperty(PROP, previous);
-        }
-    }
-
-    @AfterAll
-    void restoreProperty() {
-        restore();
+    static void checkUnfused(io.github.attn4j.Backend b) {
+        String v = b.supports(probe()).variant();
+        Assertions.assertTrue(v.startsWith("unfused"), "the backend must run SDPA unfused, got " + v);
     }
 }
