@@ -68,7 +68,8 @@ public final class CudaBackend extends AbstractDeviceBackend {
         return options;
     }
 
-    DeviceProps props() {
+    /** Compute capability, multiprocessors and shared-memory limits of this device. */
+    public DeviceProps props() {
         return props;
     }
 
@@ -107,7 +108,7 @@ public final class CudaBackend extends AbstractDeviceBackend {
     final class Ctx implements AutoCloseable {
         @Override
         public void close() {
-            JCudaDriver.cuCtxPopCurrent(new CUcontext());
+            CudaCheck.check(JCudaDriver.cuCtxPopCurrent(new CUcontext()), "cuCtxPopCurrent");
         }
     }
 

@@ -172,6 +172,25 @@ public final class CudaScope extends AbstractDeviceScope {
         CudaCheck.checkLaunch(r, step.entry(), lc);
     }
 
+    /**
+     * Launches any kernel of any {@code kernels/cuda/<module>.cu} on this scope's stream (for sibling
+     * kernel packages such as the tensor-core SDPA): the module is loaded like the built-in ones
+     * (fatbin, else NVRTC), the struct goes first by value, then the buffers; every error names the
+     * kernel and the launch shape. Asynchronous.
+     */
+    public void launchKernel(String module, String entry, int gridX, int gridY, int gridZ, int block, int smemBytes,
+            byte[] struct, CUdeviceptr... buffers) {
+        checkOpen();
+        try (CudaBackend.Ctx c = backend.enter()) {
+            launch(new CudaPlans.Step(module, entry, LaunchConfig.of(gridX, gridY, gridZ, block, smemBytes)), struct, buffers);
+        }
+    }
+
+    /** The device pointer of a tensor on this backend (its memory's base; kernels add the offset). */
+    public CUdeviceptr devicePointer(Tensor t) {
+        return ptr(t);
+    }
+
     // ------------------------------------------------------------------ ops
 
     @Override

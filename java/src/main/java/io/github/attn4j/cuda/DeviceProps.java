@@ -4,7 +4,7 @@ package io.github.attn4j.cuda;
  * The device facts that plans depend on: compute capability, multiprocessors, shared memory per
  * block (default and opt-in), memory. Plain data, so that plans are testable without a GPU.
  */
-record DeviceProps(String name, int ccMajor, int ccMinor, int multiprocessors, int smemPerBlock, int smemPerBlockOptin,
+public record DeviceProps(String name, int ccMajor, int ccMinor, int multiprocessors, int smemPerBlock, int smemPerBlockOptin,
         long totalMemory) {
     /** An sm_90 device like an H100, for tests. */
     static DeviceProps h100() {
@@ -16,7 +16,7 @@ record DeviceProps(String name, int ccMajor, int ccMinor, int multiprocessors, i
         return new DeviceProps("Tesla T4", 7, 5, 40, 48 * 1024, 64 * 1024, 16L << 30);
     }
 
-    String cc() {
+    public String cc() {
         return ccMajor + "." + ccMinor;
     }
 }
