@@ -35,9 +35,14 @@ public abstract class BackendMatrix {
         return Long.getLong("attn4j.seed", Case.DEFAULT_SEED);
     }
 
-    /** The cases to run before {@link #include(Case)}; the whole matrix by default. */
+    /**
+     * The cases to run before {@link #include(Case)}: by default the whole matrix plus the
+     * long-sequence cases ({@link CaseMatrix#longSequence(long)}, Sq = Sk = 32768 on sampled rows).
+     */
     protected List<Case> cases() {
-        return CaseMatrix.all(seed());
+        List<Case> l = new java.util.ArrayList<>(CaseMatrix.all(seed()));
+        l.addAll(CaseMatrix.longSequence(seed()));
+        return l;
     }
 
     /** A filter hook over {@link #cases()}; everything by default. */
