@@ -155,6 +155,11 @@ final class CudaPlans {
         }
         long bh = (long) p.batch() * p.headsQ();
         long ws = bh * p.seqQ() * p.seqK() * 4L;
+        if (ws > dev.totalMemory() / 2) {
+            return Plan.no(String.format(Locale.ROOT, "the unfused path needs a %.1f GiB fp32 score workspace"
+                    + " [B, Hq, Sq, Sk], more than half of the device's %.1f GiB (use the fused path)",
+                    ws / (double) (1L << 30), dev.totalMemory() / (double) (1L << 30)));
+        }
         String qk = gemm == GemmProvider.CUBLAS && cublasQk(p) ? "cublas" : "kernel";
         String pv = gemm == GemmProvider.CUBLAS && cublasPv(p) ? "cublas" : "kernel";
         Step sQk = bgemmStep("qk", p.dtype(), p.seqQ(), p.seqK(), bh);

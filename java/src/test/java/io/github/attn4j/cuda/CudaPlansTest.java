@@ -154,6 +154,17 @@ class CudaPlansTest {
     }
 
     @Test
+    void unfusedSdpaRefusesAScoreWorkspaceBeyondHalfTheDevice() {
+        Tensor q = Tensor.of(io.github.attn4j.HostMemory.of(new float[1]), DType.F32, new int[] {1, 4, 65536, 1},
+                new long[] {0, 0, 0, 1}, 0);
+        SdpaParams p = new SdpaParams(q, q, q, q, null, Masks.NONE, 1f, 0f); // 4 * 65536^2 * 4 B = 64 GiB
+        Plan t4 = CudaPlans.sdpaUnfused(p, DeviceProps.t4(), GemmProvider.KERNEL);
+        assertFalse(t4.supported());
+        assertTrue(t4.reason().contains("64.0 GiB"), t4.reason());
+        assertTrue(CudaPlans.sdpaFused(p, DeviceProps.t4()).supported());
+    }
+
+    @Test
     void softmaxIsWarpPerRowUpTo1024Keys() {
         Tensor x = t(Layout.BHSD, 2, 3, 5, 1024);
         Plan w = CudaPlans.softmax(SoftmaxParams.builder(x, x).build());
