@@ -84,7 +84,11 @@ __device__ __forceinline__ void sdpa_tc_body(const attn_sdpa_params& p, const T*
     constexpr int NTILES_N = BN / 8;  /* n8 tiles of S per warp */
     constexpr int NTILES_D = D / 8;   /* n8 tiles of O per warp */
 
+#ifdef ATTN_TC_HOST_EMULATION
+    unsigned char* smem = attn_emu::cta_smem();
+#else
     extern __shared__ __align__(128) unsigned char smem[];
+#endif
     const uint32_t sQ = smem_addr(smem);
     const uint32_t sKV = sQ + Tile::kSmemQ; /* stage s: K at sKV + 2s*kSmemKV, V right after */
 
@@ -208,10 +212,7 @@ __device__ __forceinline__ void sdpa_tc_body(const attn_sdpa_params& p, const T*
 #pragma unroll
                     for (int x = 0; x < Tile::kKVLoads; ++x) {
                         const int ci = tid + x * NT, row = ci / CH, ch = ci % CH;
-                        uint4 w;
-                        asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];\n"
-                                     : "=r"(w.x), "=r"(w.y), "=r"(w.z), "=r"(w.w)
-                                     : "r"(sv + Tile::off(row, ch)));
+                        const uint4 w = lds128(sv + Tile::off(row, ch));
                         bad |= nonfinite2<T>(w.x) | nonfinite2<T>(w.y) | nonfinite2<T>(w.z) | nonfinite2<T>(w.w);
                     }
                     v_bad = __syncthreads_or(bad) != 0;
@@ -455,6 +456,7 @@ __device__ __forceinline__ void sdpa_combine_body(const attn_sdpa_params& p, con
 
 } // namespace attn_tc
 
+#ifndef ATTN_TC_HOST_EMULATION
 /* mma.sync with bf16 and cp.async/ldmatrix need sm_80. A build for an older target (the backend's
  * fatbin also covers sm_75) gets entries that trap; the Java plan never launches them there. */
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
@@ -487,3 +489,4 @@ extern "C" __global__ void __launch_bounds__(128) attn_sdpa_combine_bf16(attn_sd
                                                                          float* lse, int num_splits) {
     ATTN_TC_BODY(attn_tc::sdpa_combine_body<__nv_bfloat16>(p, o_part, lse_part, o, lse, num_splits));
 }
+#endif /* !ATTN_TC_HOST_EMULATION */

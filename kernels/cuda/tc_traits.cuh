@@ -22,9 +22,15 @@
 #ifndef ATTN_TC_TRAITS_CUH
 #define ATTN_TC_TRAITS_CUH
 
+#ifdef ATTN_TC_HOST_EMULATION
+/* Host build for the emulation test (kernels/cuda/emu): CUDA types, intrinsics and the PTX
+ * wrappers below are replaced by the host stand-ins of emu/tc_emu.h. */
+#include "emu/tc_emu.h"
+#else
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <stdint.h>
+#endif
 
 /* X(D, BLOCK_M, BLOCK_N, WARPS, STAGES, Q_REGS, SWIZZLE) */
 #define ATTN_TC_TRAITS_TABLE(X)   \
@@ -85,8 +91,10 @@ template <> struct TcType<__half> {
     __device__ __forceinline__ static __half from_float(float x) { return __float2half_rn(x); }
     /* lo goes to the low 16 bits: the element with the smaller column index in a fragment. */
     __device__ __forceinline__ static uint32_t pack(float lo, float hi) {
-        __half2 h = __floats2half2_rn(lo, hi);
-        return *reinterpret_cast<uint32_t*>(&h);
+        const __half2 h = __floats2half2_rn(lo, hi);
+        uint32_t u;
+        memcpy(&u, &h, 4);
+        return u;
     }
 };
 template <> struct TcType<__nv_bfloat16> {
@@ -94,8 +102,10 @@ template <> struct TcType<__nv_bfloat16> {
     __device__ __forceinline__ static float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
     __device__ __forceinline__ static __nv_bfloat16 from_float(float x) { return __float2bfloat16_rn(x); }
     __device__ __forceinline__ static uint32_t pack(float lo, float hi) {
-        __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
-        return *reinterpret_cast<uint32_t*>(&h);
+        const __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
+        uint32_t u;
+        memcpy(&u, &h, 4);
+        return u;
     }
 };
 
@@ -106,6 +116,7 @@ template <typename T> __device__ __forceinline__ bool nonfinite2(uint32_t w) {
 }
 
 /* ---- PTX wrappers (sm_80+) ---------------------------------------------------------------- */
+#ifndef ATTN_TC_HOST_EMULATION
 
 __device__ __forceinline__ uint32_t smem_addr(const void* p) {
     return (uint32_t)__cvta_generic_to_shared(p);
@@ -155,6 +166,14 @@ __device__ __forceinline__ float ex2(float x) {
     asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
     return y;
 }
+
+/* 16 bytes from shared memory. */
+__device__ __forceinline__ uint4 lds128(uint32_t addr) {
+    uint4 w;
+    asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];\n" : "=r"(w.x), "=r"(w.y), "=r"(w.z), "=r"(w.w) : "r"(addr));
+    return w;
+}
+#endif /* !ATTN_TC_HOST_EMULATION */
 
 } // namespace attn_tc
 
