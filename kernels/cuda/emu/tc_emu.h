@@ -25,6 +25,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <functional>
 #include <random>
 #include <vector>
@@ -213,19 +214,32 @@ inline void run_cta(dim3e bidx, unsigned nthreads, size_t smem_bytes, Mode mode,
         f.ctx.uc_link = nullptr;
         makecontext(&f.ctx, fiber_entry, 0);
     }
+    /* Each pass runs the warps in a random order and holds back each warp with probability 1/2,
+     * so warps drift apart between CTA barriers as they do on hardware (a lockstep schedule would
+     * hide a missing __syncthreads). */
+    const unsigned nwarps = (nthreads + 31) / 32;
+    std::vector<unsigned> order(nwarps);
+    for (unsigned w = 0; w < nwarps; ++w) order[w] = w;
     unsigned live = nthreads;
     int idle_rounds = 0;
     while (live > 0) {
         const unsigned long before = c.events;
         live = 0;
-        for (auto& f : c.fibers) {
-            if (f.done) continue;
-            c.cur = &f;
-            swapcontext(&c.sched, &f.ctx);
-            if (!f.done) ++live;
+        std::shuffle(order.begin(), order.end(), c.rng);
+        for (unsigned w : order) {
+            const bool hold = (c.rng() & 1) != 0;
+            for (unsigned t = w * 32; t < std::min(nthreads, w * 32 + 32); ++t) {
+                Fiber& f = c.fibers[t];
+                if (f.done) continue;
+                if (!hold) {
+                    c.cur = &f;
+                    swapcontext(&c.sched, &f.ctx);
+                }
+                if (!f.done) ++live;
+            }
         }
         if (live > 0 && c.events == before) {
-            if (++idle_rounds > 2) {
+            if (++idle_rounds > 200) {
                 std::fprintf(stderr, "emulation deadlock: %u threads wait on barriers that cannot complete\n", live);
                 std::abort();
             }
