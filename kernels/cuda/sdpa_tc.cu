@@ -46,6 +46,7 @@
  *   - Softcap, bias and ALiBi are applied per element on every tile when present (they change
  *     scores, not the tile classification). NaN in any unmasked input propagates to the row.
  *   - Fully masked / empty rows: l == 0 gives O = 0 and LSE = -inf; dead rows (i >= q_len) too.
+ *     A warp whose 16 rows are all dead or past Sq skips the math (it still loads and syncs).
  */
 #include "../attn_params.h"
 #include "tc_traits.cuh"
@@ -127,6 +128,7 @@ __device__ __forceinline__ void sdpa_tc_body(const attn_sdpa_params& p, const T*
 
     /* This thread's two rows (local r0, r0 + 8) and their inclusive key bounds. */
     const int r0 = warp * 16 + (lane >> 2);
+    const bool warp_live = c.m0 + warp * 16 < m1;
     const int tq = lane & 3;
     int kmin[2], kmax[2];
 #pragma unroll
@@ -217,6 +219,10 @@ __device__ __forceinline__ void sdpa_tc_body(const attn_sdpa_params& p, const T*
                     }
                     v_bad = __syncthreads_or(bad) != 0;
                 }
+
+                /* A warp whose 16 rows are all dead or past Sq has nothing to compute (decode:
+                 * Sq = 1 leaves 7 of 8 warps idle); it still loads tiles and meets the barriers. */
+                if (!warp_live) return;
 
                 /* ---- S = Q K^T ---- */
                 float s[NTILES_N][4];
