@@ -1,3 +1,4 @@
+// attn4j-build: archs=80 86 89 90 ptx=90
 /*
  * sdpa_tc.cu: tensor-core SDPA forward for fp16 and bf16 storage (FlashAttention-2 partitioning),
  * and the split-KV combine kernel.
@@ -55,6 +56,8 @@ namespace attn_tc {
 
 #define ATTN_LOG2E 1.4426950408889634f
 #define ATTN_LN2 0.6931471805599453f
+#define ATTN_TC_INF __int_as_float(0x7f800000)
+#define ATTN_TC_NAN __int_as_float(0x7fc00000)
 
 /* Compile-time tile class for the generic tile lambda (no <type_traits>: NVRTC builds this file too). */
 template <bool B> struct TcTag {
@@ -90,8 +93,8 @@ __device__ __forceinline__ void sdpa_tc_body(const attn_sdpa_params& p, const T*
 #else
     extern __shared__ __align__(128) unsigned char smem[];
 #endif
-    const uint32_t sQ = smem_addr(smem);
-    const uint32_t sKV = sQ + Tile::kSmemQ; /* stage s: K at sKV + 2s*kSmemKV, V right after */
+    const unsigned sQ = smem_addr(smem);
+    const unsigned sKV = sQ + Tile::kSmemQ; /* stage s: K at sKV + 2s*kSmemKV, V right after */
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int flags = p.flags;
@@ -148,7 +151,7 @@ __device__ __forceinline__ void sdpa_tc_body(const attn_sdpa_params& p, const T*
     float acc[NTILES_D][4];
 #pragma unroll
     for (int d = 0; d < NTILES_D; ++d) acc[d][0] = acc[d][1] = acc[d][2] = acc[d][3] = 0.f;
-    float row_m[2] = {-INFINITY, -INFINITY};
+    float row_m[2] = {-ATTN_TC_INF, -ATTN_TC_INF};
     float row_l[2] = {0.f, 0.f};
 
     const T* qb = q + p.q_off + (long long)c.b * p.q_sb + (long long)c.h * p.q_sh;
@@ -156,8 +159,8 @@ __device__ __forceinline__ void sdpa_tc_body(const attn_sdpa_params& p, const T*
     const T* vb = v + p.v_off + (long long)c.b * p.v_sb + (long long)c.hk * p.v_sh;
 
     auto load_kv = [&](int t, int stage) {
-        const uint32_t sk = sKV + (uint32_t)(2 * stage) * Tile::kSmemKV;
-        const uint32_t sv = sk + Tile::kSmemKV;
+        const unsigned sk = sKV + (unsigned)(2 * stage) * Tile::kSmemKV;
+        const unsigned sv = sk + Tile::kSmemKV;
 #pragma unroll
         for (int x = 0; x < Tile::kKVLoads; ++x) {
             const int ci = tid + x * NT, row = ci / CH, ch = ci % CH;
@@ -184,7 +187,7 @@ __device__ __forceinline__ void sdpa_tc_body(const attn_sdpa_params& p, const T*
             cp_async_commit(); /* group s holds tile s (group 0 also Q) */
         }
 
-        uint32_t qf[Tile::kQInRegs ? D / 16 : 1][4];
+        unsigned qf[Tile::kQInRegs ? D / 16 : 1][4];
 
         for (int t = c.t_lo; t < c.t_hi; ++t) {
             const int it = t - c.t_lo;
@@ -193,8 +196,8 @@ __device__ __forceinline__ void sdpa_tc_body(const attn_sdpa_params& p, const T*
             cp_async_wait<ST - 1>(); /* group it (tile t) has landed */
             __syncthreads();
 
-            const uint32_t sk = sKV + (uint32_t)(2 * (it % ST)) * Tile::kSmemKV;
-            const uint32_t sv = sk + Tile::kSmemKV;
+            const unsigned sk = sKV + (unsigned)(2 * (it % ST)) * Tile::kSmemKV;
+            const unsigned sv = sk + Tile::kSmemKV;
             const int n0 = t * BN;
 
             if constexpr (Tile::kQInRegs) {
@@ -230,7 +233,7 @@ __device__ __forceinline__ void sdpa_tc_body(const attn_sdpa_params& p, const T*
                 for (int n = 0; n < NTILES_N; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.f;
 #pragma unroll
                 for (int kk = 0; kk < D / 16; ++kk) {
-                    uint32_t a[4];
+                    unsigned a[4];
                     if constexpr (Tile::kQInRegs) {
                         a[0] = qf[kk][0]; a[1] = qf[kk][1]; a[2] = qf[kk][2]; a[3] = qf[kk][3];
                     } else {
@@ -238,7 +241,7 @@ __device__ __forceinline__ void sdpa_tc_body(const attn_sdpa_params& p, const T*
                     }
 #pragma unroll
                     for (int np = 0; np < BN / 16; ++np) {
-                        uint32_t kf[4];
+                        unsigned kf[4];
                         ldsm_x4(kf, sk + Tile::off(np * 16 + (lane & 7) + ((lane >> 4) << 3), kk * 2 + ((lane >> 3) & 1)));
                         mma16816<T>(s[2 * np], a, kf[0], kf[1]);
                         mma16816<T>(s[2 * np + 1], a, kf[2], kf[3]);
@@ -246,7 +249,7 @@ __device__ __forceinline__ void sdpa_tc_body(const attn_sdpa_params& p, const T*
                 }
 
                 /* ---- scores in the log2 domain, masks on boundary tiles ---- */
-                uint32_t mbits = 0; /* bit 4n + e: element s[n][e] is masked */
+                unsigned mbits = 0; /* bit 4n + e: element s[n][e] is masked */
 #pragma unroll
                 for (int n = 0; n < NTILES_N; ++n) {
 #pragma unroll
@@ -274,7 +277,7 @@ __device__ __forceinline__ void sdpa_tc_body(const attn_sdpa_params& p, const T*
                             x *= ATTN_LOG2E;
                         }
                         if (!ok) {
-                            x = -INFINITY;
+                            x = -ATTN_TC_INF;
                             mbits |= 1u << (4 * n + e);
                         }
                         s[n][e] = x;
@@ -284,13 +287,13 @@ __device__ __forceinline__ void sdpa_tc_body(const attn_sdpa_params& p, const T*
                 /* ---- online softmax; s becomes P ---- */
 #pragma unroll
                 for (int r = 0; r < 2; ++r) {
-                    float mx = -INFINITY;
+                    float mx = -ATTN_TC_INF;
 #pragma unroll
                     for (int n = 0; n < NTILES_N; ++n) mx = fmaxf(mx, fmaxf(s[n][2 * r], s[n][2 * r + 1]));
                     mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
                     mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
                     const float m_new = fmaxf(row_m[r], mx);
-                    const float m_use = m_new == -INFINITY ? 0.f : m_new;
+                    const float m_use = m_new == -ATTN_TC_INF ? 0.f : m_new;
                     const float alpha = ex2(row_m[r] - m_use);
                     row_m[r] = m_new;
                     float sum = 0.f;
@@ -312,14 +315,14 @@ __device__ __forceinline__ void sdpa_tc_body(const attn_sdpa_params& p, const T*
                 if (!boundary || !v_bad) {
 #pragma unroll
                     for (int kk = 0; kk < BN / 16; ++kk) {
-                        uint32_t a[4];
+                        unsigned a[4];
                         a[0] = Ty::pack(s[2 * kk][0], s[2 * kk][1]);
                         a[1] = Ty::pack(s[2 * kk][2], s[2 * kk][3]);
                         a[2] = Ty::pack(s[2 * kk + 1][0], s[2 * kk + 1][1]);
                         a[3] = Ty::pack(s[2 * kk + 1][2], s[2 * kk + 1][3]);
 #pragma unroll
                         for (int dp = 0; dp < D / 16; ++dp) {
-                            uint32_t vf[4];
+                            unsigned vf[4];
                             ldsm_x4_t(vf, sv + Tile::off(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), dp * 2 + (lane >> 4)));
                             mma16816<T>(acc[2 * dp], a, vf[0], vf[1]);
                             mma16816<T>(acc[2 * dp + 1], a, vf[2], vf[3]);
@@ -337,7 +340,7 @@ __device__ __forceinline__ void sdpa_tc_body(const attn_sdpa_params& p, const T*
                             const bool odd = (jj & 1) != 0;
                             const float p0 = __shfl_sync(0xffffffffu, odd ? s[n][1] : s[n][0], src);
                             const float p1 = __shfl_sync(0xffffffffu, odd ? s[n][3] : s[n][2], src);
-                            const uint32_t bits = __shfl_sync(0xffffffffu, mbits, src);
+                            const unsigned bits = __shfl_sync(0xffffffffu, mbits, src);
                             const bool mk0 = (bits >> (4 * n + (odd ? 1 : 0))) & 1u;
                             const bool mk1 = (bits >> (4 * n + 2 + (odd ? 1 : 0))) & 1u;
                             const int row = n * 8 + jj;
@@ -385,17 +388,17 @@ __device__ __forceinline__ void sdpa_tc_body(const attn_sdpa_params& p, const T*
         const float l = row_l[r];
         const bool empty = i >= c.live_end || l == 0.f; /* dead row, or no key attended */
         const float inv = empty ? 0.f : 1.f / l;        /* NaN l stays NaN */
-        const float lse2 = empty ? -INFINITY : row_m[r] + log2f(l);
+        const float lse2 = empty ? -ATTN_TC_INF : row_m[r] + log2f(l);
         if (num_splits == 1) {
             T* orow = o + p.o_off + (long long)c.b * p.o_sb + (long long)c.h * p.o_sh + (long long)i * p.o_ss;
 #pragma unroll
             for (int d = 0; d < NTILES_D; ++d) {
                 const float x0 = empty ? 0.f : acc[d][2 * r] * inv, x1 = empty ? 0.f : acc[d][2 * r + 1] * inv;
-                *reinterpret_cast<uint32_t*>(orow + d * 8 + 2 * tq) = Ty::pack(x0, x1);
+                *reinterpret_cast<unsigned*>(orow + d * 8 + 2 * tq) = Ty::pack(x0, x1);
             }
             if ((flags & ATTN_F_LSE) && tq == 0)
                 lse[p.lse_off + (long long)c.b * p.lse_sb + (long long)c.h * p.lse_sh + (long long)i * p.lse_ss] =
-                    empty ? -INFINITY : lse2 * ATTN_LN2;
+                    empty ? -ATTN_TC_INF : lse2 * ATTN_LN2;
         } else {
             const long long prow = ((long long)blockIdx.z * BH + c.bh) * Sq + i;
             float* orow = o_part + prow * D;
@@ -425,14 +428,14 @@ __device__ __forceinline__ void sdpa_combine_body(const attn_sdpa_params& p, con
     const int bh = (int)(row / p.seq_q);
     const int b = bh / p.heads_q, h = bh - b * p.heads_q;
 
-    float M = -INFINITY;
+    float M = -ATTN_TC_INF;
     bool nan = false;
     for (int z = 0; z < num_splits; ++z) {
         const float x = lse_part[z * rows + row];
         nan |= x != x;
         M = fmaxf(M, x);
     }
-    const bool empty = !nan && M == -INFINITY;
+    const bool empty = !nan && M == -ATTN_TC_INF;
     float W = 0.f;
     if (!nan && !empty)
         for (int z = 0; z < num_splits; ++z) W += ex2(lse_part[z * rows + row] - M);
@@ -442,7 +445,7 @@ __device__ __forceinline__ void sdpa_combine_body(const attn_sdpa_params& p, con
     for (int d = lane; d < Dv; d += 32) {
         float x;
         if (nan) {
-            x = __int_as_float(0x7fc00000);
+            x = ATTN_TC_NAN;
         } else if (empty) {
             x = 0.f;
         } else {
@@ -457,7 +460,7 @@ __device__ __forceinline__ void sdpa_combine_body(const attn_sdpa_params& p, con
     }
     if (lane == 0 && (p.flags & ATTN_F_LSE))
         lse[p.lse_off + (long long)b * p.lse_sb + (long long)h * p.lse_sh + (long long)i * p.lse_ss] =
-            nan ? __int_as_float(0x7fc00000) : empty ? -INFINITY : (M + log2f(W)) * ATTN_LN2;
+            nan ? ATTN_TC_NAN : empty ? -ATTN_TC_INF : (M + log2f(W)) * ATTN_LN2;
 }
 
 } // namespace attn_tc
@@ -479,20 +482,20 @@ __device__ __forceinline__ void sdpa_combine_body(const attn_sdpa_params& p, con
         ATTN_TC_BODY(attn_tc::sdpa_tc_body<D_, T_>(p, q, k, v, o, lse, mask, bias, alibi, kv_len, q_len, o_part,  \
                                                    lse_part, num_splits));                                       \
     }
-#define ATTN_TC_ENTRY_F16(D_, BM_, BN_, W_, ST_, QR_, SW_) ATTN_TC_ENTRY(D_, BM_, BN_, W_, ST_, QR_, SW_, f16, __half)
+#define ATTN_TC_ENTRY_F16(D_, BM_, BN_, W_, ST_, QR_, SW_) ATTN_TC_ENTRY(D_, BM_, BN_, W_, ST_, QR_, SW_, f16, attn_tc_f16)
 #define ATTN_TC_ENTRY_BF16(D_, BM_, BN_, W_, ST_, QR_, SW_) \
-    ATTN_TC_ENTRY(D_, BM_, BN_, W_, ST_, QR_, SW_, bf16, __nv_bfloat16)
+    ATTN_TC_ENTRY(D_, BM_, BN_, W_, ST_, QR_, SW_, bf16, attn_tc_bf16)
 ATTN_TC_TRAITS_TABLE(ATTN_TC_ENTRY_F16)
 ATTN_TC_TRAITS_TABLE(ATTN_TC_ENTRY_BF16)
 
 extern "C" __global__ void __launch_bounds__(128) attn_sdpa_combine_f16(attn_sdpa_params p, const float* o_part,
-                                                                        const float* lse_part, __half* o, float* lse,
+                                                                        const float* lse_part, attn_tc_f16* o, float* lse,
                                                                         int num_splits) {
-    ATTN_TC_BODY(attn_tc::sdpa_combine_body<__half>(p, o_part, lse_part, o, lse, num_splits));
+    ATTN_TC_BODY(attn_tc::sdpa_combine_body<attn_tc_f16>(p, o_part, lse_part, o, lse, num_splits));
 }
 extern "C" __global__ void __launch_bounds__(128) attn_sdpa_combine_bf16(attn_sdpa_params p, const float* o_part,
-                                                                         const float* lse_part, __nv_bfloat16* o,
+                                                                         const float* lse_part, attn_tc_bf16* o,
                                                                          float* lse, int num_splits) {
-    ATTN_TC_BODY(attn_tc::sdpa_combine_body<__nv_bfloat16>(p, o_part, lse_part, o, lse, num_splits));
+    ATTN_TC_BODY(attn_tc::sdpa_combine_body<attn_tc_bf16>(p, o_part, lse_part, o, lse, num_splits));
 }
 #endif /* !ATTN_TC_HOST_EMULATION */

@@ -22,14 +22,12 @@
 #ifndef ATTN_TC_TRAITS_CUH
 #define ATTN_TC_TRAITS_CUH
 
+/* No system or CUDA headers (NVRTC compiles this file too, without the toolkit's include tree):
+ * the 16-bit storage types and their conversions are PTX here. */
 #ifdef ATTN_TC_HOST_EMULATION
-/* Host build for the emulation test (kernels/cuda/emu): CUDA types, intrinsics and the PTX
- * wrappers below are replaced by the host stand-ins of emu/tc_emu.h. */
+/* Host build for the emulation test (kernels/cuda/emu): the storage types, CUDA intrinsics and
+ * the PTX wrappers below are replaced by the host stand-ins of emu/tc_emu.h. */
 #include "emu/tc_emu.h"
-#else
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
-#include <stdint.h>
 #endif
 
 /* X(D, BLOCK_M, BLOCK_N, WARPS, STAGES, Q_REGS, SWIZZLE) */
@@ -77,53 +75,80 @@ template <int D> struct TcTile : TcTraits<D> {
     static_assert(kSmemBytes <= ATTN_TC_SMEM_LIMIT, "shared memory above the sm_86/sm_89 opt-in limit");
 
     /* Byte offset of 16-byte chunk c of row r inside a tile. */
-    __device__ __forceinline__ static uint32_t off(int r, int c) {
-        return (uint32_t)(T_::kSwizzle ? r * kChunks + (c ^ (r & 7)) : r * kPitch + c) * 16u;
+    __device__ __forceinline__ static unsigned off(int r, int c) {
+        return (unsigned)(T_::kSwizzle ? r * kChunks + (c ^ (r & 7)) : r * kPitch + c) * 16u;
     }
 };
 
 /* ---- storage types ---------------------------------------------------------------------- */
+#ifndef ATTN_TC_HOST_EMULATION
+} // namespace attn_tc
+
+/* fp16 / bf16 storage (global, they name the entry points' pointer types): the kernel only moves
+ * their bits and converts through PTX. */
+struct attn_tc_f16 {
+    unsigned short bits;
+};
+struct attn_tc_bf16 {
+    unsigned short bits;
+};
+
+namespace attn_tc {
 
 template <typename T> struct TcType;
-template <> struct TcType<__half> {
-    static constexpr uint32_t kExpMask = 0x7c00u; /* exponent all ones = inf or NaN */
-    __device__ __forceinline__ static float to_float(__half x) { return __half2float(x); }
-    __device__ __forceinline__ static __half from_float(float x) { return __float2half_rn(x); }
-    /* lo goes to the low 16 bits: the element with the smaller column index in a fragment. */
-    __device__ __forceinline__ static uint32_t pack(float lo, float hi) {
-        const __half2 h = __floats2half2_rn(lo, hi);
-        uint32_t u;
-        memcpy(&u, &h, 4);
+template <> struct TcType<attn_tc_f16> {
+    static constexpr unsigned kExpMask = 0x7c00u; /* exponent all ones = inf or NaN */
+    __device__ __forceinline__ static float to_float(attn_tc_f16 x) {
+        float f;
+        asm("cvt.f32.f16 %0, %1;\n" : "=f"(f) : "h"(x.bits));
+        return f;
+    }
+    __device__ __forceinline__ static attn_tc_f16 from_float(float f) {
+        attn_tc_f16 r;
+        asm("cvt.rn.f16.f32 %0, %1;\n" : "=h"(r.bits) : "f"(f));
+        return r;
+    }
+    /* lo goes to the low 16 bits: the element with the smaller column index in a fragment.
+     * cvt.rn.f16x2.f32 d, a, b puts a in the upper half and b in the lower half. */
+    __device__ __forceinline__ static unsigned pack(float lo, float hi) {
+        unsigned u;
+        asm("cvt.rn.f16x2.f32 %0, %1, %2;\n" : "=r"(u) : "f"(hi), "f"(lo));
         return u;
     }
 };
-template <> struct TcType<__nv_bfloat16> {
-    static constexpr uint32_t kExpMask = 0x7f80u;
-    __device__ __forceinline__ static float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
-    __device__ __forceinline__ static __nv_bfloat16 from_float(float x) { return __float2bfloat16_rn(x); }
-    __device__ __forceinline__ static uint32_t pack(float lo, float hi) {
-        const __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
-        uint32_t u;
-        memcpy(&u, &h, 4);
+template <> struct TcType<attn_tc_bf16> {
+    static constexpr unsigned kExpMask = 0x7f80u;
+    __device__ __forceinline__ static float to_float(attn_tc_bf16 x) { return __int_as_float((int)x.bits << 16); }
+    __device__ __forceinline__ static attn_tc_bf16 from_float(float f) {
+        attn_tc_bf16 r;
+        asm("cvt.rn.bf16.f32 %0, %1;\n" : "=h"(r.bits) : "f"(f));
+        return r;
+    }
+    __device__ __forceinline__ static unsigned pack(float lo, float hi) {
+        unsigned u;
+        asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(u) : "f"(hi), "f"(lo));
         return u;
     }
 };
+#endif /* !ATTN_TC_HOST_EMULATION */
 
 /* True when either 16-bit half of w is inf or NaN. */
-template <typename T> __device__ __forceinline__ bool nonfinite2(uint32_t w) {
-    constexpr uint32_t m = TcType<T>::kExpMask;
+template <typename T> __device__ __forceinline__ bool nonfinite2(unsigned w) {
+    constexpr unsigned m = TcType<T>::kExpMask;
     return (w & m) == m || ((w >> 16) & m) == m;
 }
 
 /* ---- PTX wrappers (sm_80+) ---------------------------------------------------------------- */
 #ifndef ATTN_TC_HOST_EMULATION
 
-__device__ __forceinline__ uint32_t smem_addr(const void* p) {
-    return (uint32_t)__cvta_generic_to_shared(p);
+__device__ __forceinline__ unsigned smem_addr(const void* p) {
+    unsigned a;
+    asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }\n" : "=r"(a) : "l"(p));
+    return a;
 }
 
 /* 16-byte global -> shared copy; when !pred, writes 16 zero bytes and reads nothing. */
-__device__ __forceinline__ void cp_async16(uint32_t dst, const void* src, bool pred) {
+__device__ __forceinline__ void cp_async16(unsigned dst, const void* src, bool pred) {
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(pred ? 16 : 0)
                  : "memory");
 }
@@ -134,27 +159,27 @@ template <int N> __device__ __forceinline__ void cp_async_wait() {
 
 /* Four 8x8 b16 matrices; lanes 8m..8m+7 give the row addresses of matrix m, register m receives
  * (row lane/4, cols 2*(lane%4), +1) of matrix m. */
-__device__ __forceinline__ void ldsm_x4(uint32_t r[4], uint32_t addr) {
+__device__ __forceinline__ void ldsm_x4(unsigned r[4], unsigned addr) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                  : "r"(addr));
 }
 /* The same, transposed: register m receives (rows 2*(lane%4), +1; col lane/4) of matrix m. */
-__device__ __forceinline__ void ldsm_x4_t(uint32_t r[4], uint32_t addr) {
+__device__ __forceinline__ void ldsm_x4_t(unsigned r[4], unsigned addr) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                  : "r"(addr));
 }
 
 /* D(16x8, f32) += A(16x16, row) * B(16x8, col). */
-template <typename T> __device__ __forceinline__ void mma16816(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1);
-template <> __device__ __forceinline__ void mma16816<__half>(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
+template <typename T> __device__ __forceinline__ void mma16816(float c[4], const unsigned a[4], unsigned b0, unsigned b1);
+template <> __device__ __forceinline__ void mma16816<attn_tc_f16>(float c[4], const unsigned a[4], unsigned b0, unsigned b1) {
     asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
         : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 template <>
-__device__ __forceinline__ void mma16816<__nv_bfloat16>(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
+__device__ __forceinline__ void mma16816<attn_tc_bf16>(float c[4], const unsigned a[4], unsigned b0, unsigned b1) {
     asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
         : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
@@ -168,7 +193,7 @@ __device__ __forceinline__ float ex2(float x) {
 }
 
 /* 16 bytes from shared memory. */
-__device__ __forceinline__ uint4 lds128(uint32_t addr) {
+__device__ __forceinline__ uint4 lds128(unsigned addr) {
     uint4 w;
     asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];\n" : "=r"(w.x), "=r"(w.y), "=r"(w.z), "=r"(w.w) : "r"(addr));
     return w;

@@ -38,8 +38,8 @@ struct Case {
     unsigned seed = 1;
 };
 
-uint16_t to_bits(float f, bool bf16) { return bf16 ? __float2bfloat16_rn(f).x : __float2half_rn(f).x; }
-float from_bits(uint16_t b, bool bf16) { return bf16 ? __bfloat162float({b}) : __half2float({b}); }
+uint16_t to_bits(float f, bool bf16) { return bf16 ? emu_float_to_bf16(f) : emu_float_to_half(f); }
+float from_bits(uint16_t b, bool bf16) { return bf16 ? emu_bf16_to_float(b) : emu_half_to_float(b); }
 
 struct Layout4 {
     long long sb, sh, ss, sd;
@@ -338,7 +338,7 @@ int main(int argc, char** argv) {
     for (const Case& c : cases) {
         if (only && c.name.find(only) == std::string::npos) continue;
         ++run;
-        const bool ok = c.bf16 ? run_case<__nv_bfloat16>(c) : run_case<__half>(c);
+        const bool ok = c.bf16 ? run_case<attn_tc_bf16>(c) : run_case<attn_tc_f16>(c);
         failed += !ok;
     }
     std::printf("%d of %d cases passed\n", run - failed, run);

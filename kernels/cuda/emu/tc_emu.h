@@ -13,7 +13,9 @@
  * A: a0a1 (g, 2t..2t+1), a2a3 (g+8, 2t..), a4a5 (g, 2t+8..), a6a7 (g+8, 2t+8..); B: b0b1 (k = 2t..2t+1,
  * n = g), b2b3 (k = 2t+8..); C: c0c1 (g, 2t..), c2c3 (g+8, 2t..); ldmatrix: lane gets (row lane/4,
  * cols 2*(lane%4), +1) of each 8x8 matrix, .trans the transpose). A misreading there would be
- * consistent here and wrong on the GPU. Tensor-core rounding and ex2.approx are not bit-exact either.
+ * consistent here and wrong on the GPU. The PTX conversions of TcType (cvt.rn.f16x2.f32 operand
+ * order included) are replaced by host code, so they are not checked either. Tensor-core rounding
+ * and ex2.approx are not bit-exact.
  */
 #ifndef ATTN_TC_EMU_H
 #define ATTN_TC_EMU_H
@@ -48,25 +50,19 @@ struct dim3e {
 template <class T> inline T min(T a, T b) { return b < a ? b : a; }
 template <class T> inline T max(T a, T b) { return a < b ? b : a; }
 
-/* ---- 16-bit float storage types ---- */
-struct __half {
-    uint16_t x;
+/* ---- 16-bit float storage types (the kernel's attn_tc_f16 / attn_tc_bf16) ---- */
+struct attn_tc_f16 {
+    unsigned short bits;
 };
-struct __half2 {
-    __half x, y;
-};
-struct __nv_bfloat16 {
-    uint16_t x;
-};
-struct __nv_bfloat162 {
-    __nv_bfloat16 x, y;
+struct attn_tc_bf16 {
+    unsigned short bits;
 };
 
 inline uint32_t emu_f2u(float f) { uint32_t u; std::memcpy(&u, &f, 4); return u; }
 inline float emu_u2f(uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; }
 
-inline float __half2float(__half h) {
-    const uint32_t s = (uint32_t)(h.x & 0x8000) << 16, e = (h.x >> 10) & 0x1f, m = h.x & 0x3ff;
+inline float emu_half_to_float(uint16_t h) {
+    const uint32_t s = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff;
     if (e == 0x1f) return emu_u2f(s | 0x7f800000u | (m << 13) | (m ? 0x400000u : 0));
     if (e == 0) { /* subnormal or zero */
         const float v = std::ldexp((float)m, -24);
@@ -74,32 +70,45 @@ inline float __half2float(__half h) {
     }
     return emu_u2f(s | ((e + 112) << 23) | (m << 13));
 }
-inline __half __float2half_rn(float f) {
+inline uint16_t emu_float_to_half(float f) { /* round to nearest even */
     const uint32_t u = emu_f2u(f), s = (u >> 16) & 0x8000;
-    if (std::isnan(f)) return {(uint16_t)(s | 0x7e00)};
+    if (std::isnan(f)) return (uint16_t)(s | 0x7e00);
     const float a = std::fabs(f);
-    if (a >= 65520.f) return {(uint16_t)(s | 0x7c00)}; /* rounds to inf */
-    if (a < std::ldexp(1.f, -14)) {                      /* subnormal: multiples of 2^-24, RNE */
+    if (a >= 65520.f) return (uint16_t)(s | 0x7c00); /* rounds to inf */
+    if (a < std::ldexp(1.f, -14)) {                    /* subnormal: multiples of 2^-24 */
         const float q = std::nearbyint(a * std::ldexp(1.f, 24));
-        return {(uint16_t)(s | (uint32_t)q)};
+        return (uint16_t)(s | (uint32_t)q);
     }
-    uint32_t e = ((emu_f2u(a) >> 23) & 0xff) - 112, m = emu_f2u(a) & 0x7fffff;
+    const uint32_t e = ((emu_f2u(a) >> 23) & 0xff) - 112, m = emu_f2u(a) & 0x7fffff;
     uint32_t h = (e << 10) | (m >> 13);
     const uint32_t rest = m & 0x1fff;
     if (rest > 0x1000 || (rest == 0x1000 && (h & 1))) ++h;
-    return {(uint16_t)(s | h)};
+    return (uint16_t)(s | h);
 }
-inline __half2 __floats2half2_rn(float lo, float hi) { return {__float2half_rn(lo), __float2half_rn(hi)}; }
-inline float __bfloat162float(__nv_bfloat16 b) { return emu_u2f((uint32_t)b.x << 16); }
-inline __nv_bfloat16 __float2bfloat16_rn(float f) {
+inline float emu_bf16_to_float(uint16_t b) { return emu_u2f((uint32_t)b << 16); }
+inline uint16_t emu_float_to_bf16(float f) {
     uint32_t u = emu_f2u(f);
-    if (std::isnan(f)) return {(uint16_t)((u >> 16) | 0x40)};
+    if (std::isnan(f)) return (uint16_t)((u >> 16) | 0x40);
     u += 0x7fff + ((u >> 16) & 1);
-    return {(uint16_t)(u >> 16)};
+    return (uint16_t)(u >> 16);
 }
-inline __nv_bfloat162 __floats2bfloat162_rn(float lo, float hi) {
-    return {__float2bfloat16_rn(lo), __float2bfloat16_rn(hi)};
-}
+
+namespace attn_tc {
+template <typename T> struct TcType;
+template <> struct TcType<attn_tc_f16> {
+    static constexpr unsigned kExpMask = 0x7c00u;
+    static float to_float(attn_tc_f16 x) { return emu_half_to_float(x.bits); }
+    static attn_tc_f16 from_float(float f) { return {emu_float_to_half(f)}; }
+    static unsigned pack(float lo, float hi) { return emu_float_to_half(lo) | ((unsigned)emu_float_to_half(hi) << 16); }
+};
+template <> struct TcType<attn_tc_bf16> {
+    static constexpr unsigned kExpMask = 0x7f80u;
+    static float to_float(attn_tc_bf16 x) { return emu_bf16_to_float(x.bits); }
+    static attn_tc_bf16 from_float(float f) { return {emu_float_to_bf16(f)}; }
+    static unsigned pack(float lo, float hi) { return emu_float_to_bf16(lo) | ((unsigned)emu_float_to_bf16(hi) << 16); }
+};
+} // namespace attn_tc
+
 inline float __int_as_float(int i) { return emu_u2f((uint32_t)i); }
 [[noreturn]] inline void __trap() { std::abort(); }
 
@@ -341,9 +350,7 @@ inline void ldsm_impl(uint32_t r[4], uint32_t addr, bool trans) {
 inline void ldsm_x4(uint32_t r[4], uint32_t addr) { ldsm_impl(r, addr, false); }
 inline void ldsm_x4_t(uint32_t r[4], uint32_t addr) { ldsm_impl(r, addr, true); }
 
-template <class T> inline float emu_bits_to_float(uint16_t b);
-template <> inline float emu_bits_to_float<__half>(uint16_t b) { return __half2float(__half{b}); }
-template <> inline float emu_bits_to_float<__nv_bfloat16>(uint16_t b) { return __bfloat162float(__nv_bfloat16{b}); }
+template <class T> inline float emu_bits_to_float(uint16_t b) { return TcType<T>::to_float(T{b}); }
 
 struct MmaLane {
     uint32_t a[4], b[2];

@@ -41,9 +41,11 @@ import java.util.Locale;
  * <ol>
  *   <li>no split when {@code ctas >= 0.8 * slots} (the launch already fills 80% of the GPU) or when
  *       the key range is short: fewer than {@code 2 * MIN_TILES_PER_SPLIT} key tiles;
- *   <li>otherwise {@code z = min(ceil(slots / ctas), keyTiles / MIN_TILES_PER_SPLIT, MAX_SPLITS)}, so
- *       one wave just fills the slots and every split streams at least {@link #MIN_TILES_PER_SPLIT}
- *       tiles ({@code 4 * blockN} keys);
+ *   <li>otherwise {@code z = min(floor(slots / ctas), keyTiles / MIN_TILES_PER_SPLIT, MAX_SPLITS)}:
+ *       the split launch still fits one wave ({@code ctas * z <= slots}; rounding up would start a
+ *       second, mostly empty wave that costs as much as the first), and every split streams at
+ *       least {@link #MIN_TILES_PER_SPLIT} tiles ({@code 4 * blockN} keys); {@code z < 2} means no
+ *       split;
  *   <li>then {@code z} is rebalanced to {@code ceil(keyTiles / ceil(keyTiles / z))} so no split is
  *       empty (the kernel gives split {@code s} tiles {@code [s*per, (s+1)*per)} of its range).
  * </ol>
@@ -141,7 +143,7 @@ public record TcPlan(boolean applies, String reason, TcTraits traits, DType dtyp
         if (ctas >= FILL_THRESHOLD * slots || keyTiles < 2 * MIN_TILES_PER_SPLIT) {
             return 1;
         }
-        long want = (slots + ctas - 1) / ctas;
+        long want = slots / ctas;
         int z = (int) Math.min(Math.min(want, keyTiles / MIN_TILES_PER_SPLIT), MAX_SPLITS);
         if (z < 2) {
             return 1;

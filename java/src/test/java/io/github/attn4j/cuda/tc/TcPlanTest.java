@@ -132,21 +132,22 @@ class TcPlanTest {
         assertEquals(1, TcDevice.RTX_4090.ctasPerSm(d256, 64));
     }
 
-    /** Decode: Sq = 1, GQA 32/8, D = 128 on H100 (132 SMs, 1 CTA/SM at 255 registers). */
+    /** Decode: Sq = 1, GQA Hq/Hkv = 4, D = 128 on H100 (132 SMs, 1 CTA/SM at 255 registers). */
     @ParameterizedTest(name = "B={0} Hq={1} Sk={2} -> {3} splits")
     @CsvSource({
-        // 32 CTAs, slots 132 -> want 5; Sk = 1k gives 16 tiles, at most 4 splits
-        "1, 32, 1024, 4",
-        "1, 32, 2048, 5", // 32 tiles: min(5, 8) = 5, per 7 -> 5
-        "1, 32, 4096, 5",
-        "1, 32, 65536, 5",
-        // 8 CTAs -> want 17
-        "1, 8, 1024, 4",
-        "1, 8, 8192, 16", // 128 tiles: min(17, 32) = 17, per 8 -> rebalanced to 16
-        "1, 8, 65536, 17",
-        // 1 CTA -> want 132, capped at 64
+        // 32 CTAs: floor(132 / 32) = 4 splits keep one wave (128 CTAs)
+        "1, 32, 1024, 4", // 16 tiles: 16 / 4 = 4 as well
+        "1, 32, 2048, 4",
+        "1, 32, 4096, 4",
+        "1, 32, 65536, 4",
+        // 8 CTAs: floor(132 / 8) = 16
+        "1, 8, 1024, 4", // 16 tiles allow only 4 splits of 4 tiles
+        "1, 8, 8192, 16",
+        "1, 8, 65536, 16",
+        // 1 CTA: 132, capped at 64
         "1, 1, 65536, 64",
         "1, 1, 4096, 16", // 64 tiles / 4
+        "1, 1, 2000, 8", // 32 tiles / 4
         // already enough CTAs: 4 * 32 = 128 >= 0.8 * 132
         "4, 32, 65536, 1",
         // short key ranges never split
@@ -172,11 +173,23 @@ class TcPlanTest {
     @Test
     void splitHeuristicArithmetic() {
         assertEquals(1, TcPlan.splits(106, 132, 1000), ">= 80% of the slots");
-        assertEquals(2, TcPlan.splits(105, 132, 1000), "just under 80%: ceil(132/105) = 2");
+        assertEquals(1, TcPlan.splits(105, 132, 1000), "floor(132/105) = 1: a second split would need two waves");
+        assertEquals(2, TcPlan.splits(66, 132, 1000), "floor(132/66) = 2");
+        assertEquals(2, TcPlan.splits(50, 132, 1000), "floor(132/50) = 2 (100 CTAs), not 3 (150 > 132)");
         assertEquals(1, TcPlan.splits(1, 132, 7), "7 tiles < 2 * 4");
         assertEquals(2, TcPlan.splits(1, 132, 8), "8 tiles: two splits of 4");
         assertEquals(64, TcPlan.splits(1, 1000, 100000), "bounded by MAX_SPLITS");
         assertEquals(7, TcPlan.splits(1, 10, 35), "min(10, 35/4) = 8, per = ceil(35/8) = 5, ceil(35/5) = 7 splits");
+        for (int ctas = 1; ctas < 200; ctas++) {
+            for (int tiles : new int[] {1, 8, 9, 100, 1024, 4096}) {
+                int z = TcPlan.splits(ctas, 132, tiles);
+                assertTrue(z >= 1 && z <= TcPlan.MAX_SPLITS);
+                assertTrue(z == 1 || (long) ctas * z <= 132, "one wave: ctas=" + ctas + " z=" + z);
+                int per = (tiles + z - 1) / z;
+                assertTrue(z == 1 || per >= TcPlan.MIN_TILES_PER_SPLIT, "ctas=" + ctas + " tiles=" + tiles);
+                assertTrue((z - 1) * per < tiles || z == 1, "no empty split");
+            }
+        }
     }
 
     @Test
@@ -203,21 +216,21 @@ class TcPlanTest {
         assertEquals(1, TcPlan.choose(sp, H100).splits(), "300 keys: 5 tiles, too short to split");
         Masks m2 = Masks.builder().kvLengths(65536, 100).build();
         SdpaParams sp2 = sdpa(DType.F16, 2, 4, 4, 1, 65536, 128, 128, m2);
-        assertEquals(17, TcPlan.choose(sp2, H100).splits(), "8 CTAs, 1024 tiles: want 17");
+        assertEquals(16, TcPlan.choose(sp2, H100).splits(), "8 CTAs, 1024 tiles: floor(132/8) = 16");
     }
 
     @Test
     void registerCountChangesSlots() {
         SdpaParams sp = sdpa(DType.F16, 1, 32, 8, 1, 65536, 128);
-        assertEquals(5, TcPlan.choose(sp, H100).splits(), "1 CTA/SM: ceil(132/32)");
+        assertEquals(4, TcPlan.choose(sp, H100).splits(), "1 CTA/SM: floor(132/32)");
         TcPlan p = TcPlan.choose(sp, H100, 128);
         assertEquals(2, p.ctasPerSm());
-        assertEquals(9, p.splits(), "2 CTAs/SM: ceil(264/32) = 9");
+        assertEquals(8, p.splits(), "2 CTAs/SM: floor(264/32) = 8");
     }
 
     @Test
     void workspaceSizes() {
-        // B=1, Hq=3, Sq=1, D=96, Sk=64k: 3 CTAs, want 44, tiles 1024, per 24 -> 43 splits.
+        // B=1, Hq=3, Sq=1, D=96, Sk=64k: 3 CTAs, floor(132/3) = 44, tiles 1024, per 24 -> 43 splits.
         SdpaParams sp = sdpa(DType.F16, 1, 3, 1, 1, 65536, 96);
         TcPlan p = TcPlan.choose(sp, H100);
         assertEquals(43, p.splits());
