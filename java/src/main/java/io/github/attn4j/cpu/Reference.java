@@ -25,16 +25,16 @@ public final class Reference {
     /** Additive outputs: {@code out} is {@code [B, H, Sq, Dv]}, {@code weights} {@code [B, H, Sq, Sk]}. */
     public record AdditiveResult(double[] out, double[] weights) {}
 
-    /** True when key j of row i passes every mask of batch b, head h. */
-    static boolean allowed(Masks m, int b, int h, int i, int j, int sq, int sk) {
+    /** True when key j of row i passes every mask of batch b, head h ({@code m} as validated by the op record). */
+    public static boolean allowed(Masks m, int b, int h, int i, int j, int sq, int sk) {
         if (!m.allowsBounds(b, i, j, sq, sk)) {
             return false;
         }
         return m.boolMask() == null || m.boolMask().get(b, h, i, j) != 0f;
     }
 
-    /** The additive score terms: bias plus ALiBi. */
-    static double scoreBias(Masks m, int b, int h, int i, int j, int sq, int sk) {
+    /** The additive score terms of a validated mask set: bias plus ALiBi. */
+    public static double scoreBias(Masks m, int b, int h, int i, int j, int sq, int sk) {
         double s = 0;
         if (m.bias() != null) {
             s += m.bias().get(b, h, i, j);

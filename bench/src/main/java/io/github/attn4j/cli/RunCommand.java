@@ -1,0 +1,216 @@
+package io.github.attn4j.cli;
+
+import io.github.attn4j.AdditiveParams;
+import io.github.attn4j.Backend;
+import io.github.attn4j.DType;
+import io.github.attn4j.HostMemory;
+import io.github.attn4j.Layout;
+import io.github.attn4j.SdpaParams;
+import io.github.attn4j.SoftmaxParams;
+import io.github.attn4j.Tensor;
+import io.github.attn4j.npy.Npy;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * {@code attn4j run sdpa|softmax|additive ...}: runs one op on .npy inputs and writes .npy outputs.
+ * Data files are {@code <f4} or {@code <f2}; masks {@code |b1}; bias and ALiBi slopes {@code <f4}.
+ */
+public final class RunCommand {
+    private RunCommand() {}
+
+    public static final String USAGE = """
+            usage: attn4j run sdpa --backend NAME --q Q.npy --k K.npy --v V.npy --out O.npy
+                     [--lse LSE.npy] [--layout bhsd|bshd] [--scale X] [--softcap C] [MASK FLAGS]
+                   attn4j run softmax --backend NAME --x X.npy --out Y.npy [--scale X] [MASK FLAGS]
+                   attn4j run additive --backend NAME --q Q.npy --k K.npy --v V.npy --w W.npy --out C.npy
+                     [--b B.npy] [--wq WQ.npy --wk WK.npy] [--weights A.npy] [MASK FLAGS]
+            MASK FLAGS: [--align top-left|bottom-right] [--causal] [--window L,R] [--kv-lengths n,n,..]
+                        [--q-lengths n,n,..] [--mask M.npy] [--bias BIAS.npy] [--alibi SLOPES.npy]
+            With --wq/--wk, --q/--k are the raw inputs (Qp = Q Wq^T, Kp = K Wk^T).
+            Without --backend the best available backend runs (cuda > opencl > cpu).""";
+
+    private static final Set<String> SDPA = Cli.names(Cli.MASK_FLAGS, "backend", "q", "k", "v", "out", "lse",
+            "layout", "scale", "softcap");
+    private static final Set<String> SOFTMAX = Cli.names(Cli.MASK_FLAGS, "backend", "x", "out", "scale");
+    private static final Set<String> ADDITIVE = Cli.names(Cli.MASK_FLAGS, "backend", "q", "k", "v", "w", "out", "b",
+            "wq", "wk", "weights");
+    private static final Set<String> BOOL = Set.of("causal", "help");
+
+    /** Runs the command on the arguments after {@code run}; returns the exit code. */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        return Cli.guard("run", err, () -> {
+            if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h")) {
+                (args.length == 0 ? err : out).println(USAGE);
+                return args.length == 0 ? Cli.USAGE : Cli.OK;
+            }
+            String op = args[0];
+            String[] rest = Arrays.copyOfRange(args, 1, args.length);
+            Set<String> flags = switch (op) {
+                case "sdpa" -> SDPA;
+                case "softmax" -> SOFTMAX;
+                case "additive" -> ADDITIVE;
+                default -> throw new Cli.UsageException("unknown op '" + op + "': expected sdpa, softmax or additive");
+            };
+            Cli.Args a = Cli.parse(rest, flags, BOOL);
+            if (a.has("help")) {
+                out.println(USAGE);
+                return Cli.OK;
+            }
+            if (!a.positional().isEmpty()) {
+                throw new Cli.UsageException("unexpected argument '" + a.positional().get(0) + "'");
+            }
+            long t0 = System.nanoTime();
+            Prepared p = switch (op) {
+                case "sdpa" -> sdpa(a);
+                case "softmax" -> softmax(a);
+                default -> additive(a);
+            };
+            String where = execute(a, p);
+            out.printf(Locale.ROOT, "%s on %s: wrote %s (%.1f ms)%n", op, where, p.written, (System.nanoTime() - t0) / 1e6);
+            return Cli.OK;
+        });
+    }
+
+    /** An op ready to run, and what to write afterwards. */
+    private static final class Prepared {
+        io.github.attn4j.OpParams params;
+        Runnable write;
+        String written;
+    }
+
+    private static String execute(Cli.Args a, Prepared p) {
+        try (Backend b = Cli.backend(a)) {
+            b.run(p.params);
+            p.write.run();
+            return b.device().id();
+        }
+    }
+
+    /** Reads a data tensor: F32 or F16. */
+    private static Tensor data(Cli.Args a, String flag) {
+        Tensor t = Cli.npy(a, flag);
+        if (t.dtype() != DType.F32 && t.dtype() != DType.F16) {
+            throw new Cli.UsageException("--" + flag + " " + a.get(flag) + ": expected <f4 or <f2 data, got "
+                    + t.dtype());
+        }
+        return t;
+    }
+
+    private static Tensor rank(Cli.Args a, String flag, Tensor t, int rank, String dims) {
+        if (t.rank() != rank) {
+            throw new Cli.UsageException("--" + flag + " " + a.get(flag) + ": expected a " + rank + "-D array "
+                    + dims + ", got shape " + Arrays.toString(t.shape()));
+        }
+        return t;
+    }
+
+    /** A new contiguous host tensor. */
+    private static Tensor alloc(DType t, int... shape) {
+        int n = Math.toIntExact(Tensor.numel(shape));
+        HostMemory m = switch (t) {
+            case F32 -> HostMemory.of(new float[n]);
+            case F16, BF16 -> HostMemory.of(new short[n]);
+            default -> throw new IllegalArgumentException("dtype: expected F32 or F16, got " + t);
+        };
+        return Tensor.of(m, t, shape, Tensor.contiguousStrides(shape), 0);
+    }
+
+    /** The logical [B, H, S, D] view of a stored array in a layout (BSHD files are [B, S, H, D]). */
+    private static Tensor logical(Tensor stored, Layout layout) {
+        if (layout == Layout.BHSD) {
+            return stored;
+        }
+        int b = stored.dim(0), s = stored.dim(1), h = stored.dim(2), d = stored.dim(3);
+        return stored.view(stored.offset(), new int[] {b, h, s, d}, layout.strides(b, h, s, d));
+    }
+
+    private static Prepared sdpa(Cli.Args a) {
+        Layout layout = Layout.BHSD;
+        if (a.has("layout")) {
+            try {
+                layout = Layout.parse(a.get("layout"));
+            } catch (IllegalArgumentException e) {
+                throw new Cli.UsageException("--" + e.getMessage());
+            }
+        }
+        String dims = layout == Layout.BHSD ? "[B, H, S, D]" : "[B, S, H, D]";
+        Tensor q = logical(rank(a, "q", data(a, "q"), 4, dims), layout);
+        Tensor k = logical(rank(a, "k", data(a, "k"), 4, dims), layout);
+        Tensor v = logical(rank(a, "v", data(a, "v"), 4, dims), layout);
+        a.required("out");
+        int b = q.dim(0), hq = q.dim(1), sq = q.dim(2), dv = v.dim(3);
+        Tensor oStored = layout == Layout.BHSD ? alloc(q.dtype(), b, hq, sq, dv) : alloc(q.dtype(), b, sq, hq, dv);
+        Tensor o = logical(oStored, layout);
+        Tensor lse = a.has("lse") ? alloc(DType.F32, b, hq, sq) : null;
+        SdpaParams.Builder p = SdpaParams.builder(q, k, v, o).masks(Cli.masks(a)).lse(lse);
+        if (a.has("scale")) {
+            p.scale(a.floatValue("scale"));
+        }
+        if (a.has("softcap")) {
+            p.softcap(a.floatValue("softcap"));
+        }
+        Prepared r = new Prepared();
+        r.params = p.build();
+        r.write = () -> {
+            Npy.write(Path.of(a.get("out")), oStored);
+            if (lse != null) {
+                Npy.write(Path.of(a.get("lse")), lse);
+            }
+        };
+        r.written = a.get("out") + " " + Arrays.toString(oStored.shape()) + (lse != null ? " and " + a.get("lse") : "");
+        return r;
+    }
+
+    private static Prepared softmax(Cli.Args a) {
+        Tensor x = data(a, "x");
+        if (x.rank() != 2 && x.rank() != 4) {
+            throw new Cli.UsageException("--x " + a.get("x") + ": expected a 2-D [R, N] or 4-D [B, H, Sq, Sk] array, got shape "
+                    + Arrays.toString(x.shape()));
+        }
+        a.required("out");
+        Tensor y = alloc(x.dtype(), x.shape());
+        SoftmaxParams.Builder p = SoftmaxParams.builder(x, y).masks(Cli.masks(a));
+        if (a.has("scale")) {
+            p.scale(a.floatValue("scale"));
+        }
+        Prepared r = new Prepared();
+        r.params = p.build();
+        r.write = () -> Npy.write(Path.of(a.get("out")), y);
+        r.written = a.get("out") + " " + Arrays.toString(y.shape());
+        return r;
+    }
+
+    private static Prepared additive(Cli.Args a) {
+        if (a.has("wq") != a.has("wk")) {
+            throw new Cli.UsageException("--wq and --wk: give both or neither");
+        }
+        Tensor q = rank(a, "q", data(a, "q"), 4, "[B, H, Sq, " + (a.has("wq") ? "Dq]" : "A]"));
+        Tensor k = rank(a, "k", data(a, "k"), 4, "[B, H, Sk, " + (a.has("wk") ? "Dk]" : "A]"));
+        Tensor v = rank(a, "v", data(a, "v"), 4, "[B, H, Sk, Dv]");
+        Tensor w = rank(a, "w", data(a, "w"), 1, "[A]");
+        a.required("out");
+        Tensor c = alloc(v.dtype(), q.dim(0), q.dim(1), q.dim(2), v.dim(3));
+        Tensor weights = a.has("weights") ? alloc(v.dtype(), q.dim(0), q.dim(1), q.dim(2), k.dim(2)) : null;
+        AdditiveParams.Builder p = AdditiveParams.builder(q, k, v, w, c).masks(Cli.masks(a)).weights(weights);
+        if (a.has("b")) {
+            p.bias(rank(a, "b", data(a, "b"), 1, "[A]"));
+        }
+        if (a.has("wq")) {
+            p.projections(rank(a, "wq", data(a, "wq"), 2, "[A, Dq]"), rank(a, "wk", data(a, "wk"), 2, "[A, Dk]"));
+        }
+        Prepared r = new Prepared();
+        r.params = p.build();
+        r.write = () -> {
+            Npy.write(Path.of(a.get("out")), c);
+            if (weights != null) {
+                Npy.write(Path.of(a.get("weights")), weights);
+            }
+        };
+        r.written = a.get("out") + " " + Arrays.toString(c.shape()) + (weights != null ? " and " + a.get("weights") : "");
+        return r;
+    }
+}

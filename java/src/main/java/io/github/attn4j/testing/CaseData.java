@@ -1,0 +1,474 @@
+package io.github.attn4j.testing;
+
+import io.github.attn4j.AdditiveParams;
+import io.github.attn4j.DType;
+import io.github.attn4j.Layout;
+import io.github.attn4j.Masks;
+import io.github.attn4j.OpParams;
+import io.github.attn4j.SdpaParams;
+import io.github.attn4j.SoftmaxBackwardParams;
+import io.github.attn4j.SoftmaxParams;
+import io.github.attn4j.Tensor;
+import io.github.attn4j.testing.Case.AlibiShape;
+import io.github.attn4j.testing.Case.Flag;
+import io.github.attn4j.testing.Case.MaskShape;
+import io.github.attn4j.testing.Case.Op;
+import io.github.attn4j.testing.Case.Special;
+import io.github.attn4j.testing.Case.Storage;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Function;
+
+/**
+ * The tensors of one case, drawn from its seed: inputs filled with nonzero values, outputs
+ * poisoned, all in {@link GuardedBuffer}s. {@link #params(Function)} builds the op record over
+ * any view of those buffers (host views for the reference, scope views for the backend).
+ */
+public final class CaseData {
+    private final Case c;
+    private final Map<String, GuardedBuffer> inputs = new LinkedHashMap<>();
+    private final Map<String, GuardedBuffer> outputs = new LinkedHashMap<>();
+    private final SplittableRandom rnd;
+    private int[] kvLens;
+    private int[] qLens;
+    private float scale = Float.NaN;
+
+    private CaseData(Case c) {
+        this.c = c;
+        this.rnd = new SplittableRandom(c.seed());
+    }
+
+    /** Draws the tensors of a case. */
+    public static CaseData generate(Case c) {
+        CaseData d = new CaseData(c);
+        switch (c.op()) {
+            case SDPA -> d.sdpa();
+            case SOFTMAX -> d.softmax();
+            case SOFTMAX_BACKWARD -> d.softmaxBackward();
+            case ADDITIVE -> d.additive();
+        }
+        d.inputs.values().forEach(GuardedBuffer::seal);
+        d.outputs.values().forEach(GuardedBuffer::seal);
+        return d;
+    }
+
+    public Case testCase() {
+        return c;
+    }
+
+    /** Inputs by name (in-place outputs appear here and in {@link #outputs()}). */
+    public Map<String, GuardedBuffer> inputs() {
+        return inputs;
+    }
+
+    /** Outputs by name, in the op's output order. */
+    public Map<String, GuardedBuffer> outputs() {
+        return outputs;
+    }
+
+    /** Every distinct buffer, inputs first. */
+    public List<GuardedBuffer> buffers() {
+        List<GuardedBuffer> l = new ArrayList<>(inputs.values());
+        for (GuardedBuffer b : outputs.values()) {
+            if (!l.contains(b)) {
+                l.add(b);
+            }
+        }
+        return l;
+    }
+
+    // ---- generation ------------------------------------------------------------------------
+
+    /** A nonzero value in [-1, -0.001] or [0.001, 1]. */
+    private float value() {
+        double u = 0.001 + 0.999 * rnd.nextDouble();
+        return (float) (rnd.nextBoolean() ? u : -u);
+    }
+
+    /** Strides of a 4-D tensor of logical shape [b, h, s, d] in the case's storage. */
+    private long[] strides4(int b, int h, int s, int d) {
+        return switch (c.storage()) {
+            case BHSD -> Layout.BHSD.strides(b, h, s, d);
+            case BSHD -> Layout.BSHD.strides(b, h, s, d);
+            case PADDED -> {
+                long sd = 1, ss = d + 3L, sh = (s + 1L) * ss, sb = h * sh + 5;
+                yield new long[] {sb, sh, ss, sd};
+            }
+        };
+    }
+
+    private GuardedBuffer data4(String name, int b, int h, int s, int d) {
+        return GuardedBuffer.of(name, c.dtype(), new int[] {b, h, s, d}, strides4(b, h, s, d));
+    }
+
+    private GuardedBuffer fill(GuardedBuffer g, float mul) {
+        Tensor t = g.hostView();
+        forEach(t.shape(), idx -> t.set(value() * mul, idx));
+        return g;
+    }
+
+    private GuardedBuffer input(GuardedBuffer g) {
+        inputs.put(g.name(), g);
+        return g;
+    }
+
+    private GuardedBuffer output(GuardedBuffer g) {
+        outputs.put(g.name(), g.poison());
+        return g;
+    }
+
+    /** Calls {@code f} with every multi-index of {@code shape}, row-major. */
+    static void forEach(int[] shape, java.util.function.Consumer<int[]> f) {
+        for (int s : shape) {
+            if (s == 0) {
+                return;
+            }
+        }
+        int[] idx = new int[shape.length];
+        while (true) {
+            f.accept(idx);
+            int d = shape.length - 1;
+            while (d >= 0 && ++idx[d] == shape[d]) {
+                idx[d] = 0;
+                d--;
+            }
+            if (d < 0) {
+                return;
+            }
+        }
+    }
+
+    private void masks(int b, int h, int sq, int sk) {
+        boolean full = c.special() == Special.FULLY_MASKED;
+        if (c.kvLengths() || full || c.special() == Special.NAN_MASKED) {
+            kvLens = new int[b];
+            for (int i = 0; i < b; i++) {
+                kvLens[i] = i % 2 == 0 ? Math.max(1, sk - sk / 3 - 1) : sk;
+            }
+            if (full) {
+                kvLens[0] = 0;
+            }
+        }
+        if (c.qLengths()) {
+            qLens = new int[b];
+            for (int i = 0; i < b; i++) {
+                qLens[i] = i % 2 == 0 ? Math.max(1, sq - sq / 3 - 1) : sq;
+            }
+        }
+        if (c.boolMask() != MaskShape.NONE) {
+            GuardedBuffer m = input(maskBuffer("mask", DType.BOOL, c.boolMask(), b, h, sq, sk));
+            Tensor t = m.hostView();
+            forEach(t.shape(), idx -> t.set(rnd.nextDouble() < 0.75 ? 1f : 0f, idx));
+            if (full) { // the last row of every mask slice attends nothing
+                forEach(t.shape(), idx -> {
+                    if (idx[idx.length - 2] == t.dim(t.rank() - 2) - 1) {
+                        t.set(0f, idx);
+                    }
+                });
+            }
+        }
+        if (c.bias() != MaskShape.NONE) {
+            GuardedBuffer g = input(maskBuffer("bias", DType.F32, c.bias(), b, h, sq, sk));
+            Tensor t = g.hostView();
+            forEach(t.shape(), idx -> t.set(rnd.nextDouble() < 0.1 ? Float.NEGATIVE_INFINITY : value(), idx));
+            if (full) { // row 0 of every bias slice is all -inf
+                forEach(t.shape(), idx -> {
+                    if (idx[idx.length - 2] == 0) {
+                        t.set(Float.NEGATIVE_INFINITY, idx);
+                    }
+                });
+            }
+        }
+        if (c.alibi() != AlibiShape.NONE) {
+            GuardedBuffer g = input(c.alibi() == AlibiShape.H ? GuardedBuffer.contiguous("alibi", DType.F32, h)
+                    : GuardedBuffer.contiguous("alibi", DType.F32, b, h));
+            Tensor t = g.hostView();
+            forEach(t.shape(), idx -> {
+                int head = idx[idx.length - 1];
+                double slope = Math.pow(2, -8.0 * (head + 1) / h);
+                if (idx.length == 2) {
+                    slope *= 1 + 0.5 * idx[0];
+                }
+                t.set((float) slope, idx);
+            });
+        }
+    }
+
+    private GuardedBuffer maskBuffer(String name, DType dt, MaskShape s, int b, int h, int sq, int sk) {
+        if (s == MaskShape.TWO_D) {
+            long[] st = c.storage() == Storage.PADDED ? new long[] {sk + 2L, 1} : Tensor.contiguousStrides(sq, sk);
+            return GuardedBuffer.of(name, dt, new int[] {sq, sk}, st);
+        }
+        int mb = s == MaskShape.FULL || s == MaskShape.BATCH ? b : 1;
+        int mh = s == MaskShape.FULL || s == MaskShape.HEADS ? h : 1;
+        int[] shape = {mb, mh, sq, sk};
+        long[] st = c.storage() == Storage.PADDED ? new long[] {mh * sq * (sk + 2L) + 3, sq * (sk + 2L), sk + 2L, 1}
+                : Tensor.contiguousStrides(shape);
+        return GuardedBuffer.of(name, dt, shape, st);
+    }
+
+    private Masks buildMasks(Function<GuardedBuffer, Tensor> view) {
+        Masks.Builder m = Masks.builder().alignment(c.alignment()).window(c.windowLeft(), c.windowRight());
+        if (kvLens != null) {
+            m.kvLengths(kvLens);
+        }
+        if (qLens != null) {
+            m.qLengths(qLens);
+        }
+        if (inputs.containsKey("mask")) {
+            m.boolMask(view.apply(inputs.get("mask")));
+        }
+        if (inputs.containsKey("bias")) {
+            m.bias(view.apply(inputs.get("bias")));
+        }
+        if (inputs.containsKey("alibi")) {
+            m.alibi(view.apply(inputs.get("alibi")));
+        }
+        return m.build();
+    }
+
+    /** The kv length of batch b (the full Sk without kvLengths). */
+    private int kvLen(int b, int sk) {
+        return kvLens == null ? sk : kvLens[b];
+    }
+
+    private void sdpa() {
+        int b = c.batch(), hq = c.heads(), hkv = c.headsKv(), sq = c.seqQ(), sk = c.seqK();
+        GuardedBuffer q = input(fill(data4("q", b, hq, sq, c.dim()), 1f));
+        GuardedBuffer k = input(fill(data4("k", b, hkv, sk, c.dim()), 1f));
+        GuardedBuffer v = input(fill(data4("v", b, hkv, sk, c.dimV()), 1f));
+        output(data4("o", b, hq, sq, c.dimV()));
+        if (c.has(Flag.LSE)) {
+            long[] st = c.storage() == Storage.PADDED ? new long[] {hq * (sq + 2L) + 1, sq + 2L, 1}
+                    : Tensor.contiguousStrides(b, hq, sq);
+            output(GuardedBuffer.of("lse", DType.F32, new int[] {b, hq, sq}, st));
+        }
+        masks(b, hq, sq, sk);
+        scale = c.scale();
+        if (c.special() == Special.LARGE) {
+            // Raise the scale so that the largest |scale * q.k| is 1e4.
+            Tensor tq = q.hostView(), tk = k.hostView();
+            double max = 0;
+            int g = hq / hkv;
+            for (int bi = 0; bi < b; bi++) {
+                for (int h = 0; h < hq; h++) {
+                    for (int i = 0; i < sq; i++) {
+                        for (int j = 0; j < sk; j++) {
+                            double dot = 0;
+                            for (int x = 0; x < c.dim(); x++) {
+                                dot += (double) tq.get(bi, h, i, x) * tk.get(bi, h / g, j, x);
+                            }
+                            max = Math.max(max, Math.abs(dot));
+                        }
+                    }
+                }
+            }
+            scale = (float) (1e4 / max);
+        }
+        if (c.special() == Special.NAN_READ) {
+            // A NaN in a query row, in a key that the last rows read, and in a value column.
+            q.hostView().set(Float.NaN, 0, 0, sq / 2, 0);
+            int bl = b - 1;
+            k.hostView().set(Float.NaN, bl, hkv - 1, Math.max(0, kvLen(bl, sk) - 1), c.dim() - 1);
+            v.hostView().set(Float.NaN, 0, 0, 0, c.dimV() / 2);
+        }
+        if (c.special() == Special.NAN_MASKED) {
+            poisonMaskedKeys(k.hostView(), v.hostView(), b, hkv, sk);
+        }
+    }
+
+    /** NaN in every K and V element of keys beyond the batch's kv length. */
+    private void poisonMaskedKeys(Tensor k, Tensor v, int b, int h, int sk) {
+        for (int bi = 0; bi < b; bi++) {
+            for (int h0 = 0; h0 < h; h0++) {
+                for (int j = kvLen(bi, sk); j < sk; j++) {
+                    for (int x = 0; x < k.dim(3); x++) {
+                        k.set(Float.NaN, bi, h0, j, x);
+                    }
+                    for (int x = 0; x < v.dim(3); x++) {
+                        v.set(Float.NaN, bi, h0, j, x);
+                    }
+                }
+            }
+        }
+    }
+
+    private GuardedBuffer rows(String name) {
+        int b = c.batch(), h = c.heads(), sq = c.seqQ(), sk = c.seqK();
+        if (c.has(Flag.TWO_D)) {
+            int r = b * h * sq;
+            long[] st = c.storage() == Storage.PADDED ? new long[] {sk + 3L, 1} : Tensor.contiguousStrides(r, sk);
+            return GuardedBuffer.of(name, c.dtype(), new int[] {r, sk}, st);
+        }
+        return data4(name, b, h, sq, sk);
+    }
+
+    private void softmax() {
+        int b = c.batch(), h = c.heads(), sq = c.seqQ(), sk = c.seqK();
+        GuardedBuffer x = input(fill(rows("x"), c.special() == Special.LARGE ? 1e4f : 4f));
+        if (c.has(Flag.IN_PLACE)) {
+            outputs.put("y", x);
+        } else {
+            output(rows("y"));
+        }
+        masks(b, h, sq, sk);
+        scale = c.scale();
+        Tensor t = x.hostView();
+        if (c.special() == Special.NAN_READ) {
+            setRow(t, 0, sk - 1, Float.NaN);
+            setRow(t, b * h * sq - 1, 0, Float.NaN);
+        }
+        if (c.special() == Special.NAN_MASKED) {
+            for (int bi = 0; bi < b; bi++) {
+                for (int r = 0; r < h * sq; r++) {
+                    for (int j = kvLen(bi, sk); j < sk; j++) {
+                        setRow(t, bi * h * sq + r, j, Float.NaN);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Sets element (row, j) of a [B, H, Sq, Sk] or [R, N] tensor, rows counted over B*H*Sq. */
+    private void setRow(Tensor t, int row, int j, float v) {
+        if (t.rank() == 2) {
+            t.set(v, row, j);
+        } else {
+            int sq = t.dim(2), h = t.dim(1);
+            t.set(v, row / sq / h, (row / sq) % h, row % sq, j);
+        }
+    }
+
+    private void softmaxBackward() {
+        int b = c.batch(), h = c.heads(), sq = c.seqQ(), sk = c.seqK();
+        GuardedBuffer y = input(rows("y"));
+        Tensor ty = y.hostView();
+        long rows = (long) b * h * sq;
+        for (int r = 0; r < rows; r++) { // a softmax output: positive, sums to 1, a few exact zeros
+            double[] e = new double[sk];
+            double sum = 0;
+            for (int j = 0; j < sk; j++) {
+                e[j] = (sk > 1 && rnd.nextDouble() < 0.1) ? 0 : Math.exp(2 * value());
+                sum += e[j];
+            }
+            for (int j = 0; j < sk; j++) {
+                setRow(ty, r, j, (float) (sum == 0 ? 0 : e[j] / sum));
+            }
+        }
+        GuardedBuffer dy = input(fill(rows("dy"), 1f));
+        if (c.has(Flag.IN_PLACE)) {
+            outputs.put("dx", dy);
+        } else {
+            output(rows("dx"));
+        }
+        scale = c.scale();
+        if (c.special() == Special.NAN_READ) {
+            setRow(dy.hostView(), (int) (rows - 1), sk / 2, Float.NaN);
+        }
+    }
+
+    private void additive() {
+        int b = c.batch(), h = c.heads(), sq = c.seqQ(), sk = c.seqK(), a = c.dim();
+        GuardedBuffer q, k;
+        if (c.has(Flag.RAW)) {
+            q = input(fill(data4("q", b, h, sq, c.rawDimQ()), 1f));
+            k = input(fill(data4("k", b, h, sk, c.rawDimK()), 1f));
+            // Weights scaled by 1/sqrt(width) keep the projections O(1), where tanh is not saturated.
+            input(fill(weights("wq", a, c.rawDimQ()), (float) (1.5 / Math.sqrt(c.rawDimQ()))));
+            input(fill(weights("wk", a, c.rawDimK()), (float) (1.5 / Math.sqrt(c.rawDimK()))));
+        } else {
+            q = input(fill(data4("q", b, h, sq, a), 1f));
+            k = input(fill(data4("k", b, h, sk, a), 1f));
+        }
+        GuardedBuffer v = input(fill(data4("v", b, h, sk, c.dimV()), 1f));
+        // |e| <= sum |w|: raise w so that the logits reach about 1e4 in LARGE cases.
+        input(fill(GuardedBuffer.contiguous("w", c.dtype(), a), c.special() == Special.LARGE ? 2e4f / a : 2f));
+        if (c.has(Flag.ADD_BIAS)) {
+            input(fill(GuardedBuffer.contiguous("b", c.dtype(), a), 0.5f));
+        }
+        output(data4("out", b, h, sq, c.dimV()));
+        if (c.has(Flag.WEIGHTS)) {
+            output(data4("weights", b, h, sq, sk));
+        }
+        masks(b, h, sq, sk);
+        if (c.special() == Special.NAN_READ) {
+            q.hostView().set(Float.NaN, 0, 0, sq / 2, 0);
+            v.hostView().set(Float.NaN, b - 1, h - 1, Math.max(0, kvLen(b - 1, sk) - 1), 0);
+        }
+        if (c.special() == Special.NAN_MASKED) {
+            poisonMaskedKeys(k.hostView(), v.hostView(), b, h, sk);
+        }
+    }
+
+    private GuardedBuffer weights(String name, int a, int d) {
+        long[] st = c.storage() == Storage.PADDED ? new long[] {d + 1L, 1} : Tensor.contiguousStrides(a, d);
+        return GuardedBuffer.of(name, c.dtype(), new int[] {a, d}, st);
+    }
+
+    // ---- params ----------------------------------------------------------------------------
+
+    /**
+     * The op record over views of the buffers: {@code view} maps each buffer to the tensor the op
+     * sees ({@link GuardedBuffer#hostView()} for the reference, a scope view for the backend).
+     */
+    public OpParams params(Function<GuardedBuffer, Tensor> view) {
+        Masks m = buildMasks(view);
+        return switch (c.op()) {
+            case SDPA -> {
+                SdpaParams.Builder p = SdpaParams.builder(view.apply(inputs.get("q")), view.apply(inputs.get("k")),
+                        view.apply(inputs.get("v")), view.apply(outputs.get("o"))).masks(m);
+                if (outputs.containsKey("lse")) {
+                    p.lse(view.apply(outputs.get("lse")));
+                }
+                if (!Float.isNaN(scale)) {
+                    p.scale(scale);
+                }
+                if (c.softcap() > 0) {
+                    p.softcap(c.softcap());
+                }
+                yield p.build();
+            }
+            case SOFTMAX -> {
+                Tensor x = view.apply(inputs.get("x"));
+                Tensor y = c.has(Flag.IN_PLACE) ? x : view.apply(outputs.get("y"));
+                SoftmaxParams.Builder p = SoftmaxParams.builder(x, y).masks(m);
+                if (!Float.isNaN(scale)) {
+                    p.scale(scale);
+                }
+                yield p.build();
+            }
+            case SOFTMAX_BACKWARD -> {
+                Tensor dy = view.apply(inputs.get("dy"));
+                Tensor dx = c.has(Flag.IN_PLACE) ? dy : view.apply(outputs.get("dx"));
+                SoftmaxBackwardParams.Builder p = SoftmaxBackwardParams.builder(view.apply(inputs.get("y")), dy, dx);
+                if (!Float.isNaN(scale)) {
+                    p.scale(scale);
+                }
+                yield p.build();
+            }
+            case ADDITIVE -> {
+                AdditiveParams.Builder p = AdditiveParams.builder(view.apply(inputs.get("q")),
+                        view.apply(inputs.get("k")), view.apply(inputs.get("v")), view.apply(inputs.get("w")),
+                        view.apply(outputs.get("out"))).masks(m);
+                if (inputs.containsKey("b")) {
+                    p.bias(view.apply(inputs.get("b")));
+                }
+                if (inputs.containsKey("wq")) {
+                    p.projections(view.apply(inputs.get("wq")), view.apply(inputs.get("wk")));
+                }
+                if (outputs.containsKey("weights")) {
+                    p.weights(view.apply(outputs.get("weights")));
+                }
+                yield p.build();
+            }
+        };
+    }
+
+    /** The op of this data, for callers that switch on it. */
+    Op op() {
+        return c.op();
+    }
+}

@@ -1,0 +1,481 @@
+package io.github.attn4j.testing;
+
+import io.github.attn4j.Alignment;
+import io.github.attn4j.DType;
+import io.github.attn4j.testing.Case.AlibiShape;
+import io.github.attn4j.testing.Case.Builder;
+import io.github.attn4j.testing.Case.Flag;
+import io.github.attn4j.testing.Case.MaskShape;
+import io.github.attn4j.testing.Case.Op;
+import io.github.attn4j.testing.Case.Special;
+import io.github.attn4j.testing.Case.Storage;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.regex.Pattern;
+
+/**
+ * The case matrix, built with nested loops and pruned (ggml {@code test-backend-ops} style).
+ *
+ * <p>Each op gets the same sections: shapes (sizes 1, 7, 17, 113, 129, 1000 and, for SDPA, every
+ * head dim in {16, 32, 40, 64, 72, 96, 128, 256} and Dv != D, GQA ratios 1, 2, 4, 8); every mask
+ * kind alone, with both alignments for the kinds where alignment matters (window, causal, ALiBi)
+ * and Sq != Sk both ways; masks combined; fully masked rows; special data (+-1e4 logits, NaN
+ * that must propagate, NaN behind a mask that must not); storage (BHSD, BSHD, padded strides);
+ * then F16 and BF16 over a pruned copy of the same sections. Large sizes come only with small B, H
+ * and D, so that the whole matrix runs on a 2-core CPU OpenCL device in a few minutes.
+ */
+public final class CaseMatrix {
+    private CaseMatrix() {}
+
+    /** The sizes every op is run at. */
+    public static final int[] SIZES = {1, 7, 17, 113, 129, 1000};
+    /** SDPA head dims. */
+    public static final int[] HEAD_DIMS = {16, 32, 40, 64, 72, 96, 128, 256};
+    /** (Sq, Sk) pairs with Sq != Sk both ways, for the mask sections. */
+    private static final int[][] MASK_SIZES = {{7, 17}, {17, 7}, {113, 129}, {129, 113}};
+    private static final DType[] HALF = {DType.F16, DType.BF16};
+
+    /** Every case, with the default seed. */
+    public static List<Case> all() {
+        return all(Case.DEFAULT_SEED);
+    }
+
+    /** Every case, each drawing its inputs from {@code seed}. */
+    public static List<Case> all(long seed) {
+        Map<String, Case> m = new LinkedHashMap<>();
+        Consumer<Builder> add = b -> {
+            Case c = b.seed(seed).build();
+            m.putIfAbsent(c.name(), c);
+        };
+        sdpa(add);
+        softmax(add);
+        softmaxBackward(add);
+        additive(add);
+        return List.copyOf(m.values());
+    }
+
+    /**
+     * A small subset for quick checks: every case of {@link #all(long)} with Sq, Sk &le; 17 and
+     * D, Dv &le; 64 (so every mask kind, special, storage and dtype, at small sizes).
+     */
+    public static List<Case> quick(long seed) {
+        List<Case> l = new ArrayList<>();
+        for (Case c : all(seed)) {
+            if (c.seqQ() <= 17 && c.seqK() <= 17 && c.dim() <= 64 && c.dimV() <= 64 && c.rawDimQ() <= 64) {
+                l.add(c);
+            }
+        }
+        return l;
+    }
+
+    public static List<Case> quick() {
+        return quick(Case.DEFAULT_SEED);
+    }
+
+    /**
+     * The long-sequence SDPA cases of issue 3 (B = H = 1, Sq = Sk = 32768, D = 32), plain and causal,
+     * checked on 64 sampled rows with {@code Reference.sdpaRow}. Not in {@link #all()}: they take
+     * minutes on a CPU OpenCL device.
+     */
+    public static List<Case> longSequence(long seed) {
+        List<Case> l = new ArrayList<>();
+        for (boolean causal : new boolean[] {false, true}) {
+            Builder b = sdpa().seq(32768, 32768).dims(32, 32).flag(Flag.LSE).sampledRows(64).seed(seed);
+            if (causal) {
+                b.causal();
+            }
+            l.add(b.build());
+        }
+        return l;
+    }
+
+    /** The cases of one op ({@code null} = all) whose name matches {@code regex} ({@code null} = all; find()). */
+    public static List<Case> filter(List<Case> cases, Op op, String regex) {
+        Pattern p = regex == null ? null : Pattern.compile(regex);
+        List<Case> l = new ArrayList<>();
+        for (Case c : cases) {
+            if ((op == null || c.op() == op) && (p == null || p.matcher(c.name()).find())) {
+                l.add(c);
+            }
+        }
+        return l;
+    }
+
+    // ---- SDPA --------------------------------------------------------------------------------
+
+    private static Builder sdpa() {
+        return Case.builder(Op.SDPA);
+    }
+
+    /** Mask kinds whose meaning depends on the alignment. */
+    private static List<Consumer<Builder>> alignedKinds() {
+        return List.of(Builder::causal, b -> b.window(3, 2), b -> b.window(-1, 5), b -> b.window(8, -1),
+                b -> b.window(0, 0), b -> b.alibi(AlibiShape.H), b -> b.alibi(AlibiShape.BH));
+    }
+
+    /** Mask kinds that ignore the alignment (softcap: SDPA only). */
+    private static List<Consumer<Builder>> unalignedKinds(boolean softcap) {
+        List<Consumer<Builder>> l = new ArrayList<>();
+        l.add(b -> b.kvLengths(true));
+        l.add(b -> b.qLengths(true));
+        for (MaskShape s : MaskShape.values()) {
+            if (s != MaskShape.NONE) {
+                l.add(b -> b.boolMask(s));
+                l.add(b -> b.bias(s));
+            }
+        }
+        if (softcap) {
+            l.add(b -> b.softcap(2.5f));
+        }
+        return l;
+    }
+
+    private static void sdpa(Consumer<Builder> add) {
+        int[][] shapeSizes = {{1, 1}, {1, 17}, {7, 17}, {17, 7}, {113, 129}, {129, 113}};
+        // Head dims x sizes, no mask, no LSE; then causal with LSE at one size.
+        for (int d : HEAD_DIMS) {
+            for (int[] s : shapeSizes) {
+                add.accept(sdpa().bh(2, 2).seq(s[0], s[1]).dims(d, d));
+            }
+            add.accept(sdpa().bh(1, 2).seq(113, 129).dims(d, d).causal().flag(Flag.LSE));
+        }
+        // Dv != D.
+        int[][] dv = {{16, 64}, {64, 16}, {40, 72}, {128, 96}, {256, 32}, {32, 256}};
+        for (int[] x : dv) {
+            for (int[] s : new int[][] {{7, 17}, {129, 113}}) {
+                add.accept(sdpa().bh(2, 2).seq(s[0], s[1]).dims(x[0], x[1]).flag(Flag.LSE));
+            }
+        }
+        // GQA ratios 1, 2, 4, 8.
+        for (int hkv : new int[] {8, 4, 2, 1}) {
+            for (int[] s : new int[][] {{7, 17}, {113, 129}}) {
+                add.accept(sdpa().bh(2, 8).heads(8, hkv).seq(s[0], s[1]).dims(64, 64).flag(Flag.LSE));
+            }
+            add.accept(sdpa().bh(2, 8).heads(8, hkv).seq(17, 129).dims(32, 32).causal().kvLengths(true)
+                    .flag(Flag.LSE));
+        }
+        // Large sizes, small B, H, D.
+        add.accept(sdpa().seq(1000, 1000).dims(16, 16).flag(Flag.LSE));
+        add.accept(sdpa().seq(1000, 1000).dims(32, 32).causal().flag(Flag.LSE));
+        add.accept(sdpa().bh(1, 2).heads(2, 1).seq(1, 1000).dims(64, 64).flag(Flag.LSE));
+        add.accept(sdpa().seq(1000, 17).dims(32, 32).flag(Flag.LSE));
+        add.accept(sdpa().bh(2, 1).seq(7, 1000).dims(128, 128).causal().kvLengths(true).flag(Flag.LSE));
+        add.accept(sdpa().seq(1000, 1000).dims(16, 16).window(64, 0).alibi(AlibiShape.H).flag(Flag.LSE));
+        // Long rows on sampled rows.
+        add.accept(sdpa().seq(4096, 4096).dims(32, 32).flag(Flag.LSE).sampledRows(16));
+        add.accept(sdpa().seq(4096, 4096).dims(32, 32).causal().flag(Flag.LSE).sampledRows(16));
+        // Every mask kind alone: both alignments where it matters, Sq != Sk both ways.
+        for (int[] s : MASK_SIZES) {
+            for (Alignment a : Alignment.values()) {
+                for (Consumer<Builder> kind : alignedKinds()) {
+                    Builder b = sdpa().bh(2, 4).heads(4, 2).seq(s[0], s[1]).dims(32, 32).alignment(a).flag(Flag.LSE);
+                    kind.accept(b);
+                    add.accept(b);
+                }
+            }
+            for (Consumer<Builder> kind : unalignedKinds(true)) {
+                Builder b = sdpa().bh(2, 4).heads(4, 2).seq(s[0], s[1]).dims(32, 32).flag(Flag.LSE);
+                kind.accept(b);
+                add.accept(b);
+            }
+        }
+        // Masks combined.
+        for (int[] s : new int[][] {{7, 17}, {17, 7}, {129, 113}}) {
+            for (Alignment a : Alignment.values()) {
+                add.accept(sdpa().bh(2, 4).heads(4, 2).seq(s[0], s[1]).dims(64, 64).alignment(a).causal()
+                        .kvLengths(true).qLengths(true).flag(Flag.LSE));
+                add.accept(sdpa().bh(2, 4).heads(4, 1).seq(s[0], s[1]).dims(40, 40).alignment(a).window(4, 1)
+                        .boolMask(MaskShape.BATCH).bias(MaskShape.HEADS).alibi(AlibiShape.BH).softcap(5f)
+                        .flag(Flag.LSE));
+                add.accept(sdpa().bh(2, 2).seq(s[0], s[1]).dims(32, 16).alignment(a).causal().kvLengths(true)
+                        .qLengths(true).boolMask(MaskShape.FULL).bias(MaskShape.SHARED).alibi(AlibiShape.H)
+                        .softcap(2.5f).scale(0.3f).flag(Flag.LSE));
+            }
+        }
+        // Fully masked rows.
+        for (int[] s : new int[][] {{7, 17}, {17, 7}}) {
+            add.accept(sdpa().bh(2, 2).seq(s[0], s[1]).dims(32, 32).special(Special.FULLY_MASKED).flag(Flag.LSE));
+            add.accept(sdpa().bh(2, 2).seq(s[0], s[1]).dims(32, 32).boolMask(MaskShape.FULL).bias(MaskShape.FULL)
+                    .special(Special.FULLY_MASKED).flag(Flag.LSE));
+        }
+        add.accept(sdpa().bh(2, 2).seq(17, 7).dims(32, 32).causal().flag(Flag.LSE));           // rows i < 10 empty
+        add.accept(sdpa().bh(2, 2).seq(17, 7).dims(32, 32).alignment(Alignment.TOP_LEFT).window(0, 0)
+                .flag(Flag.LSE));                                                                  // rows i >= 7 empty
+        // Special data.
+        for (int[] s : new int[][] {{7, 17}, {129, 113}, {1, 1000}}) {
+            add.accept(sdpa().bh(1, 2).seq(s[0], s[1]).dims(64, 64).special(Special.LARGE).flag(Flag.LSE));
+            add.accept(sdpa().bh(1, 2).seq(s[0], s[1]).dims(64, 64).causal().special(Special.LARGE).flag(Flag.LSE));
+        }
+        for (int[] s : new int[][] {{7, 17}, {113, 129}}) {
+            add.accept(sdpa().bh(2, 2).seq(s[0], s[1]).dims(32, 32).special(Special.NAN_READ).flag(Flag.LSE));
+            add.accept(sdpa().bh(2, 2).seq(s[0], s[1]).dims(32, 32).causal().special(Special.NAN_READ).flag(Flag.LSE));
+            add.accept(sdpa().bh(2, 2).seq(s[0], s[1]).dims(32, 32).kvLengths(true).special(Special.NAN_MASKED)
+                    .flag(Flag.LSE));
+            add.accept(sdpa().bh(2, 2).seq(s[0], s[1]).dims(32, 32).causal().kvLengths(true)
+                    .special(Special.NAN_MASKED).flag(Flag.LSE));
+        }
+        // Storage.
+        for (Storage st : new Storage[] {Storage.BSHD, Storage.PADDED}) {
+            for (int[] s : new int[][] {{7, 17}, {129, 113}}) {
+                add.accept(sdpa().bh(2, 4).heads(4, 2).seq(s[0], s[1]).dims(64, 32).storage(st).flag(Flag.LSE));
+                add.accept(sdpa().bh(2, 4).heads(4, 2).seq(s[0], s[1]).dims(64, 32).storage(st).causal()
+                        .boolMask(MaskShape.FULL).bias(MaskShape.BATCH).alibi(AlibiShape.BH).flag(Flag.LSE));
+            }
+        }
+        // F16 and BF16: head dims, Dv != D, GQA, masks, specials, storage, large.
+        for (DType t : HALF) {
+            for (int d : new int[] {16, 40, 64, 72, 128, 256}) {
+                add.accept(sdpa().dtype(t).bh(2, 2).seq(17, 129).dims(d, d).flag(Flag.LSE));
+                add.accept(sdpa().dtype(t).bh(1, 2).seq(129, 17).dims(d, d).causal());
+            }
+            add.accept(sdpa().dtype(t).bh(2, 2).seq(7, 17).dims(40, 72).flag(Flag.LSE));
+            add.accept(sdpa().dtype(t).bh(2, 2).seq(1, 1).dims(16, 16).flag(Flag.LSE));
+            add.accept(sdpa().dtype(t).bh(2, 8).heads(8, 2).seq(17, 129).dims(64, 64).flag(Flag.LSE));
+            add.accept(sdpa().dtype(t).bh(2, 8).heads(8, 1).seq(7, 17).dims(64, 64).causal().flag(Flag.LSE));
+            for (Alignment a : Alignment.values()) {
+                for (int[] s : new int[][] {{7, 17}, {17, 7}}) {
+                    add.accept(sdpa().dtype(t).bh(2, 2).seq(s[0], s[1]).dims(32, 32).alignment(a).window(3, 2)
+                            .flag(Flag.LSE));
+                    add.accept(sdpa().dtype(t).bh(2, 2).seq(s[0], s[1]).dims(32, 32).alignment(a).causal()
+                            .kvLengths(true).qLengths(true).flag(Flag.LSE));
+                    add.accept(sdpa().dtype(t).bh(2, 4).heads(4, 2).seq(s[0], s[1]).dims(32, 32).alignment(a)
+                            .boolMask(MaskShape.HEADS).bias(MaskShape.FULL).alibi(AlibiShape.BH).softcap(5f)
+                            .flag(Flag.LSE));
+                }
+            }
+            for (Special sp : new Special[] {Special.LARGE, Special.NAN_READ, Special.NAN_MASKED,
+                    Special.FULLY_MASKED}) {
+                add.accept(sdpa().dtype(t).bh(2, 2).seq(17, 129).dims(64, 64).special(sp).flag(Flag.LSE));
+            }
+            for (Storage st : new Storage[] {Storage.BSHD, Storage.PADDED}) {
+                add.accept(sdpa().dtype(t).bh(2, 4).heads(4, 2).seq(17, 113).dims(64, 32).storage(st).causal()
+                        .boolMask(MaskShape.TWO_D).flag(Flag.LSE));
+            }
+            add.accept(sdpa().dtype(t).bh(1, 2).heads(2, 1).seq(1, 1000).dims(64, 64).flag(Flag.LSE));
+            add.accept(sdpa().dtype(t).seq(1000, 1000).dims(16, 16).causal().flag(Flag.LSE));
+        }
+    }
+
+    // ---- masked softmax ------------------------------------------------------------------------
+
+    private static Builder sm() {
+        return Case.builder(Op.SOFTMAX);
+    }
+
+    private static void softmax(Consumer<Builder> add) {
+        // Short rows at every size, with the default scale and another one.
+        for (int sk : SIZES) {
+            add.accept(sm().bh(2, 3).seq(5, sk));
+            add.accept(sm().bh(1, 2).seq(3, sk).scale(0.125f));
+        }
+        // Long rows (>= 4096), odd lengths included.
+        for (int sk : new int[] {4096, 5003, 16384}) {
+            add.accept(sm().bh(1, 2).seq(2, sk));
+        }
+        add.accept(sm().bh(1, 1).seq(4, 4099).causal().kvLengths(true));
+        // In place and 2-D.
+        for (int sk : new int[] {17, 129, 4096}) {
+            add.accept(sm().bh(2, 2).seq(3, sk).flag(Flag.IN_PLACE));
+            add.accept(sm().seq(37, sk).flag(Flag.TWO_D));
+            add.accept(sm().seq(11, sk).flag(Flag.TWO_D).flag(Flag.IN_PLACE).scale(2f));
+        }
+        add.accept(sm().seq(37, 129).flag(Flag.TWO_D).causal().boolMask(MaskShape.TWO_D).bias(MaskShape.SHARED));
+        // Every mask kind alone.
+        for (int[] s : MASK_SIZES) {
+            for (Alignment a : Alignment.values()) {
+                for (Consumer<Builder> kind : alignedKinds()) {
+                    Builder b = sm().bh(2, 2).seq(s[0], s[1]).alignment(a);
+                    kind.accept(b);
+                    add.accept(b);
+                }
+            }
+            for (Consumer<Builder> kind : unalignedKinds(false)) {
+                Builder b = sm().bh(2, 2).seq(s[0], s[1]);
+                kind.accept(b);
+                add.accept(b);
+            }
+        }
+        // Combined.
+        for (int[] s : new int[][] {{7, 17}, {17, 7}, {129, 113}}) {
+            for (Alignment a : Alignment.values()) {
+                add.accept(sm().bh(2, 3).seq(s[0], s[1]).alignment(a).causal().kvLengths(true).qLengths(true)
+                        .boolMask(MaskShape.BATCH).bias(MaskShape.FULL).alibi(AlibiShape.BH).scale(0.5f));
+                add.accept(sm().bh(2, 3).seq(s[0], s[1]).alignment(a).window(2, 3).boolMask(MaskShape.SHARED)
+                        .alibi(AlibiShape.H));
+            }
+        }
+        // Fully masked rows and special data.
+        for (int[] s : new int[][] {{7, 17}, {17, 7}}) {
+            add.accept(sm().bh(2, 2).seq(s[0], s[1]).special(Special.FULLY_MASKED));
+            add.accept(sm().bh(2, 2).seq(s[0], s[1]).boolMask(MaskShape.FULL).bias(MaskShape.FULL)
+                    .special(Special.FULLY_MASKED));
+            add.accept(sm().bh(2, 2).seq(s[0], s[1]).special(Special.LARGE));
+            add.accept(sm().bh(2, 2).seq(s[0], s[1]).causal().special(Special.LARGE));
+            add.accept(sm().bh(2, 2).seq(s[0], s[1]).special(Special.NAN_READ));
+            add.accept(sm().bh(2, 2).seq(s[0], s[1]).kvLengths(true).special(Special.NAN_MASKED));
+        }
+        add.accept(sm().bh(1, 1).seq(2, 4096).special(Special.LARGE));
+        add.accept(sm().bh(1, 1).seq(2, 4096).special(Special.NAN_READ));
+        add.accept(sm().bh(1, 1).seq(17, 1000).causal().alignment(Alignment.BOTTOM_RIGHT));
+        // Storage.
+        for (Storage st : new Storage[] {Storage.BSHD, Storage.PADDED}) {
+            add.accept(sm().bh(2, 3).seq(7, 129).storage(st));
+            add.accept(sm().bh(2, 3).seq(7, 129).storage(st).flag(Flag.IN_PLACE).causal().bias(MaskShape.HEADS));
+            add.accept(sm().seq(9, 33).storage(st).flag(Flag.TWO_D).boolMask(MaskShape.TWO_D));
+        }
+        // F16 and BF16.
+        for (DType t : HALF) {
+            for (int sk : SIZES) {
+                add.accept(sm().dtype(t).bh(2, 2).seq(3, sk));
+            }
+            add.accept(sm().dtype(t).bh(1, 2).seq(2, 4096));
+            add.accept(sm().dtype(t).bh(1, 1).seq(2, 5003).flag(Flag.IN_PLACE));
+            add.accept(sm().dtype(t).seq(37, 129).flag(Flag.TWO_D));
+            add.accept(sm().dtype(t).seq(11, 17).flag(Flag.TWO_D).flag(Flag.IN_PLACE).scale(0.25f));
+            for (Alignment a : Alignment.values()) {
+                add.accept(sm().dtype(t).bh(2, 3).seq(7, 17).alignment(a).causal().kvLengths(true).qLengths(true)
+                        .boolMask(MaskShape.BATCH).bias(MaskShape.FULL).alibi(AlibiShape.BH).scale(0.5f));
+            }
+            for (Special sp : Special.values()) {
+                if (sp != Special.NONE) {
+                    add.accept(sm().dtype(t).bh(2, 2).seq(17, 129).kvLengths(sp == Special.NAN_MASKED).special(sp));
+                }
+            }
+            add.accept(sm().dtype(t).bh(2, 3).seq(7, 129).storage(Storage.PADDED).causal());
+            add.accept(sm().dtype(t).bh(2, 3).seq(7, 129).storage(Storage.BSHD).window(2, 2));
+        }
+    }
+
+    // ---- masked softmax backward ---------------------------------------------------------------
+
+    private static Builder smb() {
+        return Case.builder(Op.SOFTMAX_BACKWARD);
+    }
+
+    private static void softmaxBackward(Consumer<Builder> add) {
+        for (int sk : SIZES) {
+            add.accept(smb().bh(2, 3).seq(5, sk));
+            add.accept(smb().bh(1, 2).seq(3, sk).scale(0.125f));
+        }
+        for (int sk : new int[] {4096, 5003}) {
+            add.accept(smb().bh(1, 2).seq(2, sk));
+        }
+        for (int sk : new int[] {17, 129, 4096}) {
+            add.accept(smb().bh(2, 2).seq(3, sk).flag(Flag.IN_PLACE));
+            add.accept(smb().seq(37, sk).flag(Flag.TWO_D));
+            add.accept(smb().seq(11, sk).flag(Flag.TWO_D).flag(Flag.IN_PLACE).scale(2f));
+        }
+        add.accept(smb().bh(2, 2).seq(7, 17).special(Special.NAN_READ));
+        add.accept(smb().bh(1, 1).seq(2, 4096).special(Special.NAN_READ));
+        for (Storage st : new Storage[] {Storage.BSHD, Storage.PADDED}) {
+            add.accept(smb().bh(2, 3).seq(7, 129).storage(st));
+            add.accept(smb().bh(2, 3).seq(7, 129).storage(st).flag(Flag.IN_PLACE));
+            add.accept(smb().seq(9, 33).storage(st).flag(Flag.TWO_D));
+        }
+        for (DType t : HALF) {
+            for (int sk : SIZES) {
+                add.accept(smb().dtype(t).bh(2, 2).seq(3, sk));
+            }
+            add.accept(smb().dtype(t).bh(1, 2).seq(2, 4096));
+            add.accept(smb().dtype(t).bh(2, 2).seq(3, 129).flag(Flag.IN_PLACE).scale(0.5f));
+            add.accept(smb().dtype(t).seq(37, 129).flag(Flag.TWO_D));
+            add.accept(smb().dtype(t).bh(2, 2).seq(7, 17).special(Special.NAN_READ));
+            add.accept(smb().dtype(t).bh(2, 3).seq(7, 129).storage(Storage.PADDED));
+        }
+    }
+
+    // ---- additive --------------------------------------------------------------------------------
+
+    private static Builder add() {
+        return Case.builder(Op.ADDITIVE);
+    }
+
+    private static void additive(Consumer<Builder> add) {
+        int[][] sizes = {{1, 1}, {7, 17}, {17, 7}, {113, 129}};
+        // A x Dv x sizes, plain; the b / weights combinations at one size per A.
+        for (int a : new int[] {16, 32, 64, 128}) {
+            for (int dv : new int[] {16, 64}) {
+                for (int[] s : sizes) {
+                    add.accept(add().bh(2, 2).seq(s[0], s[1]).dims(a, dv));
+                }
+            }
+            add.accept(add().bh(2, 2).seq(7, 17).dims(a, 32).flag(Flag.ADD_BIAS));
+            add.accept(add().bh(2, 2).seq(7, 17).dims(a, 32).flag(Flag.WEIGHTS));
+            add.accept(add().bh(2, 2).seq(17, 129).dims(a, 32).flag(Flag.ADD_BIAS).flag(Flag.WEIGHTS));
+        }
+        // Raw inputs with projection weights.
+        for (int[] raw : new int[][] {{24, 40}, {64, 64}, {128, 96}}) {
+            add.accept(add().bh(2, 2).seq(7, 17).dims(32, 16).raw(raw[0], raw[1]));
+            add.accept(add().bh(2, 2).seq(17, 129).dims(64, 32).raw(raw[0], raw[1]).flag(Flag.ADD_BIAS)
+                    .flag(Flag.WEIGHTS));
+        }
+        // Large sizes.
+        add.accept(add().seq(1000, 1000).dims(16, 16).flag(Flag.WEIGHTS));
+        add.accept(add().seq(1, 1000).dims(64, 64).flag(Flag.ADD_BIAS));
+        add.accept(add().seq(1000, 7).dims(32, 16).causal().alignment(Alignment.TOP_LEFT));
+        add.accept(add().seq(129, 1000).dims(16, 16).raw(32, 32).kvLengths(true));
+        // Every mask kind alone.
+        for (int[] s : MASK_SIZES) {
+            for (Alignment al : Alignment.values()) {
+                for (Consumer<Builder> kind : alignedKinds()) {
+                    Builder b = add().bh(2, 2).seq(s[0], s[1]).dims(32, 16).alignment(al).flag(Flag.WEIGHTS);
+                    kind.accept(b);
+                    add.accept(b);
+                }
+            }
+            for (Consumer<Builder> kind : unalignedKinds(false)) {
+                Builder b = add().bh(2, 2).seq(s[0], s[1]).dims(32, 16).flag(Flag.WEIGHTS);
+                kind.accept(b);
+                add.accept(b);
+            }
+        }
+        // Combined.
+        for (int[] s : new int[][] {{7, 17}, {17, 7}}) {
+            for (Alignment al : Alignment.values()) {
+                add.accept(add().bh(2, 2).seq(s[0], s[1]).dims(32, 32).alignment(al).causal().kvLengths(true)
+                        .qLengths(true).boolMask(MaskShape.HEADS).bias(MaskShape.BATCH).alibi(AlibiShape.H)
+                        .flag(Flag.ADD_BIAS).flag(Flag.WEIGHTS));
+                add.accept(add().bh(2, 2).seq(s[0], s[1]).dims(32, 32).raw(24, 40).alignment(al).window(2, 2)
+                        .boolMask(MaskShape.FULL).alibi(AlibiShape.BH).flag(Flag.WEIGHTS));
+            }
+        }
+        // Fully masked rows and special data.
+        for (int[] s : new int[][] {{7, 17}, {17, 7}}) {
+            add.accept(add().bh(2, 2).seq(s[0], s[1]).dims(32, 16).special(Special.FULLY_MASKED).flag(Flag.WEIGHTS));
+            add.accept(add().bh(2, 2).seq(s[0], s[1]).dims(32, 16).boolMask(MaskShape.FULL).bias(MaskShape.FULL)
+                    .special(Special.FULLY_MASKED).flag(Flag.WEIGHTS));
+            add.accept(add().bh(2, 2).seq(s[0], s[1]).dims(32, 16).special(Special.LARGE).flag(Flag.WEIGHTS));
+            add.accept(add().bh(2, 2).seq(s[0], s[1]).dims(32, 16).special(Special.NAN_READ).flag(Flag.WEIGHTS));
+            add.accept(add().bh(2, 2).seq(s[0], s[1]).dims(32, 16).kvLengths(true).special(Special.NAN_MASKED)
+                    .flag(Flag.WEIGHTS));
+        }
+        add.accept(add().bh(2, 2).seq(7, 17).dims(32, 16).raw(24, 40).special(Special.NAN_READ));
+        // Storage.
+        for (Storage st : new Storage[] {Storage.BSHD, Storage.PADDED}) {
+            add.accept(add().bh(2, 3).seq(7, 129).dims(32, 16).storage(st).flag(Flag.WEIGHTS));
+            add.accept(add().bh(2, 3).seq(17, 7).dims(32, 16).storage(st).raw(24, 40).causal().flag(Flag.ADD_BIAS));
+        }
+        // F16 and BF16.
+        for (DType t : HALF) {
+            for (int a : new int[] {16, 64, 128}) {
+                add.accept(add().dtype(t).bh(2, 2).seq(17, 129).dims(a, 32).flag(Flag.WEIGHTS));
+            }
+            add.accept(add().dtype(t).bh(2, 2).seq(1, 1).dims(16, 16));
+            add.accept(add().dtype(t).bh(2, 2).seq(7, 17).dims(32, 16).raw(24, 40).flag(Flag.ADD_BIAS));
+            for (Alignment al : Alignment.values()) {
+                add.accept(add().dtype(t).bh(2, 2).seq(7, 17).dims(32, 32).alignment(al).causal().kvLengths(true)
+                        .qLengths(true).boolMask(MaskShape.HEADS).bias(MaskShape.BATCH).alibi(AlibiShape.H)
+                        .flag(Flag.WEIGHTS));
+            }
+            for (Special sp : new Special[] {Special.LARGE, Special.NAN_READ, Special.NAN_MASKED,
+                    Special.FULLY_MASKED}) {
+                add.accept(add().dtype(t).bh(2, 2).seq(17, 129).dims(32, 16).special(sp).flag(Flag.WEIGHTS));
+            }
+            add.accept(add().dtype(t).bh(2, 3).seq(7, 129).dims(32, 16).storage(Storage.PADDED).raw(24, 40));
+            add.accept(add().dtype(t).seq(1, 1000).dims(64, 64).flag(Flag.WEIGHTS));
+        }
+    }
+}

@@ -1,0 +1,206 @@
+package io.github.attn4j.testing;
+
+import io.github.attn4j.AdditiveParams;
+import io.github.attn4j.Backend;
+import io.github.attn4j.DType;
+import io.github.attn4j.OpParams;
+import io.github.attn4j.Scope;
+import io.github.attn4j.SdpaParams;
+import io.github.attn4j.SoftmaxBackwardParams;
+import io.github.attn4j.SoftmaxParams;
+import io.github.attn4j.Support;
+import io.github.attn4j.Tensor;
+import io.github.attn4j.cpu.Reference;
+import io.github.attn4j.testing.CaseResult.Status;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Runs one {@link Case} on a backend and compares it with the float64 reference.
+ *
+ * <ol>
+ *   <li>The case's tensors are drawn ({@link CaseData}) into guarded host buffers; outputs are
+ *       poisoned.
+ *   <li>In a new scope every buffer is allocated whole ({@link Scope#allocate}), filled by
+ *       {@link Scope#copy} and viewed at an offset, so device backends see device tensors (the
+ *       zero-copy path), then the op record is built over those views.
+ *   <li>{@code backend.supports(params)} false gives UNSUPPORTED with its reason; nothing else does.
+ *   <li>The op runs, the scope synchronizes, every output buffer is copied back whole; guards and
+ *       gaps are checked byte for byte, then each output is compared ({@link Comparator}).
+ * </ol>
+ * Any exception from the backend is a FAIL carrying the exception's message.
+ */
+public final class CaseRunner {
+    private CaseRunner() {}
+
+    /** One reference output: its name, shape, expected values, and the naive low-precision values. */
+    private record Expected(String name, int[] shape, double[] values, double[] naive, int[] rows) {}
+
+    public static CaseResult run(Backend backend, Case c) {
+        long t0 = System.nanoTime();
+        String id = backend.device().id();
+        try {
+            return runChecked(backend, c, id, t0);
+        } catch (RuntimeException | AssertionError e) {
+            return new CaseResult(c, id, Status.FAIL, Double.NaN, Double.NaN, "threw " + e, seconds(t0));
+        }
+    }
+
+    private static double seconds(long t0) {
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    private static CaseResult runChecked(Backend backend, Case c, String id, long t0) {
+        CaseData data = CaseData.generate(c);
+        OpParams host;
+        try {
+            host = data.params(GuardedBuffer::hostView);
+        } catch (IllegalArgumentException e) {
+            return new CaseResult(c, id, Status.FAIL, Double.NaN, Double.NaN, "invalid case: " + e.getMessage(),
+                    seconds(t0));
+        }
+        Map<String, ByteBuffer> results = new LinkedHashMap<>();
+        try (Scope scope = backend.newScope()) {
+            Map<GuardedBuffer, Tensor> views = new IdentityHashMap<>();
+            for (GuardedBuffer g : data.buffers()) {
+                views.put(g, g.toScope(scope));
+            }
+            OpParams dev = data.params(views::get);
+            Support s = backend.supports(dev);
+            if (!s.supported()) {
+                return new CaseResult(c, id, Status.UNSUPPORTED, Double.NaN, Double.NaN, s.reason(), seconds(t0));
+            }
+            scope.run(dev);
+            scope.synchronize();
+            for (Map.Entry<String, GuardedBuffer> e : data.outputs().entrySet()) {
+                results.put(e.getKey(), e.getValue().fromScope(scope));
+            }
+        }
+        for (Map.Entry<String, GuardedBuffer> e : data.outputs().entrySet()) {
+            String bad = e.getValue().untouched(results.get(e.getKey()));
+            if (bad != null) {
+                return new CaseResult(c, id, Status.FAIL, Double.NaN, Double.NaN, bad, seconds(t0));
+            }
+        }
+        List<Expected> expected = expected(c, host);
+        Comparator.Result worst = null;
+        for (Expected x : expected) {
+            GuardedBuffer g = data.outputs().get(x.name());
+            ByteBuffer bytes = results.get(x.name());
+            Tensor view = g.viewOf(bytes);
+            float[] actual = read(view, x.rows(), x.shape());
+            java.util.function.IntPredicate poisoned = k -> g.isPoison(bytes, view.index(elementIndex(view, x.rows(), k)));
+            DType storage = x.name().equals("lse") ? DType.F32 : c.dtype();
+            Comparator.Result r = Comparator.compare(x.name(), x.shape(), x.values(), actual,
+                    storage == DType.F32 ? null : x.naive(), storage, Tolerances.nmseF32(c.op().id(), x.name()),
+                    poisoned);
+            if (!r.pass()) {
+                return new CaseResult(c, id, Status.FAIL, r.nmse(), r.maxAbs(), r.message(), seconds(t0));
+            }
+            if (worst == null || r.ratio() > worst.ratio()) {
+                worst = r;
+            }
+        }
+        return new CaseResult(c, id, Status.PASS, worst.nmse(), worst.maxAbs(), "", seconds(t0));
+    }
+
+    /** The reference outputs (and, for F16/BF16, the naive ones) in the order of the op's outputs. */
+    private static List<Expected> expected(Case c, OpParams host) {
+        boolean half = c.dtype() != DType.F32;
+        List<Expected> l = new ArrayList<>();
+        if (host instanceof SdpaParams p) {
+            int[] oShape = p.o().shape();
+            if (c.sampledRows() > 0) {
+                int[] rows = sampleRows(c, p);
+                int dv = p.headDimV();
+                double[] o = new double[rows.length * dv];
+                double[] lse = new double[rows.length];
+                for (int n = 0; n < rows.length; n++) {
+                    int r = rows[n], i = r % p.seqQ(), h = (r / p.seqQ()) % p.headsQ(), b = r / p.seqQ() / p.headsQ();
+                    lse[n] = Reference.sdpaRow(p, b, h, i, o, n * dv);
+                }
+                l.add(new Expected("o", new int[] {rows.length, dv}, o, null, rows));
+                if (p.lse() != null) {
+                    l.add(new Expected("lse", new int[] {rows.length}, lse, null, rows));
+                }
+                return l;
+            }
+            Reference.SdpaResult r = Reference.sdpa(p);
+            l.add(new Expected("o", oShape, r.o(), half ? LowPrecisionNaive.sdpa(p) : null, null));
+            if (p.lse() != null) {
+                l.add(new Expected("lse", p.lse().shape(), r.lse(), null, null));
+            }
+        } else if (host instanceof SoftmaxParams p) {
+            l.add(new Expected("y", p.x().shape(), Reference.softmax(p), half ? LowPrecisionNaive.softmax(p) : null,
+                    null));
+        } else if (host instanceof SoftmaxBackwardParams p) {
+            l.add(new Expected("dx", p.y().shape(), Reference.softmaxBackward(p),
+                    half ? LowPrecisionNaive.softmaxBackward(p) : null, null));
+        } else {
+            AdditiveParams p = (AdditiveParams) host;
+            Reference.AdditiveResult r = Reference.additive(p);
+            Reference.AdditiveResult n = half ? LowPrecisionNaive.additive(p) : null;
+            l.add(new Expected("out", p.out().shape(), r.out(), n == null ? null : n.out(), null));
+            if (p.weights() != null) {
+                l.add(new Expected("weights", p.weights().shape(), r.weights(), n == null ? null : n.weights(), null));
+            }
+        }
+        return l;
+    }
+
+    /** The sampled rows (flat over B*Hq*Sq): first, last, and random ones from the case's seed. */
+    static int[] sampleRows(Case c, SdpaParams p) {
+        int total = p.batch() * p.headsQ() * p.seqQ();
+        int n = Math.min(total, c.sampledRows());
+        java.util.TreeSet<Integer> s = new java.util.TreeSet<>();
+        s.add(0);
+        s.add(total - 1);
+        SplittableRandom rnd = new SplittableRandom(c.seed() ^ 0x5EED);
+        while (s.size() < n) {
+            s.add(rnd.nextInt(total));
+        }
+        return s.stream().mapToInt(Integer::intValue).limit(n).toArray();
+    }
+
+    /** Reads a result view row-major, or only the given rows (flat over all dims but the last). */
+    private static float[] read(Tensor view, int[] rows, int[] shape) {
+        if (rows == null) {
+            return view.toFloatArray();
+        }
+        int inner = view.rank() == 3 ? 1 : view.dim(view.rank() - 1);
+        float[] out = new float[rows.length * inner];
+        for (int k = 0; k < out.length; k++) {
+            out[k] = view.get(elementIndex(view, rows, k));
+        }
+        return out;
+    }
+
+    /**
+     * The multi-index in {@code view} of element {@code k} of the compared array: row-major over the
+     * whole view, or over the selected rows (4-D: rows of the last dim; 3-D LSE: single elements).
+     */
+    private static int[] elementIndex(Tensor view, int[] rows, int k) {
+        int[] shape = view.shape();
+        if (rows == null) {
+            int[] idx = new int[shape.length];
+            for (int d = shape.length - 1; d >= 0; d--) {
+                idx[d] = k % shape[d];
+                k /= shape[d];
+            }
+            return idx;
+        }
+        int sq = shape[2], h = shape[1];
+        if (view.rank() == 3) {
+            int r = rows[k];
+            return new int[] {r / sq / h, (r / sq) % h, r % sq};
+        }
+        int inner = shape[3];
+        int r = rows[k / inner];
+        return new int[] {r / sq / h, (r / sq) % h, r % sq, k % inner};
+    }
+}

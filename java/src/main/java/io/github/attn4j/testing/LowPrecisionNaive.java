@@ -1,0 +1,203 @@
+package io.github.attn4j.testing;
+
+import io.github.attn4j.AdditiveParams;
+import io.github.attn4j.DType;
+import io.github.attn4j.Half;
+import io.github.attn4j.Masks;
+import io.github.attn4j.SdpaParams;
+import io.github.attn4j.SoftmaxBackwardParams;
+import io.github.attn4j.SoftmaxParams;
+import io.github.attn4j.cpu.Reference;
+import java.util.stream.IntStream;
+
+/**
+ * A naive implementation in a reduced storage precision, the yardstick of the FlashAttention rule
+ * ({@link Tolerances}): the unfused steps a framework would run, each step's result rounded to the
+ * storage dtype where the framework would store a tensor, with fp32-or-better arithmetic inside a
+ * step (as PyTorch's half matmul and softmax accumulate in fp32).
+ *
+ * <ul>
+ *   <li>SDPA: {@code S = r(r(Q K^T) * scale)}; softcap {@code S = r(c * r(tanh(r(S / c))))};
+ *       {@code S = r(S + bias + alibi)}; {@code P = r(softmax(S))}; {@code O = r(P V)}.
+ *   <li>Softmax: {@code Y = r(softmax(r(r(scale X) + bias + alibi)))}.
+ *   <li>Softmax backward: {@code T = r(dY Y)}, {@code s = r(rowsum T)}, {@code dX = r(scale r(Y r(dY - s)))}.
+ *   <li>Additive: {@code Qp = r(Q Wq^T)} (raw inputs), {@code t = r(tanh(r(r(Qp + Kp) + b)))},
+ *       {@code e = r(r(t w) + bias + alibi)}, {@code P = r(softmax(e))}, {@code C = r(P V)}.
+ * </ul>
+ * {@code r} rounds to the storage dtype. Masks are applied exactly as in the reference.
+ */
+public final class LowPrecisionNaive {
+    private LowPrecisionNaive() {}
+
+    private static double r(double v, DType t) {
+        return Half.round((float) v, t);
+    }
+
+    /** The naive O, {@code [B, Hq, Sq, Dv]} row-major. */
+    public static double[] sdpa(SdpaParams p) {
+        DType t = p.dtype();
+        int hq = p.headsQ(), sq = p.seqQ(), sk = p.seqK(), d = p.headDim(), dv = p.headDimV();
+        double[] o = new double[Math.toIntExact((long) p.batch() * hq * sq * dv)];
+        IntStream.range(0, p.batch() * hq * sq).parallel().forEach(row -> {
+            int i = row % sq, h = (row / sq) % hq, b = row / sq / hq, hk = h / p.group();
+            double[] s = new double[sk];
+            boolean[] live = new boolean[sk];
+            for (int j = 0; j < sk; j++) {
+                if (!Reference.allowed(p.masks(), b, h, i, j, sq, sk)) {
+                    continue;
+                }
+                double dot = 0;
+                for (int x = 0; x < d; x++) {
+                    dot += (double) p.q().get(b, h, i, x) * p.k().get(b, hk, j, x);
+                }
+                double v = r(r(dot, t) * p.scale(), t);
+                if (p.hasSoftcap()) {
+                    v = r(p.softcap() * r(Math.tanh(r(v / p.softcap(), t)), t), t);
+                }
+                s[j] = r(v + Reference.scoreBias(p.masks(), b, h, i, j, sq, sk), t);
+                live[j] = true;
+            }
+            double[] pr = softmaxRow(s, live, t);
+            if (pr == null) {
+                return;
+            }
+            for (int x = 0; x < dv; x++) {
+                double acc = 0;
+                for (int j = 0; j < sk; j++) {
+                    if (live[j]) {
+                        acc += pr[j] * p.v().get(b, hk, j, x);
+                    }
+                }
+                o[row * dv + x] = r(acc, t);
+            }
+        });
+        return o;
+    }
+
+    /** Rounded softmax over the live entries; null for a fully masked row (zeros). */
+    private static double[] softmaxRow(double[] s, boolean[] live, DType t) {
+        double max = Double.NEGATIVE_INFINITY;
+        boolean nan = false;
+        for (int j = 0; j < s.length; j++) {
+            if (live[j]) {
+                nan |= Double.isNaN(s[j]);
+                max = Math.max(max, s[j]);
+            }
+        }
+        if (!nan && max == Double.NEGATIVE_INFINITY) {
+            return null;
+        }
+        double sum = 0;
+        double[] e = new double[s.length];
+        for (int j = 0; j < s.length; j++) {
+            if (live[j]) {
+                e[j] = nan ? Double.NaN : Math.exp(s[j] - max);
+                sum += e[j];
+            }
+        }
+        for (int j = 0; j < s.length; j++) {
+            e[j] = live[j] ? r(e[j] / sum, t) : 0;
+        }
+        return e;
+    }
+
+    /** The naive Y, {@code [B, H, Sq, Sk]} row-major. */
+    public static double[] softmax(SoftmaxParams p) {
+        DType t = p.dtype();
+        int h = p.heads(), sq = p.seqQ(), sk = p.seqK();
+        Masks m = p.masks();
+        double[] y = new double[Math.toIntExact(p.rows() * sk)];
+        IntStream.range(0, Math.toIntExact(p.rows())).parallel().forEach(row -> {
+            int i = row % sq, hh = (row / sq) % h, b = row / sq / h;
+            double[] s = new double[sk];
+            boolean[] live = new boolean[sk];
+            for (int j = 0; j < sk; j++) {
+                if (Reference.allowed(m, b, hh, i, j, sq, sk)) {
+                    s[j] = r(r(p.scale() * (double) p.x().get(b, hh, i, j), t)
+                            + Reference.scoreBias(m, b, hh, i, j, sq, sk), t);
+                    live[j] = true;
+                }
+            }
+            double[] pr = softmaxRow(s, live, t);
+            if (pr != null) {
+                System.arraycopy(pr, 0, y, row * sk, sk);
+            }
+        });
+        return y;
+    }
+
+    /** The naive dX, {@code [B, H, Sq, Sk]} row-major. */
+    public static double[] softmaxBackward(SoftmaxBackwardParams p) {
+        DType t = p.dtype();
+        int h = p.heads(), sq = p.seqQ(), sk = p.seqK();
+        double[] dx = new double[Math.toIntExact(p.rows() * sk)];
+        IntStream.range(0, Math.toIntExact(p.rows())).parallel().forEach(row -> {
+            int i = row % sq, hh = (row / sq) % h, b = row / sq / h;
+            double s = 0;
+            for (int j = 0; j < sk; j++) {
+                s += r((double) p.dy().get(b, hh, i, j) * p.y().get(b, hh, i, j), t);
+            }
+            s = r(s, t);
+            for (int j = 0; j < sk; j++) {
+                double u = r(p.dy().get(b, hh, i, j) - s, t);
+                dx[row * sk + j] = r(p.scale() * r(p.y().get(b, hh, i, j) * u, t), t);
+            }
+        });
+        return dx;
+    }
+
+    /** The naive additive outputs: {@code out [B, H, Sq, Dv]} and {@code weights [B, H, Sq, Sk]}. */
+    public static Reference.AdditiveResult additive(AdditiveParams p) {
+        DType t = p.dtype();
+        int bn = p.batch(), hn = p.heads(), sq = p.seqQ(), sk = p.seqK(), an = p.dimA(), dv = p.headDimV();
+        double[] qp = p.raw() ? round(Reference.project(p.q(), p.wq()), t) : Reference.copy4(p.q());
+        double[] kp = p.raw() ? round(Reference.project(p.k(), p.wk()), t) : Reference.copy4(p.k());
+        Masks m = p.masks();
+        double[] out = new double[Math.toIntExact((long) bn * hn * sq * dv)];
+        double[] wts = new double[Math.toIntExact((long) bn * hn * sq * sk)];
+        IntStream.range(0, bn * hn * sq).parallel().forEach(row -> {
+            int i = row % sq, h = (row / sq) % hn, b = row / sq / hn;
+            double[] e = new double[sk];
+            boolean[] live = new boolean[sk];
+            for (int j = 0; j < sk; j++) {
+                if (!Reference.allowed(m, b, h, i, j, sq, sk)) {
+                    continue;
+                }
+                int kBase = ((b * hn + h) * sk + j) * an;
+                double acc = 0;
+                for (int a = 0; a < an; a++) {
+                    double x = r(qp[row * an + a] + kp[kBase + a], t);
+                    if (p.b() != null) {
+                        x = r(x + p.b().get(a), t);
+                    }
+                    acc += r(Math.tanh(x), t) * p.w().get(a);
+                }
+                e[j] = r(r(acc, t) + Reference.scoreBias(m, b, h, i, j, sq, sk), t);
+                live[j] = true;
+            }
+            double[] pr = softmaxRow(e, live, t);
+            if (pr == null) {
+                return;
+            }
+            System.arraycopy(pr, 0, wts, row * sk, sk);
+            for (int x = 0; x < dv; x++) {
+                double acc = 0;
+                for (int j = 0; j < sk; j++) {
+                    if (live[j]) {
+                        acc += pr[j] * p.v().get(b, h, j, x);
+                    }
+                }
+                out[row * dv + x] = r(acc, t);
+            }
+        });
+        return new Reference.AdditiveResult(out, wts);
+    }
+
+    private static double[] round(double[] a, DType t) {
+        double[] o = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            o[i] = r(a[i], t);
+        }
+        return o;
+    }
+}

@@ -1,0 +1,93 @@
+package io.github.attn4j.testing;
+
+import io.github.attn4j.DType;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The one table of comparison thresholds, with the reason for each value.
+ *
+ * <h2>F32 storage: NMSE thresholds</h2>
+ * NMSE = {@code sum (a-b)^2 / sum b^2} against the float64 reference computed from the very same
+ * (already rounded) inputs, so input quantisation never counts.
+ *
+ * <table>
+ * <caption>F32 NMSE thresholds</caption>
+ * <tr><th>op.output</th><th>NMSE</th><th>why</th></tr>
+ * <tr><td>sdpa.o</td><td>1e-8</td><td>fp32 dot products over D &le; 256 and an fp32 online softmax
+ *   over up to 32768 keys give NMSE of 1e-13..1e-11 (device exp/exp2 are 1-2 ulp); a mask bug of one
+ *   key in a 1000-key row changes O by about 1/1000 of |v| while |O| itself is about |v|/sqrt(1000),
+ *   an NMSE near 1e-3, so 1e-8 keeps five decades on both sides.</td></tr>
+ * <tr><td>sdpa.lse</td><td>1e-10</td><td>LSE = max + log(sum): one fp32 rounding of values of size
+ *   |max| + log(Sk); NMSE near 1e-14. A key wrongly in or out moves LSE by about 1/Sk relative.</td></tr>
+ * <tr><td>softmax.y</td><td>1e-9</td><td>each y is exp(x - max)/sum with an fp32 sum over at most
+ *   ~8k terms: a few ulp, NMSE below 1e-12; anything structural (a key in or out) is above 1e-4.</td></tr>
+ * <tr><td>softmax_backward.dx</td><td>1e-8</td><td>dY - rowsum(dY*Y) cancels; with |dY| ~ 1 the fp32
+ *   rowsum error is ~1e-7 absolute, relative to dX ~ |Y| that is an NMSE of at most ~1e-10.</td></tr>
+ * <tr><td>additive.out</td><td>1e-8</td><td>as sdpa.o, plus fp32 tanh (1-2 ulp) in A &le; 256 terms
+ *   and, for raw inputs, an fp32 projection GEMM over Dq, Dk &le; 128.</td></tr>
+ * <tr><td>additive.weights</td><td>1e-8</td><td>the softmax of the same scores, one fp32 division.</td></tr>
+ * </table>
+ *
+ * <h2>F16 and BF16 storage: the FlashAttention rule</h2>
+ * Following flash-attention's {@code tests/test_flash_attn.py}: the kernel's error against the
+ * float64 reference may be at most twice the error of a naive implementation in the same
+ * precision ({@link LowPrecisionNaive}: unfused steps, each result rounded to the storage dtype as
+ * a framework would store it, accumulation in fp32 or better). Concretely both must hold:
+ * <ul>
+ *   <li>{@code maxAbs(kernel) <= 2 * maxAbs(naive) + u * max|ref|}</li>
+ *   <li>{@code nmse(kernel) <= 4 * nmse(naive) + u^2} (twice the error is four times its square)</li>
+ * </ul>
+ * with {@code u} the unit roundoff of the storage dtype ({@link #unitRoundoff(DType)}: 2^-11 for
+ * F16, 2^-8 for BF16). The floor is one rounding of the largest output: tiny outputs (one row,
+ * Dv = 16) can give a naive error that happens to be smaller than the kernel's own final rounding.
+ * Outputs that are F32 whatever the storage dtype (LSE) keep their F32 threshold: the kernel
+ * computes them in fp32 from the same inputs.
+ */
+public final class Tolerances {
+    private Tolerances() {}
+
+    /** One row of the table. */
+    public record Row(String key, double nmseF32, String reason) {}
+
+    private static final Map<String, Row> TABLE = new LinkedHashMap<>();
+
+    private static void row(String key, double nmse, String reason) {
+        TABLE.put(key, new Row(key, nmse, reason));
+    }
+
+    static {
+        row("sdpa.o", 1e-8, "fp32 dots and online softmax give 1e-13..1e-11; one wrong key in 1000 gives ~1e-3");
+        row("sdpa.lse", 1e-10, "one fp32 rounding of max + log(sum): ~1e-14");
+        row("softmax.y", 1e-9, "a few ulp per element: < 1e-12");
+        row("softmax_backward.dx", 1e-8, "cancellation in dY - rowsum(dY*Y): < 1e-10");
+        row("additive.out", 1e-8, "as sdpa.o plus fp32 tanh and the projection GEMM");
+        row("additive.weights", 1e-8, "the softmax of the same scores");
+    }
+
+    /** Every row, in table order. */
+    public static Iterable<Row> table() {
+        return TABLE.values();
+    }
+
+    /** The F32 NMSE threshold of {@code op.output}, e.g. {@code "sdpa.o"}. */
+    public static double nmseF32(String op, String output) {
+        Row r = TABLE.get(op + "." + output);
+        if (r == null) {
+            throw new IllegalArgumentException("tolerance: expected one of " + TABLE.keySet() + ", got " + op + "." + output);
+        }
+        return r.nmseF32();
+    }
+
+    /** Unit roundoff of a storage dtype: 2^-24 (F32), 2^-11 (F16), 2^-8 (BF16). */
+    public static double unitRoundoff(DType t) {
+        return switch (t) {
+            case F16 -> 0x1p-11;
+            case BF16 -> 0x1p-8;
+            default -> 0x1p-24;
+        };
+    }
+
+    /** The factor on the naive error's max abs (2) and on its NMSE (2^2). */
+    public static final double HALF_ERROR_FACTOR = 2.0;
+}
