@@ -1,20 +1,76 @@
 /*
- * sdpa_tc_emu_test.cpp: runs the tensor-core SDPA kernel source (../sdpa_tc.cu, unmodified apart
- * from its ATTN_TC_HOST_EMULATION hooks) on the host through tc_emu.h and compares it with a float64
- * reference written from the semantics in HELPERS.md / cpu/Reference.java.
+ * sdpa_tc_emu_test.cpp: runs the tensor-core SDPA kernel (../sdpa_tc.cu) on a set of cases and
+ * compares it with a float64 reference written from the semantics in HELPERS.md and
+ * cpu/Reference.java. It has two builds of the same cases:
  *
- * Build and run: kernels/cuda/emu/run_emu_test.sh   (g++ only; no CUDA needed)
+ *   host emulation (g++; no CUDA): kernels/cuda/emu/run_emu_test.sh [case-substring]
+ *     The kernel source runs through tc_emu.h (fibers per CTA, emulated ldmatrix/mma/cp.async).
+ *   GPU (nvcc -x cu, on a machine with a GPU): kernels/cuda/emu/run_gpu_test.sh [--bench]
+ *     The same cases through the real entry points; --bench also times the issue's shapes.
  *
- * Checks per case: NaN exactly where the reference has NaN, -inf LSE exactly where the reference
- * has it, NMSE of O (f16 <= 1e-5, bf16 <= 1e-4: a few times the storage rounding of P and O), LSE
- * absolute error <= 2e-3 + 1e-3 |ref|, every output element written (poisoned before), guard
- * elements around O and LSE untouched. See tc_emu.h for what the emulation cannot prove.
+ * Checks per case:
+ *   - NaN exactly where the reference has NaN, and -inf LSE exactly where the reference has it;
+ *   - NMSE of O (f16 <= 1e-5, bf16 <= 1e-4: a few times the storage rounding of P and O);
+ *   - LSE absolute error <= 2e-3 + 1e-3 |ref|;
+ *   - every output element written (poisoned before), and guard elements around O and LSE untouched.
  */
+#ifdef __CUDACC__
+#include "../sdpa_tc.cu"
+#include "half_host.h"
+#include <cuda_runtime.h>
+namespace attn_emu {
+enum class Mode { IMMEDIATE, AT_WAIT, RANDOM }; /* emulation only; ignored on the GPU */
+}
+#else
 #define ATTN_TC_HOST_EMULATION 1
 #include "../sdpa_tc.cu"
+#endif
 
+#include <algorithm>
+#include <cstdio>
+#include <random>
 #include <string>
 #include <type_traits>
+#include <vector>
+
+#ifdef __CUDACC__
+#define CK(x)                                                                                             \
+    do {                                                                                                  \
+        cudaError_t e_ = (x);                                                                             \
+        if (e_ != cudaSuccess) {                                                                          \
+            std::fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_));      \
+            std::exit(2);                                                                                 \
+        }                                                                                                 \
+    } while (0)
+
+/* The entry point of a (storage type, head dim) pair and the combine entry of a storage type. */
+template <class T, int D> struct FwdEntry;
+#define ATTN_TEST_ENTRY(D_, BM_, BN_, W_, ST_, QR_, SW_)                                                  \
+    template <> struct FwdEntry<attn_tc_f16, D_> {                                                        \
+        static auto fn() { return &attn_sdpa_fwd_tc_f16_d##D_; }                                          \
+    };                                                                                                    \
+    template <> struct FwdEntry<attn_tc_bf16, D_> {                                                       \
+        static auto fn() { return &attn_sdpa_fwd_tc_bf16_d##D_; }                                         \
+    };
+ATTN_TC_TRAITS_TABLE(ATTN_TEST_ENTRY)
+template <class T> struct CombineEntry;
+template <> struct CombineEntry<attn_tc_f16> {
+    static auto fn() { return &attn_sdpa_combine_f16; }
+};
+template <> struct CombineEntry<attn_tc_bf16> {
+    static auto fn() { return &attn_sdpa_combine_bf16; }
+};
+
+template <class V> V* to_device(const std::vector<V>& h) {
+    V* d = nullptr;
+    CK(cudaMalloc(&d, std::max<size_t>(1, h.size()) * sizeof(V)));
+    if (!h.empty()) CK(cudaMemcpy(d, h.data(), h.size() * sizeof(V), cudaMemcpyHostToDevice));
+    return d;
+}
+template <class V> void to_host(std::vector<V>& h, const V* d) {
+    CK(cudaMemcpy(h.data(), d, h.size() * sizeof(V), cudaMemcpyDeviceToHost));
+}
+#endif
 
 using attn_emu::Mode;
 
@@ -154,6 +210,7 @@ bool run_case(const Case& cs) {
     std::vector<float> o_part((size_t)std::max(1, cs.splits) * rows * D, std::nanf("")),
         lse_part((size_t)std::max(1, cs.splits) * rows, std::nanf(""));
 
+#ifndef __CUDACC__
     auto launch = [&](auto dtag) {
         constexpr int DD = decltype(dtag)::value;
         using TT = attn_tc::TcTile<DD>;
@@ -179,6 +236,35 @@ bool run_case(const Case& cs) {
                 });
         }
     };
+#else
+    auto launch = [&](auto dtag) {
+        constexpr int DD = decltype(dtag)::value;
+        using TT = attn_tc::TcTile<DD>;
+        const int gx = (Sq + TT::kBlockM - 1) / TT::kBlockM;
+        auto fn = FwdEntry<T, DD>::fn();
+        CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, TT::kSmemBytes));
+        uint16_t *dq = to_device(q), *dk = to_device(k), *dv = to_device(v), *dout = to_device(o);
+        float *dlse = to_device(lse), *dbias = to_device(bias), *dslopes = to_device(slopes);
+        float *dop = to_device(o_part), *dlp = to_device(lse_part);
+        unsigned char* dmask = to_device(mask);
+        int *dkvl = to_device(kvl), *dql = to_device(ql);
+        fn<<<dim3(gx, B * Hq, cs.splits), TT::kThreads, TT::kSmemBytes>>>(
+            p, (const T*)dq, (const T*)dk, (const T*)dv, (T*)(dout + o_guard), dlse, dmask, dbias, dslopes, dkvl, dql,
+            dop, dlp, cs.splits);
+        CK(cudaGetLastError());
+        if (cs.splits > 1) {
+            CombineEntry<T>::fn()<<<(unsigned)((rows + 3) / 4), 128>>>(p, dop, dlp, (T*)(dout + o_guard), dlse,
+                                                                      cs.splits);
+            CK(cudaGetLastError());
+        }
+        CK(cudaDeviceSynchronize());
+        to_host(o, dout);
+        to_host(lse, dlse);
+        for (void* ptr : {(void*)dq, (void*)dk, (void*)dv, (void*)dout, (void*)dlse, (void*)dbias, (void*)dslopes,
+                          (void*)dop, (void*)dlp, (void*)dmask, (void*)dkvl, (void*)dql})
+            CK(cudaFree(ptr));
+    };
+#endif
     switch (D) {
     case 64: launch(std::integral_constant<int, 64>{}); break;
     case 96: launch(std::integral_constant<int, 96>{}); break;
@@ -272,6 +358,139 @@ bool run_case(const Case& cs) {
     return failures == 0;
 }
 
+#ifdef __CUDACC__
+/* ---------------------------------------------------------------- timing (GPU build only) */
+
+__global__ void fill_random(uint16_t* x, long long n, unsigned seed, int bf16) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
+        unsigned h = (unsigned)i * 2654435761u ^ seed;
+        h ^= h >> 15; h *= 2246822519u; h ^= h >> 13; h *= 3266489917u; h ^= h >> 16;
+        const float f = (float)(h >> 8) * (2.f / 16777216.f) - 1.f;
+        unsigned short b;
+        if (bf16) b = (unsigned short)(__float_as_uint(f) >> 16);
+        else asm("cvt.rn.f16.f32 %0, %1;" : "=h"(b) : "f"(f));
+        x[i] = b;
+    }
+}
+
+struct Timing {
+    double median_ms, min_ms;
+};
+
+/* Median of reps timed launches (fwd [+ combine]), rotating over `sets` input sets so that
+ * repeated runs do not read K/V from L2. Contiguous BHSD, LSE written. */
+template <class T, int D>
+Timing time_sdpa(int B, int Hq, int Hkv, int Sq, int Sk, bool causal, int splits, int sets, int reps) {
+    using TT = attn_tc::TcTile<D>;
+    const bool bf = std::is_same<T, attn_tc_bf16>::value;
+    const long long nq = (long long)B * Hq * Sq * D, nk = (long long)B * Hkv * Sk * D;
+    std::vector<uint16_t*> qs(sets), ks(sets), vs(sets);
+    for (int s = 0; s < sets; ++s) {
+        CK(cudaMalloc(&qs[s], nq * 2)); CK(cudaMalloc(&ks[s], nk * 2)); CK(cudaMalloc(&vs[s], nk * 2));
+        fill_random<<<1024, 256>>>(qs[s], nq, 11u + s, bf);
+        fill_random<<<1024, 256>>>(ks[s], nk, 1011u + s, bf);
+        fill_random<<<1024, 256>>>(vs[s], nk, 2011u + s, bf);
+    }
+    uint16_t* o; float *lse, *op = nullptr, *lp = nullptr; int* dummy;
+    CK(cudaMalloc(&o, nq * 2)); CK(cudaMalloc(&lse, (size_t)B * Hq * Sq * 4)); CK(cudaMalloc(&dummy, 256));
+    const long long rows = (long long)B * Hq * Sq;
+    if (splits > 1) { CK(cudaMalloc(&op, splits * rows * D * 4)); CK(cudaMalloc(&lp, splits * rows * 4)); }
+    attn_sdpa_params p;
+    std::memset(&p, 0, sizeof p);
+    p.q_sb = (long long)Hq * Sq * D; p.q_sh = (long long)Sq * D; p.q_ss = D; p.q_sd = 1;
+    p.k_sb = (long long)Hkv * Sk * D; p.k_sh = (long long)Sk * D; p.k_ss = D; p.k_sd = 1;
+    p.v_sb = p.k_sb; p.v_sh = p.k_sh; p.v_ss = D; p.v_sd = 1;
+    p.o_sb = p.q_sb; p.o_sh = p.q_sh; p.o_ss = D; p.o_sd = 1;
+    p.lse_sb = (long long)Hq * Sq; p.lse_sh = Sq; p.lse_ss = 1;
+    p.batch = B; p.heads_q = Hq; p.heads_kv = Hkv; p.group = Hq / Hkv;
+    p.seq_q = Sq; p.seq_k = Sk; p.head_dim = D; p.head_dim_v = D;
+    p.scale = 1.f / std::sqrt((float)D); p.scale_log2 = p.scale * 1.4426950408889634f;
+    p.flags = ATTN_F_LSE | (causal ? ATTN_F_WINDOW : 0);
+    p.m.flags = causal ? ATTN_F_WINDOW : 0;
+    p.m.win_left = -1; p.m.win_right = causal ? 0 : -1; p.m.align_off = Sk - Sq;
+    auto fn = FwdEntry<T, D>::fn();
+    CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, TT::kSmemBytes));
+    const dim3 grid((Sq + TT::kBlockM - 1) / TT::kBlockM, B * Hq, splits);
+    auto run = [&](int s) {
+        fn<<<grid, TT::kThreads, TT::kSmemBytes>>>(p, (const T*)qs[s], (const T*)ks[s], (const T*)vs[s], (T*)o, lse,
+                                                   (const unsigned char*)dummy, (const float*)dummy,
+                                                   (const float*)dummy, dummy, dummy, op, lp, splits);
+        if (splits > 1) CombineEntry<T>::fn()<<<(unsigned)((rows + 3) / 4), 128>>>(p, op, lp, (T*)o, lse, splits);
+    };
+    for (int w = 0; w < 3; ++w) run(w % sets);
+    CK(cudaGetLastError());
+    CK(cudaDeviceSynchronize());
+    cudaEvent_t a, b;
+    CK(cudaEventCreate(&a)); CK(cudaEventCreate(&b));
+    std::vector<double> ms;
+    for (int r = 0; r < reps; ++r) {
+        CK(cudaEventRecord(a));
+        run(r % sets);
+        CK(cudaEventRecord(b));
+        CK(cudaEventSynchronize(b));
+        float t;
+        CK(cudaEventElapsedTime(&t, a, b));
+        ms.push_back(t);
+    }
+    CK(cudaGetLastError());
+    std::sort(ms.begin(), ms.end());
+    for (int s = 0; s < sets; ++s) { cudaFree(qs[s]); cudaFree(ks[s]); cudaFree(vs[s]); }
+    cudaFree(o); cudaFree(lse); cudaFree(dummy); cudaFree(op); cudaFree(lp);
+    cudaEventDestroy(a); cudaEventDestroy(b);
+    return {ms[ms.size() / 2], ms[0]};
+}
+
+/* Device-to-device copy ceiling: bytes read + written per second, median of 10. */
+double copy_gbps() {
+    const size_t n = 1ull << 30;
+    void *x, *y;
+    CK(cudaMalloc(&x, n)); CK(cudaMalloc(&y, n));
+    CK(cudaMemset(x, 1, n));
+    cudaEvent_t a, b;
+    CK(cudaEventCreate(&a)); CK(cudaEventCreate(&b));
+    std::vector<double> ms;
+    for (int r = 0; r < 13; ++r) {
+        CK(cudaEventRecord(a));
+        CK(cudaMemcpyAsync(y, x, n, cudaMemcpyDeviceToDevice));
+        CK(cudaEventRecord(b));
+        CK(cudaEventSynchronize(b));
+        float t;
+        CK(cudaEventElapsedTime(&t, a, b));
+        if (r >= 3) ms.push_back(t);
+    }
+    std::sort(ms.begin(), ms.end());
+    cudaFree(x); cudaFree(y);
+    return 2.0 * n / (ms[ms.size() / 2] * 1e-3) / 1e9;
+}
+
+template <class T> void bench_dtype(const char* dts) {
+    /* FlashAttention benchmark shapes: hidden 2048, batch * S = 16k. */
+    for (int D : {64, 128})
+        for (int causal : {0, 1})
+            for (int S : {1024, 2048, 4096, 8192, 16384}) {
+                const int B = 16384 / S, H = 2048 / D;
+                const Timing t = D == 64 ? time_sdpa<T, 64>(B, H, H, S, S, causal, 1, 2, 20)
+                                         : time_sdpa<T, 128>(B, H, H, S, S, causal, 1, 2, 20);
+                const double flops = 4.0 * B * H * (double)S * S * D / (causal ? 2 : 1);
+                std::printf("fa     %-4s D=%-3d causal=%d S=%-5d B=%-2d H=%-2d  median %8.3f ms  min %8.3f ms  %7.1f TFLOP/s\n",
+                            dts, D, causal, S, B, H, t.median_ms, t.min_ms, flops / (t.median_ms * 1e-3) / 1e12);
+                std::fflush(stdout);
+            }
+    /* Decode: Sq = 1, B = 1, Hq = 32, Hkv = 8, D = 128; K + V bytes per call. */
+    for (int Sk : {1024, 4096, 16384, 65536}) {
+        const double bytes = 2.0 * 8 * Sk * 128 * 2;
+        const int sets = (int)std::min(64.0, std::max(1.0, std::ceil(256e6 / bytes)));
+        for (int splits : {1, 2, 4, 8, 16, 32}) {
+            if (splits > 1 && (Sk / 64) / splits < 4) continue;
+            const Timing t = time_sdpa<T, 128>(1, 32, 8, 1, Sk, false, splits, sets, 50);
+            std::printf("decode %-4s D=128 Hq=32 Hkv=8 Sk=%-5d splits=%-2d  median %8.4f ms  min %8.4f ms  %7.1f GB/s\n",
+                        dts, Sk, splits, t.median_ms, t.min_ms, bytes / (t.median_ms * 1e-3) / 1e9);
+            std::fflush(stdout);
+        }
+    }
+}
+#endif
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -333,6 +552,17 @@ int main(int argc, char** argv) {
         c.name = "cp.async at the wait, D=128 window"; c.D = 128; c.window = true; c.wl = 64; c.wr = 64; c.seed = ++seed;
         add(c);
     }
+#ifdef __CUDACC__
+    if (argc > 1 && std::string(argv[1]) == "--bench") {
+        cudaDeviceProp prop;
+        CK(cudaGetDeviceProperties(&prop, 0));
+        std::printf("device %s, %d SMs, cc %d.%d; device-to-device copy %.0f GB/s (read + write, median of 10)\n",
+                    prop.name, prop.multiProcessorCount, prop.major, prop.minor, copy_gbps());
+        bench_dtype<attn_tc_bf16>("bf16");
+        bench_dtype<attn_tc_f16>("f16");
+        return 0;
+    }
+#endif
     const char* only = argc > 1 ? argv[1] : nullptr;
     int failed = 0, run = 0;
     for (const Case& c : cases) {
