@@ -211,6 +211,9 @@ bool run_case(const Case& cs) {
         lse_part((size_t)std::max(1, cs.splits) * rows, std::nanf(""));
 
 #ifndef __CUDACC__
+    attn_emu::global_ranges() = {{(const unsigned char*)q.data(), q.size() * 2},
+                                 {(const unsigned char*)k.data(), k.size() * 2},
+                                 {(const unsigned char*)v.data(), v.size() * 2}};
     auto launch = [&](auto dtag) {
         constexpr int DD = decltype(dtag)::value;
         using TT = attn_tc::TcTile<DD>;

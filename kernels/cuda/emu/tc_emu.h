@@ -30,6 +30,7 @@
 #include <algorithm>
 #include <functional>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "half_host.h"
@@ -118,11 +119,36 @@ struct Cta {
     std::function<void()> body;
 };
 
+/* Global buffers that cp.async may read (registered by the test); empty = unchecked. */
+inline std::vector<std::pair<const unsigned char*, size_t>>& global_ranges() {
+    static std::vector<std::pair<const unsigned char*, size_t>> r;
+    return r;
+}
+inline void check_global(const void* src, size_t n) {
+    auto& r = global_ranges();
+    if (r.empty()) return;
+    const unsigned char* p = (const unsigned char*)src;
+    for (auto& g : r)
+        if (p >= g.first && p + n <= g.first + g.second) return;
+    std::fprintf(stderr, "cp.async reads outside every registered global buffer: %p (+%zu)\n", src, n);
+    std::abort();
+}
+
 inline Cta*& cta() {
     static Cta* c = nullptr;
     return c;
 }
 inline unsigned char* cta_smem() { return cta()->smem.data(); }
+/* Every emulated shared-memory access goes through here: [addr, addr + n) must lie in the CTA's
+ * dynamic shared memory (the kernel's launch size), else the test aborts. */
+inline unsigned char* smem_at(uint32_t addr, uint32_t n) {
+    if ((size_t)addr + n > cta()->smem.size() - 16) {
+        std::fprintf(stderr, "shared-memory access out of bounds: [%u, %u) of %zu bytes\n", addr, addr + n,
+                     cta()->smem.size() - 16);
+        std::abort();
+    }
+    return cta()->smem.data() + addr;
+}
 inline Fiber& me() { return *cta()->cur; }
 
 inline void yield() { swapcontext(&me().ctx, &cta()->sched); }
@@ -269,7 +295,8 @@ inline uint32_t smem_addr(const void* p) {
 }
 
 inline void cp_async16(uint32_t dst, const void* src, bool pred) {
-    attn_emu::Copy c{attn_emu::cta_smem() + dst, pred ? (const unsigned char*)src : nullptr};
+    if (pred) attn_emu::check_global(src, 16);
+    attn_emu::Copy c{attn_emu::smem_at(dst, 16), pred ? (const unsigned char*)src : nullptr};
     auto* cta = attn_emu::cta();
     bool now = cta->mode == attn_emu::Mode::IMMEDIATE ||
                (cta->mode == attn_emu::Mode::RANDOM && (cta->rng() & 1));
@@ -293,7 +320,7 @@ template <int N> inline void cp_async_wait() {
 
 inline uint4 lds128(uint32_t addr) {
     uint4 w;
-    std::memcpy(&w, attn_emu::cta_smem() + addr, 16);
+    std::memcpy(&w, attn_emu::smem_at(addr, 16), 16);
     return w;
 }
 
@@ -302,6 +329,7 @@ inline void ldsm_impl(uint32_t r[4], uint32_t addr, bool trans) {
     attn_emu::gather(addr, all);
     const unsigned l = attn_emu::lane(), g = l >> 2, t = l & 3;
     const unsigned char* s = attn_emu::cta_smem();
+    for (unsigned x = 0; x < 32; ++x) attn_emu::smem_at(all[x], 16); /* each lane's row address */
     for (int m = 0; m < 4; ++m) {
         uint16_t lo, hi;
         if (!trans) { /* row g, cols 2t, 2t+1 */
