@@ -255,22 +255,37 @@ public record TcPlan(boolean applies, String reason, TcTraits traits, DType dtyp
 
     /** Bytes of the fp32 partial outputs {@code [splits, B*Hq, Sq, Dv]}; 0 without split. */
     public long partialOBytes(SdpaParams p) {
-        return splits > 1 ? (long) splits * rows(p) * p.headDimV() * 4 : 0;
+        return partialOBytes(p, splits);
     }
 
     /** Bytes of the fp32 partial LSE {@code [splits, B*Hq, Sq]}; 0 without split. */
     public long partialLseBytes(SdpaParams p) {
-        return splits > 1 ? (long) splits * rows(p) * 4 : 0;
+        return partialLseBytes(p, splits);
     }
 
     /** Byte offset of the LSE partials in the workspace: after the O partials, 256-byte aligned. */
     public long partialLseOffset(SdpaParams p) {
-        return alignUp(partialOBytes(p), WORKSPACE_ALIGN);
+        return partialLseOffset(p, splits);
     }
 
     /** Workspace for {@code Backend.workspaceBytes}: O partials, then LSE partials; 0 without split. */
     public long workspaceBytes(SdpaParams p) {
         return splits > 1 ? partialLseOffset(p) + partialLseBytes(p) : 0;
+    }
+
+    /** {@link #partialOBytes(SdpaParams)} for a given split count (for launch code that kept only the grid). */
+    public static long partialOBytes(SdpaParams p, int splits) {
+        return splits > 1 ? (long) splits * rows(p) * p.headDimV() * 4 : 0;
+    }
+
+    /** {@link #partialLseBytes(SdpaParams)} for a given split count. */
+    public static long partialLseBytes(SdpaParams p, int splits) {
+        return splits > 1 ? (long) splits * rows(p) * 4 : 0;
+    }
+
+    /** {@link #partialLseOffset(SdpaParams)} for a given split count. */
+    public static long partialLseOffset(SdpaParams p, int splits) {
+        return alignUp(partialOBytes(p, splits), WORKSPACE_ALIGN);
     }
 
     static long alignUp(long x, long a) {

@@ -240,6 +240,8 @@ class TcPlanTest {
         assertEquals(49664, p.partialLseOffset(sp), "rounded up to 256");
         assertEquals(43L * 3 * 4, p.partialLseBytes(sp));
         assertEquals(49664 + 516, p.workspaceBytes(sp));
+        assertEquals(49664, TcPlan.partialLseOffset(sp, 43), "static form used by launch code");
+        assertEquals(0, TcPlan.partialOBytes(sp, 1));
         assertEquals(1, p.combineGridX(sp), "3 rows, 4 per CTA");
 
         SdpaParams big = sdpa(DType.BF16, 2, 8, 2, 5, 32768, 64);
