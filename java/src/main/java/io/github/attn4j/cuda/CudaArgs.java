@@ -24,12 +24,31 @@ final class CudaArgs {
 
     /** cuLaunchKernel's kernelParams: a pointer to the struct bytes, then one pointer per buffer. */
     static Pointer kernelParams(byte[] struct, CUdeviceptr... buffers) {
-        Pointer[] ps = new Pointer[buffers.length + 1];
+        return kernelParams(struct, buffers, new int[0]);
+    }
+
+    /** The same, followed by {@code int} arguments (the tensor-core SDPA's {@code num_splits}). */
+    static Pointer kernelParams(byte[] struct, CUdeviceptr[] buffers, int... ints) {
+        Pointer[] ps = new Pointer[buffers.length + ints.length + 1];
         ps[0] = Pointer.to(struct);
         for (int i = 0; i < buffers.length; i++) {
             ps[i + 1] = Pointer.to(buffers[i]);
         }
+        for (int i = 0; i < ints.length; i++) {
+            ps[buffers.length + 1 + i] = Pointer.to(new int[] {ints[i]});
+        }
         return Pointer.to(ps);
+    }
+
+    /** kernels/cuda/sdpa_tc.cu: attn_sdpa_fwd_tc_* and attn_sdpa_combine_* (owned by cuda.tc.TcPlan). */
+    static final List<String> SDPA_TC = concat("p", io.github.attn4j.cuda.tc.TcPlan.FORWARD_ARGS);
+    static final List<String> SDPA_TC_COMBINE = concat("p", io.github.attn4j.cuda.tc.TcPlan.COMBINE_ARGS);
+
+    private static List<String> concat(String first, List<String> rest) {
+        java.util.ArrayList<String> l = new java.util.ArrayList<>(rest.size() + 1);
+        l.add(first);
+        l.addAll(rest);
+        return List.copyOf(l);
     }
 
     /** kernels/cuda/gemm.cu: ATTN_BGEMM_* flags. */

@@ -6,6 +6,8 @@ import io.github.attn4j.OpParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
 import io.github.attn4j.SoftmaxParams;
+import io.github.attn4j.cuda.tc.TcDevice;
+import io.github.attn4j.cuda.tc.TcPlan;
 import io.github.attn4j.spi.KernelId;
 import java.util.List;
 import java.util.Locale;
@@ -111,7 +113,43 @@ final class CudaPlans {
     // ------------------------------------------------------------------ SDPA
 
     static Plan sdpa(SdpaParams p, DeviceProps dev, SdpaPath path, GemmProvider gemm) {
-        return path == SdpaPath.FUSED ? sdpaFused(p, dev) : sdpaUnfused(p, dev, gemm);
+        return path == SdpaPath.FUSED ? sdpaFused(p, dev, TcPlan.optedIn()) : sdpaUnfused(p, dev, gemm);
+    }
+
+    /**
+     * The fused SDPA plan. With {@code tensorCores} (set by {@code -Dattn4j.cuda.tc=true}, off by
+     * default because the tensor-core kernel has not yet passed the matrix on a GPU), an F16/BF16
+     * call that {@link TcPlan} accepts runs {@code kernels/cuda/sdpa_tc.cu} (variant
+     * {@code tc-mma-...}); any other call keeps the fp32-math kernel, and its variant then says why
+     * the tensor-core path was not taken.
+     */
+    static Plan sdpaFused(SdpaParams p, DeviceProps dev, boolean tensorCores) {
+        Plan simt = sdpaFused(p, dev);
+        if (!tensorCores) {
+            return simt;
+        }
+        TcPlan tc = TcPlan.choose(p, tcDevice(dev));
+        if (!tc.applies()) {
+            return simt.supported() ? new Plan(true, simt.variant() + " (tensor-core path not taken: " + tc.reason()
+                    + ")", "", simt.workspaceBytes(), simt.steps()) : simt;
+        }
+        int[] g = tc.grid();
+        Step fwd = new Step("sdpa_tc", tc.entry(), LaunchConfig.of(g[0], g[1], g[2], tc.blockX(), tc.sharedBytes()));
+        List<Step> steps = tc.splits() == 1 ? List.of(fwd) : List.of(fwd, new Step("sdpa_tc", tc.combineEntry(),
+                LaunchConfig.of(tc.combineGridX(p), 1, 1, TcPlan.COMBINE_THREADS, 0)));
+        return new Plan(true, tc.variant(), "", tc.workspaceBytes(p), steps);
+    }
+
+    /**
+     * The tensor-core plan's view of the device. DeviceProps has no per-SM figures; these follow
+     * from the compute capability: shared memory per SM = the opt-in per-block limit + the 1 KiB
+     * the driver reserves (sm_80: 163 + 1, sm_86/89: 99 + 1, sm_90: 227 + 1 KiB), 1536 threads per SM
+     * on sm_86/87/89 and 2048 otherwise, 64K registers.
+     */
+    static TcDevice tcDevice(DeviceProps d) {
+        boolean ga10x = d.ccMajor() == 8 && d.ccMinor() >= 6;
+        return new TcDevice(d.multiprocessors(), d.ccMajor(), d.ccMinor(), d.smemPerBlockOptin(),
+                d.smemPerBlockOptin() + 1024, 1024, ga10x ? 1536 : 2048, 65536);
     }
 
     static Plan sdpaFused(SdpaParams p, DeviceProps dev) {

@@ -11,6 +11,7 @@ import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
 import io.github.attn4j.SoftmaxParams;
 import io.github.attn4j.Tensor;
+import io.github.attn4j.cuda.tc.TcPlan;
 import io.github.attn4j.spi.AbstractDeviceScope;
 import io.github.attn4j.spi.KernelParams;
 import java.nio.ByteBuffer;
@@ -21,6 +22,7 @@ import java.util.Map;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUfunction;
+import jcuda.driver.CUpointer_attribute;
 import jcuda.driver.CUstream;
 import jcuda.driver.CUstream_flags;
 import jcuda.driver.JCudaDriver;
@@ -162,13 +164,17 @@ public final class CudaScope extends AbstractDeviceScope {
     }
 
     private void launch(CudaPlans.Step step, byte[] struct, CUdeviceptr... buffers) {
+        launch(step, CudaArgs.kernelParams(struct, buffers));
+    }
+
+    private void launch(CudaPlans.Step step, Pointer kernelParams) {
         LaunchConfig lc = step.launch();
         if (lc == null) {
             throw new BackendException("cuda: " + step.entry() + " has no launch shape for this size");
         }
         CUfunction f = backend.modules().function(step.module(), step.entry(), lc.smemBytes());
         int r = JCudaDriver.cuLaunchKernel(f, lc.gridX(), lc.gridY(), lc.gridZ(), lc.blockX(), 1, 1, lc.smemBytes(), stream,
-                CudaArgs.kernelParams(struct, buffers), null);
+                kernelParams, null);
         CudaCheck.checkLaunch(r, step.entry(), lc);
     }
 
@@ -230,7 +236,51 @@ public final class CudaScope extends AbstractDeviceScope {
     private void sdpaFused(CudaPlans.Plan plan, SdpaParams p) {
         CUdeviceptr[] bufs = concat(new CUdeviceptr[] {ptr(p.q()), ptr(p.k()), ptr(p.v()), ptr(p.o()), ptr(p.lse())},
                 maskArgs(p.masks()));
+        if (plan.variant().startsWith("tc-")) {
+            if (aligned16(p.q(), p.k(), p.v(), p.o())) {
+                sdpaTensorCore(plan, p, bufs);
+                return;
+            }
+            // A wrapped caller pointer that is not 16-byte aligned: cp.async cannot read it.
+            plan = CudaPlans.sdpaFused(p, backend.props(), false);
+        }
         launch(plan.step(0), KernelParams.sdpa(p).bytes(), bufs);
+    }
+
+    /** The tensor-core SDPA (kernels/cuda/sdpa_tc.cu): forward, then the combine when it splits the keys. */
+    private void sdpaTensorCore(CudaPlans.Plan plan, SdpaParams p, CUdeviceptr[] bufs) {
+        CudaPlans.Step fwd = plan.step(0);
+        int splits = fwd.launch().gridZ();
+        CUdeviceptr oPart = dummy(), lsePart = dummy();
+        if (splits > 1) {
+            CudaMemory ws = workspaceOf(plan.workspaceBytes());
+            oPart = ws.pointer();
+            lsePart = ws.at(TcPlan.partialLseOffset(p, splits));
+        }
+        byte[] struct = KernelParams.sdpa(p).bytes();
+        launch(fwd, CudaArgs.kernelParams(struct, concat(bufs, new CUdeviceptr[] {oPart, lsePart}), splits));
+        if (splits > 1) {
+            launch(plan.step(1), CudaArgs.kernelParams(struct, new CUdeviceptr[] {oPart, lsePart, ptr(p.o()),
+                ptr(p.lse())}, splits));
+        }
+    }
+
+    /** True when the device addresses of these tensors' memories are multiples of 16 bytes. */
+    private boolean aligned16(Tensor... ts) {
+        for (Tensor t : ts) {
+            CudaMemory m = mem((DeviceMemory) t.memory());
+            if (m.owned()) {
+                continue; // cuMemAlloc returns 256-byte aligned memory
+            }
+            long[] addr = new long[1];
+            CudaCheck.check(JCudaDriver.cuPointerGetAttribute(Pointer.to(addr),
+                    CUpointer_attribute.CU_POINTER_ATTRIBUTE_DEVICE_POINTER, m.pointer()),
+                    "cuPointerGetAttribute(DEVICE_POINTER)");
+            if (!TcPlan.pointersAligned(addr[0])) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void softmax(CudaPlans.Step step, SoftmaxParams p) {
