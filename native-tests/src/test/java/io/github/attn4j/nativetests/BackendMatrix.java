@@ -69,6 +69,13 @@ public abstract class BackendMatrix {
 
     @TestFactory
     Stream<DynamicTest> matrix() {
+        // An absent backend shows as one skipped test that carries the reason (a factory that
+        // aborts before returning would be reported as "Tests run: 0", hiding why).
+        String why = Requirement.unavailableReason(backendName());
+        if (why != null && !Requirement.isRequired(backendName())) {
+            return Stream.of(DynamicTest.dynamicTest(backendName() + " is unavailable",
+                    () -> Assumptions.abort(backendName() + " is unavailable: " + why)));
+        }
         backend();
         Stream<DynamicTest> cases = cases().stream().filter(this::include)
                 .map(c -> DynamicTest.dynamicTest(c.name(), () -> check(CaseRunner.run(backend(), c))));

@@ -1,0 +1,226 @@
+/*
+ * common.cl: helpers shared by every attn4j OpenCL program (OpenCL C 1.2).
+ *
+ * The host builds each program from   attn_params.h + common.cl + <op>.cl   and selects
+ * the storage type and features with -D options (see OpenClPrograms.java):
+ *   DT_F32 | DT_F16 | DT_BF16    storage dtype of the data tensors; all arithmetic is fp32
+ *   DT_SUFFIX                    f32, f16 or bf16: the suffix of the entry names
+ *   HAS_BOOL_MASK, HAS_BIAS, HAS_ALIBI, HAS_WINDOW, HAS_KV_LEN, HAS_Q_LEN
+ *                                compile the mask parts in (0/1); the runtime flags must agree
+ *
+ * Contents: storage load/store (fp16 through vload_half/vstore_half, so no cl_khr_fp16 is
+ * needed; bf16 through bit shifts with round-to-nearest-even), the mask test and score bias that
+ * all three ops share, and the online-softmax state (running max m, running sum l).
+ */
+
+#define ATTN_CAT_(a, b) a##_##b
+#define ATTN_CAT(a, b) ATTN_CAT_(a, b)
+/* The entry name for this program's storage dtype: ENTRY(attn_sdpa_fwd) -> attn_sdpa_fwd_f16. */
+#define ENTRY(stem) ATTN_CAT(stem, DT_SUFFIX)
+
+#ifndef HAS_BOOL_MASK
+#define HAS_BOOL_MASK 0
+#endif
+#ifndef HAS_BIAS
+#define HAS_BIAS 0
+#endif
+#ifndef HAS_ALIBI
+#define HAS_ALIBI 0
+#endif
+#ifndef HAS_WINDOW
+#define HAS_WINDOW 0
+#endif
+#ifndef HAS_KV_LEN
+#define HAS_KV_LEN 0
+#endif
+#ifndef HAS_Q_LEN
+#define HAS_Q_LEN 0
+#endif
+
+/* ---- storage types ---------------------------------------------------------------------- */
+
+/* bf16 bits -> float (exact) and float -> bf16 bits (round to nearest even, NaN stays NaN). */
+inline float bf16_to_f32(ushort h) {
+    return as_float(((uint)h) << 16);
+}
+
+inline ushort f32_to_bf16(float f) {
+    uint u = as_uint(f);
+    if (isnan(f)) {
+        return (ushort)((u >> 16) | 0x40u);
+    }
+    return (ushort)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+#if defined(DT_F32)
+typedef float st_t;
+#define LOAD_ST(ptr, idx) ((ptr)[idx])
+#define STORE_ST(ptr, idx, v) ((ptr)[idx] = (v))
+#elif defined(DT_F16)
+typedef half st_t;
+#define LOAD_ST(ptr, idx) vload_half((size_t)(idx), (ptr))
+#define STORE_ST(ptr, idx, v) vstore_half_rte((v), (size_t)(idx), (ptr))
+#elif defined(DT_BF16)
+typedef ushort st_t;
+#define LOAD_ST(ptr, idx) bf16_to_f32((ptr)[idx])
+#define STORE_ST(ptr, idx, v) ((ptr)[idx] = f32_to_bf16(v))
+#else
+#error "define one of DT_F32, DT_F16, DT_BF16"
+#endif
+
+/* ---- the mask (attn_params.h gives the semantics) ---------------------------------------- */
+
+/* The key range [*lo, *hi) that the window and length bounds allow for query row i. The bool
+ * mask is tested separately (mask_bool). */
+inline void mask_key_range(const attn_mask_params m, int i, int seq_k, int kv_len, int *lo, int *hi) {
+    int a = 0, b = min(seq_k, kv_len);
+#if HAS_WINDOW
+    if (m.win_left >= 0) {
+        a = max(a, i + m.align_off - m.win_left);
+    }
+    if (m.win_right >= 0) {
+        b = min(b, i + m.align_off + m.win_right + 1);
+    }
+#endif
+    *lo = a;
+    *hi = b;
+}
+
+/* The boolean-mask part of the test: true when (b, h, i, j) may attend. */
+inline bool mask_bool(const attn_mask_params m, __global const uchar *mask, int b, int h, int i, int j) {
+#if HAS_BOOL_MASK
+    return mask[m.mask_off + b * m.mask_sb + h * m.mask_sh + i * m.mask_sq + j * m.mask_sk] != 0;
+#else
+    return true;
+#endif
+}
+
+/* The additive score terms: bias[b,h,i,j] - slope[b,h] * |i + align_off - j| (natural log units). */
+inline float mask_score_bias(const attn_mask_params m, __global const float *bias, float slope, int b, int h,
+                             int i, int j) {
+    float s = 0.0f;
+#if HAS_BIAS
+    s += bias[m.bias_off + b * m.bias_sb + h * m.bias_sh + i * m.bias_sq + j * m.bias_sk];
+#endif
+#if HAS_ALIBI
+    s -= slope * (float)abs(i + m.align_off - j);
+#endif
+    return s;
+}
+
+/* The ALiBi slope of (b, h), 0 without ALiBi. */
+inline float mask_alibi_slope(const attn_mask_params m, __global const float *alibi, int b, int h) {
+#if HAS_ALIBI
+    return alibi[m.alibi_off + b * m.alibi_sb + h * m.alibi_sh];
+#else
+    return 0.0f;
+#endif
+}
+
+/* Per-batch key length and live query count. */
+inline int mask_kv_len(__global const int *kv_len, int b, int seq_k) {
+#if HAS_KV_LEN
+    return min(kv_len[b], seq_k);
+#else
+    return seq_k;
+#endif
+}
+
+inline int mask_q_len(__global const int *q_len, int b, int seq_q) {
+#if HAS_Q_LEN
+    return min(q_len[b], seq_q);
+#else
+    return seq_q;
+#endif
+}
+
+/* ---- online softmax --------------------------------------------------------------------------
+ * The state of one row is (m, l): the running max and the running sum of exp(s - m) over the
+ * keys seen so far. Masked keys carry s = -inf. A row with no live key keeps m = -inf, l = 0.
+ * The reference point for exp is osm_ref(m), which is 0 instead of -inf, so that
+ * exp(-inf - -inf) never happens; a NaN score makes l NaN, and so the row NaN. The same helpers
+ * serve natural-log (softmax, additive) and log2 (SDPA) scores: pass the matching exp function's
+ * name through the callers. */
+
+inline float osm_ref(float m) {
+    return m == -INFINITY ? 0.0f : m;
+}
+
+/* Moves the running max to include tile_max. Returns alpha, the factor by which l and every
+ * accumulator must be multiplied; l is rescaled here. exp is natural (use_exp2 = false) or base 2. */
+inline float osm_advance(float *m, float *l, float tile_max, bool use_exp2) {
+    float m_new = fmax(*m, tile_max);
+    float alpha = use_exp2 ? exp2(osm_ref(*m) - osm_ref(m_new)) : exp(osm_ref(*m) - osm_ref(m_new));
+    alpha = (*m == -INFINITY) ? 0.0f : alpha;
+    *m = m_new;
+    *l *= alpha;
+    return alpha;
+}
+
+/* Merges the state (m2, l2) into (m, l). */
+inline void osm_merge(float *m, float *l, float m2, float l2) {
+    float m_new = fmax(*m, m2);
+    float r = osm_ref(m_new);
+    float a = (*m == -INFINITY) ? 0.0f : exp(*m - r);
+    float c = (m2 == -INFINITY) ? 0.0f : exp(m2 - r);
+    *l = *l * a + l2 * c;
+    *m = m_new;
+}
+
+/* Adds one natural-log score to the state (used by the strided softmax loops). */
+inline void osm_add(float *m, float *l, float s) {
+    if (s > *m) {
+        *l = *l * exp(*m - s) + 1.0f; /* s > m: s is finite or +inf; m may be -inf (exp -> 0) */
+        *m = s;
+    } else {
+        *l += exp(s - osm_ref(*m));   /* masked s = -inf adds 0; NaN adds NaN */
+    }
+}
+
+/* 1 / l for the final normalisation, 0 for a row with no live key (its output is all zeros). */
+inline float osm_inv_sum(float l) {
+    return l == 0.0f ? 0.0f : 1.0f / l;
+}
+
+/* ---- vectors ---------------------------------------------------------------------------------
+ * VW (4, 8 or 16) is the vector width the host picked for the device; fv is floatVW. */
+#define ATTN_PASTE_(a, b) a##b
+#define ATTN_PASTE(a, b) ATTN_PASTE_(a, b)
+
+inline float hsum4(float4 v) { float2 a = v.lo + v.hi; return a.x + a.y; }
+inline float hsum8(float8 v) { return hsum4(v.lo + v.hi); }
+inline float hsum16(float16 v) { return hsum8(v.lo + v.hi); }
+inline float hmax4(float4 v) { float2 a = fmax(v.lo, v.hi); return fmax(a.x, a.y); }
+inline float hmax8(float8 v) { return hmax4(fmax(v.lo, v.hi)); }
+inline float hmax16(float16 v) { return hmax8(fmax(v.lo, v.hi)); }
+
+#ifdef VW
+#if VW != 4 && VW != 8 && VW != 16
+#error "VW must be 4, 8 or 16"
+#endif
+typedef ATTN_PASTE(float, VW) fv;
+#define VLOAD_W ATTN_PASTE(vload, VW)
+#define VSTORE_W ATTN_PASTE(vstore, VW)
+#define HSUM_W ATTN_PASTE(hsum, VW)
+#define HMAX_W ATTN_PASTE(hmax, VW)
+#endif
+
+/* Four consecutive storage elements as a float4 (the element address need only be aligned to
+ * the storage type). */
+#if defined(DT_F32)
+#define LOAD4_ST(ptr, idx) vload4(0, (ptr) + (idx))
+#elif defined(DT_F16)
+#define LOAD4_ST(ptr, idx) vload_half4(0, (ptr) + (idx))
+#else
+#define LOAD4_ST(ptr, idx) (as_float4(convert_uint4(vload4(0, (ptr) + (idx))) << 16))
+#endif
+
+/* n consecutive storage elements (n = 2, 4, 8 or 16, a literal or a macro) as a floatn. */
+#if defined(DT_F32)
+#define LOADN_ST(n, ptr, idx) ATTN_PASTE(vload, n)(0, (ptr) + (idx))
+#elif defined(DT_F16)
+#define LOADN_ST(n, ptr, idx) ATTN_PASTE(vload_half, n)(0, (ptr) + (idx))
+#else
+#define LOADN_ST(n, ptr, idx) \
+    ATTN_PASTE(as_float, n)(ATTN_PASTE(convert_uint, n)(ATTN_PASTE(vload, n)(0, (ptr) + (idx))) << 16)
+#endif

@@ -1,0 +1,311 @@
+/*
+ * sdpa.cl: fused scaled dot-product attention forward, FlashAttention-2 style.
+ *
+ * Work decomposition: a work-group of WG work-items owns BLOCK_M = WG * ROWS query rows of one
+ * (batch, query head); work-item w holds rows i0 + r * WG + w (r < ROWS) with their Q row, their
+ * output accumulator and their online-softmax state in private memory. The group streams the K/V
+ * rows its rows can attend to through local memory, BLOCK_N keys at a time (K transposed, so that
+ * a score chunk is one vector FMA per head-dim element), and writes O and LSE once at the end.
+ * Tiles that the causal/window/length bounds mask for every row of the group are never loaded;
+ * tiles that they mask for no row skip the per-element mask test.
+ *
+ * Build options (OpenClPrograms): HEAD_DIM, HEAD_DIM_V, DV_PAD (HEAD_DIM_V rounded up to VW),
+ * VW, BLOCK_N (a multiple of VW, at most 64), WG, ROWS, KVW/VVW (tile-load widths), HAS_SOFTCAP, HAS_LSE and the HAS_* mask
+ * options of common.cl. Scores are kept in log2 units (exp2), as FlashAttention does.
+ */
+
+#if !defined(HEAD_DIM) || !defined(HEAD_DIM_V) || !defined(DV_PAD) || !defined(VW) || !defined(BLOCK_N) \
+    || !defined(WG) || !defined(ROWS)
+#error "sdpa.cl needs HEAD_DIM, HEAD_DIM_V, DV_PAD, VW, BLOCK_N, WG and ROWS"
+#endif
+#if BLOCK_N % VW != 0 || BLOCK_N > 64
+#error "BLOCK_N must be a multiple of VW and at most 64"
+#endif
+#if DV_PAD % VW != 0 || DV_PAD < HEAD_DIM_V
+#error "DV_PAD must be HEAD_DIM_V rounded up to a multiple of VW"
+#endif
+#if !defined(KVW) || !defined(VVW)
+#error "sdpa.cl needs KVW and VVW (tile-load vector widths, 1 = scalar)"
+#endif
+#ifndef HAS_SOFTCAP
+#define HAS_SOFTCAP 0
+#endif
+#ifndef HAS_LSE
+#define HAS_LSE 0
+#endif
+
+#define BLOCK_M (WG * ROWS)
+#define NCH (BLOCK_N / VW)      /* score vectors per row and tile */
+#define DVC (DV_PAD / VW)       /* accumulator vectors per row */
+/* Scores need per-element work (softcap, bias, ALiBi): q is then scaled by `scale` and the score
+ * converted to log2 units after the transforms; otherwise q carries scale * log2(e) directly. */
+#define SCORE_XFORM (HAS_SOFTCAP || HAS_BIAS || HAS_ALIBI)
+#define ATTN_LOG2E 1.4426950408889634f
+#define ATTN_LN2 0.6931471805599453f
+
+/* K tile, transposed into kt[d * BLOCK_N + t]. Unit-stride rows are read KVW elements at a time
+ * (KVW: the widest of 16, 8, 4 dividing HEAD_DIM, chosen by the host; 1 = scalar only). */
+inline void sdpa_load_k(const attn_sdpa_params p, __global const st_t *k, __local float *kt, long kbase, int j0,
+                        int nvalid, int lid) {
+#if KVW > 1
+    if (p.k_sd == 1) {
+        for (int e = lid; e < BLOCK_N * (HEAD_DIM / KVW); e += WG) {
+            const int t = e / (HEAD_DIM / KVW), c = e - t * (HEAD_DIM / KVW);
+            float tmp[KVW];
+            ATTN_PASTE(vstore, KVW)(t < nvalid ? LOADN_ST(KVW, k, kbase + (j0 + t) * p.k_ss + c * KVW)
+                                               : (ATTN_PASTE(float, KVW))(0.0f), 0, tmp);
+            for (int u = 0; u < KVW; u++) {
+                kt[(c * KVW + u) * BLOCK_N + t] = tmp[u];
+            }
+        }
+        return;
+    }
+#endif
+    for (int e = lid; e < BLOCK_N * HEAD_DIM; e += WG) {
+        const int t = e / HEAD_DIM, d = e - t * HEAD_DIM;
+        kt[d * BLOCK_N + t] = t < nvalid ? LOAD_ST(k, kbase + (j0 + t) * p.k_ss + d * p.k_sd) : 0.0f;
+    }
+}
+
+/* V tile into vt[t * DV_PAD + x]; the padding columns x >= HEAD_DIM_V are zero. */
+inline void sdpa_load_v(const attn_sdpa_params p, __global const st_t *v, __local float *vt, long vbase, int j0,
+                        int nvalid, int lid) {
+#if VVW > 1
+    if (p.v_sd == 1) {
+        for (int e = lid; e < BLOCK_N * (HEAD_DIM_V / VVW); e += WG) {
+            const int t = e / (HEAD_DIM_V / VVW), c = e - t * (HEAD_DIM_V / VVW);
+            ATTN_PASTE(vstore, VVW)(t < nvalid ? LOADN_ST(VVW, v, vbase + (j0 + t) * p.v_ss + c * VVW)
+                                               : (ATTN_PASTE(float, VVW))(0.0f), 0, vt + t * DV_PAD + c * VVW);
+        }
+#if DV_PAD > HEAD_DIM_V
+        for (int e = lid; e < BLOCK_N * (DV_PAD - HEAD_DIM_V); e += WG) {
+            const int t = e / (DV_PAD - HEAD_DIM_V), x = HEAD_DIM_V + e - t * (DV_PAD - HEAD_DIM_V);
+            vt[t * DV_PAD + x] = 0.0f;
+        }
+#endif
+        return;
+    }
+#endif
+    for (int e = lid; e < BLOCK_N * DV_PAD; e += WG) {
+        const int t = e / DV_PAD, x = e - t * DV_PAD;
+        vt[e] = (t < nvalid && x < HEAD_DIM_V) ? LOAD_ST(v, vbase + (j0 + t) * p.v_ss + x * p.v_sd) : 0.0f;
+    }
+}
+
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1)))
+void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __global const st_t *k,
+                          __global const st_t *v, __global st_t *o, __global float *lse,
+                          __global const uchar *mask, __global const float *bias, __global const float *alibi,
+                          __global const int *kv_len, __global const int *q_len) {
+    __local float kt[HEAD_DIM * BLOCK_N]; /* kt[d * BLOCK_N + t] = K[j0 + t, d] */
+    __local float vt[BLOCK_N * DV_PAD];   /* vt[t * DV_PAD + x]  = V[j0 + t, x] */
+
+    const int lid = get_local_id(0);
+    const int i0 = get_group_id(0) * BLOCK_M;
+    const int bh = get_group_id(1);
+    const int b = bh / p.heads_q, h = bh - b * p.heads_q, hk = h / p.group;
+    const attn_mask_params m = p.m;
+    const int kvl = mask_kv_len(kv_len, b, p.seq_k);
+    const int ql = mask_q_len(q_len, b, p.seq_q);
+    const float slope = mask_alibi_slope(m, alibi, b, h);
+
+    /* The keys any live row of the group may attend: the bounds grow with i, so the first row
+     * gives the lowest start and the last live row the highest end. */
+    const int i_last = min(i0 + BLOCK_M, ql) - 1;
+    int jb = 0, je = 0, lo_last = 0, hi_first = 0;
+    if (i_last >= i0) {
+        mask_key_range(m, i0, p.seq_k, kvl, &jb, &hi_first);
+        mask_key_range(m, i_last, p.seq_k, kvl, &lo_last, &je);
+        jb = max(jb, 0);
+    }
+
+    float qr[ROWS][HEAD_DIM];
+    fv acc[ROWS][DVC];
+    float mr[ROWS], lr[ROWS];
+    int lo[ROWS], hi[ROWS];
+#if SCORE_XFORM
+    const float qscale = p.scale;
+#else
+    const float qscale = p.scale_log2;
+#endif
+    const long qbase = p.q_off + b * p.q_sb + h * p.q_sh;
+#pragma unroll
+    for (int r = 0; r < ROWS; r++) {
+        const int i = i0 + r * WG + lid;
+        const bool in = i < p.seq_q;
+        for (int d = 0; d < HEAD_DIM; d++) {
+            qr[r][d] = in ? LOAD_ST(q, qbase + i * p.q_ss + d * p.q_sd) * qscale : 0.0f;
+        }
+        for (int c = 0; c < DVC; c++) {
+            acc[r][c] = (fv)(0.0f);
+        }
+        mr[r] = -INFINITY;
+        lr[r] = 0.0f;
+        mask_key_range(m, i, p.seq_k, kvl, &lo[r], &hi[r]);
+    }
+
+    const long kbase = p.k_off + b * p.k_sb + hk * p.k_sh;
+    const long vbase = p.v_off + b * p.v_sb + hk * p.v_sh;
+
+    for (int j0 = jb; j0 < je; j0 += BLOCK_N) {
+        const int nvalid = min(BLOCK_N, je - j0);
+        barrier(CLK_LOCAL_MEM_FENCE); /* the previous tile has been consumed */
+        /* Keys past nvalid are outside every row's bounds: they are zero-filled, never read. */
+        sdpa_load_k(p, k, kt, kbase, j0, nvalid, lid);
+        sdpa_load_v(p, v, vt, vbase, j0, nvalid, lid);
+        barrier(CLK_LOCAL_MEM_FENCE);
+
+        /* Uniform: every key of the tile is inside every live row's bounds. */
+        const bool full = !HAS_BOOL_MASK && nvalid == BLOCK_N && lo_last <= j0 && j0 + BLOCK_N <= hi_first;
+
+        /* S = Q K^T for ROWS x BLOCK_N, one vector FMA per (row, chunk, d). */
+        fv s[ROWS][NCH];
+#pragma unroll
+        for (int r = 0; r < ROWS; r++) {
+#pragma unroll
+            for (int c = 0; c < NCH; c++) {
+                s[r][c] = (fv)(0.0f);
+            }
+        }
+        for (int d = 0; d < HEAD_DIM; d++) {
+#pragma unroll
+            for (int c = 0; c < NCH; c++) {
+                const fv kv = VLOAD_W(0, kt + d * BLOCK_N + c * VW);
+#pragma unroll
+                for (int r = 0; r < ROWS; r++) {
+                    s[r][c] = fma((fv)(qr[r][d]), kv, s[r][c]);
+                }
+            }
+        }
+
+        /* Per-element transforms and the mask, only where needed. */
+        ulong live[ROWS];
+#pragma unroll
+        for (int r = 0; r < ROWS; r++) {
+            live[r] = ~0ul;
+        }
+        if (SCORE_XFORM || !full) {
+#pragma unroll
+            for (int r = 0; r < ROWS; r++) {
+                const int i = i0 + r * WG + lid;
+                float sr[BLOCK_N];
+                for (int c = 0; c < NCH; c++) {
+                    VSTORE_W(s[r][c], c, sr);
+                }
+                ulong bits = 0;
+                for (int t = 0; t < BLOCK_N; t++) {
+                    const int j = j0 + t;
+                    const bool ok = full || (t < nvalid && j >= lo[r] && j < hi[r] && i < p.seq_q
+                                             && mask_bool(m, mask, b, h, i, j));
+                    float x = sr[t];
+#if SCORE_XFORM
+#if HAS_SOFTCAP
+                    x = p.softcap * tanh(x / p.softcap);
+#endif
+                    if (ok) {
+                        x += mask_score_bias(m, bias, slope, b, h, i, j);
+                    }
+                    x *= ATTN_LOG2E;
+#endif
+                    sr[t] = ok ? x : -INFINITY;
+                    bits |= ok ? (1ul << t) : 0ul;
+                }
+                live[r] = bits;
+                for (int c = 0; c < NCH; c++) {
+                    s[r][c] = VLOAD_W(c, sr);
+                }
+            }
+        }
+
+        /* Online softmax: move the max, rescale, P = exp2(S - m). */
+        float pr[ROWS][BLOCK_N];
+#pragma unroll
+        for (int r = 0; r < ROWS; r++) {
+            float tmax = HMAX_W(s[r][0]);
+            for (int c = 1; c < NCH; c++) {
+                tmax = fmax(tmax, HMAX_W(s[r][c]));
+            }
+            const float alpha = osm_advance(&mr[r], &lr[r], tmax, true);
+            const float ref = osm_ref(mr[r]);
+            fv psum = (fv)(0.0f);
+            for (int c = 0; c < NCH; c++) {
+                const fv pc = exp2(s[r][c] - (fv)(ref));
+                psum += pc;
+                VSTORE_W(pc, c, pr[r]);
+            }
+            lr[r] += HSUM_W(psum);
+            if (alpha != 1.0f) {
+                for (int c = 0; c < DVC; c++) {
+                    acc[r][c] *= (fv)(alpha);
+                }
+            }
+        }
+
+        /* O += P V. A masked key's V row is selected away, never multiplied by 0 (NaN-safe). */
+        if (full) {
+            for (int c = 0; c < DVC; c++) {
+                fv a[ROWS];
+#pragma unroll
+                for (int r = 0; r < ROWS; r++) {
+                    a[r] = acc[r][c];
+                }
+                for (int t = 0; t < BLOCK_N; t++) {
+                    const fv vv = VLOAD_W(0, vt + t * DV_PAD + c * VW);
+#pragma unroll
+                    for (int r = 0; r < ROWS; r++) {
+                        a[r] = fma((fv)(pr[r][t]), vv, a[r]);
+                    }
+                }
+#pragma unroll
+                for (int r = 0; r < ROWS; r++) {
+                    acc[r][c] = a[r];
+                }
+            }
+        } else {
+            for (int c = 0; c < DVC; c++) {
+                fv a[ROWS];
+#pragma unroll
+                for (int r = 0; r < ROWS; r++) {
+                    a[r] = acc[r][c];
+                }
+                for (int t = 0; t < BLOCK_N; t++) {
+                    const fv vv = VLOAD_W(0, vt + t * DV_PAD + c * VW);
+#pragma unroll
+                    for (int r = 0; r < ROWS; r++) {
+                        const bool ok = (live[r] >> t) & 1ul;
+                        a[r] = ok ? fma((fv)(pr[r][t]), vv, a[r]) : a[r];
+                    }
+                }
+#pragma unroll
+                for (int r = 0; r < ROWS; r++) {
+                    acc[r][c] = a[r];
+                }
+            }
+        }
+    }
+
+    /* Write O and LSE once. Dead rows (i >= q_len) and rows with no live key: O = 0, LSE = -inf. */
+    const long obase = p.o_off + b * p.o_sb + h * p.o_sh;
+#pragma unroll
+    for (int r = 0; r < ROWS; r++) {
+        const int i = i0 + r * WG + lid;
+        if (i >= p.seq_q) {
+            continue;
+        }
+        const bool dead = i >= ql;
+        const float inv = dead ? 0.0f : osm_inv_sum(lr[r]);
+        float orow[DV_PAD];
+        for (int c = 0; c < DVC; c++) {
+            /* inv == 0: no live key (or a dead row); write zeros even if acc saw 0 * NaN */
+            VSTORE_W(inv == 0.0f ? (fv)(0.0f) : acc[r][c] * (fv)(inv), c, orow);
+        }
+        for (int x = 0; x < HEAD_DIM_V; x++) {
+            STORE_ST(o, obase + i * p.o_ss + x * p.o_sd, orow[x]);
+        }
+#if HAS_LSE
+        const float l = lr[r];
+        lse[p.lse_off + b * p.lse_sb + h * p.lse_sh + i * p.lse_ss] =
+            (dead || l == 0.0f) ? -INFINITY : (mr[r] + log2(l)) * ATTN_LN2;
+#endif
+    }
+}

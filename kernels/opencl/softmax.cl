@@ -1,0 +1,170 @@
+/*
+ * softmax.cl: masked softmax forward and backward over the last dim.
+ *
+ * A work-group is ROW_THREADS x ROWS_PER_WG work-items: ROWS_PER_WG rows, each reduced by
+ * ROW_THREADS work-items with a hand-written tree in local memory (OpenCL 1.2 has no work-group
+ * functions). The host picks the shape (OpenClBackend.softmaxShape):
+ *   short rows: a few threads per row and many rows per group;
+ *   long rows:  one row per group and as many threads as the device allows.
+ * Contiguous rows (unit key stride) are read four elements at a time.
+ *
+ * Forward, two passes over a row: (1) each thread folds its keys into an online-softmax state
+ * (max, sum) and the states are merged in the tree; (2) every key is written, exp(z - max) / sum
+ * where live and 0 where masked. Pass 2 reads x[j] and writes y[j] in the same thread, so Y may be X.
+ * Keys outside the window/length bounds are never read.
+ * Backward: dX = scale * Y * (dY - sum(dY * Y)), one tree sum; dX may be dY.
+ */
+
+#if !defined(ROW_THREADS) || !defined(ROWS_PER_WG)
+#error "softmax.cl needs ROW_THREADS and ROWS_PER_WG"
+#endif
+#if (ROW_THREADS & (ROW_THREADS - 1)) != 0
+#error "ROW_THREADS must be a power of two"
+#endif
+
+/* Tree sum over the ROW_THREADS threads of row rl; every thread gets the result. */
+inline float row_tree_sum(__local float *red, int rl, int tid, float x) {
+    __local float *r = red + rl * ROW_THREADS;
+    r[tid] = x;
+    for (int s = ROW_THREADS / 2; s > 0; s >>= 1) {
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (tid < s) {
+            r[tid] += r[tid + s];
+        }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r[0];
+}
+
+/* The live test and the score of key j of row (b, h, i): -inf when masked. */
+inline float softmax_score(const attn_softmax_params p, __global const uchar *mask, __global const float *bias,
+                           float slope, int b, int h, int i, int j, float xv) {
+    if (!mask_bool(p.m, mask, b, h, i, j)) {
+        return -INFINITY;
+    }
+    return p.scale * xv + mask_score_bias(p.m, bias, slope, b, h, i, j);
+}
+
+__kernel __attribute__((reqd_work_group_size(ROW_THREADS, ROWS_PER_WG, 1)))
+void ENTRY(attn_masked_softmax)(const attn_softmax_params p, __global const st_t *x, __global st_t *y,
+                                __global const uchar *mask, __global const float *bias,
+                                __global const float *alibi, __global const int *kv_len,
+                                __global const int *q_len) {
+    __local float red_m[ROWS_PER_WG * ROW_THREADS];
+    __local float red_l[ROWS_PER_WG * ROW_THREADS];
+    const int tid = get_local_id(0), rl = get_local_id(1);
+    const long rows = (long)p.batch * p.heads * p.seq_q;
+    const long row = (long)get_group_id(1) * ROWS_PER_WG + rl;
+    const bool valid = row < rows;
+    const long rr = valid ? row : 0;
+    const int i = (int)(rr % p.seq_q);
+    const int h = (int)((rr / p.seq_q) % p.heads);
+    const int b = (int)(rr / p.seq_q / p.heads);
+    const attn_mask_params m = p.m;
+    const int kvl = mask_kv_len(kv_len, b, p.seq_k);
+    const bool live_row = valid && i < mask_q_len(q_len, b, p.seq_q);
+    const float slope = mask_alibi_slope(m, alibi, b, h);
+    int lo, hi;
+    mask_key_range(m, i, p.seq_k, kvl, &lo, &hi);
+    lo = max(lo, 0);
+    if (!live_row) {
+        hi = lo; /* no live key: the row becomes zeros */
+    }
+    const long xb = p.x_off + b * p.x_sb + h * p.x_sh + i * p.x_sq;
+    const long yb = p.y_off + b * p.y_sb + h * p.y_sh + i * p.y_sq;
+    const bool contig = p.x_sk == 1;
+
+    /* Pass 1: per-thread online state over the keys in [lo, hi). */
+    float mm = -INFINITY, ll = 0.0f;
+    if (contig) {
+        /* blocks of four keys round-robin over the threads, then the (< 4) ragged keys */
+        const int nblk = max(hi - lo, 0) / 4;
+        for (int kb = tid; kb < nblk; kb += ROW_THREADS) {
+            const int j = lo + 4 * kb;
+            const float4 xv = LOAD4_ST(x, xb + j);
+            osm_add(&mm, &ll, softmax_score(p, mask, bias, slope, b, h, i, j, xv.x));
+            osm_add(&mm, &ll, softmax_score(p, mask, bias, slope, b, h, i, j + 1, xv.y));
+            osm_add(&mm, &ll, softmax_score(p, mask, bias, slope, b, h, i, j + 2, xv.z));
+            osm_add(&mm, &ll, softmax_score(p, mask, bias, slope, b, h, i, j + 3, xv.w));
+        }
+        for (int j = lo + 4 * nblk + tid; j < hi; j += ROW_THREADS) {
+            osm_add(&mm, &ll, softmax_score(p, mask, bias, slope, b, h, i, j, LOAD_ST(x, xb + j)));
+        }
+    } else {
+        for (int j = lo + tid; j < hi; j += ROW_THREADS) {
+            osm_add(&mm, &ll, softmax_score(p, mask, bias, slope, b, h, i, j, LOAD_ST(x, xb + j * p.x_sk)));
+        }
+    }
+
+    /* Tree merge of the (max, sum) states. */
+    __local float *rm = red_m + rl * ROW_THREADS;
+    __local float *rs = red_l + rl * ROW_THREADS;
+    rm[tid] = mm;
+    rs[tid] = ll;
+    for (int s = ROW_THREADS / 2; s > 0; s >>= 1) {
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (tid < s) {
+            float a = rm[tid], c = rs[tid];
+            osm_merge(&a, &c, rm[tid + s], rs[tid + s]);
+            rm[tid] = a;
+            rs[tid] = c;
+        }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const float ref = osm_ref(rm[0]);
+    const float inv = osm_inv_sum(rs[0]);
+
+    /* Pass 2: write every key of the row. */
+    if (valid) {
+        for (int j = tid; j < p.seq_k; j += ROW_THREADS) {
+            float out = 0.0f;
+            if (inv != 0.0f && j >= lo && j < hi) {
+                const float z = softmax_score(p, mask, bias, slope, b, h, i, j, LOAD_ST(x, xb + j * p.x_sk));
+                out = z == -INFINITY ? 0.0f : exp(z - ref) * inv;
+            }
+            STORE_ST(y, yb + j * p.y_sk, out);
+        }
+    }
+}
+
+__kernel __attribute__((reqd_work_group_size(ROW_THREADS, ROWS_PER_WG, 1)))
+void ENTRY(attn_masked_softmax_bwd)(const attn_softmax_bwd_params p, __global const st_t *y,
+                                    __global const st_t *dy, __global st_t *dx) {
+    __local float red[ROWS_PER_WG * ROW_THREADS];
+    const int tid = get_local_id(0), rl = get_local_id(1);
+    const long rows = (long)p.batch * p.heads * p.seq_q;
+    const long row = (long)get_group_id(1) * ROWS_PER_WG + rl;
+    const bool valid = row < rows;
+    const long rr = valid ? row : 0;
+    const int i = (int)(rr % p.seq_q);
+    const int h = (int)((rr / p.seq_q) % p.heads);
+    const int b = (int)(rr / p.seq_q / p.heads);
+    const long yb = p.y_off + b * p.y_sb + h * p.y_sh + i * p.y_sq;
+    const long db = p.dy_off + b * p.dy_sb + h * p.dy_sh + i * p.dy_sq;
+    const long xb = p.dx_off + b * p.dx_sb + h * p.dx_sh + i * p.dx_sq;
+    const int n = valid ? p.seq_k : 0;
+
+    float dot = 0.0f;
+    if (p.y_sk == 1 && p.dy_sk == 1) {
+        const int nblk = n / 4;
+        float4 acc = (float4)(0.0f);
+        for (int kb = tid; kb < nblk; kb += ROW_THREADS) {
+            acc = fma(LOAD4_ST(y, yb + 4 * kb), LOAD4_ST(dy, db + 4 * kb), acc);
+        }
+        dot = (acc.x + acc.y) + (acc.z + acc.w);
+        for (int j = 4 * nblk + tid; j < n; j += ROW_THREADS) {
+            dot += LOAD_ST(y, yb + j) * LOAD_ST(dy, db + j);
+        }
+    } else {
+        for (int j = tid; j < n; j += ROW_THREADS) {
+            dot += LOAD_ST(y, yb + j * p.y_sk) * LOAD_ST(dy, db + j * p.dy_sk);
+        }
+    }
+    dot = row_tree_sum(red, rl, tid, dot);
+
+    for (int j = tid; j < n; j += ROW_THREADS) {
+        const float yv = LOAD_ST(y, yb + j * p.y_sk);
+        const float g = LOAD_ST(dy, db + j * p.dy_sk);
+        STORE_ST(dx, xb + j * p.dx_sk, p.scale * yv * (g - dot));
+    }
+}

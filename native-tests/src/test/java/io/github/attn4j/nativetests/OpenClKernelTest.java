@@ -1,0 +1,275 @@
+package io.github.attn4j.nativetests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.github.attn4j.AdditiveParams;
+import io.github.attn4j.Alignment;
+import io.github.attn4j.Backend;
+import io.github.attn4j.DType;
+import io.github.attn4j.Half;
+import io.github.attn4j.HostMemory;
+import io.github.attn4j.Layout;
+import io.github.attn4j.Masks;
+import io.github.attn4j.SdpaParams;
+import io.github.attn4j.SoftmaxBackwardParams;
+import io.github.attn4j.SoftmaxParams;
+import io.github.attn4j.Tensor;
+import io.github.attn4j.cpu.Reference;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * Direct checks of the OpenCL kernels against the float64 reference, independent of the shared
+ * case matrix: a focused set of SDPA, softmax and additive calls that hit every kernel path
+ * (full and partial tiles, short and long softmax rows, raw and projected additive inputs).
+ * Outputs are poisoned with NaN before each run so that an unwritten element fails.
+ */
+class OpenClKernelTest {
+    static Backend cl;
+
+    @BeforeAll
+    static void open() {
+        cl = OpenClTesting.openOrSkip();
+    }
+
+    @AfterAll
+    static void close() {
+        if (cl != null) {
+            cl.close();
+        }
+    }
+
+    static Tensor rand(SplittableRandom r, DType dt, double amp, int... shape) {
+        int n = Math.toIntExact(Tensor.numel(shape));
+        if (dt == DType.F32) {
+            float[] a = new float[n];
+            for (int i = 0; i < n; i++) {
+                a[i] = (float) ((r.nextDouble() * 2 - 1) * amp);
+            }
+            return Tensor.of(a, shape);
+        }
+        short[] a = new short[n];
+        for (int i = 0; i < n; i++) {
+            float f = (float) ((r.nextDouble() * 2 - 1) * amp);
+            a[i] = dt == DType.F16 ? Half.floatToF16(f) : Half.floatToBf16(f);
+        }
+        return Tensor.ofHalf(dt, a, shape);
+    }
+
+    static Tensor poisoned(DType dt, int... shape) {
+        int n = Math.toIntExact(Tensor.numel(shape));
+        Tensor t = dt == DType.F32 ? Tensor.of(new float[n], shape) : Tensor.ofHalf(dt, new short[n], shape);
+        for (int i = 0; i < n; i++) {
+            ((HostMemory) t.memory()).setFloat(i, dt, Float.NaN);
+        }
+        return t;
+    }
+
+    /** NaN where the reference has NaN, infinities equal, then NMSE below tol. */
+    static void compare(String what, double[] ref, Tensor got, double tol) {
+        float[] g = got.toFloatArray();
+        assertEquals(ref.length, g.length, what + ": length");
+        double num = 0, den = 0;
+        for (int i = 0; i < ref.length; i++) {
+            if (Double.isNaN(ref[i]) || Float.isNaN(g[i])) {
+                if (!(Double.isNaN(ref[i]) && Float.isNaN(g[i]))) {
+                    fail(what + ": element " + i + " expected " + ref[i] + ", got " + g[i]);
+                }
+                continue;
+            }
+            if (Double.isInfinite(ref[i]) || Float.isInfinite(g[i])) {
+                if (ref[i] != g[i]) {
+                    fail(what + ": element " + i + " expected " + ref[i] + ", got " + g[i]);
+                }
+                continue;
+            }
+            num += (g[i] - ref[i]) * (g[i] - ref[i]);
+            den += ref[i] * ref[i];
+        }
+        double nmse = den == 0 ? num : num / den;
+        assertTrue(nmse <= tol, what + ": NMSE " + nmse + " > " + tol);
+    }
+
+    static double tol(DType dt) {
+        return dt == DType.F32 ? 1e-9 : dt == DType.F16 ? 1e-5 : 1e-3;
+    }
+
+    record SdpaCase(String name, int b, int hq, int hkv, int sq, int sk, int d, int dv, DType dt, Masks masks,
+            float softcap, boolean lse, double amp, boolean nanInV) {}
+
+    static List<SdpaCase> sdpaCases() {
+        List<SdpaCase> l = new ArrayList<>();
+        for (DType dt : DType.values()) {
+            if (!dt.isFloat()) {
+                continue;
+            }
+            for (int[] s : new int[][] {{1, 1}, {7, 7}, {17, 33}, {113, 129}, {129, 113}, {300, 300}}) {
+                for (int d : new int[] {16, 40, 64, 128}) {
+                    l.add(new SdpaCase("plain", 2, 4, 2, s[0], s[1], d, d, dt, Masks.NONE, 0, true, 1, false));
+                }
+                l.add(new SdpaCase("causal", 1, 2, 1, s[0], s[1], 64, 64, dt, Masks.causal(), 0, true, 1, false));
+            }
+        }
+        l.add(new SdpaCase("dv", 1, 8, 1, 77, 130, 72, 40, DType.F32, Masks.NONE, 0, true, 1, false));
+        l.add(new SdpaCase("d256", 1, 2, 2, 65, 70, 256, 96, DType.F32, Masks.causal(), 0, true, 1, false));
+        l.add(new SdpaCase("window", 2, 2, 1, 200, 180, 32, 32, DType.F32,
+                Masks.builder().window(20, 5).alignment(Alignment.TOP_LEFT).build(), 0, true, 1, false));
+        l.add(new SdpaCase("lengths", 2, 2, 2, 90, 100, 32, 32, DType.F32,
+                Masks.builder().kvLengths(0, 37).qLengths(50, 90).build(), 0, true, 1, false));
+        l.add(new SdpaCase("softcap", 1, 2, 2, 50, 60, 32, 32, DType.F32, Masks.causal(), 5f, true, 3, false));
+        l.add(new SdpaCase("huge", 1, 2, 2, 50, 70, 32, 32, DType.F32, Masks.NONE, 0, true, 100, false));
+        l.add(new SdpaCase("nan-v-causal", 1, 1, 1, 64, 64, 32, 32, DType.F32, Masks.causal(), 0, true, 1, true));
+        return l;
+    }
+
+    @TestFactory
+    Stream<DynamicTest> sdpa() {
+        return sdpaCases().stream().map(c -> DynamicTest.dynamicTest(String.format(Locale.ROOT,
+                "sdpa %s %s B%d Hq%d Hkv%d Sq%d Sk%d D%d Dv%d", c.name, c.dt, c.b, c.hq, c.hkv, c.sq, c.sk, c.d, c.dv),
+                () -> runSdpa(c, null, null)));
+    }
+
+    static void runSdpa(SdpaCase c, Tensor bias, Tensor mask) {
+        SplittableRandom r = new SplittableRandom(42);
+        Tensor q = rand(r, c.dt, c.amp, c.b, c.hq, c.sq, c.d);
+        Tensor k = rand(r, c.dt, c.amp, c.b, c.hkv, c.sk, c.d);
+        Tensor v = rand(r, c.dt, 1, c.b, c.hkv, c.sk, c.dv);
+        if (c.nanInV) {
+            // the last key row: masked for every row but the last under causal
+            for (int x = 0; x < c.dv; x++) {
+                v.set(Float.NaN, 0, 0, c.sk - 1, x);
+            }
+        }
+        Tensor o = poisoned(c.dt, c.b, c.hq, c.sq, c.dv);
+        Tensor lse = c.lse ? poisoned(DType.F32, c.b, c.hq, c.sq) : null;
+        SdpaParams.Builder pb = SdpaParams.builder(q, k, v, o).masks(c.masks).softcap(c.softcap);
+        if (lse != null) {
+            pb.lse(lse);
+        }
+        SdpaParams p = pb.build();
+        assertTrue(cl.supports(p).supported(), cl.supports(p).reason());
+        cl.sdpa(p);
+        Reference.SdpaResult ref = Reference.sdpa(p);
+        compare("O", ref.o(), o, tol(c.dt));
+        if (lse != null) {
+            compare("LSE", ref.lse(), lse, tol(c.dt));
+        }
+    }
+
+    @Test
+    void sdpaEveryMaskTogether() {
+        SplittableRandom r = new SplittableRandom(7);
+        int b = 2, h = 4, sq = 70, sk = 90;
+        boolean[] mb = new boolean[b * h * sq * sk];
+        for (int i = 0; i < mb.length; i++) {
+            mb[i] = r.nextDouble() < 0.8;
+        }
+        Tensor mask = Tensor.ofBool(mb, b, h, sq, sk);
+        Tensor bias = rand(r, DType.F32, 2, 1, h, sq, sk);
+        Tensor alibi = rand(r, DType.F32, 0.1, h);
+        Masks m = Masks.builder().window(30, 10).kvLengths(80, 60).qLengths(70, 40).boolMask(mask).bias(bias)
+                .alibi(alibi).build();
+        runSdpa(new SdpaCase("all", b, h, 2, sq, sk, 40, 24, DType.F32, m, 4f, true, 1, false), null, null);
+    }
+
+    @Test
+    void sdpaStridedBshd() {
+        SplittableRandom r = new SplittableRandom(3);
+        int b = 2, h = 3, s = 45, d = 32;
+        float[] qa = new float[b * h * s * d], ka = new float[b * h * s * d], va = new float[b * h * s * d];
+        for (float[] a : new float[][] {qa, ka, va}) {
+            for (int i = 0; i < a.length; i++) {
+                a[i] = (float) (r.nextDouble() * 2 - 1);
+            }
+        }
+        Tensor q = Tensor.of(qa, Layout.BSHD, b, h, s, d);
+        Tensor k = Tensor.of(ka, Layout.BSHD, b, h, s, d);
+        Tensor v = Tensor.of(va, Layout.BSHD, b, h, s, d);
+        Tensor o = Tensor.of(new float[b * h * s * d], Layout.BSHD, b, h, s, d);
+        SdpaParams p = SdpaParams.builder(q, k, v, o).causal().build();
+        cl.sdpa(p);
+        compare("O", Reference.sdpa(p).o(), o, 1e-9);
+    }
+
+    @TestFactory
+    Stream<DynamicTest> softmax() {
+        List<DynamicTest> l = new ArrayList<>();
+        for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
+            for (int n : new int[] {1, 7, 17, 129, 1000, 5000}) {
+                for (int mk = 0; mk < 3; mk++) {
+                    int mode = mk;
+                    l.add(DynamicTest.dynamicTest("softmax " + dt + " n" + n + " masks" + mode, () -> {
+                        SplittableRandom r = new SplittableRandom(n);
+                        int b = 2, h = 2, sq = 9;
+                        Tensor x = rand(r, dt, 5, b, h, sq, n);
+                        Tensor y = poisoned(dt, b, h, sq, n);
+                        Masks m = Masks.NONE;
+                        if (mode == 1) {
+                            m = Masks.builder().causal().kvLengths(n, Math.max(0, n / 2)).qLengths(9, 5).build();
+                        } else if (mode == 2) {
+                            boolean[] mb = new boolean[sq * n];
+                            for (int i = 0; i < mb.length; i++) {
+                                mb[i] = r.nextDouble() < 0.5;
+                            }
+                            m = Masks.builder().boolMask(Tensor.ofBool(mb, sq, n)).bias(rand(r, DType.F32, 1, sq, n))
+                                    .alibi(rand(r, DType.F32, 0.2, h)).window(3, -1).build();
+                        }
+                        SoftmaxParams p = SoftmaxParams.builder(x, y).masks(m).scale(0.7f).build();
+                        cl.softmax(p);
+                        compare("Y", Reference.softmax(p), y, tol(dt));
+                        Tensor dy = rand(r, dt, 1, b, h, sq, n);
+                        Tensor dx = poisoned(dt, b, h, sq, n);
+                        SoftmaxBackwardParams bp = SoftmaxBackwardParams.builder(y, dy, dx).scale(0.7f).build();
+                        cl.softmaxBackward(bp);
+                        compare("dX", Reference.softmaxBackward(bp), dx, tol(dt) * 10);
+                    }));
+                }
+            }
+        }
+        return l.stream();
+    }
+
+    @TestFactory
+    Stream<DynamicTest> additive() {
+        List<DynamicTest> l = new ArrayList<>();
+        for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
+            for (boolean raw : new boolean[] {false, true}) {
+                for (int[] s : new int[][] {{1, 1}, {17, 40}, {113, 70}}) {
+                    l.add(DynamicTest.dynamicTest("additive " + dt + (raw ? " raw" : " projected") + " Sq" + s[0] + " Sk"
+                            + s[1], () -> {
+                        SplittableRandom r = new SplittableRandom(11);
+                        int b = 2, h = 2, a = 24, dv = 20, din = 12;
+                        Tensor q = rand(r, dt, 1, b, h, s[0], raw ? din : a);
+                        Tensor k = rand(r, dt, 1, b, h, s[1], raw ? din : a);
+                        Tensor v = rand(r, dt, 1, b, h, s[1], dv);
+                        Tensor w = rand(r, dt, 1, a);
+                        Tensor bb = rand(r, dt, 0.5, a);
+                        Tensor out = poisoned(dt, b, h, s[0], dv);
+                        Tensor wts = poisoned(dt, b, h, s[0], s[1]);
+                        AdditiveParams.Builder pb = AdditiveParams.builder(q, k, v, w, out).bias(bb).weights(wts)
+                                .masks(Masks.builder().causal().kvLengths(s[1], s[1] / 2).build());
+                        if (raw) {
+                            pb.projections(rand(r, dt, 0.5, a, din), rand(r, dt, 0.5, a, din));
+                        }
+                        AdditiveParams p = pb.build();
+                        cl.additive(p);
+                        Reference.AdditiveResult ref = Reference.additive(p);
+                        compare("C", ref.out(), out, tol(dt) * 10);
+                        compare("weights", ref.weights(), wts, tol(dt) * 10);
+                    }));
+                }
+            }
+        }
+        return l.stream();
+    }
+}
