@@ -1,7 +1,7 @@
 /*
  * attn_params.h: the parameter structs shared by the CUDA and the OpenCL kernels.
  *
- * One struct per op. Java packs them (io.github.attn4j.internal.KernelParams) field by field in
+ * One struct per op. Java packs them (io.github.attn4j.spi.KernelParams) field by field in
  * exactly this order with C alignment rules, and KernelParamsTest parses this file to check that
  * the two agree. Add a field here and there together, never in one place only.
  *

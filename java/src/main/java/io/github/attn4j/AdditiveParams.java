@@ -161,6 +161,7 @@ public record AdditiveParams(Tensor q, Tensor k, Tensor v, Tensor w, Tensor b, T
                 }
             }
             Check.arg(a >= 1, "w.shape[0] (A)", ">= 1", a);
+            Check.arg(a == 1 || w.stride(0) == 1, "w.strides", "[1] (a contiguous vector)", Arrays.toString(w.strides()));
             OpParams.dim("k", k, 0, "B", bt);
             OpParams.dim("k", k, 1, "H", h);
             OpParams.dim("v", v, 0, "B", bt);
@@ -185,6 +186,8 @@ public record AdditiveParams(Tensor q, Tensor k, Tensor v, Tensor w, Tensor b, T
                 OpParams.rank("b", b, 1);
                 OpParams.dtype("b", b, dt);
                 OpParams.dim("b", b, 0, "A", a);
+                Check.arg(a == 1 || b.stride(0) == 1, "b.strides", "[1] (a contiguous vector)",
+                        Arrays.toString(b.strides()));
             }
             Check.arg(Arrays.equals(out.shape(), new int[] {bt, h, sq, dv}), "out.shape",
                     Arrays.toString(new int[] {bt, h, sq, dv}), Arrays.toString(out.shape()));

@@ -52,7 +52,7 @@ public sealed interface OpParams permits SdpaParams, SoftmaxParams, SoftmaxBackw
 
     /** True when the byte ranges the two views can reach intersect (a conservative test). */
     static boolean overlaps(Tensor a, Tensor b) {
-        if (a.memory() != b.memory() || a.numel() == 0 || b.numel() == 0) {
+        if (!sameMemory(a.memory(), b.memory()) || a.numel() == 0 || b.numel() == 0) {
             return false;
         }
         long a0 = a.offset() * a.dtype().bytes();
@@ -62,9 +62,17 @@ public sealed interface OpParams permits SdpaParams, SoftmaxParams, SoftmaxBackw
         return a0 < b1 && b0 < a1;
     }
 
+    /** The same memory object, or two host wrappers of the same Java array. */
+    static boolean sameMemory(Memory a, Memory b) {
+        if (a == b) {
+            return true;
+        }
+        return a instanceof HostMemory ha && b instanceof HostMemory hb && ha.array() != null && ha.array() == hb.array();
+    }
+
     /** Same dims, strides and offset: an exact in-place pair. */
     static boolean sameView(Tensor a, Tensor b) {
-        return a.memory() == b.memory() && a.offset() == b.offset()
+        return sameMemory(a.memory(), b.memory()) && a.offset() == b.offset()
                 && java.util.Arrays.equals(a.shape(), b.shape()) && java.util.Arrays.equals(a.strides(), b.strides());
     }
 

@@ -95,7 +95,8 @@ public record SoftmaxBackwardParams(Tensor y, Tensor dy, Tensor dx, float scale)
             if (dx4 != dy4 && OpParams.sameView(dx4, dy4)) {
                 dx4 = dy4;
             }
-            OpParams.checkNoOverlap(List.of("dx"), List.of(dx4), List.of("y", "dy"), List.of(y4, dy4), dy4, dx4);
+            OpParams.checkNoOverlap(List.of("dx"), List.of(dx4), List.of("y", "dy"), List.of(y4, dy4), dx4 == dy4 ? dy4 : null,
+                    dx4 == dy4 ? dx4 : null);
             return new SoftmaxBackwardParams(y4, dy4, dx4, scale);
         }
     }

@@ -124,7 +124,7 @@ public record SoftmaxParams(Tensor x, Tensor y, Masks masks, float scale) implem
                 y4 = x4;
             }
             OpParams.checkNoOverlap(List.of("y"), List.of(y4), List.of("x", "mask", "bias", "alibi"),
-                    Arrays.asList(x4, m.boolMask(), m.bias(), m.alibiSlopes()), x4, y4);
+                    Arrays.asList(x4, m.boolMask(), m.bias(), m.alibiSlopes()), y4 == x4 ? x4 : null, y4 == x4 ? y4 : null);
             return new SoftmaxParams(x4, y4, m, scale);
         }
     }

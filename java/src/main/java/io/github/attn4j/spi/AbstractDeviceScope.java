@@ -150,25 +150,26 @@ public abstract class AbstractDeviceScope implements Scope {
             launch(params);
             return;
         }
-        // Stage: one device buffer per distinct host memory (so in-place views stay in place).
-        Map<Memory, DeviceMemory> staged = new IdentityHashMap<>();
+        // Stage: one device buffer per distinct host array or buffer (so in-place views stay in place,
+        // also when the caller wrapped one array twice).
+        Map<Object, DeviceMemory> staged = new IdentityHashMap<>();
         try {
             for (Tensor t : all) {
-                if (t.memory() instanceof HostMemory h && !staged.containsKey(h)) {
+                if (t.memory() instanceof HostMemory h && !staged.containsKey(stageKey(h))) {
                     DeviceMemory d = allocateBytes(Math.max(1, h.byteSize()));
-                    staged.put(h, d);
+                    staged.put(stageKey(h), d);
                     copyToDevice(h, 0, d, 0, h.byteSize());
                 }
             }
             OpParams dev = params.mapTensors(t -> {
-                DeviceMemory d = staged.get(t.memory());
+                DeviceMemory d = t.memory() instanceof HostMemory h ? staged.get(stageKey(h)) : null;
                 return d == null ? t : Tensor.of(d, t.dtype(), t.shape(), t.strides(), t.offset());
             });
             launch(dev);
-            Map<Memory, Boolean> done = new IdentityHashMap<>();
+            Map<Object, Boolean> done = new IdentityHashMap<>();
             for (Tensor t : params.outputs()) {
-                if (t.memory() instanceof HostMemory h && done.put(h, Boolean.TRUE) == null) {
-                    copyToHost(staged.get(h), 0, h, 0, h.byteSize());
+                if (t.memory() instanceof HostMemory h && done.put(stageKey(h), Boolean.TRUE) == null) {
+                    copyToHost(staged.get(stageKey(h)), 0, h, 0, h.byteSize());
                 }
             }
             synchronize();
@@ -177,6 +178,11 @@ public abstract class AbstractDeviceScope implements Scope {
                 d.close();
             }
         }
+    }
+
+    /** What identifies host memory for staging: the Java array when there is one. */
+    private static Object stageKey(HostMemory h) {
+        return h.array() != null ? h.array() : h;
     }
 
     @Override

@@ -1,0 +1,79 @@
+package io.github.attn4j.bench;
+
+import io.github.attn4j.cli.Cli;
+import io.github.attn4j.cli.DevicesCommand;
+import io.github.attn4j.cli.RunCommand;
+import io.github.attn4j.cli.VerifyCommand;
+import java.io.PrintStream;
+import java.util.Arrays;
+
+/**
+ * {@code java -jar bench/target/attn4j.jar COMMAND ...}: the attn4j command line. Every command
+ * returns an exit code; a bad flag or file, or any other failure, is one line on stderr and a
+ * non-zero exit, never a stack trace (set {@code -Dattn4j.trace=true} to get the trace).
+ */
+public final class Main {
+    private Main() {}
+
+    static final String USAGE = """
+            usage: java -jar bench/target/attn4j.jar COMMAND [options]
+              devices   list every backend and device, with the reason when one is unavailable
+              run       run one op on .npy files: run sdpa|softmax|additive --backend NAME ... (run --help)
+              verify    run the case matrix on every available backend against the float64 reference
+              bench     time the ops: TFLOP/s, GB/s, fraction of measured ceilings, charts (bench --help)
+              --help    this text
+            The first thing to try: verify. The second: bench --quick.
+            """;
+
+    public static void main(String[] args) {
+        System.setProperty("java.awt.headless", "true");
+        int code = run(args, System.out, System.err);
+        System.out.flush();
+        System.exit(code);
+    }
+
+    /** Runs a command line; returns the exit code. Never throws. */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 0) {
+            err.print(USAGE);
+            return 2;
+        }
+        String cmd = args[0];
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        try {
+            return switch (cmd) {
+                case "--help", "-h", "help" -> {
+                    out.print(USAGE);
+                    yield 0;
+                }
+                case "devices" -> DevicesCommand.run(rest, out, err);
+                case "run" -> RunCommand.run(rest, out, err);
+                case "verify" -> VerifyCommand.run(rest, out, err);
+                case "bench" -> Cli.guard("bench", err, () -> BenchCommand.run(rest, out, err));
+                default -> {
+                    err.println("error: unknown command '" + cmd + "': expected devices, run, verify or bench (see --help)");
+                    yield 2;
+                }
+            };
+        } catch (IllegalArgumentException e) {
+            err.println("error: " + oneLine(e.getMessage()));
+            trace(e, err);
+            return 2;
+        } catch (Throwable e) {
+            err.println("error: " + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": "
+                    + oneLine(e.getMessage())));
+            trace(e, err);
+            return 1;
+        }
+    }
+
+    private static String oneLine(String s) {
+        return s == null ? "" : s.replace('\n', ' ').replace('\r', ' ');
+    }
+
+    private static void trace(Throwable e, PrintStream err) {
+        if (Boolean.getBoolean("attn4j.trace")) {
+            e.printStackTrace(err);
+        }
+    }
+}

@@ -1,0 +1,176 @@
+package io.github.attn4j.bench;
+
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * One benchmark point's problem size, independent of backend and dtype.
+ *
+ * <ul>
+ *   <li>{@code sdpa}: Q [B, H, Sq, D], K/V [B, Hkv, Sk, D|Dv].</li>
+ *   <li>{@code softmax}: X [R, N] stored as [1, 1, R, N]: {@code seqQ} = rows, {@code seqK} = row width.</li>
+ *   <li>{@code additive}: Qp [B, H, Sq, A], Kp [B, H, Sk, A], V [B, H, Sk, Dv], w [A], b [A].</li>
+ * </ul>
+ *
+ * @param set the shape set it came from ("flash", "decode", "softmax", "additive", "small", "custom"),
+ *            used to group charts
+ */
+public record Shape(String op, String set, int batch, int heads, int headsKv, int seqQ, int seqK, int headDim,
+        int headDimV, int dimA, boolean causal) {
+
+    public Shape {
+        if (!op.equals("sdpa") && !op.equals("softmax") && !op.equals("additive")) {
+            throw new IllegalArgumentException("op: expected sdpa, softmax or additive, got '" + op + "'");
+        }
+        positive("batch", batch);
+        positive("heads", heads);
+        positive("heads_kv", headsKv);
+        positive("seq_q", seqQ);
+        positive("seq_k", seqK);
+        if (heads % headsKv != 0) {
+            throw new IllegalArgumentException("heads_kv: expected a divisor of heads = " + heads + ", got " + headsKv);
+        }
+        if (op.equals("sdpa")) {
+            positive("head_dim", headDim);
+            positive("head_dim_v", headDimV);
+        }
+        if (op.equals("additive")) {
+            positive("dim_a", dimA);
+            positive("head_dim_v", headDimV);
+        }
+    }
+
+    private static void positive(String name, int v) {
+        if (v < 1) {
+            throw new IllegalArgumentException(name + ": expected >= 1, got " + v);
+        }
+    }
+
+    public static Shape sdpa(String set, int b, int h, int hkv, int sq, int sk, int d, boolean causal) {
+        return new Shape("sdpa", set, b, h, hkv, sq, sk, d, d, 0, causal);
+    }
+
+    public static Shape softmax(String set, int rows, int n) {
+        return new Shape("softmax", set, 1, 1, 1, rows, n, 0, 0, 0, false);
+    }
+
+    public static Shape additive(String set, int b, int h, int sq, int sk, int a, int dv, boolean causal) {
+        return new Shape("additive", set, b, h, h, sq, sk, 0, dv, a, causal);
+    }
+
+    /**
+     * Floating-point operations of one call, the FlashAttention convention.
+     * <ul>
+     *   <li>sdpa: {@code 2·B·H·Sq·Sk·(D + Dv)}, i.e. {@code 4·B·H·Sq·Sk·D} for Dv = D (QKᵀ and PV, a
+     *       multiply-add counted as 2); half of that for causal.</li>
+     *   <li>additive: {@code B·H·Sq·Sk·(5·A + 2·Dv)}: per (i, j) pair, qp+kp, +b, tanh, ·w and the
+     *       sum over a (tanh counted as one operation), then PV; half for causal.</li>
+     *   <li>softmax: 0, it is reported in GB/s.</li>
+     * </ul>
+     */
+    public double flops() {
+        double pairs = (double) batch * heads * seqQ * seqK;
+        double f = switch (op) {
+            case "sdpa" -> 2.0 * pairs * (headDim + headDimV);
+            case "additive" -> pairs * (5.0 * dimA + 2.0 * headDimV);
+            default -> 0;
+        };
+        return causal ? f / 2 : f;
+    }
+
+    /**
+     * The minimal device memory traffic of one call in bytes: every input read once and every output
+     * written once ({@code es} = bytes per element of the data dtype).
+     * <ul>
+     *   <li>sdpa: Q + K + V + O.</li>
+     *   <li>softmax: X read + Y written, {@code 2·R·N·es}.</li>
+     *   <li>additive: Qp + Kp + V + w + b + C.</li>
+     * </ul>
+     */
+    public double bytes(int es) {
+        return switch (op) {
+            case "sdpa" -> es * ((double) batch * heads * seqQ * headDim + (double) batch * headsKv * seqK * (headDim
+                    + headDimV) + (double) batch * heads * seqQ * headDimV);
+            case "softmax" -> 2.0 * es * batch * heads * seqQ * seqK;
+            default -> es * ((double) batch * heads * seqQ * dimA + (double) batch * heads * seqK * (dimA + headDimV)
+                    + 2.0 * dimA + (double) batch * heads * seqQ * headDimV);
+        };
+    }
+
+    /** True when the op is judged by bandwidth (GB/s) rather than TFLOP/s: softmax and decode. */
+    public boolean memoryBound() {
+        return op.equals("softmax") || (op.equals("sdpa") && seqQ == 1);
+    }
+
+    /** The value plotted on the x axis: S for square problems, Sk (decode), N (softmax). */
+    public int xValue() {
+        return seqK;
+    }
+
+    /** Elements of the largest single tensor, to check host/device limits. */
+    public long largestTensorElements() {
+        long q = (long) batch * heads * seqQ * Math.max(Math.max(headDim, headDimV), dimA);
+        long kv = (long) batch * headsKv * seqK * Math.max(Math.max(headDim, headDimV), dimA);
+        long x = (long) batch * heads * seqQ * seqK;
+        return op.equals("softmax") ? x : Math.max(q, kv);
+    }
+
+    /**
+     * The canonical text of this shape; {@link ShapeSets#parse} reads it back. It keys the merge of
+     * peer CSVs, so the PyTorch script writes the same text.
+     */
+    public String key() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        switch (op) {
+            case "sdpa" -> {
+                m.put("b", batch);
+                m.put("h", heads);
+                if (headsKv != heads) {
+                    m.put("hkv", headsKv);
+                }
+                m.put("sq", seqQ);
+                m.put("sk", seqK);
+                m.put("d", headDim);
+                if (headDimV != headDim) {
+                    m.put("dv", headDimV);
+                }
+            }
+            case "softmax" -> {
+                m.put("r", seqQ);
+                m.put("n", seqK);
+            }
+            default -> {
+                m.put("b", batch);
+                m.put("h", heads);
+                m.put("sq", seqQ);
+                m.put("sk", seqK);
+                m.put("a", dimA);
+                m.put("dv", headDimV);
+            }
+        }
+        StringBuilder s = new StringBuilder(op);
+        m.forEach((k, v) -> s.append(':').append(k).append('=').append(v));
+        if (causal) {
+            s.append(":causal");
+        }
+        return s.toString();
+    }
+
+    /** A short human label for tables and the progress bar. */
+    public String label() {
+        return switch (op) {
+            case "sdpa" -> String.format(Locale.ROOT, "B=%d H=%d%s Sq=%d Sk=%d D=%d%s%s", batch, heads,
+                    headsKv != heads ? "/" + headsKv : "", seqQ, seqK, headDim, headDimV != headDim ? " Dv=" + headDimV
+                            : "", causal ? " causal" : "");
+            case "softmax" -> String.format(Locale.ROOT, "R=%d N=%d", seqQ, seqK);
+            default -> String.format(Locale.ROOT, "B=%d H=%d Sq=%d Sk=%d A=%d Dv=%d%s", batch, heads, seqQ, seqK, dimA,
+                    headDimV, causal ? " causal" : "");
+        };
+    }
+
+    @Override
+    public String toString() {
+        return key();
+    }
+}

@@ -1,0 +1,139 @@
+package io.github.attn4j.bench;
+
+import io.github.attn4j.AdditiveParams;
+import io.github.attn4j.DType;
+import io.github.attn4j.Half;
+import io.github.attn4j.HostMemory;
+import io.github.attn4j.Masks;
+import io.github.attn4j.OpParams;
+import io.github.attn4j.Scope;
+import io.github.attn4j.SdpaParams;
+import io.github.attn4j.SoftmaxParams;
+import io.github.attn4j.Tensor;
+import java.util.Locale;
+import java.util.SplittableRandom;
+
+/**
+ * The tensors and the op call of one benchmark point, resident in a scope's memory. Inputs are
+ * filled from a seeded generator in chunks of at most {@link #CHUNK} elements, so that the host
+ * never holds a whole multi-GB input.
+ */
+public final class Workload {
+    static final int CHUNK = 1 << 20;
+
+    private final OpParams params;
+    private final Shape shape;
+    private final DType dtype;
+
+    private Workload(OpParams params, Shape shape, DType dtype) {
+        this.params = params;
+        this.shape = shape;
+        this.dtype = dtype;
+    }
+
+    public OpParams params() {
+        return params;
+    }
+
+    public Shape shape() {
+        return shape;
+    }
+
+    public DType dtype() {
+        return dtype;
+    }
+
+    /** "f32", "f16", "bf16" to a data dtype. */
+    public static DType dtype(String name) {
+        return switch (name.toLowerCase(Locale.ROOT)) {
+            case "f32", "float32", "fp32" -> DType.F32;
+            case "f16", "float16", "fp16", "half" -> DType.F16;
+            case "bf16", "bfloat16" -> DType.BF16;
+            default -> throw new IllegalArgumentException("--dtype: expected f32, f16 or bf16, got '" + name + "'");
+        };
+    }
+
+    public static String name(DType t) {
+        return t.name().toLowerCase(Locale.ROOT);
+    }
+
+    public static int elementBytes(String dtype) {
+        return dtype(dtype).bytes();
+    }
+
+    /** Device bytes the op's own tensors take, before allocating them. */
+    public static long tensorBytes(Shape s, DType t) {
+        long es = t.bytes();
+        return switch (s.op()) {
+            case "sdpa" -> es * ((long) s.batch() * s.heads() * s.seqQ() * (s.headDim() + s.headDimV())
+                    + (long) s.batch() * s.headsKv() * s.seqK() * (s.headDim() + s.headDimV()));
+            case "softmax" -> 2 * es * s.batch() * s.heads() * s.seqQ() * (long) s.seqK();
+            default -> es * ((long) s.batch() * s.heads() * s.seqQ() * (s.dimA() + s.headDimV())
+                    + (long) s.batch() * s.heads() * s.seqK() * (s.dimA() + s.headDimV()) + 2L * s.dimA());
+        };
+    }
+
+    /** Allocates the point's tensors in {@code scope}, fills the inputs and builds the call. */
+    public static Workload create(Scope scope, Shape s, DType t, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        OpParams p = switch (s.op()) {
+            case "sdpa" -> {
+                Tensor q = filled(scope, t, rnd, 1f, s.batch(), s.heads(), s.seqQ(), s.headDim());
+                Tensor k = filled(scope, t, rnd, 1f, s.batch(), s.headsKv(), s.seqK(), s.headDim());
+                Tensor v = filled(scope, t, rnd, 1f, s.batch(), s.headsKv(), s.seqK(), s.headDimV());
+                Tensor o = scope.allocate(t, s.batch(), s.heads(), s.seqQ(), s.headDimV());
+                SdpaParams.Builder b = SdpaParams.builder(q, k, v, o);
+                if (s.causal()) {
+                    b.causal();
+                }
+                yield b.build();
+            }
+            case "softmax" -> {
+                Tensor x = filled(scope, t, rnd, 4f, s.batch(), s.heads(), s.seqQ(), s.seqK());
+                Tensor y = scope.allocate(t, s.batch(), s.heads(), s.seqQ(), s.seqK());
+                SoftmaxParams.Builder b = SoftmaxParams.builder(x, y);
+                if (s.causal()) {
+                    b.causal();
+                }
+                yield b.build();
+            }
+            default -> {
+                Tensor qp = filled(scope, t, rnd, 1f, s.batch(), s.heads(), s.seqQ(), s.dimA());
+                Tensor kp = filled(scope, t, rnd, 1f, s.batch(), s.heads(), s.seqK(), s.dimA());
+                Tensor v = filled(scope, t, rnd, 1f, s.batch(), s.heads(), s.seqK(), s.headDimV());
+                Tensor w = filled(scope, t, rnd, (float) (1 / Math.sqrt(s.dimA())), s.dimA());
+                Tensor bias = filled(scope, t, rnd, 0.1f, s.dimA());
+                Tensor out = scope.allocate(t, s.batch(), s.heads(), s.seqQ(), s.headDimV());
+                AdditiveParams.Builder b = AdditiveParams.builder(qp, kp, v, w, out).bias(bias);
+                if (s.causal()) {
+                    b.masks(Masks.causal());
+                }
+                yield b.build();
+            }
+        };
+        return new Workload(p, s, t);
+    }
+
+    /** A new tensor in {@code scope} with elements uniform in [-amp, amp). */
+    static Tensor filled(Scope scope, DType t, SplittableRandom rnd, float amp, int... shape) {
+        Tensor dst = scope.allocate(t, shape);
+        long n = dst.numel();
+        int chunk = (int) Math.min(CHUNK, n);
+        Object buf = t == DType.F32 ? new float[chunk] : new short[chunk];
+        for (long off = 0; off < n; off += chunk) {
+            int m = (int) Math.min(chunk, n - off);
+            for (int i = 0; i < m; i++) {
+                float x = (float) ((rnd.nextDouble() * 2 - 1) * amp);
+                switch (t) {
+                    case F32 -> ((float[]) buf)[i] = x;
+                    case F16 -> ((short[]) buf)[i] = Half.floatToF16(x);
+                    default -> ((short[]) buf)[i] = Half.floatToBf16(x);
+                }
+            }
+            HostMemory hm = t == DType.F32 ? HostMemory.of((float[]) buf) : HostMemory.of((short[]) buf);
+            Tensor src = Tensor.of(hm, t, new int[] {m}, new long[] {1}, 0);
+            scope.copy(src, dst.view(dst.offset() + off, new int[] {m}, new long[] {1}));
+        }
+        return dst;
+    }
+}

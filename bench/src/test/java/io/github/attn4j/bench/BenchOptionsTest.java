@@ -1,0 +1,97 @@
+package io.github.attn4j.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class BenchOptionsTest {
+    @Test
+    void defaults() {
+        BenchOptions o = BenchOptions.parse(new String[0]);
+        assertEquals("standard", o.shapes());
+        assertEquals(3, o.warmup());
+        assertEquals(10, o.iters());
+        assertTrue(o.backends().isEmpty());
+        assertTrue(o.dtypes().isEmpty());
+        assertFalse(o.quick());
+        assertEquals(120, o.maxSeconds());
+        assertEquals(Double.POSITIVE_INFINITY, o.totalSeconds());
+        assertEquals(24 + 7 + 9 + 5, o.shapeList().size());
+    }
+
+    @Test
+    void quickDefaultsToTheSmallSetAndA30SecondBudget() {
+        BenchOptions o = BenchOptions.parse(new String[] {"--quick"});
+        assertTrue(o.quick());
+        assertEquals("small", o.shapes());
+        assertEquals(30, o.totalSeconds());
+        assertEquals(10, o.iters());
+    }
+
+    @Test
+    void flagsWithSpaceOrEquals() {
+        BenchOptions o = BenchOptions.parse(new String[] {"--backend", "cpu,opencl:1", "--op=sdpa", "--dtype", "F16,bf16",
+                "--shapes", "flash,decode", "--warmup=0", "--iters", "25", "--out", "x/y", "--peer-csv", "a.csv",
+                "--peer-csv=b.csv", "--max-seconds", "7.5", "--seed", "-3", "--no-progress"});
+        assertEquals(List.of("cpu", "opencl:1"), o.backends());
+        assertEquals(Set.of("sdpa"), o.ops());
+        assertEquals(List.of("f16", "bf16"), o.dtypes());
+        assertEquals(0, o.warmup());
+        assertEquals(25, o.iters());
+        assertEquals(Path.of("x/y"), o.out());
+        assertEquals(List.of(Path.of("a.csv"), Path.of("b.csv")), o.peerCsvs());
+        assertEquals(7.5, o.maxSeconds());
+        assertEquals(-3, o.seed());
+        assertFalse(o.progress());
+        assertEquals(24 + 7, o.shapeList().size());
+    }
+
+    @Test
+    void opFiltersTheSets() {
+        BenchOptions o = BenchOptions.parse(new String[] {"--op", "softmax"});
+        assertEquals(9, o.shapeList().size());
+        assertTrue(o.shapeList().stream().allMatch(s -> s.op().equals("softmax")));
+        BenchOptions none = BenchOptions.parse(new String[] {"--op", "additive", "--shapes", "softmax"});
+        assertEquals("--op: expected an op present in --shapes softmax, got [additive]",
+                assertThrows(IllegalArgumentException.class, none::shapeList).getMessage());
+    }
+
+    @Test
+    void explicitShapes() {
+        BenchOptions o = BenchOptions.parse(new String[] {"--shapes=sdpa:b=2:h=4:s=1k:d=32:causal,softmax:r=8:n=64"});
+        List<Shape> l = o.shapeList();
+        assertEquals(Shape.sdpa("custom", 2, 4, 4, 1024, 1024, 32, true), l.get(0));
+        assertEquals(Shape.softmax("custom", 8, 64).key(), l.get(1).key());
+    }
+
+    @Test
+    void errorsNameTheFlagAndTheValue() {
+        assertEquals("--iters: expected >= 10, got 9", err("--iters", "9"));
+        assertEquals("--iters: expected an integer, got 'ten'", err("--iters", "ten"));
+        assertEquals("--warmup: expected >= 0, got -1", err("--warmup=-1"));
+        assertEquals("--iters: expected a value, got the end of the arguments", err("--iters"));
+        assertEquals("--out: expected a value, got '--quick'", err("--out", "--quick"));
+        assertEquals("--dtype: expected f32, f16 or bf16, got 'f64'", err("--dtype", "f64"));
+        assertEquals("--op: expected sdpa, softmax or additive, got 'gemm'", err("--op", "gemm"));
+        assertEquals("unknown option '--frob' (see attn4j bench --help)", err("--frob"));
+        assertEquals("--max-seconds: expected a finite number > 0, got '0'", err("--max-seconds", "0"));
+        assertTrue(err("--shapes", "huge").startsWith("--shapes: expected a set name"));
+        assertEquals("shape 'sdpa:b=1:h=2:d=8': expected s=N or both sq=N and sk=N, got no sq",
+                err("--shapes", "sdpa:b=1:h=2:d=8"));
+        assertEquals("shape 'sdpa:b=1:h=3:hkv=2:s=8:d=8': heads_kv: expected a divisor of heads = 3, got 2",
+                err("--shapes", "sdpa:b=1:h=3:hkv=2:s=8:d=8"));
+        assertEquals("shape 'sdpa:b=x': b: expected an integer (16k allowed), got 'x'", err("--shapes", "sdpa:b=x"));
+        assertEquals("--plot-only: expected no --quick/--peers with it (it runs nothing), got --quick",
+                err("--plot-only", "r.csv", "--quick"));
+    }
+
+    private static String err(String... args) {
+        return assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse(args)).getMessage();
+    }
+}

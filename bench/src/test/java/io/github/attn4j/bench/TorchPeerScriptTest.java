@@ -1,0 +1,98 @@
+package io.github.attn4j.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The PyTorch peer cannot time anything without a GPU, but its contract with {@code bench} can be
+ * checked here: the same shape keys, the same CSV header, the same FLOP and byte formulas. These
+ * parts of the script run without PyTorch. Skipped only where there is no python3 at all.
+ */
+class TorchPeerScriptTest {
+    static final Path SCRIPT = Path.of("peers", "torch_sdpa.py");
+
+    record Out(int code, String stdout, String stderr) {}
+
+    @BeforeAll
+    static void needPython() {
+        assertTrue(Files.exists(SCRIPT), SCRIPT.toAbsolutePath() + " missing");
+        boolean ok;
+        try {
+            ok = new ProcessBuilder("python3", "--version").start().waitFor() == 0;
+        } catch (IOException | InterruptedException e) {
+            ok = false;
+        }
+        assumeTrue(ok, "python3 is not installed");
+    }
+
+    static Out py(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("python3", "-B", SCRIPT.toString()));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).start();
+        byte[] out = p.getInputStream().readAllBytes();
+        byte[] err = p.getErrorStream().readAllBytes();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        return new Out(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void compiles() throws Exception {
+        Process p = new ProcessBuilder("python3", "-c", "import ast,sys; ast.parse(open(sys.argv[1]).read())",
+                SCRIPT.toString()).start();
+        assertEquals(0, p.waitFor());
+    }
+
+    @Test
+    void sameHeaderAsTheJavaCsv() throws Exception {
+        Out o = py("--print-header");
+        assertEquals(0, o.code(), o.stderr());
+        assertEquals(Csv.header(), o.stdout().strip());
+    }
+
+    @Test
+    void sameShapesAsTheJavaSets() throws Exception {
+        String spec = "standard,small,sdpa:b=3:h=6:hkv=2:sq=5:sk=7:d=16:dv=8:causal,additive:b=2:h=2:s=9:a=3:dv=5";
+        Out o = py("--list-shapes", "--shapes", spec);
+        assertEquals(0, o.code(), o.stderr());
+        List<String> java = ShapeSets.resolve(spec).stream().map(Shape::key).toList();
+        assertEquals(java, o.stdout().lines().toList());
+    }
+
+    @Test
+    void sameFlopAndByteFormulas() throws Exception {
+        Out o = py("--dry-run", "--dtype", "f16", "--shapes", "standard");
+        assertEquals(0, o.code(), o.stderr());
+        int checked = 0;
+        for (String line : o.stdout().lines().toList()) {
+            String[] f = line.split(" ");
+            Shape s = ShapeSets.parse(f[2]);
+            assertEquals(Double.parseDouble(f[3].substring(6)), s.flops(), 1e-5 * Math.max(1, s.flops()), line);
+            assertEquals(Double.parseDouble(f[4].substring(6)), s.bytes(2), 1e-5 * s.bytes(2), line);
+            checked++;
+        }
+        // flash and decode points have 3 SDPA backends each, softmax and additive one implementation.
+        assertEquals(3 * (24 + 7) + 9 + 5, checked);
+    }
+
+    @Test
+    void badArgumentsFailWithoutTorch() throws Exception {
+        Out o = py("--iters", "3");
+        assertEquals(2, o.code());
+        assertTrue(o.stderr().contains("--iters: expected >= 10, got 3"), o.stderr());
+        Out s = py("--list-shapes", "--shapes", "sdpa:b=1");
+        assertEquals(2, s.code());
+        assertTrue(s.stderr().toLowerCase(Locale.ROOT).contains("expected key h"), s.stderr());
+    }
+}

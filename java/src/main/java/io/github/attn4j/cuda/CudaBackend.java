@@ -1,0 +1,203 @@
+package io.github.attn4j.cuda;
+
+import io.github.attn4j.BackendException;
+import io.github.attn4j.DType;
+import io.github.attn4j.DeviceInfo;
+import io.github.attn4j.OpParams;
+import io.github.attn4j.Support;
+import io.github.attn4j.Tensor;
+import io.github.attn4j.spi.AbstractDeviceBackend;
+import java.util.HashMap;
+import java.util.Map;
+import jcuda.driver.CUcontext;
+import jcuda.driver.CUdevice;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUresult;
+import jcuda.driver.CUstream;
+import jcuda.driver.JCudaDriver;
+
+/**
+ * One CUDA device. It retains the device's primary context and pushes it around every call (and
+ * pops it after), so it is safe from several threads and coexists with the caller's own JCuda code
+ * on the same device. Scopes own streams and memory; nothing here synchronises the device.
+ */
+public final class CudaBackend extends AbstractDeviceBackend {
+    private final CUdevice device;
+    private final CUcontext context = new CUcontext();
+    private final DeviceProps props;
+    private final CudaOptions options;
+    private final CudaPlans.GemmProvider gemm;
+    private final String gemmReason;
+    private final CudaModules modules;
+    private volatile boolean released;
+
+    CudaBackend(int index, CUdevice device, DeviceProps props, CudaOptions options, DeviceInfo info) {
+        super(withGemm(info, options));
+        this.device = device;
+        this.props = props;
+        this.options = options;
+        CudaCheck.check(JCudaDriver.cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain(cuda:" + index + ")");
+        String why = options.gemm().equals("kernel") ? "forced by attn4j.cuda.gemm=kernel" : CublasGemm.probe();
+        if (why != null && options.gemm().equals("cublas")) {
+            JCudaDriver.cuDevicePrimaryCtxRelease(device);
+            throw new BackendException("cuda: attn4j.cuda.gemm=cublas but " + why);
+        }
+        this.gemm = why == null ? CudaPlans.GemmProvider.CUBLAS : CudaPlans.GemmProvider.KERNEL;
+        this.gemmReason = why;
+        this.modules = new CudaModules(props);
+    }
+
+    private static DeviceInfo withGemm(DeviceInfo info, CudaOptions o) {
+        Map<String, String> d = new HashMap<>(info.details());
+        d.put("sdpa path", o.unfusedSdpa() ? "unfused (GEMM + masked softmax + GEMM)" : "fused");
+        return new DeviceInfo(info.backend(), info.index(), info.name(), true, "", d);
+    }
+
+    /** The GEMM provider in use: "cublas" or "kernel" (with the reason cuBLAS is not used). */
+    public String gemmProvider() {
+        return gemm == CudaPlans.GemmProvider.CUBLAS ? "cublas (JCublas2, libcublas.so.12)"
+                : "kernel (hand-written tiled GEMM" + (gemmReason == null ? ")" : "; " + gemmReason + ")");
+    }
+
+    /** How each kernel module loaded so far was obtained (fatbin or NVRTC). */
+    public Map<String, String> moduleSources() {
+        return modules.sources();
+    }
+
+    public CudaOptions options() {
+        return options;
+    }
+
+    /** Compute capability, multiprocessors and shared-memory limits of this device. */
+    public DeviceProps props() {
+        return props;
+    }
+
+    CudaModules modules() {
+        return modules;
+    }
+
+    CudaPlans.GemmProvider gemm() {
+        return gemm;
+    }
+
+    CudaPlans.SdpaPath sdpaPath() {
+        return options.unfusedSdpa() ? CudaPlans.SdpaPath.UNFUSED : CudaPlans.SdpaPath.FUSED;
+    }
+
+    CudaPlans.Plan plan(OpParams p) {
+        return CudaPlans.plan(p, props, sdpaPath(), gemm);
+    }
+
+    /** Makes the primary context current for a block: {@code try (var c = backend.enter()) { ... }}. */
+    Ctx enter() {
+        checkOpen();
+        return enterForRelease();
+    }
+
+    /** Like {@link #enter()} but also while the backend is closing (scopes release their streams). */
+    Ctx enterForRelease() {
+        if (released) {
+            throw new IllegalStateException(device().id() + " backend is released");
+        }
+        CudaCheck.check(JCudaDriver.cuCtxPushCurrent(context), "cuCtxPushCurrent");
+        return new Ctx();
+    }
+
+    /** Pops the context pushed by {@link #enter()}. */
+    final class Ctx implements AutoCloseable {
+        @Override
+        public void close() {
+            CudaCheck.check(JCudaDriver.cuCtxPopCurrent(new CUcontext()), "cuCtxPopCurrent");
+        }
+    }
+
+    @Override
+    public Support supports(OpParams params) {
+        try {
+            CudaPlans.Plan p = plan(params);
+            return p.supported() ? Support.yes(p.variant()) : Support.no(p.reason());
+        } catch (RuntimeException e) {
+            return Support.no(e.toString());
+        }
+    }
+
+    @Override
+    public long workspaceBytes(OpParams params) {
+        CudaPlans.Plan p = plan(params);
+        return p.supported() ? p.workspaceBytes() : 0;
+    }
+
+    @Override
+    public CudaScope newScope() {
+        try (Ctx c = enter()) {
+            return new CudaScope(this, null);
+        }
+    }
+
+    /**
+     * A scope that issues its work on the caller's stream (not owned: closing the scope leaves it
+     * alone). Work is ordered with whatever the caller queued on that stream.
+     */
+    public CudaScope newScope(CUstream callerStream) {
+        try (Ctx c = enter()) {
+            return new CudaScope(this, callerStream);
+        }
+    }
+
+    /** The caller's device memory as attn4j memory, not owned: closing it never frees it. */
+    public CudaMemory wrap(CUdeviceptr ptr, long bytes) {
+        checkOpen();
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("bytes: expected > 0, got " + bytes);
+        }
+        return CudaMemory.wrapped(this, ptr, bytes);
+    }
+
+    /** A contiguous tensor over the caller's device memory (not owned). */
+    public Tensor wrap(CUdeviceptr ptr, DType dtype, int... shape) {
+        long bytes = Math.max(1, Tensor.numel(shape) * dtype.bytes());
+        return Tensor.of(wrap(ptr, bytes), dtype, shape, Tensor.contiguousStrides(shape), 0);
+    }
+
+    CUdeviceptr allocate(long bytes) {
+        CUdeviceptr p = new CUdeviceptr();
+        try (Ctx c = enter()) {
+            CudaCheck.check(JCudaDriver.cuMemAlloc(p, bytes), "cuMemAlloc(" + bytes + " B)");
+        }
+        return p;
+    }
+
+    /** Frees device memory; errors (e.g. after the context is gone) are ignored. */
+    void freeQuietly(CUdeviceptr p) {
+        if (released) {
+            return;
+        }
+        if (JCudaDriver.cuCtxPushCurrent(context) != CUresult.CUDA_SUCCESS) {
+            return;
+        }
+        try {
+            JCudaDriver.cuMemFree(p);
+        } finally {
+            JCudaDriver.cuCtxPopCurrent(new CUcontext());
+        }
+    }
+
+    @Override
+    protected void release() {
+        if (JCudaDriver.cuCtxPushCurrent(context) == CUresult.CUDA_SUCCESS) {
+            try {
+                modules.unloadAll();
+            } finally {
+                JCudaDriver.cuCtxPopCurrent(new CUcontext());
+            }
+        }
+        released = true;
+        JCudaDriver.cuDevicePrimaryCtxRelease(device);
+    }
+
+    @Override
+    public String toString() {
+        return "CudaBackend[" + device().id() + " " + props.name() + ", sm_" + props.ccMajor() + props.ccMinor() + "]";
+    }
+}

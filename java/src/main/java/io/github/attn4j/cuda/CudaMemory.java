@@ -1,0 +1,62 @@
+package io.github.attn4j.cuda;
+
+import io.github.attn4j.DeviceMemory;
+import java.lang.ref.Cleaner;
+import jcuda.driver.CUdeviceptr;
+
+/**
+ * CUDA device memory: owned (allocated by a scope, freed by {@link #close()}) or wrapped (the
+ * caller's {@link CUdeviceptr}; never freed by attn4j). For owned memory a {@link Cleaner} frees
+ * an allocation that became unreachable without being closed: a safety net only, the scope's
+ * close is the mechanism and reports such leaks in tests.
+ */
+public final class CudaMemory extends DeviceMemory {
+    private static final Cleaner CLEANER = Cleaner.create();
+
+    private final CUdeviceptr ptr;
+    private final CudaBackend backend;
+    private final Cleaner.Cleanable cleanable;
+
+    private CudaMemory(CudaBackend backend, CUdeviceptr ptr, long bytes, boolean owned) {
+        super("cuda", bytes, owned);
+        this.backend = backend;
+        this.ptr = ptr;
+        this.cleanable = owned ? CLEANER.register(this, new Free(backend, ptr)) : null;
+    }
+
+    static CudaMemory owned(CudaBackend backend, CUdeviceptr ptr, long bytes) {
+        return new CudaMemory(backend, ptr, bytes, true);
+    }
+
+    static CudaMemory wrapped(CudaBackend backend, CUdeviceptr ptr, long bytes) {
+        return new CudaMemory(backend, ptr, bytes, false);
+    }
+
+    /** The device pointer (of the whole allocation). */
+    public CUdeviceptr pointer() {
+        checkOpen();
+        return ptr;
+    }
+
+    /** A pointer {@code bytes} into this memory. */
+    CUdeviceptr at(long bytes) {
+        return bytes == 0 ? pointer() : pointer().withByteOffset(bytes);
+    }
+
+    CudaBackend cudaBackend() {
+        return backend;
+    }
+
+    @Override
+    protected void free() {
+        cleanable.clean();
+    }
+
+    /** Frees with the backend's context current; never throws from the cleaner thread. */
+    private record Free(CudaBackend backend, CUdeviceptr ptr) implements Runnable {
+        @Override
+        public void run() {
+            backend.freeQuietly(ptr);
+        }
+    }
+}

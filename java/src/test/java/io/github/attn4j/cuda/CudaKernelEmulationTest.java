@@ -1,0 +1,54 @@
+package io.github.attn4j.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Runs the CUDA kernel sources themselves on the CPU: kernels/cuda/test/kernels_test.cpp compiles
+ * sdpa.cu, softmax.cu, additive.cu and gemm.cu against a host emulation of the CUDA built-ins
+ * (emu.h: a std::thread per CUDA thread, barriers, warp shuffles) and checks ~180 random cases over
+ * every option against a float64 reference. Not a substitute for a GPU run (no real memory model,
+ * no timing), but it executes the kernels' indexing, masking, tiling and online-softmax logic.
+ * Skipped when g++ (C++20) is not on the PATH; {@code -Dattn4j.kernelEmulation=false} skips it.
+ */
+class CudaKernelEmulationTest {
+    static boolean onPath(String exe) {
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+            if (Files.isExecutable(Path.of(dir, exe))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Test
+    void kernelSourcesPassTheReferenceOnTheHostEmulation() throws Exception {
+        assumeTrue(!"false".equals(System.getProperty("attn4j.kernelEmulation")), "disabled by -Dattn4j.kernelEmulation=false");
+        assumeTrue(onPath("g++"), "g++ is not on the PATH");
+        Path src = Path.of("..", "kernels", "cuda", "test", "kernels_test.cpp").toAbsolutePath().normalize();
+        assumeTrue(Files.exists(src), "no " + src);
+        Path exe = Path.of("target", "kernels_test").toAbsolutePath();
+        Files.createDirectories(exe.getParent());
+        run(List.of("g++", "-std=c++20", "-O2", "-pthread", src.toString(), "-o", exe.toString()), 300);
+        String out = run(List.of(exe.toString(), Long.toString(Long.getLong("attn4j.seed", 20261121L))), 600);
+        assertTrue(out.contains(" 0 failures"), out);
+    }
+
+    private static String run(List<String> cmd, int seconds) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        byte[] out = p.getInputStream().readAllBytes();
+        assertTrue(p.waitFor(seconds, TimeUnit.SECONDS), "timed out: " + cmd);
+        String text = new String(out, StandardCharsets.UTF_8);
+        assertEquals(0, p.exitValue(), String.join(" ", cmd) + " failed:\n" + text);
+        return text;
+    }
+}

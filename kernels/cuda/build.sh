@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# build.sh: compiles every kernels/cuda/*.cu into <out>/<name>.fatbin (SASS for sm_75, sm_80,
+# sm_86, sm_89 and sm_90, plus compute_90 PTX), with -Xptxas -v, for embedding in the jar.
+#
+#   kernels/cuda/build.sh OUT_DIR [LOG_DIR]  (java/pom.xml calls it in generate-resources)
+#
+# - No nvcc on the PATH: prints a warning and exits 0 (the jar then carries only the sources,
+#   and the runtime compiles them with NVRTC).
+# - A compile error fails the build (exit 1) and prints nvcc's output.
+# - Register spills of the SDPA kernels (entries attn_sdpa_*) are summarised one line per kernel
+#   and architecture; the full ptxas report is kept in LOG_DIR/<name>.ptxas.log (default OUT_DIR).
+# - A fatbin newer than its .cu, every .cuh here, attn_params.h and this script is not rebuilt.
+# - Files compile in parallel (ATTN_NVCC_JOBS, default: the number of cores), each with
+#   nvcc --threads (ATTN_NVCC_THREADS, default 1) across its architectures.
+# - A .cu may narrow its targets with a line "// attn4j-build: archs=80 86 89 90 ptx=90" (e.g.
+#   tensor-core kernels that need sm_80); "archs=... 90a" adds sm_90a SASS.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+out="${1:?usage: build.sh OUT_DIR [LOG_DIR]}"
+logs="${2:-$out}"
+NVCC="${NVCC:-nvcc}"
+if ! command -v "$NVCC" >/dev/null 2>&1; then
+  echo "[attn4j kernels] WARNING: nvcc not found on the PATH: no fatbins are embedded; the CUDA backend will compile the kernel sources with NVRTC at run time (needs libnvrtc.so.12)." >&2
+  exit 0
+fi
+mkdir -p "$out" "$logs"
+jobs_max="${ATTN_NVCC_JOBS:-$(nproc 2>/dev/null || echo 2)}"
+threads="${ATTN_NVCC_THREADS:-1}"
+deps=("$here"/*.cuh "$here/../attn_params.h" "$here/build.sh")
+
+gencode_for() { # $1 = .cu file
+  local archs="75 80 86 89 90" ptx="90" line
+  line="$(grep -m1 -E '^// attn4j-build:' "$1" || true)"
+  if [[ -n "$line" ]]; then
+    [[ "$line" =~ archs=([0-9a ]+) ]] && archs="${BASH_REMATCH[1]}"
+    [[ "$line" =~ ptx=([0-9a]+) ]] && ptx="${BASH_REMATCH[1]}"
+  fi
+  local g="" a
+  for a in $archs; do g+=" -gencode=arch=compute_${a},code=sm_${a}"; done
+  g+=" -gencode=arch=compute_${ptx},code=compute_${ptx}"
+  echo "$g"
+}
+
+stale() { # $1 = .cu, $2 = fatbin
+  [[ -f "$2" ]] || return 0
+  local d
+  for d in "$1" "${deps[@]}"; do
+    [[ -e "$d" && "$d" -nt "$2" ]] && return 0
+  done
+  return 1
+}
+
+compile() { # $1 = .cu
+  local src="$1" name fat log t0 t1
+  name="$(basename "$src" .cu)"
+  fat="$out/$name.fatbin"
+  log="$logs/$name.ptxas.log"
+  t0=$(date +%s)
+  # shellcheck disable=SC2046
+  if ! "$NVCC" -std=c++17 -O3 -fatbin -Xptxas -v --threads "$threads" $(gencode_for "$src") \
+        -I"$here" -o "$fat.tmp" "$src" >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "[attn4j kernels] ERROR: nvcc failed on $src" >&2
+    rm -f "$fat.tmp"
+    return 1
+  fi
+  mv "$fat.tmp" "$fat"
+  t1=$(date +%s)
+  echo "[attn4j kernels] built $name.fatbin in $((t1 - t0)) s"
+}
+
+status=0
+pids=()
+names=()
+t_start=$(date +%s)
+for src in "$here"/*.cu; do
+  name="$(basename "$src" .cu)"
+  if ! stale "$src" "$out/$name.fatbin"; then
+    echo "[attn4j kernels] $name.fatbin is up to date"
+    continue
+  fi
+  while (( $(jobs -rp | wc -l) >= jobs_max )); do sleep 0.2; done
+  compile "$src" &
+  pids+=($!)
+  names+=("$name")
+done
+for i in "${!pids[@]}"; do
+  if ! wait "${pids[$i]}"; then status=1; fi
+done
+(( ${#pids[@]} > 0 )) && echo "[attn4j kernels] ${#pids[@]} kernel file(s) compiled in $(( $(date +%s) - t_start )) s"
+(( status == 0 )) || exit 1
+
+# Register and spill summary of the SDPA kernels (every sdpa*.cu report).
+for log in "$logs"/sdpa*.ptxas.log; do
+  [[ -f "$log" ]] || continue
+  awk '
+    /Compiling entry function/ { match($0, /'"'"'[^'"'"']+'"'"'/); fn = substr($0, RSTART + 1, RLENGTH - 2);
+                                 match($0, /for '"'"'[^'"'"']+'"'"'/); arch = substr($0, RSTART + 5, RLENGTH - 6) }
+    /spill stores/ { split($0, a, " "); st = a[5]; ld = a[9] }
+    /Used [0-9]+ registers/ { match($0, /Used [0-9]+ registers/); regs = substr($0, RSTART + 5, RLENGTH - 15);
+      if (fn ~ /^attn_sdpa/) {
+        tag = (st + 0 > 0 || ld + 0 > 0) ? "SPILLS" : "ok";
+        printf "[attn4j kernels] ptxas %-6s %-30s %3d registers, %s B spill stores, %s B spill loads  %s\n", arch, fn, regs, st, ld, tag
+      } }' "$log"
+done
+exit 0

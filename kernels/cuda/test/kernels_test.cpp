@@ -1,0 +1,608 @@
+/*
+ * kernels_test.cpp: runs the CUDA kernel sources on the CPU (emu.h) against a float64 reference
+ * written here from the semantics in kernels/attn_params.h. Random cases over every option:
+ * GQA, both alignments, windows, kv/q lengths, bool mask, bias (with -inf), ALiBi, softcap, LSE,
+ * NaN that must propagate and NaN behind a mask that must not, huge logits, F32/F16/BF16 storage,
+ * both layouts, every SDPA tile, warp- and block-per-row softmax (vector and scalar paths, in
+ * place), softmax backward, fused additive with and without weights, pre-projected and through
+ * the projection GEMM, and the unfused GEMM + softmax + GEMM path.
+ *
+ *   g++ -std=c++20 -O2 -pthread kernels_test.cpp -o kernels_test && ./kernels_test [seed]
+ * Exit status 0 when every case passes; each failure prints the case and the first mismatch.
+ */
+#include "emu.h"
+
+#include "../sdpa.cu"
+#include "../softmax.cu"
+#include "../additive.cu"
+#include "../gemm.cu"
+
+#include <cstdio>
+#include <random>
+#include <string>
+
+static int g_failures = 0, g_cases = 0;
+
+/* ---------------------------------------------------------------- storage */
+enum DT { DF32, DF16, DBF16 };
+static const char* dt_name(DT t) { return t == DF32 ? "f32" : t == DF16 ? "f16" : "bf16"; }
+
+/* A tensor in one storage dtype; `f` holds the exact values the kernel sees (rounded). */
+struct Buf {
+    DT dt;
+    std::vector<float> f;
+    std::vector<unsigned short> h;
+    Buf(DT t, size_t n) : dt(t), f(n, 0.0f), h(t == DF32 ? 0 : n, 0) {}
+    void set(size_t i, float v) {
+        if (dt == DF32) { f[i] = v; return; }
+        unsigned short b = dt == DF16 ? attn::from_f32<attn::F16>(v) : attn::from_f32<attn::BF16>(v);
+        h[i] = b;
+        f[i] = dt == DF16 ? attn::to_f32<attn::F16>(b) : attn::to_f32<attn::BF16>(b);
+    }
+    float get(size_t i) const { return dt == DF32 ? f[i] : (dt == DF16 ? attn::to_f32<attn::F16>(h[i]) : attn::to_f32<attn::BF16>(h[i])); }
+    void* ptr() { return dt == DF32 ? (void*)f.data() : (void*)h.data(); }
+    void poison() {
+        for (size_t i = 0; i < f.size(); i++) { if (dt == DF32) f[i] = -777.0f; else h[i] = 0xfbf8; }
+    }
+};
+
+/* 4-D strides for [b, h, s, d] in BHSD or BSHD. */
+struct Str { long long b, h, s, d; };
+static Str strides(bool bshd, int B, int H, int S, int D) {
+    (void)B;
+    return bshd ? Str{(long long)S * H * D, D, (long long)H * D, 1} : Str{(long long)H * S * D, (long long)S * D, D, 1};
+}
+
+/* ---------------------------------------------------------------- comparison */
+static bool close_enough(double want, float got, double tol) {
+    if (std::isnan(want)) return std::isnan(got);
+    if (std::isnan(got)) return false;
+    if (std::isinf(want)) return std::isinf(got) && (want > 0) == (got > 0);
+    if (std::isinf(got)) return false;
+    return std::fabs(want - got) <= tol * (1.0 + std::fabs(want));
+}
+static void report(bool ok, const std::string& name, const std::string& detail) {
+    g_cases++;
+    if (!ok) {
+        g_failures++;
+        std::printf("FAIL %s: %s\n", name.c_str(), detail.c_str());
+    }
+}
+static double tol_of(DT t) { return t == DF32 ? 2e-5 : t == DF16 ? 4e-3 : 3e-2; }
+
+/* ---------------------------------------------------------------- mask */
+struct MaskOpt {
+    int align_off = 0, wl = -1, wr = -1;
+    bool window = false, use_kv = false, use_q = false, use_mask = false, use_bias = false, use_alibi = false;
+    std::vector<int> kv, q;
+    std::vector<unsigned char> mask; /* [B, H, Sq, Sk] contiguous */
+    std::vector<float> bias;         /* [B, H, Sq, Sk] */
+    std::vector<float> slope;        /* [B, H] */
+};
+
+static bool allowed(const MaskOpt& m, int b, int h, int H, int i, int j, int Sq, int Sk) {
+    if (m.use_q && i >= m.q[b]) return false;
+    if (m.use_kv && j >= m.kv[b]) return false;
+    long long c = (long long)i + m.align_off;
+    if (m.window && m.wl >= 0 && j < c - m.wl) return false;
+    if (m.window && m.wr >= 0 && j > c + m.wr) return false;
+    if (m.use_mask && !m.mask[(((size_t)b * H + h) * Sq + i) * Sk + j]) return false;
+    return true;
+}
+static double add_terms(const MaskOpt& m, int b, int h, int H, int i, int j, int Sq, int Sk) {
+    double s = 0;
+    if (m.use_bias) s += m.bias[(((size_t)b * H + h) * Sq + i) * Sk + j];
+    if (m.use_alibi) s -= (double)m.slope[b * H + h] * std::fabs((double)i + m.align_off - j);
+    return s;
+}
+static attn_mask_params pack_mask(const MaskOpt& m, int H, int Sq, int Sk) {
+    attn_mask_params p;
+    std::memset(&p, 0, sizeof p);
+    p.mask_sb = (long long)H * Sq * Sk; p.mask_sh = (long long)Sq * Sk; p.mask_sq = Sk; p.mask_sk = 1;
+    p.bias_sb = p.mask_sb; p.bias_sh = p.mask_sh; p.bias_sq = Sk; p.bias_sk = 1;
+    p.alibi_sb = H; p.alibi_sh = 1;
+    p.win_left = m.window ? m.wl : -1;
+    p.win_right = m.window ? m.wr : -1;
+    p.align_off = m.align_off;
+    p.flags = (m.use_mask ? ATTN_F_BOOL_MASK : 0) | (m.use_bias ? ATTN_F_BIAS : 0) | (m.use_alibi ? ATTN_F_ALIBI : 0) |
+              (m.use_kv ? ATTN_F_KV_LENGTHS : 0) | (m.use_q ? ATTN_F_Q_LENGTHS : 0) | (m.window ? ATTN_F_WINDOW : 0);
+    return p;
+}
+static MaskOpt random_mask(std::mt19937& rng, int B, int H, int Sq, int Sk, bool top_left) {
+    MaskOpt m;
+    auto coin = [&](double p) { return std::uniform_real_distribution<double>(0, 1)(rng) < p; };
+    m.align_off = top_left ? 0 : Sk - Sq;
+    if (coin(0.5)) {
+        m.window = true;
+        int kind = (int)(rng() % 4);
+        m.wl = kind == 0 ? -1 : (int)(rng() % 6);
+        m.wr = kind == 1 ? -1 : (kind == 2 ? 0 : (int)(rng() % 4));
+    }
+    if (coin(0.4)) { m.use_kv = true; for (int b = 0; b < B; b++) m.kv.push_back((int)(rng() % (Sk + 1))); }
+    if (coin(0.3)) { m.use_q = true; for (int b = 0; b < B; b++) m.q.push_back((int)(rng() % (Sq + 1))); }
+    if (coin(0.3)) {
+        m.use_mask = true;
+        m.mask.resize((size_t)B * H * Sq * Sk);
+        for (auto& x : m.mask) x = coin(0.75);
+    }
+    if (coin(0.4)) {
+        m.use_bias = true;
+        m.bias.resize((size_t)B * H * Sq * Sk);
+        std::normal_distribution<float> n(0, 1);
+        for (auto& x : m.bias) x = coin(0.05) ? -INFINITY : n(rng);
+    }
+    if (coin(0.3)) {
+        m.use_alibi = true;
+        for (int i = 0; i < B * H; i++) m.slope.push_back(0.05f * (1 + (int)(rng() % 8)));
+    }
+    return m;
+}
+static std::string mask_str(const MaskOpt& m) {
+    char s[200];
+    std::snprintf(s, sizeof s, "off=%d win=%s(%d,%d) kv=%d q=%d mask=%d bias=%d alibi=%d", m.align_off, m.window ? "y" : "n",
+                  m.wl, m.wr, m.use_kv, m.use_q, m.use_mask, m.use_bias, m.use_alibi);
+    return s;
+}
+
+/* ---------------------------------------------------------------- SDPA */
+struct SdpaCase {
+    int B, Hq, Hkv, Sq, Sk, D, Dv;
+    bool bshd, lse, top_left;
+    float softcap;
+    DT dt;
+    int special; /* 0 none, 1 NaN read (q), 2 NaN in K/V rows beyond kv lengths, 3 huge logits */
+};
+
+template <int DMAX, typename S>
+static void run_sdpa_kernel(const attn_sdpa_params& p, void* q, void* k, void* v, void* o, float* lse,
+                            const unsigned char* mask, const float* bias, const float* alibi, const int* kvl, const int* ql,
+                            bool general) {
+    typedef typename S::Elem E;
+    typedef attn::SdpaTile<DMAX> T;
+    dim3e grid{(unsigned)(p.batch * p.heads_q), (unsigned)((p.seq_q + T::BM - 1) / T::BM), 1};
+    attn_emu::launch(grid, T::THREADS, attn::SdpaSmem<DMAX>::FLOATS * 4, [&] {
+        const E* qq = (const E*)q; const E* kk = (const E*)k; const E* vv = (const E*)v; E* oo = (E*)o;
+        if (general) { attn::sdpa_fwd<S, 256>(p, qq, kk, vv, oo, lse, mask, bias, alibi, kvl, ql); }
+        else { attn::sdpa_fwd<S, DMAX>(p, qq, kk, vv, oo, lse, mask, bias, alibi, kvl, ql); }
+    });
+}
+
+static void sdpa_case(const SdpaCase& c, std::mt19937& rng, bool unfused) {
+    const int B = c.B, Hq = c.Hq, Hkv = c.Hkv, Sq = c.Sq, Sk = c.Sk, D = c.D, Dv = c.Dv, g = Hq / Hkv;
+    MaskOpt m = random_mask(rng, B, Hq, Sq, Sk, c.top_left);
+    if (c.special == 2 && !m.use_kv) { m.use_kv = true; m.kv.clear(); for (int b = 0; b < B; b++) m.kv.push_back((int)(rng() % (Sk + 1))); }
+    Str sq = strides(c.bshd, B, Hq, Sq, D), sk = strides(c.bshd, B, Hkv, Sk, D), sv = strides(c.bshd, B, Hkv, Sk, Dv),
+        so = strides(c.bshd, B, Hq, Sq, Dv);
+    Buf Q(c.dt, (size_t)B * Hq * Sq * D), K(c.dt, (size_t)B * Hkv * Sk * D), V(c.dt, (size_t)B * Hkv * Sk * Dv), O(c.dt, (size_t)B * Hq * Sq * Dv);
+    std::normal_distribution<float> n(0, 1);
+    /* special 3, huge logits (|s| ~ 1e4 after scale): 32 * small integers, so that q.k is exact in fp32 and
+     * the check measures the softmax (online max, no overflow), not the rounding of a 1e4-sized dot product */
+    auto big = [&] { return 32.0f * (float)((int)(rng() % 17) - 8); };
+    for (size_t i = 0; i < Q.f.size(); i++) Q.set(i, c.special == 3 ? big() : n(rng));
+    for (size_t i = 0; i < K.f.size(); i++) K.set(i, c.special == 3 ? big() : n(rng));
+    for (size_t i = 0; i < V.f.size(); i++) V.set(i, n(rng));
+    if (c.special == 1) Q.set(sq.b * (B - 1) + sq.h * (Hq - 1) + sq.s * (Sq - 1), NAN);
+    if (c.special == 2) {
+        for (int b = 0; b < B; b++) for (int h = 0; h < Hkv; h++) for (int j = m.kv[b]; j < Sk; j++) {
+            for (int d = 0; d < D; d++) K.set(b * sk.b + h * sk.h + j * sk.s + d, NAN);
+            for (int d = 0; d < Dv; d++) V.set(b * sv.b + h * sv.h + j * sv.s + d, NAN);
+        }
+    }
+    O.poison();
+    std::vector<float> L((size_t)B * Hq * Sq, -555.0f);
+    float scale = 1.0f / std::sqrt((float)D);
+
+    attn_sdpa_params p;
+    std::memset(&p, 0, sizeof p);
+    p.q_sb = sq.b; p.q_sh = sq.h; p.q_ss = sq.s; p.q_sd = sq.d;
+    p.k_sb = sk.b; p.k_sh = sk.h; p.k_ss = sk.s; p.k_sd = sk.d;
+    p.v_sb = sv.b; p.v_sh = sv.h; p.v_ss = sv.s; p.v_sd = sv.d;
+    p.o_sb = so.b; p.o_sh = so.h; p.o_ss = so.s; p.o_sd = so.d;
+    p.lse_sb = (long long)Hq * Sq; p.lse_sh = Sq; p.lse_ss = 1;
+    p.batch = B; p.heads_q = Hq; p.heads_kv = Hkv; p.group = g;
+    p.seq_q = Sq; p.seq_k = Sk; p.head_dim = D; p.head_dim_v = Dv;
+    p.scale = scale; p.scale_log2 = scale * 1.4426950408889634f; p.softcap = c.softcap;
+    p.m = pack_mask(m, Hq, Sq, Sk);
+    p.flags = p.m.flags | (c.lse ? ATTN_F_LSE : 0) | (c.softcap > 0 ? ATTN_F_SOFTCAP : 0);
+    unsigned char dummy_u8 = 0; float dummy_f = 0; int dummy_i = 0;
+    const unsigned char* mk = m.use_mask ? m.mask.data() : &dummy_u8;
+    const float* bi = m.use_bias ? m.bias.data() : &dummy_f;
+    const float* al = m.use_alibi ? m.slope.data() : &dummy_f;
+    const int* kvl = m.use_kv ? m.kv.data() : &dummy_i;
+    const int* ql = m.use_q ? m.q.data() : &dummy_i;
+
+    int need = std::max(D, Dv);
+    bool general = rng() % 4 == 0; /* also run the plain (D <= 256) entry on small dims */
+    std::string path;
+    if (unfused) {
+        path = "unfused";
+        /* S = Q.K^T (bgemm <dt,dt,f32>), masked softmax f32 in place, O = P.V (bgemm <f32,dt,dt>) */
+        std::vector<float> Sbuf((size_t)B * Hq * Sq * Sk, NAN);
+        attn_bgemm_params a;
+        std::memset(&a, 0, sizeof a);
+        a.a_sb = sq.b; a.a_sh = sq.h; a.a_sm = sq.s; a.a_sk = sq.d;
+        a.b_sb = sk.b; a.b_sh = sk.h; a.b_sk = sk.d; a.b_sn = sk.s;
+        a.c_sb = (long long)Hq * Sq * Sk; a.c_sh = (long long)Sq * Sk; a.c_sm = Sk; a.c_sn = 1;
+        a.m = Sq; a.n = Sk; a.k = D; a.batch = B; a.heads = Hq; a.group = g; a.alpha = 1.0f;
+        a.flags = m.use_kv ? ATTN_BGEMM_N_KVLEN : 0;
+        dim3e gg{(unsigned)(((Sq + 63) / 64) * ((Sk + 63) / 64)), (unsigned)(B * Hq), 1};
+        attn_emu::launch(gg, GEMM_THREADS, 0, [&] {
+            if (c.dt == DF32) attn::bgemm<attn::F32, attn::F32, attn::F32>(a, Q.f.data(), K.f.data(), Sbuf.data(), kvl);
+            else if (c.dt == DF16) attn::bgemm<attn::F16, attn::F16, attn::F32>(a, Q.h.data(), K.h.data(), Sbuf.data(), kvl);
+            else attn::bgemm<attn::BF16, attn::BF16, attn::F32>(a, Q.h.data(), K.h.data(), Sbuf.data(), kvl);
+        });
+        attn_softmax_params sp;
+        std::memset(&sp, 0, sizeof sp);
+        sp.x_sb = sp.y_sb = (long long)Hq * Sq * Sk; sp.x_sh = sp.y_sh = (long long)Sq * Sk; sp.x_sq = sp.y_sq = Sk; sp.x_sk = sp.y_sk = 1;
+        sp.batch = B; sp.heads = Hq; sp.seq_q = Sq; sp.seq_k = Sk; sp.scale = scale; sp.m = p.m; sp.flags = p.m.flags;
+        long long rows = (long long)B * Hq * Sq;
+        if (Sk <= SOFTMAX_WARP_MAX_SK) {
+            attn_emu::launch({(unsigned)((rows + 3) / 4), 1, 1}, 128, 0, [&] {
+                attn::softmax_fwd_warp<attn::F32>(sp, Sbuf.data(), Sbuf.data(), mk, bi, al, kvl, ql); });
+        } else {
+            attn_emu::launch({(unsigned)rows, 1, 1}, SOFTMAX_BLOCK_THREADS, 0, [&] {
+                attn::softmax_fwd_block<attn::F32>(sp, Sbuf.data(), Sbuf.data(), mk, bi, al, kvl, ql); });
+        }
+        attn_bgemm_params b2;
+        std::memset(&b2, 0, sizeof b2);
+        b2.a_sb = a.c_sb; b2.a_sh = a.c_sh; b2.a_sm = Sk; b2.a_sk = 1;
+        b2.b_sb = sv.b; b2.b_sh = sv.h; b2.b_sk = sv.s; b2.b_sn = sv.d;
+        b2.c_sb = so.b; b2.c_sh = so.h; b2.c_sm = so.s; b2.c_sn = so.d;
+        b2.m = Sq; b2.n = Dv; b2.k = Sk; b2.batch = B; b2.heads = Hq; b2.group = g; b2.alpha = 1.0f;
+        b2.flags = m.use_kv ? ATTN_BGEMM_K_KVLEN : 0;
+        dim3e g2{(unsigned)(((Sq + 63) / 64) * ((Dv + 63) / 64)), (unsigned)(B * Hq), 1};
+        attn_emu::launch(g2, GEMM_THREADS, 0, [&] {
+            if (c.dt == DF32) attn::bgemm<attn::F32, attn::F32, attn::F32>(b2, Sbuf.data(), V.f.data(), O.f.data(), kvl);
+            else if (c.dt == DF16) attn::bgemm<attn::F32, attn::F16, attn::F16>(b2, Sbuf.data(), V.h.data(), O.h.data(), kvl);
+            else attn::bgemm<attn::F32, attn::BF16, attn::BF16>(b2, Sbuf.data(), V.h.data(), O.h.data(), kvl);
+        });
+    } else {
+#define RUN_SDPA(DM)                                                                                          \
+    do {                                                                                                      \
+        if (c.dt == DF32) run_sdpa_kernel<DM, attn::F32>(p, Q.ptr(), K.ptr(), V.ptr(), O.ptr(), L.data(), mk, bi, al, kvl, ql, general); \
+        else if (c.dt == DF16) run_sdpa_kernel<DM, attn::F16>(p, Q.ptr(), K.ptr(), V.ptr(), O.ptr(), L.data(), mk, bi, al, kvl, ql, general); \
+        else run_sdpa_kernel<DM, attn::BF16>(p, Q.ptr(), K.ptr(), V.ptr(), O.ptr(), L.data(), mk, bi, al, kvl, ql, general); \
+    } while (0)
+        if (general) { RUN_SDPA(256); path = "d256(general)"; }
+        else if (need <= 32) { RUN_SDPA(32); path = "d32"; }
+        else if (need <= 64) { RUN_SDPA(64); path = "d64"; }
+        else if (need <= 128) { RUN_SDPA(128); path = "d128"; }
+        else { RUN_SDPA(256); path = "d256"; }
+    }
+
+    char name[400];
+    std::snprintf(name, sizeof name, "sdpa %s %s B%d Hq%d Hkv%d Sq%d Sk%d D%d Dv%d %s lse=%d cap=%.0f special=%d %s", path.c_str(),
+                  dt_name(c.dt), B, Hq, Hkv, Sq, Sk, D, Dv, c.bshd ? "bshd" : "bhsd", c.lse, c.softcap, c.special, mask_str(m).c_str());
+    /* reference */
+    bool ok = true;
+    std::string detail;
+    for (int b = 0; b < B && ok; b++) for (int h = 0; h < Hq && ok; h++) for (int i = 0; i < Sq && ok; i++) {
+        int hk = h / g;
+        std::vector<double> s(Sk, 0);
+        std::vector<char> live(Sk, 0);
+        double mx = -INFINITY;
+        bool nan = false;
+        for (int j = 0; j < Sk; j++) {
+            if (!allowed(m, b, h, Hq, i, j, Sq, Sk)) continue;
+            double dot = 0;
+            for (int d = 0; d < D; d++) dot += (double)Q.get(b * sq.b + h * sq.h + i * sq.s + d) * K.get(b * sk.b + hk * sk.h + j * sk.s + d);
+            double x = scale * dot;
+            if (c.softcap > 0) x = c.softcap * std::tanh(x / c.softcap);
+            x += add_terms(m, b, h, Hq, i, j, Sq, Sk);
+            s[j] = x; live[j] = 1; nan |= std::isnan(x); mx = std::max(mx, x);
+        }
+        if (nan) mx = NAN;
+        std::vector<double> acc(Dv, 0);
+        double sum = 0, lse;
+        if (mx == -INFINITY) { lse = -INFINITY; }
+        else {
+            for (int j = 0; j < Sk; j++) if (live[j]) {
+                double e = std::exp(s[j] - mx);
+                if (s[j] == -INFINITY) continue; /* documented: a live -inf score is selected away like a masked one */
+                sum += e;
+                for (int x = 0; x < Dv; x++) acc[x] += e * V.get(b * sv.b + hk * sv.h + j * sv.s + x);
+            }
+            for (int x = 0; x < Dv; x++) acc[x] /= sum;
+            lse = mx + std::log(sum);
+        }
+        double tol = tol_of(c.dt) * (c.dt == DF32 ? 1 : 2) + (unfused && c.dt != DF32 ? 2e-2 : 0);
+        if (c.special == 3) tol = std::max(tol, 2e-3); /* |s| ~ 1e4..1e5: fp32 rounding of the dot product itself */
+        for (int x = 0; x < Dv && ok; x++) {
+            float got = O.get(b * so.b + h * so.h + i * so.s + x);
+            if (!close_enough(acc[x], got, tol)) {
+                ok = false;
+                char t[200]; std::snprintf(t, sizeof t, "O[%d,%d,%d,%d] want %.6g got %.6g", b, h, i, x, acc[x], got); detail = t;
+            }
+        }
+        if (ok && c.lse && !unfused) {
+            float got = L[((size_t)b * Hq + h) * Sq + i];
+            if (!close_enough(lse, got, c.special == 3 ? 1e-3 : 1e-4)) {
+                ok = false;
+                char t[200]; std::snprintf(t, sizeof t, "LSE[%d,%d,%d] want %.6g got %.6g", b, h, i, lse, got); detail = t;
+            }
+        }
+    }
+    report(ok, name, detail);
+}
+
+/* ---------------------------------------------------------------- masked softmax */
+static void softmax_case(std::mt19937& rng, DT dt, int B, int H, int Sq, int Sk, bool block, bool in_place, int special,
+                         bool strided) {
+    MaskOpt m = random_mask(rng, B, H, Sq, Sk, rng() % 2);
+    long long ssk = strided ? 2 : 1;
+    size_t n = (size_t)B * H * Sq * Sk * ssk;
+    Buf X(dt, n), Y(dt, n);
+    std::normal_distribution<float> nd(0, 1);
+    for (size_t i = 0; i < n; i++) X.set(i, special == 3 ? 1e4f * nd(rng) : nd(rng));
+    if (special == 1) X.set(ssk * 3, NAN);
+    if (special == 2) {
+        if (!m.use_kv) { m.use_kv = true; m.kv.clear(); for (int b = 0; b < B; b++) m.kv.push_back((int)(rng() % (Sk + 1))); }
+        for (int b = 0; b < B; b++) for (int r = 0; r < H * Sq; r++) for (int j = m.kv[b]; j < Sk; j++)
+            X.set(((size_t)b * H * Sq + r) * Sk * ssk + j * ssk, NAN);
+    }
+    Buf X0 = X;
+    Buf& Yt = in_place ? X : Y;
+    if (!in_place) Y.poison();
+    attn_softmax_params p;
+    std::memset(&p, 0, sizeof p);
+    p.x_sb = p.y_sb = (long long)H * Sq * Sk * ssk; p.x_sh = p.y_sh = (long long)Sq * Sk * ssk; p.x_sq = p.y_sq = Sk * ssk;
+    p.x_sk = p.y_sk = ssk;
+    p.batch = B; p.heads = H; p.seq_q = Sq; p.seq_k = Sk; p.scale = 0.7f; p.m = pack_mask(m, H, Sq, Sk); p.flags = p.m.flags;
+    unsigned char du = 0; float df = 0; int di = 0;
+    const unsigned char* mk = m.use_mask ? m.mask.data() : &du;
+    const float* bi = m.use_bias ? m.bias.data() : &df;
+    const float* al = m.use_alibi ? m.slope.data() : &df;
+    const int* kvl = m.use_kv ? m.kv.data() : &di;
+    const int* ql = m.use_q ? m.q.data() : &di;
+    long long rows = (long long)B * H * Sq;
+    auto kern = [&] {
+#define SM_CALL(S, E)                                                                                      \
+    if (block) attn::softmax_fwd_block<S>(p, (const E*)X.ptr(), (E*)Yt.ptr(), mk, bi, al, kvl, ql);      \
+    else attn::softmax_fwd_warp<S>(p, (const E*)X.ptr(), (E*)Yt.ptr(), mk, bi, al, kvl, ql);
+        if (dt == DF32) { SM_CALL(attn::F32, float) } else if (dt == DF16) { SM_CALL(attn::F16, unsigned short) } else { SM_CALL(attn::BF16, unsigned short) }
+    };
+    if (block) attn_emu::launch({(unsigned)rows, 1, 1}, SOFTMAX_BLOCK_THREADS, 0, kern);
+    else attn_emu::launch({(unsigned)((rows + 3) / 4), 1, 1}, 128, 0, kern);
+    bool ok = true;
+    std::string detail;
+    for (int b = 0; b < B && ok; b++) for (int h = 0; h < H && ok; h++) for (int i = 0; i < Sq && ok; i++) {
+        size_t base = (((size_t)b * H + h) * Sq + i) * Sk * ssk;
+        std::vector<double> z(Sk, 0); std::vector<char> live(Sk, 0);
+        double mx = -INFINITY; bool nan = false;
+        for (int j = 0; j < Sk; j++) {
+            if (!allowed(m, b, h, H, i, j, Sq, Sk)) continue;
+            double v = 0.7 * X0.get(base + j * ssk) + add_terms(m, b, h, H, i, j, Sq, Sk);
+            z[j] = v; live[j] = 1; nan |= std::isnan(v); mx = std::max(mx, v);
+        }
+        std::vector<double> y(Sk, 0);
+        if (!(mx == -INFINITY && !nan)) {
+            if (nan) mx = NAN;
+            double sum = 0;
+            for (int j = 0; j < Sk; j++) if (live[j] && z[j] != -INFINITY) { z[j] = std::exp(z[j] - mx); sum += z[j]; }
+            for (int j = 0; j < Sk; j++) y[j] = (live[j] && z[j] != -INFINITY) ? z[j] / sum : 0.0;
+        }
+        for (int j = 0; j < Sk && ok; j++) {
+            float got = Yt.get(base + j * ssk);
+            if (!close_enough(y[j], got, tol_of(dt) * 2)) {
+                ok = false; char t[200]; std::snprintf(t, sizeof t, "Y[%d,%d,%d,%d] want %.6g got %.6g", b, h, i, j, y[j], got); detail = t;
+            }
+        }
+        if (ssk == 2 && !in_place) {
+            for (int j = 0; j < Sk && ok; j++) if (Yt.get(base + j * 2 + 1) != -777.0f && dt == DF32) { ok = false; detail = "gap written"; }
+        }
+    }
+    char name[300];
+    std::snprintf(name, sizeof name, "softmax %s %s B%d H%d Sq%d Sk%d inplace=%d strided=%d special=%d %s", block ? "block" : "warp",
+                  dt_name(dt), B, H, Sq, Sk, in_place, strided, special, mask_str(m).c_str());
+    report(ok, name, detail);
+}
+
+static void softmax_bwd_case(std::mt19937& rng, DT dt, int rowsB, int Sk, bool block, bool in_place) {
+    int B = rowsB, H = 2, Sq = 3;
+    size_t n = (size_t)B * H * Sq * Sk;
+    Buf Yb(dt, n), G(dt, n), DX(dt, n);
+    std::uniform_real_distribution<float> u(0, 1);
+    std::normal_distribution<float> nd(0, 1);
+    for (size_t i = 0; i < n; i++) { Yb.set(i, u(rng)); G.set(i, nd(rng)); }
+    Buf G0 = G;
+    Buf& out = in_place ? G : DX;
+    attn_softmax_bwd_params p;
+    std::memset(&p, 0, sizeof p);
+    p.y_sb = p.dy_sb = p.dx_sb = (long long)H * Sq * Sk; p.y_sh = p.dy_sh = p.dx_sh = (long long)Sq * Sk;
+    p.y_sq = p.dy_sq = p.dx_sq = Sk; p.y_sk = p.dy_sk = p.dx_sk = 1;
+    p.batch = B; p.heads = H; p.seq_q = Sq; p.seq_k = Sk; p.scale = 1.3f;
+    long long rows = (long long)B * H * Sq;
+    auto kern = [&] {
+#define SMB_CALL(S, E) \
+    if (block) attn::softmax_bwd_block<S>(p, (const E*)Yb.ptr(), (const E*)G.ptr(), (E*)out.ptr()); \
+    else attn::softmax_bwd_warp<S>(p, (const E*)Yb.ptr(), (const E*)G.ptr(), (E*)out.ptr());
+        if (dt == DF32) { SMB_CALL(attn::F32, float) } else if (dt == DF16) { SMB_CALL(attn::F16, unsigned short) } else { SMB_CALL(attn::BF16, unsigned short) }
+    };
+    if (block) attn_emu::launch({(unsigned)rows, 1, 1}, SOFTMAX_BLOCK_THREADS, 0, kern);
+    else attn_emu::launch({(unsigned)((rows + 3) / 4), 1, 1}, 128, 0, kern);
+    bool ok = true; std::string detail;
+    for (long long r = 0; r < rows && ok; r++) {
+        double dot = 0;
+        for (int j = 0; j < Sk; j++) dot += (double)G0.get(r * Sk + j) * Yb.get(r * Sk + j);
+        for (int j = 0; j < Sk && ok; j++) {
+            double want = 1.3 * Yb.get(r * Sk + j) * (G0.get(r * Sk + j) - dot);
+            float got = out.get(r * Sk + j);
+            if (!close_enough(want, got, tol_of(dt) * 4 + 1e-4)) { ok = false; char t[200]; std::snprintf(t, sizeof t, "dX[%lld,%d] want %.6g got %.6g", r, j, want, got); detail = t; }
+        }
+    }
+    char name[200];
+    std::snprintf(name, sizeof name, "softmax_bwd %s %s rows%lld Sk%d inplace=%d", block ? "block" : "warp", dt_name(dt), rows, Sk, in_place);
+    report(ok, name, detail);
+}
+
+/* ---------------------------------------------------------------- additive */
+static void additive_case(std::mt19937& rng, DT dt, int B, int H, int Sq, int Sk, int A, int Dv, bool weights, bool with_b,
+                          bool raw, int special) {
+    MaskOpt m = random_mask(rng, B, H, Sq, Sk, rng() % 2);
+    if (special == 2 && !m.use_kv) { m.use_kv = true; m.kv.clear(); for (int b = 0; b < B; b++) m.kv.push_back((int)(rng() % (Sk + 1))); }
+    std::normal_distribution<float> nd(0, 1);
+    int Din = 5 + (int)(rng() % 7);
+    /* projected inputs: either given (storage dtype) or computed by the projection GEMM (fp32) */
+    Buf Qin(dt, (size_t)B * H * Sq * (raw ? Din : A)), Kin(dt, (size_t)B * H * Sk * (raw ? Din : A));
+    Buf Wq(dt, (size_t)A * Din), Wk(dt, (size_t)A * Din);
+    for (size_t i = 0; i < Qin.f.size(); i++) Qin.set(i, nd(rng));
+    for (size_t i = 0; i < Kin.f.size(); i++) Kin.set(i, nd(rng));
+    for (size_t i = 0; i < Wq.f.size(); i++) { Wq.set(i, 0.4f * nd(rng)); Wk.set(i, 0.4f * nd(rng)); }
+    Buf V(dt, (size_t)B * H * Sk * Dv), W(dt, A), Bv(dt, A), O(dt, (size_t)B * H * Sq * Dv), Wt(dt, (size_t)B * H * Sq * Sk);
+    for (size_t i = 0; i < V.f.size(); i++) V.set(i, nd(rng));
+    for (int a = 0; a < A; a++) { W.set(a, nd(rng)); Bv.set(a, 0.3f * nd(rng)); }
+    if (special == 1) V.set(0, NAN);
+    if (special == 2) for (int b = 0; b < B; b++) for (int h = 0; h < H; h++) for (int j = m.kv[b]; j < Sk; j++) {
+        for (int x = 0; x < Dv; x++) V.set((((size_t)b * H + h) * Sk + j) * Dv + x, NAN);
+        if (!raw) for (int a = 0; a < A; a++) Kin.set((((size_t)b * H + h) * Sk + j) * A + a, NAN);
+    }
+    O.poison(); Wt.poison();
+    std::vector<float> QP, KP; /* fp32 projections (raw) */
+    if (raw) {
+        QP.assign((size_t)B * H * Sq * A, NAN); KP.assign((size_t)B * H * Sk * A, NAN);
+        for (int which = 0; which < 2; which++) {
+            int S = which ? Sk : Sq;
+            Buf& X = which ? Kin : Qin; Buf& Wm = which ? Wk : Wq; std::vector<float>& C = which ? KP : QP;
+            attn_gemm_params gp;
+            std::memset(&gp, 0, sizeof gp);
+            gp.a_sb = (long long)H * S * Din; gp.a_sh = (long long)S * Din; gp.a_sm = Din; gp.a_sk = 1;
+            gp.b_sn = Din; gp.b_sk = 1;
+            gp.c_sb = (long long)H * S * A; gp.c_sh = (long long)S * A; gp.c_sm = A; gp.c_sn = 1;
+            gp.m = S; gp.n = A; gp.k = Din; gp.batch = B; gp.heads = H;
+            dim3e gg{(unsigned)(((S + 63) / 64) * ((A + 63) / 64)), (unsigned)(B * H), 1};
+            attn_emu::launch(gg, GEMM_THREADS, 0, [&] {
+                attn_bgemm_params bp = attn::from_gemm(gp);
+                if (dt == DF32) attn::bgemm<attn::F32, attn::F32, attn::F32>(bp, X.f.data(), Wm.f.data(), C.data(), nullptr);
+                else if (dt == DF16) attn::bgemm<attn::F16, attn::F16, attn::F32>(bp, X.h.data(), Wm.h.data(), C.data(), nullptr);
+                else attn::bgemm<attn::BF16, attn::BF16, attn::F32>(bp, X.h.data(), Wm.h.data(), C.data(), nullptr);
+            });
+        }
+    }
+    attn_additive_params p;
+    std::memset(&p, 0, sizeof p);
+    p.qp_sb = (long long)H * Sq * A; p.qp_sh = (long long)Sq * A; p.qp_ss = A; p.qp_sa = 1;
+    p.kp_sb = (long long)H * Sk * A; p.kp_sh = (long long)Sk * A; p.kp_ss = A; p.kp_sa = 1;
+    p.v_sb = (long long)H * Sk * Dv; p.v_sh = (long long)Sk * Dv; p.v_ss = Dv; p.v_sd = 1;
+    p.o_sb = (long long)H * Sq * Dv; p.o_sh = (long long)Sq * Dv; p.o_ss = Dv; p.o_sd = 1;
+    p.wts_sb = (long long)H * Sq * Sk; p.wts_sh = (long long)Sq * Sk; p.wts_sq = Sk; p.wts_sk = 1;
+    p.batch = B; p.heads = H; p.seq_q = Sq; p.seq_k = Sk; p.dim_a = A; p.head_dim_v = Dv;
+    p.m = pack_mask(m, H, Sq, Sk);
+    p.flags = p.m.flags | (weights ? ATTN_F_WEIGHTS : 0) | (with_b ? ATTN_F_ADD_BIAS : 0);
+    unsigned char du = 0; float df = 0; int di = 0;
+    const unsigned char* mk = m.use_mask ? m.mask.data() : &du;
+    const float* bi = m.use_bias ? m.bias.data() : &df;
+    const float* al = m.use_alibi ? m.slope.data() : &df;
+    const int* kvl = m.use_kv ? m.kv.data() : &di;
+    const int* ql = m.use_q ? m.q.data() : &di;
+    bool small = Dv <= 64 && rng() % 2;
+    auto run = [&](auto dmax_tag) {
+        constexpr int DM = decltype(dmax_tag)::value;
+        typedef attn::AdditiveTile<DM> T;
+        dim3e grid{(unsigned)(B * H), (unsigned)((Sq + T::BM - 1) / T::BM), 1};
+        attn_emu::launch(grid, T::THREADS, attn::AdditiveSmem<DM>::FLOATS * 4, [&] {
+#define ADD_CALL(S, E)                                                                                                  \
+    if (raw) attn::Additive<S, attn::F32, DM>::run(p, QP.data(), KP.data(), (const E*)V.ptr(), (const E*)W.ptr(),        \
+                                                   (const E*)Bv.ptr(), (E*)O.ptr(), (E*)Wt.ptr(), mk, bi, al, kvl, ql); \
+    else attn::Additive<S, S, DM>::run(p, (const E*)Qin.ptr(), (const E*)Kin.ptr(), (const E*)V.ptr(), (const E*)W.ptr(), \
+                                       (const E*)Bv.ptr(), (E*)O.ptr(), (E*)Wt.ptr(), mk, bi, al, kvl, ql);
+            if (dt == DF32) { ADD_CALL(attn::F32, float) } else if (dt == DF16) { ADD_CALL(attn::F16, unsigned short) } else { ADD_CALL(attn::BF16, unsigned short) }
+        });
+    };
+    if (small) run(std::integral_constant<int, 64>());
+    else run(std::integral_constant<int, 256>());
+    /* reference (projections in double from the stored inputs) */
+    bool ok = true; std::string detail;
+    for (int b = 0; b < B && ok; b++) for (int h = 0; h < H && ok; h++) for (int i = 0; i < Sq && ok; i++) {
+        auto qp = [&](int a) -> double {
+            if (!raw) return Qin.get((((size_t)b * H + h) * Sq + i) * A + a);
+            double s = 0; for (int d = 0; d < Din; d++) s += (double)Qin.get((((size_t)b * H + h) * Sq + i) * Din + d) * Wq.get((size_t)a * Din + d); return s;
+        };
+        auto kp = [&](int j, int a) -> double {
+            if (!raw) return Kin.get((((size_t)b * H + h) * Sk + j) * A + a);
+            double s = 0; for (int d = 0; d < Din; d++) s += (double)Kin.get((((size_t)b * H + h) * Sk + j) * Din + d) * Wk.get((size_t)a * Din + d); return s;
+        };
+        std::vector<double> e(Sk, 0); std::vector<char> live(Sk, 0);
+        double mx = -INFINITY; bool nan = false;
+        for (int j = 0; j < Sk; j++) {
+            if (!allowed(m, b, h, H, i, j, Sq, Sk)) continue;
+            double acc = 0;
+            for (int a = 0; a < A; a++) acc += (double)W.get(a) * std::tanh(qp(a) + kp(j, a) + (with_b ? Bv.get(a) : 0.0));
+            acc += add_terms(m, b, h, H, i, j, Sq, Sk);
+            e[j] = acc; live[j] = 1; nan |= std::isnan(acc); mx = std::max(mx, acc);
+        }
+        std::vector<double> out(Dv, 0), wts(Sk, 0);
+        if (!(mx == -INFINITY && !nan)) {
+            if (nan) mx = NAN;
+            double sum = 0;
+            for (int j = 0; j < Sk; j++) if (live[j] && e[j] != -INFINITY) { e[j] = std::exp(e[j] - mx); sum += e[j]; }
+            for (int j = 0; j < Sk; j++) if (live[j] && e[j] != -INFINITY) {
+                wts[j] = e[j] / sum;
+                for (int x = 0; x < Dv; x++) out[x] += wts[j] * V.get((((size_t)b * H + h) * Sk + j) * Dv + x);
+            }
+        }
+        double tol = tol_of(dt) * 3 + (dt == DF32 ? 1e-4 : 0);
+        for (int x = 0; x < Dv && ok; x++) {
+            float got = O.get((((size_t)b * H + h) * Sq + i) * Dv + x);
+            if (!close_enough(out[x], got, tol)) { ok = false; char t[200]; std::snprintf(t, sizeof t, "C[%d,%d,%d,%d] want %.6g got %.6g", b, h, i, x, out[x], got); detail = t; }
+        }
+        if (weights) for (int j = 0; j < Sk && ok; j++) {
+            float got = Wt.get((((size_t)b * H + h) * Sq + i) * Sk + j);
+            if (!close_enough(wts[j], got, tol)) { ok = false; char t[200]; std::snprintf(t, sizeof t, "W[%d,%d,%d,%d] want %.6g got %.6g", b, h, i, j, wts[j], got); detail = t; }
+        }
+    }
+    char name[300];
+    std::snprintf(name, sizeof name, "additive %s %s B%d H%d Sq%d Sk%d A%d Dv%d weights=%d b=%d raw=%d special=%d %s", small ? "d64" : "d256",
+                  dt_name(dt), B, H, Sq, Sk, A, Dv, weights, with_b, raw, special, mask_str(m).c_str());
+    report(ok, name, detail);
+}
+
+int main(int argc, char** argv) {
+    unsigned seed = argc > 1 ? (unsigned)std::strtoul(argv[1], nullptr, 10) : 20261121u;
+    std::mt19937 rng(seed);
+    std::printf("kernels_test seed %u\n", seed);
+    DT dts[3] = {DF32, DF16, DBF16};
+    /* SDPA: every tile, options at random */
+    int dims[][2] = {{8, 8}, {32, 32}, {40, 24}, {64, 64}, {72, 100}, {128, 128}, {160, 96}, {256, 256}, {3, 5}};
+    for (int rep = 0; rep < 3; rep++) for (auto& dd : dims) for (DT t : dts) {
+        SdpaCase c;
+        int hkv = 1 + (int)(rng() % 2);
+        c.B = 1 + (int)(rng() % 2); c.Hkv = hkv; c.Hq = hkv * (1 + (int)(rng() % 3));
+        c.Sq = 1 + (int)(rng() % 40); c.Sk = 1 + (int)(rng() % 70);
+        if (dd[0] >= 128) { c.Sq = 1 + (int)(rng() % 20); c.Sk = 1 + (int)(rng() % 40); }
+        c.D = dd[0]; c.Dv = dd[1];
+        c.bshd = rng() % 2; c.lse = rng() % 2; c.top_left = rng() % 2;
+        c.softcap = rng() % 4 == 0 ? 5.0f : 0.0f;
+        c.dt = t;
+        c.special = (int)(rng() % 6); if (c.special > 3) c.special = 0;
+        sdpa_case(c, rng, false);
+    }
+    /* the unfused path on the same kind of cases (no LSE, no softcap: it does not take them) */
+    for (int rep = 0; rep < 12; rep++) for (DT t : dts) {
+        SdpaCase c;
+        c.Hkv = 1 + (int)(rng() % 2); c.Hq = c.Hkv * (1 + (int)(rng() % 2)); c.B = 1 + (int)(rng() % 2);
+        c.Sq = 1 + (int)(rng() % 70); c.Sk = 1 + (int)(rng() % 90); c.D = 1 + (int)(rng() % 70); c.Dv = 1 + (int)(rng() % 70);
+        c.bshd = rng() % 2; c.lse = false; c.top_left = rng() % 2; c.softcap = 0; c.dt = t;
+        c.special = (int)(rng() % 3) == 1 ? 2 : 0;
+        sdpa_case(c, rng, true);
+    }
+    /* masked softmax */
+    for (DT t : dts) {
+        for (int rep = 0; rep < 6; rep++) {
+            int sk = rep < 3 ? 1 + (int)(rng() % 1024) : 8 * (1 + (int)(rng() % 128));
+            softmax_case(rng, t, 1 + rng() % 2, 2, 1 + rng() % 5, sk, false, rng() % 2, (int)(rng() % 4), rep == 1);
+            softmax_case(rng, t, 1 + rng() % 2, 2, 1 + rng() % 5, sk + (rep < 3 ? 1024 : 0), true, rng() % 2, (int)(rng() % 4), rep == 2);
+        }
+        softmax_bwd_case(rng, t, 2, 1 + (int)(rng() % 1024), false, false);
+        softmax_bwd_case(rng, t, 2, 64, false, true);
+        softmax_bwd_case(rng, t, 1, 1025 + (int)(rng() % 2000), true, false);
+        softmax_bwd_case(rng, t, 1, 2048, true, true);
+    }
+    /* additive */
+    for (DT t : dts) for (int rep = 0; rep < 6; rep++) {
+        int A = 1 + (int)(rng() % 70), Dv = 1 + (int)(rng() % (rep % 2 ? 64 : 200));
+        additive_case(rng, t, 1 + rng() % 2, 1 + rng() % 2, 1 + (int)(rng() % 30), 1 + (int)(rng() % 50), A, Dv, rng() % 2, rng() % 2,
+                      rep >= 3, (int)(rng() % 3));
+    }
+    std::printf("kernels_test: %d cases, %d failures (seed %u)\n", g_cases, g_failures, seed);
+    return g_failures == 0 ? 0 : 1;
+}
