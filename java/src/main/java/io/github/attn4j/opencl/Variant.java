@@ -65,7 +65,10 @@ record Variant(String name, Step main, Step projection, long workspaceBytes) {
      */
     record Tune(int vw, int sdpaBlockN, int sdpaRows, int sdpaWg, int addBlockN, int addWg, int smShortMax,
             int smKeysPerThread, int smShortGroup, int smLongThreads, int gemmTile) {
-        /** CPUs (PoCL): wide explicit vectors, register-blocked rows, large groups to amortise tile loads. */
+        /**
+         * CPUs (PoCL, measured in bench/results/opencl-pocl.md): 16-wide explicit vectors (one zmm),
+         * 4 query rows per work-item, 64-key tiles and 64 work-items, so 256 rows share each K/V tile.
+         */
         static final Tune CPU = new Tune(16, 64, 4, 64, 32, 32, 4096, 512, 64, 16, 16);
         /** GPUs: one row per work-item, float4 vectors, 128-item groups. */
         static final Tune GPU = new Tune(4, 32, 1, 128, 32, 64, 1024, 16, 256, 256, 16);
