@@ -56,6 +56,12 @@ record OpenClDevice(int index, cl_platform_id platform, cl_device_id id, String 
                 (int) Cl.deviceLong(d, CL.CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, 4));
     }
 
+    /** The same device with a smaller work-group limit (a kernel's own CL_KERNEL_WORK_GROUP_SIZE). */
+    OpenClDevice withMaxWorkGroupSize(long limit) {
+        return new OpenClDevice(index, platform, id, name, platformName, version, cpu, Math.min(limit, maxWorkGroupSize),
+                localMemBytes, localIsGlobal, maxAllocBytes, globalMemBytes, computeUnits, preferredFloatWidth);
+    }
+
     /** Facts for the devices report. */
     Map<String, String> details() {
         Map<String, String> m = new LinkedHashMap<>();

@@ -116,7 +116,7 @@ public final class OpenClScope extends AbstractDeviceScope {
             throw new UnsupportedFeatureException(backend.device().id() + " does not support this " + p.op()
                     + " call: " + c.reason());
         }
-        Variant v = c.variant();
+        Variant v = fitToKernelLimits(p, c.variant());
         List<cl_mem> temps = new ArrayList<>();
         try {
             if (p instanceof SdpaParams s) {
@@ -132,6 +132,47 @@ public final class OpenClScope extends AbstractDeviceScope {
             for (cl_mem m : temps) {
                 CL.clReleaseMemObject(m);
             }
+        }
+    }
+
+    /**
+     * A kernel may allow fewer work-items per group than the device (registers, private memory):
+     * then choose again under the kernel's limit. Nothing is enqueued before this check passes.
+     */
+    private Variant fitToKernelLimits(OpParams p, Variant v) {
+        for (int attempt = 0; attempt < 4; attempt++) {
+            long limit = Long.MAX_VALUE;
+            for (Variant.Step s : v.projection() == null ? List.of(v.main()) : List.of(v.projection(), v.main())) {
+                long items = Arrays.stream(s.local()).reduce(1, (x, y) -> x * y);
+                long k = kernelWorkGroupLimit(s);
+                if (items > k) {
+                    limit = Math.min(limit, k);
+                }
+            }
+            if (limit == Long.MAX_VALUE) {
+                return v;
+            }
+            Variant.Choice c = Variant.choose(p, backend.dev().withMaxWorkGroupSize(limit));
+            if (!c.supported()) {
+                throw new UnsupportedFeatureException(backend.device().id() + ": " + v.main().entry()
+                        + " allows only " + limit + " work-items per group here: " + c.reason());
+            }
+            v = c.variant();
+        }
+        throw new BackendException("OpenCL: no work-group shape fits the kernel limits of " + v.main().entry());
+    }
+
+    private long kernelWorkGroupLimit(Variant.Step step) {
+        cl_program program = backend.programs().get(step.source(), step.options());
+        int[] err = new int[1];
+        cl_kernel k = Cl.created(CL.clCreateKernel(program, step.entry(), err), err, "clCreateKernel(" + step.entry() + ")");
+        try {
+            ByteBuffer b = ByteBuffer.allocateDirect(8).order(ByteOrder.nativeOrder());
+            Cl.check(CL.clGetKernelWorkGroupInfo(k, backend.deviceId(), CL.CL_KERNEL_WORK_GROUP_SIZE, Sizeof.size_t,
+                    Pointer.to(b), null), "clGetKernelWorkGroupInfo(" + step.entry() + ")");
+            return b.getLong(0);
+        } finally {
+            CL.clReleaseKernel(k);
         }
     }
 
@@ -227,7 +268,7 @@ public final class OpenClScope extends AbstractDeviceScope {
         throw new IllegalStateException("option " + name + " missing in " + s.options());
     }
 
-    /** Builds (cached), binds params + buffers, checks the work-group against the kernel's limit, enqueues. */
+    /** Builds (cached), binds params + buffers, enqueues (the work-group was fitted by fitToKernelLimits). */
     private void enqueue(Variant.Step step, long[] global, byte[] params, cl_mem... buffers) {
         String what = step.describe(global);
         cl_program program = backend.programs().get(step.source(), step.options());
@@ -239,16 +280,6 @@ public final class OpenClScope extends AbstractDeviceScope {
             for (int i = 0; i < buffers.length; i++) {
                 Cl.check(CL.clSetKernelArg(k, i + 1, Sizeof.cl_mem, Pointer.to(buffers[i])),
                         "clSetKernelArg(" + (i + 1) + ") for " + what);
-            }
-            long[] kwg = new long[1];
-            ByteBuffer b = ByteBuffer.allocateDirect(8).order(ByteOrder.nativeOrder());
-            Cl.check(CL.clGetKernelWorkGroupInfo(k, backend.deviceId(), CL.CL_KERNEL_WORK_GROUP_SIZE, Sizeof.size_t,
-                    Pointer.to(b), null), "clGetKernelWorkGroupInfo for " + what);
-            kwg[0] = b.getLong(0);
-            long items = Arrays.stream(step.local()).reduce(1, (x, y) -> x * y);
-            if (items > kwg[0]) {
-                throw new BackendException("OpenCL: " + what + ": the work-group of " + items
-                        + " items exceeds the kernel's limit of " + kwg[0] + " on " + backend.device().name());
             }
             int st = CL.clEnqueueNDRangeKernel(queue, k, global.length, null, global, step.local(), 0, null, null);
             if (st != CL.CL_SUCCESS) {
