@@ -56,8 +56,6 @@ public final class Reference {
         Masks m = p.masks();
         double[] s = new double[sk];
         boolean[] live = new boolean[sk];
-        double max = Double.NEGATIVE_INFINITY;
-        boolean nan = false;
         for (int j = 0; j < sk; j++) {
             if (!allowed(m, b, h, i, j, sq, sk)) {
                 continue;
@@ -70,33 +68,51 @@ public final class Reference {
             if (p.hasSoftcap()) {
                 v = p.softcap() * Math.tanh(v / p.softcap());
             }
-            v += scoreBias(m, b, h, i, j, sq, sk);
-            s[j] = v;
+            s[j] = v + scoreBias(m, b, h, i, j, sq, sk);
             live[j] = true;
-            nan |= Double.isNaN(v);
-            max = Math.max(max, v);
+        }
+        double lse = softmaxInPlace(s, live);
+        java.util.Arrays.fill(out, outPos, outPos + dv, 0.0);
+        for (int j = 0; j < sk; j++) {
+            if (live[j] && lse != Double.NEGATIVE_INFINITY) {
+                for (int x = 0; x < dv; x++) {
+                    out[outPos + x] += s[j] * p.v().get(b, hk, j, x);
+                }
+            }
+        }
+        return lse;
+    }
+
+    /**
+     * The softmax over the live entries of a row, in place: live entries become probabilities,
+     * dead ones 0. Returns the log-sum-exp of the live entries: -inf when none is live or all are
+     * -inf (the row is then all 0), NaN when any live entry is NaN (the live entries are then NaN).
+     */
+    static double softmaxInPlace(double[] z, boolean[] live) {
+        double max = Double.NEGATIVE_INFINITY;
+        boolean nan = false;
+        for (int j = 0; j < z.length; j++) {
+            if (live[j]) {
+                nan |= Double.isNaN(z[j]);
+                max = Math.max(max, z[j]);
+            }
+        }
+        if (max == Double.NEGATIVE_INFINITY && !nan) {
+            java.util.Arrays.fill(z, 0.0);
+            return Double.NEGATIVE_INFINITY;
         }
         if (nan) {
             max = Double.NaN;
         }
-        if (max == Double.NEGATIVE_INFINITY) {
-            java.util.Arrays.fill(out, outPos, outPos + dv, 0.0);
-            return Double.NEGATIVE_INFINITY;
-        }
         double sum = 0;
-        double[] acc = new double[dv];
-        for (int j = 0; j < sk; j++) {
-            if (!live[j]) {
-                continue;
-            }
-            double e = Math.exp(s[j] - max);
-            sum += e;
-            for (int x = 0; x < dv; x++) {
-                acc[x] += e * p.v().get(b, hk, j, x);
-            }
+        for (int j = 0; j < z.length; j++) {
+            z[j] = live[j] ? Math.exp(z[j] - max) : 0.0;
+            sum += z[j];
         }
-        for (int x = 0; x < dv; x++) {
-            out[outPos + x] = acc[x] / sum;
+        for (int j = 0; j < z.length; j++) {
+            if (live[j]) {
+                z[j] /= sum;
+            }
         }
         return max + Math.log(sum);
     }
@@ -122,35 +138,14 @@ public final class Reference {
             int i = r % sq, h = (r / sq) % heads, b = r / sq / heads;
             double[] z = new double[sk];
             boolean[] live = new boolean[sk];
-            double max = Double.NEGATIVE_INFINITY;
-            boolean nan = false;
             for (int j = 0; j < sk; j++) {
-                if (!allowed(m, b, h, i, j, sq, sk)) {
-                    continue;
-                }
-                double v = p.scale() * (double) p.x().get(b, h, i, j) + scoreBias(m, b, h, i, j, sq, sk);
-                z[j] = v;
-                live[j] = true;
-                nan |= Double.isNaN(v);
-                max = Math.max(max, v);
-            }
-            if (max == Double.NEGATIVE_INFINITY && !nan) {
-                return; // fully masked: zeros
-            }
-            if (nan) {
-                max = Double.NaN;
-            }
-            double sum = 0;
-            for (int j = 0; j < sk; j++) {
-                if (live[j]) {
-                    z[j] = Math.exp(z[j] - max);
-                    sum += z[j];
+                if (allowed(m, b, h, i, j, sq, sk)) {
+                    z[j] = p.scale() * (double) p.x().get(b, h, i, j) + scoreBias(m, b, h, i, j, sq, sk);
+                    live[j] = true;
                 }
             }
-            int base = r * sk;
-            for (int j = 0; j < sk; j++) {
-                y[base + j] = live[j] ? z[j] / sum : 0.0;
-            }
+            softmaxInPlace(z, live);
+            System.arraycopy(z, 0, y, r * sk, sk);
         });
         return y;
     }
@@ -208,8 +203,6 @@ public final class Reference {
             int qBase = r * an;
             double[] e = new double[sk];
             boolean[] live = new boolean[sk];
-            double max = Double.NEGATIVE_INFINITY;
-            boolean nan = false;
             for (int j = 0; j < sk; j++) {
                 if (!allowed(m, b, h, i, j, sq, sk)) {
                     continue;
@@ -219,33 +212,19 @@ public final class Reference {
                 for (int a = 0; a < an; a++) {
                     acc += w[a] * Math.tanh(qp[qBase + a] + kp[kBase + a] + bias[a]);
                 }
-                acc += scoreBias(m, b, h, i, j, sq, sk);
-                e[j] = acc;
+                e[j] = acc + scoreBias(m, b, h, i, j, sq, sk);
                 live[j] = true;
-                nan |= Double.isNaN(acc);
-                max = Math.max(max, acc);
             }
-            if (max == Double.NEGATIVE_INFINITY && !nan) {
+            if (softmaxInPlace(e, live) == Double.NEGATIVE_INFINITY) {
                 return;
-            }
-            if (nan) {
-                max = Double.NaN;
-            }
-            double sum = 0;
-            for (int j = 0; j < sk; j++) {
-                if (live[j]) {
-                    e[j] = Math.exp(e[j] - max);
-                    sum += e[j];
-                }
             }
             for (int j = 0; j < sk; j++) {
                 if (!live[j]) {
                     continue;
                 }
-                double pj = e[j] / sum;
-                weights[r * sk + j] = pj;
+                weights[r * sk + j] = e[j];
                 for (int x = 0; x < dv; x++) {
-                    out[r * dv + x] += pj * p.v().get(b, h, j, x);
+                    out[r * dv + x] += e[j] * p.v().get(b, h, j, x);
                 }
             }
         });
