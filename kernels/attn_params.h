@@ -121,4 +121,18 @@ typedef struct attn_gemm_params {
     a_i32 pad0;
 } attn_gemm_params;
 
+/* Batched GEMM of the unfused SDPA path (CUDA): C[z] = alpha * A[z] . B[z / group-adjusted head], z = (b, h),
+ * with the contraction (K) or the columns (N) cut at kv_len[b] by the ATTN_BGEMM_* flags. */
+#define ATTN_BGEMM_K_KVLEN 0x1
+#define ATTN_BGEMM_N_KVLEN 0x2
+typedef struct attn_bgemm_params {
+    a_i64 a_off, a_sb, a_sh, a_sm, a_sk;
+    a_i64 b_off, b_sb, b_sh, b_sk, b_sn;
+    a_i64 c_off, c_sb, c_sh, c_sm, c_sn;
+    a_i32 m, n, k;
+    a_i32 batch, heads, group;
+    a_f32 alpha;
+    a_i32 flags;
+} attn_bgemm_params;
+
 #endif /* ATTN_PARAMS_H */

@@ -198,10 +198,10 @@ template <typename S, typename SQK, int DMAX> struct Additive {
     extern "C" __global__ void __launch_bounds__(attn::AdditiveTile<DMAX>::THREADS) name(                    \
         attn_additive_params p, const attn::SQK::Elem* __restrict__ qp, const attn::SQK::Elem* __restrict__ kp, \
         const attn::S::Elem* __restrict__ v, const attn::S::Elem* __restrict__ w,                            \
-        const attn::S::Elem* __restrict__ b, attn::S::Elem* __restrict__ o, attn::S::Elem* __restrict__ wts,   \
+        const attn::S::Elem* __restrict__ bv, attn::S::Elem* __restrict__ o, attn::S::Elem* __restrict__ wts,  \
         const unsigned char* __restrict__ mask, const float* __restrict__ bias, const float* __restrict__ alibi, \
         const int* __restrict__ kv_len, const int* __restrict__ q_len) {                                    \
-        attn::Additive<attn::S, attn::SQK, DMAX>::run(p, qp, kp, v, w, b, o, wts, mask, bias, alibi, kv_len, q_len); \
+        attn::Additive<attn::S, attn::SQK, DMAX>::run(p, qp, kp, v, w, bv, o, wts, mask, bias, alibi, kv_len, q_len); \
     }
 #define ATTN_ADDITIVE_DTYPE(dt, S)                                 \
     ATTN_ADDITIVE_ENTRY(attn_additive_fwd_##dt, S, S, 256)         \

@@ -18,18 +18,6 @@
  */
 #include "common.cuh"
 
-/* CUDA-only params of the batched GEMM (io.github.attn4j.cuda.CudaArgs packs it in this order). */
-#define ATTN_BGEMM_K_KVLEN 0x1
-#define ATTN_BGEMM_N_KVLEN 0x2
-typedef struct attn_bgemm_params {
-    a_i64 a_off, a_sb, a_sh, a_sm, a_sk;
-    a_i64 b_off, b_sb, b_sh, b_sk, b_sn;
-    a_i64 c_off, c_sb, c_sh, c_sm, c_sn;
-    a_i32 m, n, k;
-    a_i32 batch, heads, group;
-    a_f32 alpha;
-    a_i32 flags;
-} attn_bgemm_params;
 
 namespace attn {
 
@@ -122,15 +110,15 @@ ATTN_DEV attn_bgemm_params from_gemm(const attn_gemm_params& g) {
 
 #define ATTN_GEMM_NT(dt, S)                                                                              \
     extern "C" __global__ void __launch_bounds__(GEMM_THREADS) attn_gemm_nt_##dt(                         \
-        attn_gemm_params p, const attn::S::Elem* __restrict__ a, const attn::S::Elem* __restrict__ b,       \
+        attn_gemm_params p, const attn::S::Elem* __restrict__ a, const attn::S::Elem* __restrict__ bm,      \
         float* __restrict__ c) {                                                                         \
-        attn::bgemm<attn::S, attn::S, attn::F32>(attn::from_gemm(p), a, b, c, (const int*)0);            \
+        attn::bgemm<attn::S, attn::S, attn::F32>(attn::from_gemm(p), a, bm, c, (const int*)0);           \
     }
 #define ATTN_BGEMM(ta, tb, tc, SA, SB, SC)                                                                   \
     extern "C" __global__ void __launch_bounds__(GEMM_THREADS) attn_bgemm_##ta##_##tb##_##tc(                \
-        attn_bgemm_params p, const attn::SA::Elem* __restrict__ a, const attn::SB::Elem* __restrict__ b,      \
+        attn_bgemm_params p, const attn::SA::Elem* __restrict__ a, const attn::SB::Elem* __restrict__ bm,     \
         attn::SC::Elem* __restrict__ c, const int* __restrict__ kv_len) {                                    \
-        attn::bgemm<attn::SA, attn::SB, attn::SC>(p, a, b, c, kv_len);                                       \
+        attn::bgemm<attn::SA, attn::SB, attn::SC>(p, a, bm, c, kv_len);                                      \
     }
 
 ATTN_GEMM_NT(f32, F32)

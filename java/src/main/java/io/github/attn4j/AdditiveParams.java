@@ -26,6 +26,11 @@ public record AdditiveParams(Tensor q, Tensor k, Tensor v, Tensor w, Tensor b, T
     }
 
     @Override
+    public <R> R accept(OpVisitor<R> v) {
+        return v.additive(this);
+    }
+
+    @Override
     public String op() {
         return "additive";
     }

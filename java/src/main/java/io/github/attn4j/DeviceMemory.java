@@ -10,6 +10,7 @@ public abstract non-sealed class DeviceMemory extends Memory implements AutoClos
     private final long bytes;
     private final boolean owned;
     private volatile boolean closed;
+    private volatile Object lastWriter;
 
     protected DeviceMemory(String backend, long bytes, boolean owned) {
         this.backend = backend;
@@ -51,6 +52,20 @@ public abstract non-sealed class DeviceMemory extends Memory implements AutoClos
         if (closed) {
             throw new IllegalStateException("device memory (" + describe() + ") is closed");
         }
+    }
+
+    /**
+     * The scope that last issued a write to this memory, for ordering across scopes (backends set it
+     * after each op or copy; a scope that reads or writes memory last written by another scope makes
+     * its stream wait for that scope's work first). Null when never written by attn4j.
+     */
+    public Object lastWriter() {
+        return lastWriter;
+    }
+
+    /** Records the scope that just issued a write to this memory (see {@link #lastWriter()}). */
+    public void markWrittenBy(Object scope) {
+        lastWriter = scope;
     }
 
     /** Frees owned memory (idempotent); wrapped memory is only marked closed. */

@@ -12,6 +12,9 @@ public sealed interface OpParams permits SdpaParams, SoftmaxParams, SoftmaxBackw
     /** The op's name: "sdpa", "softmax", "softmax_backward", "additive". */
     String op();
 
+    /** Calls the visitor's method for this op: the one dispatch over the ops. */
+    <R> R accept(OpVisitor<R> visitor);
+
     /** Tensors read by the op (mask tensors included), nulls skipped. */
     List<Tensor> inputs();
 

@@ -27,6 +27,11 @@ public record SdpaParams(Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, Mas
     }
 
     @Override
+    public <R> R accept(OpVisitor<R> v) {
+        return v.sdpa(this);
+    }
+
+    @Override
     public String op() {
         return "sdpa";
     }

@@ -16,6 +16,11 @@ public record SoftmaxBackwardParams(Tensor y, Tensor dy, Tensor dx, float scale)
     }
 
     @Override
+    public <R> R accept(OpVisitor<R> v) {
+        return v.softmaxBackward(this);
+    }
+
+    @Override
     public String op() {
         return "softmax_backward";
     }

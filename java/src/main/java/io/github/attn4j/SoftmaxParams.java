@@ -18,6 +18,11 @@ public record SoftmaxParams(Tensor x, Tensor y, Masks masks, float scale) implem
     }
 
     @Override
+    public <R> R accept(OpVisitor<R> v) {
+        return v.softmax(this);
+    }
+
+    @Override
     public String op() {
         return "softmax";
     }

@@ -72,6 +72,22 @@ public final class Tensor {
         return n;
     }
 
+    /**
+     * Bytes of a contiguous tensor of {@code shape}, checked: every dim must be {@code >= 0} and the
+     * size must fit a {@code long}; otherwise {@link IllegalArgumentException} naming the shape.
+     */
+    public static long checkedBytes(DType dtype, int... shape) {
+        Check.notNull("shape", shape);
+        long n = dtype.bytes();
+        for (int i = 0; i < shape.length; i++) {
+            Check.arg(shape[i] >= 0, "shape[" + i + "]", ">= 0", shape[i] + " (shape " + java.util.Arrays.toString(shape) + ")");
+            Check.arg(shape[i] == 0 || n <= Long.MAX_VALUE / shape[i], "shape", "a size that fits in 2^63 - 1 bytes",
+                    java.util.Arrays.toString(shape));
+            n *= shape[i];
+        }
+        return n;
+    }
+
     /** A contiguous F32 tensor over a float array. */
     public static Tensor of(float[] data, int... shape) {
         return of(HostMemory.of(data), DType.F32, shape, contiguousStrides(shape), 0);

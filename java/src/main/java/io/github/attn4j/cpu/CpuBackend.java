@@ -7,6 +7,7 @@ import io.github.attn4j.DType;
 import io.github.attn4j.DeviceInfo;
 import io.github.attn4j.HostMemory;
 import io.github.attn4j.OpParams;
+import io.github.attn4j.OpVisitor;
 import io.github.attn4j.Scope;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
@@ -41,6 +42,9 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Support supports(OpParams params) {
+        if (closed) {
+            return Support.no("cpu backend is closed");
+        }
         for (Tensor t : all(params)) {
             if (!t.memory().isHost()) {
                 return Support.no("tensor on " + t.memory().describe() + ": the cpu backend takes host tensors");
@@ -75,24 +79,39 @@ public final class CpuBackend implements Backend {
 
     /** Runs one op on host tensors. */
     static void execute(OpParams p) {
-        if (p instanceof SdpaParams s) {
-            Reference.SdpaResult r = Reference.sdpa(s);
-            Reference.store(r.o(), s.o());
-            if (s.lse() != null) {
-                Reference.store(r.lse(), s.lse());
+        p.accept(new OpVisitor<Void>() {
+            @Override
+            public Void sdpa(SdpaParams s) {
+                Reference.SdpaResult r = Reference.sdpa(s);
+                Reference.store(r.o(), s.o());
+                if (s.lse() != null) {
+                    Reference.store(r.lse(), s.lse());
+                }
+                return null;
             }
-        } else if (p instanceof SoftmaxParams s) {
-            Reference.store(Reference.softmax(s), s.y());
-        } else if (p instanceof SoftmaxBackwardParams s) {
-            Reference.store(Reference.softmaxBackward(s), s.dx());
-        } else {
-            AdditiveParams a = (AdditiveParams) p;
-            Reference.AdditiveResult r = Reference.additive(a);
-            Reference.store(r.out(), a.out());
-            if (a.weights() != null) {
-                Reference.store(r.weights(), a.weights());
+
+            @Override
+            public Void softmax(SoftmaxParams s) {
+                Reference.store(Reference.softmax(s), s.y());
+                return null;
             }
-        }
+
+            @Override
+            public Void softmaxBackward(SoftmaxBackwardParams s) {
+                Reference.store(Reference.softmaxBackward(s), s.dx());
+                return null;
+            }
+
+            @Override
+            public Void additive(AdditiveParams a) {
+                Reference.AdditiveResult r = Reference.additive(a);
+                Reference.store(r.out(), a.out());
+                if (a.weights() != null) {
+                    Reference.store(r.weights(), a.weights());
+                }
+                return null;
+            }
+        });
     }
 
     private final class CpuScope implements Scope {

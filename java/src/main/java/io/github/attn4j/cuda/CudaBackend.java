@@ -4,9 +4,9 @@ import io.github.attn4j.BackendException;
 import io.github.attn4j.DType;
 import io.github.attn4j.DeviceInfo;
 import io.github.attn4j.OpParams;
-import io.github.attn4j.Support;
 import io.github.attn4j.Tensor;
 import io.github.attn4j.spi.AbstractDeviceBackend;
+import io.github.attn4j.spi.Plan;
 import java.util.HashMap;
 import java.util.Map;
 import jcuda.driver.CUcontext;
@@ -29,6 +29,7 @@ public final class CudaBackend extends AbstractDeviceBackend {
     private final CudaPlans.GemmProvider gemm;
     private final String gemmReason;
     private final CudaModules modules;
+    private final CudaPlans.Context planning;
     private volatile boolean released;
 
     CudaBackend(int index, CUdevice device, DeviceProps props, CudaOptions options, DeviceInfo info) {
@@ -44,12 +45,15 @@ public final class CudaBackend extends AbstractDeviceBackend {
         }
         this.gemm = why == null ? CudaPlans.GemmProvider.CUBLAS : CudaPlans.GemmProvider.KERNEL;
         this.gemmReason = why;
-        this.modules = new CudaModules(props);
+        this.modules = new CudaModules(props, options.loader());
+        this.planning = new CudaPlans.Context(props, options, gemm);
     }
 
     private static DeviceInfo withGemm(DeviceInfo info, CudaOptions o) {
         Map<String, String> d = new HashMap<>(info.details());
         d.put("sdpa path", o.unfusedSdpa() ? "unfused (GEMM + masked softmax + GEMM)" : "fused");
+        d.put("tensor cores", o.tensorCores() ? "on for eligible F16/BF16 SDPA (attn4j.cuda.tc=true; not yet verified on a GPU)"
+                : "off (attn4j.cuda.tc=true opts in)");
         return new DeviceInfo(info.backend(), info.index(), info.name(), true, "", d);
     }
 
@@ -81,12 +85,9 @@ public final class CudaBackend extends AbstractDeviceBackend {
         return gemm;
     }
 
-    CudaPlans.SdpaPath sdpaPath() {
-        return options.unfusedSdpa() ? CudaPlans.SdpaPath.UNFUSED : CudaPlans.SdpaPath.FUSED;
-    }
-
-    CudaPlans.Plan plan(OpParams p) {
-        return CudaPlans.plan(p, props, sdpaPath(), gemm);
+    @Override
+    protected Plan plan(OpParams p) {
+        return CudaPlans.plan(p, planning);
     }
 
     /** Makes the primary context current for a block: {@code try (var c = backend.enter()) { ... }}. */
@@ -113,22 +114,6 @@ public final class CudaBackend extends AbstractDeviceBackend {
     }
 
     @Override
-    public Support supports(OpParams params) {
-        try {
-            CudaPlans.Plan p = plan(params);
-            return p.supported() ? Support.yes(p.variant()) : Support.no(p.reason());
-        } catch (RuntimeException e) {
-            return Support.no(e.toString());
-        }
-    }
-
-    @Override
-    public long workspaceBytes(OpParams params) {
-        CudaPlans.Plan p = plan(params);
-        return p.supported() ? p.workspaceBytes() : 0;
-    }
-
-    @Override
     public CudaScope newScope() {
         try (Ctx c = enter()) {
             return new CudaScope(this, null);
@@ -151,7 +136,13 @@ public final class CudaBackend extends AbstractDeviceBackend {
         if (bytes <= 0) {
             throw new IllegalArgumentException("bytes: expected > 0, got " + bytes);
         }
-        return CudaMemory.wrapped(this, ptr, bytes);
+        long[] addr = new long[1];
+        try (Ctx c = enter()) {
+            CudaCheck.check(JCudaDriver.cuPointerGetAttribute(jcuda.Pointer.to(addr),
+                    jcuda.driver.CUpointer_attribute.CU_POINTER_ATTRIBUTE_DEVICE_POINTER, ptr),
+                    "cuPointerGetAttribute(DEVICE_POINTER) of the wrapped pointer");
+        }
+        return CudaMemory.wrapped(this, ptr, bytes, addr[0]);
     }
 
     /** A contiguous tensor over the caller's device memory (not owned). */

@@ -23,14 +23,15 @@ final class CudaCheck {
     }
 
     /** Checks a kernel launch; the message names the kernel and its grid/block. */
-    static void checkLaunch(int result, String kernel, LaunchConfig lc) {
+    /** {@code launch} describes the kernel and its shape ({@code Plan.Step.describe()}). */
+    static void checkLaunch(int result, String launch) {
         if (result != CUresult.CUDA_SUCCESS) {
-            throw new BackendException(message(result, kernel, lc));
+            throw new BackendException(message(result, launch));
         }
     }
 
-    static String message(int result, String kernel, LaunchConfig lc) {
-        return "cuda: launching " + kernel + " with " + lc + " failed: " + name(result) + " (" + result + ")";
+    static String message(int result, String launch) {
+        return "cuda: launching " + launch + " failed: " + name(result) + " (" + result + ")";
     }
 
     /** The first line of a native loading error, or the line naming the missing shared object. */

@@ -16,20 +16,29 @@ public final class CudaMemory extends DeviceMemory {
     private final CUdeviceptr ptr;
     private final CudaBackend backend;
     private final Cleaner.Cleanable cleanable;
+    private final boolean aligned16;
 
-    private CudaMemory(CudaBackend backend, CUdeviceptr ptr, long bytes, boolean owned) {
+    private CudaMemory(CudaBackend backend, CUdeviceptr ptr, long bytes, boolean owned, boolean aligned16) {
         super("cuda", bytes, owned);
         this.backend = backend;
         this.ptr = ptr;
+        this.aligned16 = aligned16;
         this.cleanable = owned ? CLEANER.register(this, new Free(backend, ptr)) : null;
     }
 
+    /** Memory from cuMemAlloc (256-byte aligned). */
     static CudaMemory owned(CudaBackend backend, CUdeviceptr ptr, long bytes) {
-        return new CudaMemory(backend, ptr, bytes, true);
+        return new CudaMemory(backend, ptr, bytes, true, true);
     }
 
-    static CudaMemory wrapped(CudaBackend backend, CUdeviceptr ptr, long bytes) {
-        return new CudaMemory(backend, ptr, bytes, false);
+    /** The caller's memory; {@code address} is its device address (read once, for alignment checks). */
+    static CudaMemory wrapped(CudaBackend backend, CUdeviceptr ptr, long bytes, long address) {
+        return new CudaMemory(backend, ptr, bytes, false, (address & 15) == 0);
+    }
+
+    /** Whether the base address is a multiple of 16 bytes (the tensor-core kernel's cp.async rows). */
+    boolean aligned16() {
+        return aligned16;
     }
 
     /** The device pointer (of the whole allocation). */

@@ -23,7 +23,8 @@ import jcuda.nvrtc.nvrtcResult;
  *       (needs {@code libnvrtc.so.12}; a missing library is a {@link LinkageError}, caught);
  *   <li>else a {@link BackendException} naming both failures and how to fix them.
  * </ol>
- * {@code -Dattn4j.cuda.loader=fatbin|nvrtc} restricts the order to one source (tests use it).
+ * {@link CudaOptions#loader()} ({@code -Dattn4j.cuda.loader=fatbin|nvrtc}) restricts the order to one
+ * source (tests use it).
  * Callers hold the backend's context current. Modules and functions are cached.
  */
 final class CudaModules {
@@ -34,9 +35,9 @@ final class CudaModules {
     private final Map<String, CUfunction> functions = new ConcurrentHashMap<>();
     private final Map<String, Integer> smemSet = new ConcurrentHashMap<>();
 
-    CudaModules(DeviceProps dev) {
+    CudaModules(DeviceProps dev, String loader) {
         this.dev = dev;
-        this.loader = System.getProperty("attn4j.cuda.loader", "auto");
+        this.loader = loader;
     }
 
     /** How each loaded module was obtained ("fatbin" or "nvrtc compute_90"). */

@@ -3,102 +3,37 @@ package io.github.attn4j.cuda;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
 import io.github.attn4j.OpParams;
+import io.github.attn4j.OpVisitor;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
 import io.github.attn4j.SoftmaxParams;
-import io.github.attn4j.cuda.tc.TcDevice;
-import io.github.attn4j.cuda.tc.TcPlan;
+import io.github.attn4j.Tensor;
+import io.github.attn4j.spi.Arg;
+import io.github.attn4j.spi.KernelArgs;
 import io.github.attn4j.spi.KernelId;
+import io.github.attn4j.spi.KernelParams;
+import io.github.attn4j.spi.KernelParams.Bgemm;
+import io.github.attn4j.spi.KernelParams.Operand;
+import io.github.attn4j.spi.Plan;
+import io.github.attn4j.spi.Workspace;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
 /**
- * "Which kernel, with which launch shape": decided once per call from the op and the device, and
- * used by {@code supports()}, {@code workspaceBytes()} and the launch alike. Plain functions over
- * plain data; the tile tables mirror those in {@code kernels/cuda/*.cu} (CudaKernelTablesTest
- * checks that they agree).
+ * The CUDA planner: "which kernel, with which launch shape and arguments", decided once per call
+ * from the op, the device and the backend's options, and read by {@code supports()},
+ * {@code workspaceBytes()} and the launch alike. Plain functions over plain data; the tile tables
+ * come from the kernel sources ({@link CudaTables}).
  */
 final class CudaPlans {
     private CudaPlans() {}
 
-    /** Module (file name without .cu) of each kernel id. */
-    static String module(KernelId id) {
-        return switch (id) {
-            case SDPA_FWD -> "sdpa";
-            case MASKED_SOFTMAX, MASKED_SOFTMAX_BWD -> "softmax";
-            case ADDITIVE_FWD -> "additive";
-            case GEMM_NT -> "gemm";
-        };
-    }
+    /** Module (file name without .cu) of the steps that are library calls instead of kernels. */
+    static final String CUBLAS = "cublas";
 
     static String dt(DType t) {
         return t.name().toLowerCase(Locale.ROOT);
-    }
-
-    /** One kernel launch of a plan. */
-    record Step(String module, String entry, LaunchConfig launch) {}
-
-    /** SDPA tile of sdpa.cu's ATTN_SDPA_TILES. */
-    record SdpaTile(int dmax, int bm, int bn, int threads) {
-        int smemBytes() {
-            int floats = bm * (dmax + 1) + bn * (dmax + 1) + bn * dmax + bm * (bn + 1);
-            return floats * 4;
-        }
-    }
-
-    static final List<SdpaTile> SDPA_TILES = List.of(new SdpaTile(32, 32, 32, 128), new SdpaTile(64, 32, 32, 128),
-            new SdpaTile(128, 32, 32, 128), new SdpaTile(256, 16, 16, 128));
-
-    /** The smallest tile whose DMAX holds max(D, Dv), or null above 256. */
-    static SdpaTile sdpaTile(int d, int dv) {
-        int need = Math.max(d, dv);
-        for (SdpaTile t : SDPA_TILES) {
-            if (need <= t.dmax()) {
-                return t;
-            }
-        }
-        return null;
-    }
-
-    /** Additive tile of additive.cu's ATTN_ADDITIVE_TILES. */
-    record AdditiveTile(int dmax, int bm, int bn, int ac, int threads) {
-        int smemBytes() {
-            int floats = bm * (ac + 1) + bn * (ac + 1) + ac + bn * dmax + bm * (bn + 1);
-            return floats * 4;
-        }
-    }
-
-    static final List<AdditiveTile> ADDITIVE_TILES = List.of(new AdditiveTile(64, 16, 32, 32, 128),
-            new AdditiveTile(256, 16, 32, 32, 128));
-
-    static AdditiveTile additiveTile(int dv) {
-        for (AdditiveTile t : ADDITIVE_TILES) {
-            if (dv <= t.dmax()) {
-                return t;
-            }
-        }
-        return null;
-    }
-
-    /** softmax.cu constants. */
-    static final int SOFTMAX_WARP_ROWS = 4, SOFTMAX_WARP_MAX_SK = 1024, SOFTMAX_BLOCK_THREADS = 256;
-    /** gemm.cu constants. */
-    static final int GEMM_TM = 64, GEMM_TN = 64, GEMM_THREADS = 256;
-
-    /** A plan, or the reason there is none. */
-    record Plan(boolean supported, String variant, String reason, long workspaceBytes, List<Step> steps) {
-        static Plan no(String reason) {
-            return new Plan(false, "", reason, 0, List.of());
-        }
-
-        Step step(int i) {
-            return steps.get(i);
-        }
-    }
-
-    /** How SDPA runs: the fused kernel, or the unfused GEMM + softmax + GEMM reference path. */
-    enum SdpaPath {
-        FUSED, UNFUSED
     }
 
     /** Which GEMM implementation the unfused path and the additive projections use. */
@@ -110,53 +45,114 @@ final class CudaPlans {
         }
     }
 
+    /** What the planner knows: the device, the options, the GEMM provider that loaded. */
+    record Context(DeviceProps dev, CudaOptions options, GemmProvider gemm) {}
+
+    /** The plan of any op: the one dispatch over the ops. */
+    static Plan plan(OpParams op, Context c) {
+        return op.accept(new OpVisitor<Plan>() {
+            @Override
+            public Plan sdpa(SdpaParams p) {
+                return c.options().unfusedSdpa() ? sdpaUnfused(p, c.dev(), c.gemm())
+                        : sdpaFused(p, c.dev(), c.options().tensorCores());
+            }
+
+            @Override
+            public Plan softmax(SoftmaxParams p) {
+                return softmaxPlan(p.dtype(), p.rows(), p.seqK(), false, KernelArgs.softmax(p));
+            }
+
+            @Override
+            public Plan softmaxBackward(SoftmaxBackwardParams p) {
+                return softmaxPlan(p.dtype(), p.rows(), p.seqK(), true, KernelArgs.softmaxBackward(p));
+            }
+
+            @Override
+            public Plan additive(AdditiveParams p) {
+                return CudaPlans.additive(p, c.dev(), c.gemm());
+            }
+        });
+    }
+
+    private static Plan.Step kernel(String module, String entry, long gx, long gy, long gz, int threads, int smem,
+            List<Arg> args) {
+        return Plan.Step.of(module, entry, new long[] {gx, gy, gz}, new long[] {threads, 1, 1}, smem, args);
+    }
+
+    private static Plan.Step library(String entry, List<Arg> args) {
+        return Plan.Step.of(CUBLAS, entry, new long[] {1, 1, 1}, new long[] {1, 1, 1}, 0, args);
+    }
+
     // ------------------------------------------------------------------ SDPA
 
-    static Plan sdpa(SdpaParams p, DeviceProps dev, SdpaPath path, GemmProvider gemm) {
-        return path == SdpaPath.FUSED ? sdpaFused(p, dev, TcPlan.optedIn()) : sdpaUnfused(p, dev, gemm);
+    /** The smallest tile whose DMAX holds max(D, Dv), or null above the table. */
+    static CudaTables.SdpaTile sdpaTile(int d, int dv) {
+        int need = Math.max(d, dv);
+        for (CudaTables.SdpaTile t : CudaTables.SDPA_TILES) {
+            if (need <= t.dmax()) {
+                return t;
+            }
+        }
+        return null;
     }
 
     /**
-     * The fused SDPA plan. With {@code tensorCores} (set by {@code -Dattn4j.cuda.tc=true}, off by
-     * default because the tensor-core kernel has not yet passed the matrix on a GPU), an F16/BF16
-     * call that {@link TcPlan} accepts runs {@code kernels/cuda/sdpa_tc.cu} (variant
-     * {@code tc-mma-...}); any other call keeps the fp32-math kernel, and its variant then says why
-     * the tensor-core path was not taken.
+     * The fused SDPA plan. With {@code tensorCores} (off by default: the tensor-core kernel has not
+     * yet passed the matrix on a GPU), an F16/BF16 call that {@link TcPlan} accepts runs
+     * {@code kernels/cuda/sdpa_tc.cu} (variant {@code tc-mma-...}); any other call keeps the
+     * fp32-math kernel, and its variant then says why the tensor-core path was not taken.
      */
     static Plan sdpaFused(SdpaParams p, DeviceProps dev, boolean tensorCores) {
-        Plan simt = sdpaFused(p, dev);
+        Plan simt = sdpaSimt(p, dev);
         if (!tensorCores) {
             return simt;
         }
-        TcPlan tc = TcPlan.choose(p, tcDevice(dev));
+        TcPlan tc = TcPlan.choose(p, dev);
+        if (tc.applies() && !aligned16(p.q(), p.k(), p.v(), p.o())) {
+            tc = TcPlan.no(p.dtype(), "a wrapped device pointer is not 16-byte aligned (cp.async reads whole 16-byte rows)");
+        }
         if (!tc.applies()) {
-            return simt.supported() ? new Plan(true, simt.variant() + " (tensor-core path not taken: " + tc.reason()
-                    + ")", "", simt.workspaceBytes(), simt.steps()) : simt;
+            return simt.supported() ? simt.named(simt.variant() + " (tensor-core path not taken: " + tc.reason() + ")")
+                    : simt;
         }
         int[] g = tc.grid();
-        Step fwd = new Step("sdpa_tc", tc.entry(), LaunchConfig.of(g[0], g[1], g[2], tc.blockX(), tc.sharedBytes()));
-        List<Step> steps = tc.splits() == 1 ? List.of(fwd) : List.of(fwd, new Step("sdpa_tc", tc.combineEntry(),
-                LaunchConfig.of(tc.combineGridX(p), 1, 1, TcPlan.COMBINE_THREADS, 0)));
-        return new Plan(true, tc.variant(), "", tc.workspaceBytes(p), steps);
+        int splits = tc.splits();
+        long ws = tc.workspaceBytes(p);
+        Tensor oPart = null, lsePart = null;
+        if (splits > 1) {
+            Workspace w = new Workspace(ws);
+            long rows = (long) p.batch() * p.headsQ() * p.seqQ();
+            oPart = Tensor.of(w, DType.F32, new int[] {Math.toIntExact(splits * rows * p.headDimV())}, new long[] {1}, 0);
+            lsePart = Tensor.of(w, DType.F32, new int[] {Math.toIntExact(splits * rows)}, new long[] {1},
+                    tc.partialLseOffset(p) / 4);
+        }
+        List<Plan.Step> steps = new ArrayList<>();
+        steps.add(kernel("sdpa_tc", tc.entry(), g[0], g[1], g[2], tc.blockX(), tc.sharedBytes(),
+                KernelArgs.sdpaFwdSplit(p, oPart, lsePart, splits)));
+        if (splits > 1) {
+            steps.add(kernel("sdpa_tc", tc.combineEntry(), tc.combineGridX(p), 1, 1, TcPlan.COMBINE_THREADS, 0,
+                    KernelArgs.sdpaCombine(p, oPart, lsePart, splits)));
+        }
+        return Plan.of(tc.variant(), ws, steps);
     }
 
-    /**
-     * The tensor-core plan's view of the device. DeviceProps has no per-SM figures; these follow
-     * from the compute capability: shared memory per SM = the opt-in per-block limit + the 1 KiB
-     * the driver reserves (sm_80: 163 + 1, sm_86/89: 99 + 1, sm_90: 227 + 1 KiB), 1536 threads per SM
-     * on sm_86/87/89 and 2048 otherwise, 64K registers.
-     */
-    static TcDevice tcDevice(DeviceProps d) {
-        boolean ga10x = d.ccMajor() == 8 && d.ccMinor() >= 6;
-        return new TcDevice(d.multiprocessors(), d.ccMajor(), d.ccMinor(), d.smemPerBlockOptin(),
-                d.smemPerBlockOptin() + 1024, 1024, ga10x ? 1536 : 2048, 65536);
+    /** True unless a tensor is on wrapped device memory whose address is not a multiple of 16 bytes. */
+    static boolean aligned16(Tensor... ts) {
+        for (Tensor t : ts) {
+            if (t.memory() instanceof CudaMemory m && !m.aligned16()) {
+                return false;
+            }
+        }
+        return true;
     }
 
-    static Plan sdpaFused(SdpaParams p, DeviceProps dev) {
-        SdpaTile t = sdpaTile(p.headDim(), p.headDimV());
+    /** The fused SDPA on fp32 SIMT cores (any dtype storage). */
+    static Plan sdpaSimt(SdpaParams p, DeviceProps dev) {
+        CudaTables.SdpaTile t = sdpaTile(p.headDim(), p.headDimV());
+        int top = CudaTables.SDPA_TILES.get(CudaTables.SDPA_TILES.size() - 1).dmax();
         if (t == null) {
-            return Plan.no("head dims D=" + p.headDim() + ", Dv=" + p.headDimV()
-                    + ": the CUDA SDPA kernel takes D, Dv <= 256");
+            return Plan.no("head dims D=" + p.headDim() + ", Dv=" + p.headDimV() + ": the CUDA SDPA kernel takes D, Dv <= "
+                    + top);
         }
         if (t.smemBytes() > dev.smemPerBlockOptin()) {
             return Plan.no("the D<=" + t.dmax() + " SDPA tile needs " + t.smemBytes() + " B of shared memory, "
@@ -167,9 +163,9 @@ final class CudaPlans {
             return Plan.no("grid (" + gx + ", " + gy + ") exceeds CUDA's limits (B*Hq <= 2^31-1, Sq/" + t.bm()
                     + " <= 65535)");
         }
-        String entry = KernelId.SDPA_FWD.entry(p.dtype()) + (t.dmax() < 256 ? "_d" + t.dmax() : "");
-        Step s = new Step("sdpa", entry, LaunchConfig.of(gx, gy, 1, t.threads(), t.smemBytes()));
-        return new Plan(true, "fused-simt-d" + t.dmax() + "-" + dt(p.dtype()), "", 0, List.of(s));
+        String entry = KernelId.SDPA_FWD.entry(p.dtype()) + (t.dmax() < top ? "_d" + t.dmax() : "");
+        return Plan.of("fused-simt-d" + t.dmax() + "-" + dt(p.dtype()), 0,
+                List.of(kernel("sdpa", entry, gx, gy, 1, t.threads(), t.smemBytes(), KernelArgs.sdpaFwd(p))));
     }
 
     /** cuBLAS can take Q.K^T when the head dim is the unit stride of both. */
@@ -182,6 +178,26 @@ final class CudaPlans {
     static boolean cublasPv(SdpaParams p) {
         return p.dtype() == DType.F32 && p.v().stride(3) == 1 && p.o().stride(3) == 1 && p.masks().kvLengths() == null
                 && p.v().stride(2) >= p.headDimV() && p.o().stride(2) >= p.headDimV();
+    }
+
+    /** The fp32 score workspace [B, Hq, Sq, Sk], contiguous, as a GEMM operand. */
+    static Operand scores(SdpaParams p) {
+        long sk = p.seqK(), sq = p.seqQ();
+        return new Operand(0, p.headsQ() * sq * sk, sq * sk, sk, 1);
+    }
+
+    /** S = Q . K^T into the workspace (scale is applied by the softmax that follows). */
+    static Bgemm qk(SdpaParams p) {
+        int flags = p.masks().kvLengths() != null ? KernelParams.BGEMM_N_KVLEN : 0;
+        return new Bgemm(Operand.of(p.q(), false), Operand.of(p.k(), true), scores(p), p.seqQ(), p.seqK(), p.headDim(),
+                p.batch(), p.headsQ(), p.group(), 1f, flags);
+    }
+
+    /** O = P . V from the workspace; the contraction stops at kv_len[b] when kv lengths are given. */
+    static Bgemm pv(SdpaParams p) {
+        int flags = p.masks().kvLengths() != null ? KernelParams.BGEMM_K_KVLEN : 0;
+        return new Bgemm(scores(p), Operand.of(p.v(), false), Operand.of(p.o(), false), p.seqQ(), p.headDimV(),
+                p.seqK(), p.batch(), p.headsQ(), p.group(), 1f, flags);
     }
 
     static Plan sdpaUnfused(SdpaParams p, DeviceProps dev, GemmProvider gemm) {
@@ -198,74 +214,69 @@ final class CudaPlans {
                     + " [B, Hq, Sq, Sk], more than half of the device's %.1f GiB (use the fused path)",
                     ws / (double) (1L << 30), dev.totalMemory() / (double) (1L << 30)));
         }
-        String qk = gemm == GemmProvider.CUBLAS && cublasQk(p) ? "cublas" : "kernel";
-        String pv = gemm == GemmProvider.CUBLAS && cublasPv(p) ? "cublas" : "kernel";
-        Step sQk = bgemmStep("qk", p.dtype(), p.seqQ(), p.seqK(), bh);
-        Step sPv = bgemmStep("pv", p.dtype(), p.seqQ(), p.headDimV(), bh);
-        if ((qk.equals("kernel") || pv.equals("kernel")) && bh > LaunchConfig.MAX_GRID_YZ) {
+        boolean qkBlas = gemm == GemmProvider.CUBLAS && cublasQk(p);
+        boolean pvBlas = gemm == GemmProvider.CUBLAS && cublasPv(p);
+        if ((!qkBlas || !pvBlas) && bh > LaunchConfig.MAX_GRID_YZ) {
             return Plan.no("B*Hq = " + bh + " exceeds the GEMM kernel's 65535 batch limit");
         }
-        Step sm = softmaxStep(DType.F32, bh * p.seqQ(), p.seqK(), false);
-        if (sm == null) {
+        int[] shape = {p.batch(), p.headsQ(), p.seqQ(), p.seqK()};
+        Tensor s = Tensor.of(new Workspace(ws), DType.F32, shape, Tensor.contiguousStrides(shape), 0);
+        SoftmaxParams sm = SoftmaxParams.builder(s, s).masks(p.masks()).scale(p.scale()).build();
+        Plan.Step smStep = softmaxStep(DType.F32, bh * p.seqQ(), p.seqK(), false, KernelArgs.softmax(sm));
+        if (smStep == null) {
             return Plan.no("too many softmax rows: " + bh * p.seqQ());
         }
-        return new Plan(true, "unfused-qk:" + qk + "-softmax-pv:" + pv + "-" + dt(p.dtype()), "", ws,
-                List.of(sQk, sm, sPv));
+        int[] kv = p.masks().kvLengths();
+        Plan.Step sQk = qkBlas ? library("qk", List.of(new Arg.Buffer("q", p.q()), new Arg.Buffer("k", p.k()),
+                new Arg.Buffer("c", s))) : bgemmStep("qk", p.dtype(), p.seqQ(), p.seqK(), bh,
+                KernelArgs.bgemm(qk(p), p.q(), p.k(), s, kv));
+        Plan.Step sPv = pvBlas ? library("pv", List.of(new Arg.Buffer("a", s), new Arg.Buffer("v", p.v()),
+                new Arg.Buffer("o", p.o()))) : bgemmStep("pv", p.dtype(), p.seqQ(), p.headDimV(), bh,
+                KernelArgs.bgemm(pv(p), s, p.v(), p.o(), kv));
+        return Plan.of("unfused-qk:" + (qkBlas ? "cublas" : "kernel") + "-softmax-pv:" + (pvBlas ? "cublas" : "kernel")
+                + "-" + dt(p.dtype()), ws, List.of(sQk, smStep, sPv));
     }
 
     /** The batched GEMM kernel step: "qk" is {@code <dt,dt,f32>}, "pv" is {@code <f32,dt,dt>}. */
-    static Step bgemmStep(String which, DType dtype, long m, long n, long batchHeads) {
+    static Plan.Step bgemmStep(String which, DType dtype, long m, long n, long batchHeads, List<Arg> args) {
         String d = dt(dtype);
         String entry = which.equals("qk") ? "attn_bgemm_" + d + "_" + d + "_f32" : "attn_bgemm_f32_" + d + "_" + d;
-        long gx = LaunchConfig.ceilDiv(m, GEMM_TM) * LaunchConfig.ceilDiv(n, GEMM_TN);
-        if (!LaunchConfig.fits(gx, Math.min(batchHeads, LaunchConfig.MAX_GRID_YZ), 1)) {
-            return new Step("gemm", entry, null);
-        }
-        return new Step("gemm", entry, LaunchConfig.of(gx, Math.min(batchHeads, LaunchConfig.MAX_GRID_YZ), 1,
-                GEMM_THREADS, 0));
+        long gx = LaunchConfig.ceilDiv(m, CudaTables.GEMM_TM) * LaunchConfig.ceilDiv(n, CudaTables.GEMM_TN);
+        return kernel("gemm", entry, gx, Math.min(batchHeads, LaunchConfig.MAX_GRID_YZ), 1, CudaTables.GEMM_THREADS, 0,
+                args);
     }
 
     // ------------------------------------------------------------------ masked softmax
 
-    /** Warp per row up to 1024 keys, block per row above. Null when the grid cannot hold the rows. */
-    static Step softmaxStep(DType dtype, long rows, int seqK, boolean backward) {
+    /** Warp per row up to SOFTMAX_WARP_MAX_SK keys, block per row above. Null when the grid cannot hold the rows. */
+    static Plan.Step softmaxStep(DType dtype, long rows, int seqK, boolean backward, List<Arg> args) {
         String base = (backward ? KernelId.MASKED_SOFTMAX_BWD : KernelId.MASKED_SOFTMAX).entry(dtype);
-        if (seqK <= SOFTMAX_WARP_MAX_SK) {
-            long gx = LaunchConfig.ceilDiv(rows, SOFTMAX_WARP_ROWS);
+        if (seqK <= CudaTables.SOFTMAX_WARP_MAX_SK) {
+            long gx = LaunchConfig.ceilDiv(rows, CudaTables.SOFTMAX_WARP_ROWS);
             return LaunchConfig.fits(gx, 1, 1)
-                    ? new Step("softmax", base + "_warp", LaunchConfig.of(gx, 1, 1, 32 * SOFTMAX_WARP_ROWS, 0))
-                    : null;
+                    ? kernel("softmax", base + "_warp", gx, 1, 1, 32 * CudaTables.SOFTMAX_WARP_ROWS, 0, args) : null;
         }
         return LaunchConfig.fits(rows, 1, 1)
-                ? new Step("softmax", base, LaunchConfig.of(rows, 1, 1, SOFTMAX_BLOCK_THREADS, 0))
-                : null;
+                ? kernel("softmax", base, rows, 1, 1, CudaTables.SOFTMAX_BLOCK_THREADS, 0, args) : null;
     }
 
-    static Plan softmax(SoftmaxParams p) {
-        Step s = softmaxStep(p.dtype(), p.rows(), p.seqK(), false);
+    static Plan softmaxPlan(DType dtype, long rows, int seqK, boolean backward, List<Arg> args) {
+        Plan.Step s = softmaxStep(dtype, rows, seqK, backward, args);
         if (s == null) {
-            return Plan.no("rows = " + p.rows() + " exceed the grid limit");
+            return Plan.no("rows = " + rows + " exceed the grid limit");
         }
-        return new Plan(true, (s.entry().endsWith("_warp") ? "warp-per-row-" : "block-per-row-") + dt(p.dtype()), "", 0,
-                List.of(s));
-    }
-
-    static Plan softmaxBackward(SoftmaxBackwardParams p) {
-        Step s = softmaxStep(p.dtype(), p.rows(), p.seqK(), true);
-        if (s == null) {
-            return Plan.no("rows = " + p.rows() + " exceed the grid limit");
-        }
-        return new Plan(true, (s.entry().endsWith("_warp") ? "warp-per-row-" : "block-per-row-") + dt(p.dtype()), "", 0,
-                List.of(s));
+        return Plan.of((s.entry().endsWith("_warp") ? "warp-per-row-" : "block-per-row-") + dt(dtype), 0, List.of(s));
     }
 
     // ------------------------------------------------------------------ additive
 
-    /** Projection GEMM step {@code attn_gemm_nt_<dt>}: [B*H] x [S, Din] . [A, Din]^T. */
-    static Step projectionStep(DType dtype, long s, long a, long batchHeads) {
-        long gx = LaunchConfig.ceilDiv(s, GEMM_TM) * LaunchConfig.ceilDiv(a, GEMM_TN);
-        return new Step("gemm", KernelId.GEMM_NT.entry(dtype), LaunchConfig.fits(gx, batchHeads, 1)
-                ? LaunchConfig.of(gx, batchHeads, 1, GEMM_THREADS, 0) : null);
+    static CudaTables.AdditiveTile additiveTile(int dv) {
+        for (CudaTables.AdditiveTile t : CudaTables.ADDITIVE_TILES) {
+            if (dv <= t.dmax()) {
+                return t;
+            }
+        }
+        return null;
     }
 
     /** Bytes of the fp32 projection workspace of a raw call: Qp [B,H,Sq,A] then Kp [B,H,Sk,A]. */
@@ -274,9 +285,10 @@ final class CudaPlans {
     }
 
     static Plan additive(AdditiveParams p, DeviceProps dev, GemmProvider gemm) {
-        AdditiveTile t = additiveTile(p.headDimV());
+        CudaTables.AdditiveTile t = additiveTile(p.headDimV());
+        int top = CudaTables.ADDITIVE_TILES.get(CudaTables.ADDITIVE_TILES.size() - 1).dmax();
         if (t == null) {
-            return Plan.no("Dv = " + p.headDimV() + ": the CUDA additive kernel takes Dv <= 256");
+            return Plan.no("Dv = " + p.headDimV() + ": the CUDA additive kernel takes Dv <= " + top);
         }
         if ((p.w().dim(0) > 1 && p.w().stride(0) != 1) || (p.b() != null && p.b().dim(0) > 1 && p.b().stride(0) != 1)) {
             return Plan.no("w and b must be contiguous (the kernel addresses them as w_off + a, b_off + a)");
@@ -286,57 +298,42 @@ final class CudaPlans {
         if (!LaunchConfig.fits(bh, gy, 1)) {
             return Plan.no("grid (" + bh + ", " + gy + ") exceeds CUDA's limits");
         }
-        String entry = KernelId.ADDITIVE_FWD.entry(p.dtype()) + (p.raw() ? "_qkf32" : "") + (t.dmax() < 256 ? "_d" + t.dmax() : "");
-        Step fused = new Step("additive", entry, LaunchConfig.of(bh, gy, 1, t.threads(), t.smemBytes()));
+        String entry = KernelId.ADDITIVE_FWD.entry(p.dtype()) + (p.raw() ? "_qkf32" : "") + (t.dmax() < top ? "_d"
+                + t.dmax() : "");
         String v = "fused-d" + t.dmax() + "-" + dt(p.dtype()) + (p.weights() != null ? "-two-pass-weights" : "");
         if (!p.raw()) {
-            return new Plan(true, v, "", 0, List.of(fused));
+            return Plan.of(v, 0, List.of(kernel("additive", entry, bh, gy, 1, t.threads(), t.smemBytes(),
+                    KernelArgs.additiveFwd(p))));
         }
+        long ws = projectionWorkspace(p);
+        Workspace w = new Workspace(ws);
+        int a = p.dimA();
+        int[] qs = {p.batch(), p.heads(), p.seqQ(), a};
+        int[] ks = {p.batch(), p.heads(), p.seqK(), a};
+        Tensor qp = Tensor.of(w, DType.F32, qs, Tensor.contiguousStrides(qs), 0);
+        Tensor kp = Tensor.of(w, DType.F32, ks, Tensor.contiguousStrides(ks), Tensor.numel(qs));
         boolean cublas = gemm == GemmProvider.CUBLAS && cublasProjection(p);
-        Step pq = projectionStep(p.dtype(), p.seqQ(), p.dimA(), bh);
-        Step pk = projectionStep(p.dtype(), p.seqK(), p.dimA(), bh);
-        if (!cublas && (pq.launch() == null || pk.launch() == null)) {
-            return Plan.no("B*H = " + bh + " exceeds the projection GEMM kernel's 65535 batch limit");
+        List<Plan.Step> steps = new ArrayList<>();
+        for (Tensor[] xwc : new Tensor[][] {{p.q(), p.wq(), qp}, {p.k(), p.wk(), kp}}) {
+            List<Arg> args = KernelArgs.gemmNt(xwc[0], xwc[1], xwc[2]);
+            if (cublas) {
+                steps.add(library("projection", args.subList(1, args.size())));
+                continue;
+            }
+            long gx = LaunchConfig.ceilDiv(xwc[0].dim(2), CudaTables.GEMM_TM) * LaunchConfig.ceilDiv(a, CudaTables.GEMM_TN);
+            if (!LaunchConfig.fits(gx, bh, 1)) {
+                return Plan.no("B*H = " + bh + " exceeds the projection GEMM kernel's 65535 batch limit");
+            }
+            steps.add(kernel("gemm", KernelId.GEMM_NT.entry(p.dtype()), gx, bh, 1, CudaTables.GEMM_THREADS, 0, args));
         }
-        return new Plan(true, "projection:" + (cublas ? "cublas" : "kernel") + "-" + v, "", projectionWorkspace(p),
-                List.of(pq, pk, fused));
+        steps.add(kernel("additive", entry, bh, gy, 1, t.threads(), t.smemBytes(),
+                KernelArgs.additiveFwd(p.withProjected(qp, kp))));
+        return Plan.of("projection:" + (cublas ? "cublas" : "kernel") + "-" + v, ws, steps);
     }
 
     /** cuBLAS takes the projections when the feature dims are the unit strides. */
     static boolean cublasProjection(AdditiveParams p) {
         return p.q().stride(3) == 1 && p.k().stride(3) == 1 && p.wq().stride(1) == 1 && p.wk().stride(1) == 1
                 && CublasGemm.fits(p);
-    }
-
-    /**
-     * The keys {@code [lo, hi)} that the window and kv length allow for some row of {@code [i0, i1)}:
-     * the Java mirror of {@code RowMask::key_range} in kernels/cuda/mask.cuh (the fused kernels skip
-     * every K/V tile outside it). Returns {@code {lo, hi}}; empty when {@code lo >= hi}.
-     */
-    static int[] keyRange(int i0, int i1, int alignOff, int winLeft, int winRight, int kvLen) {
-        long l = 0, r = kvLen;
-        if (winLeft >= 0) {
-            l = Math.max(l, (long) i0 + alignOff - winLeft);
-        }
-        if (winRight >= 0) {
-            r = Math.min(r, (long) (i1 - 1) + alignOff + winRight + 1);
-        }
-        int lo = (int) Math.max(0, Math.min(l, kvLen));
-        int hi = (int) Math.max(lo, r);
-        return new int[] {lo, hi};
-    }
-
-    /** The plan of any op. */
-    static Plan plan(OpParams op, DeviceProps dev, SdpaPath path, GemmProvider gemm) {
-        if (op instanceof SdpaParams p) {
-            return sdpa(p, dev, path, gemm);
-        } else if (op instanceof SoftmaxParams p) {
-            return softmax(p);
-        } else if (op instanceof SoftmaxBackwardParams p) {
-            return softmaxBackward(p);
-        } else if (op instanceof AdditiveParams p) {
-            return additive(p, dev, gemm);
-        }
-        return Plan.no("unknown op " + op.op());
     }
 }

@@ -30,6 +30,12 @@ final class KernelSources {
         return KernelSources.class.getResource(ROOT + module + ".fatbin") != null;
     }
 
+    /** Any file of the CUDA kernel folder ({@code "tc_traits.cuh"}, {@code "sdpa.cu"}) as text, or null. */
+    static String text(String file) {
+        byte[] b = read(ROOT + file);
+        return b == null ? null : new String(b, StandardCharsets.UTF_8);
+    }
+
     /** The CUDA source of a module, or null. */
     static String source(String module) {
         byte[] b = read(ROOT + module + ".cu");

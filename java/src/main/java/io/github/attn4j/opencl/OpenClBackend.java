@@ -3,13 +3,17 @@ package io.github.attn4j.opencl;
 import io.github.attn4j.BackendException;
 import io.github.attn4j.DeviceInfo;
 import io.github.attn4j.OpParams;
-import io.github.attn4j.Support;
 import io.github.attn4j.spi.AbstractDeviceBackend;
+import io.github.attn4j.spi.Plan;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.jocl.CL;
 import org.jocl.Pointer;
 import org.jocl.cl_command_queue;
 import org.jocl.cl_context;
 import org.jocl.cl_device_id;
+import org.jocl.cl_kernel;
+import org.jocl.cl_program;
 import org.jocl.cl_mem;
 
 /**
@@ -24,14 +28,20 @@ public final class OpenClBackend extends AbstractDeviceBackend {
     private final boolean ownsContext;
     private final ProgramCache programs;
     private final cl_mem dummy;
+    private final OpenClOptions options;
+    private final OpenClPlans.Tune tune;
+    /** CL_KERNEL_WORK_GROUP_SIZE per built kernel: as many entries as programs, no more. */
+    private final Map<String, Long> kernelLimits = new ConcurrentHashMap<>();
 
-    OpenClBackend(OpenClDevice dev) {
-        this(dev, createContext(dev), true);
+    OpenClBackend(OpenClDevice dev, OpenClOptions options) {
+        this(dev, createContext(dev), true, options);
     }
 
-    private OpenClBackend(OpenClDevice dev, cl_context context, boolean ownsContext) {
+    private OpenClBackend(OpenClDevice dev, cl_context context, boolean ownsContext, OpenClOptions options) {
         super(DeviceInfo.available("opencl", dev.index(), dev.name(), dev.details()));
         this.dev = dev;
+        this.options = options;
+        this.tune = OpenClPlans.Tune.of(dev.cpu(), options);
         this.context = context;
         this.ownsContext = ownsContext;
         this.programs = new ProgramCache(context, dev.id());
@@ -54,6 +64,11 @@ public final class OpenClBackend extends AbstractDeviceBackend {
      * device is reported as {@code opencl:-1} unless it is found among the enumerated devices.
      */
     public static OpenClBackend wrap(cl_context context, cl_device_id device) {
+        return wrap(context, device, OpenClOptions.fromSystemProperties());
+    }
+
+    /** {@link #wrap(cl_context, cl_device_id)} with explicit options. */
+    public static OpenClBackend wrap(cl_context context, cl_device_id device, OpenClOptions options) {
         OpenClDevice d = null;
         for (OpenClDevice x : OpenClDevice.all()) {
             if (x.id().equals(device)) {
@@ -63,7 +78,7 @@ public final class OpenClBackend extends AbstractDeviceBackend {
         if (d == null) {
             throw new BackendException("OpenCL: the device to wrap is not among the enumerated devices");
         }
-        return new OpenClBackend(d, context, false);
+        return new OpenClBackend(d, context, false, options);
     }
 
     /** The caller's buffer of {@code bytes} as device memory of this backend; never released by attn4j. */
@@ -102,20 +117,51 @@ public final class OpenClBackend extends AbstractDeviceBackend {
         return dummy;
     }
 
-    @Override
-    public Support supports(OpParams params) {
-        try {
-            Variant.Choice c = Variant.choose(params, dev);
-            return c.supported() ? Support.yes(c.variant().name()) : Support.no(c.reason());
-        } catch (RuntimeException e) {
-            return Support.no("cannot plan the call: " + e.getMessage());
-        }
+    /** The options this backend was opened with. */
+    public OpenClOptions options() {
+        return options;
     }
 
     @Override
-    public long workspaceBytes(OpParams params) {
-        Variant.Choice c = Variant.choose(params, dev);
-        return c.supported() ? c.variant().workspaceBytes() : 0;
+    protected Plan plan(OpParams params) {
+        return OpenClPlans.plan(params, dev, tune, this::kernelLimit);
+    }
+
+    /** The build options of a step: the language version, the options' extras, then its constants. */
+    String buildOptions(Plan.Step step) {
+        StringBuilder b = new StringBuilder("-cl-std=CL1.2");
+        if (!options.buildOptions().isEmpty()) {
+            b.append(' ').append(options.buildOptions());
+        }
+        step.constants().forEach((k, v) -> b.append(" -D").append(k).append('=').append(v));
+        return b.toString();
+    }
+
+    /** The program of a step (built once per process and options). */
+    cl_program program(Plan.Step step) {
+        return programs.get(step.module() + ".cl", buildOptions(step));
+    }
+
+    /** {@code CL_KERNEL_WORK_GROUP_SIZE} of a step's kernel (builds the program on first use). */
+    private long kernelLimit(Plan.Step step) {
+        String key = step.module() + "|" + step.entry() + "|" + buildOptions(step);
+        Long cached = kernelLimits.get(key);
+        if (cached != null) {
+            return cached;
+        }
+        int[] err = new int[1];
+        cl_kernel k = Cl.created(CL.clCreateKernel(program(step), step.entry(), err), err,
+                "clCreateKernel(" + step.entry() + ")");
+        try {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocateDirect(8).order(java.nio.ByteOrder.nativeOrder());
+            Cl.check(CL.clGetKernelWorkGroupInfo(k, dev.id(), CL.CL_KERNEL_WORK_GROUP_SIZE, org.jocl.Sizeof.size_t,
+                    Pointer.to(b), null), "clGetKernelWorkGroupInfo(" + step.entry() + ")");
+            long limit = b.getLong(0);
+            kernelLimits.put(key, limit);
+            return limit;
+        } finally {
+            CL.clReleaseKernel(k);
+        }
     }
 
     /** A scope with its own in-order queue. */

@@ -41,8 +41,14 @@ public final class OpenClProvider implements BackendProvider {
         }
     }
 
+    /** Opens device {@code deviceIndex} with the options of the {@code attn4j.opencl.*} system properties. */
     @Override
     public Backend open(int deviceIndex) {
+        return open(deviceIndex, OpenClOptions.fromSystemProperties());
+    }
+
+    /** Opens device {@code deviceIndex} (counted over all platforms) with explicit options. */
+    public OpenClBackend open(int deviceIndex, OpenClOptions options) {
         List<OpenClDevice> ds;
         try {
             ds = OpenClDevice.all();
@@ -52,6 +58,6 @@ public final class OpenClProvider implements BackendProvider {
         if (deviceIndex < 0 || deviceIndex >= ds.size()) {
             throw new IllegalArgumentException("deviceIndex: expected 0.." + (ds.size() - 1) + ", got " + deviceIndex);
         }
-        return new OpenClBackend(ds.get(deviceIndex));
+        return new OpenClBackend(ds.get(deviceIndex), options);
     }
 }

@@ -2,12 +2,18 @@ package io.github.attn4j.spi;
 
 import io.github.attn4j.Backend;
 import io.github.attn4j.DeviceInfo;
+import io.github.attn4j.OpParams;
+import io.github.attn4j.Support;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
-/** Shared backend bookkeeping: open scopes, close-once, leak reports. */
+/**
+ * Shared backend bookkeeping: open scopes, close-once, leak reports; and the one planning entry
+ * point, {@link #plan(OpParams)}, that {@code supports()}, {@code workspaceBytes()} and every
+ * scope's launch read.
+ */
 public abstract class AbstractDeviceBackend implements Backend {
     private final DeviceInfo device;
     private final Set<AbstractDeviceScope> open = ConcurrentHashMap.newKeySet();
@@ -32,6 +38,36 @@ public abstract class AbstractDeviceBackend implements Backend {
         if (closed) {
             throw new IllegalStateException(device.id() + " backend is closed");
         }
+    }
+
+    /**
+     * How this backend runs a call, or why it cannot: a pure function of the call, the device and
+     * the options the backend was opened with. Called once per {@code supports()},
+     * {@code workspaceBytes()} and {@code Scope.run()}.
+     */
+    protected abstract Plan plan(OpParams params);
+
+    /** {@link #plan} on an open backend; a failure to plan is a reason, never an exception. */
+    final Plan planOrReason(OpParams params) {
+        if (closed) {
+            return Plan.no(device.id() + " backend is closed");
+        }
+        try {
+            return plan(params);
+        } catch (RuntimeException e) {
+            return Plan.no("cannot plan the call: " + e);
+        }
+    }
+
+    @Override
+    public final Support supports(OpParams params) {
+        return planOrReason(params).support();
+    }
+
+    @Override
+    public final long workspaceBytes(OpParams params) {
+        Plan p = planOrReason(params);
+        return p.supported() ? p.workspaceBytes() : 0;
     }
 
     void register(AbstractDeviceScope s) {

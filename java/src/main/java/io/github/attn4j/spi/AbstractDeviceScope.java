@@ -9,21 +9,48 @@ import io.github.attn4j.Memory;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.Scope;
 import io.github.attn4j.Tensor;
+import io.github.attn4j.UnsupportedFeatureException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * A device scope: owns allocations, stages host tensors, checks that device tensors belong to this
- * backend, and leaves the op itself to {@link #launch(OpParams)} on device tensors only.
+ * A device scope: owns allocations, stages host tensors, orders its work after other scopes'
+ * writes, and leaves the launches to {@link #launch(Plan, OpParams)} on device tensors only.
+ *
+ * <p>One policy for everything a scope keeps between calls: nothing grows with the number of
+ * distinct calls. Host staging goes through one bounded direct buffer (borrowed from a small
+ * process-wide pool, chunked copies); the workspace and the launch-argument arena are single
+ * buffers grown to the largest call seen; staged copies of host tensors live for one call.
+ *
+ * <p>A scope is for one thread at a time. Using it from two threads at once is detected and
+ * refused with {@link IllegalStateException}; handing it from one thread to another is fine.
  */
 public abstract class AbstractDeviceScope implements Scope {
+    /** Host staging chunk: copies larger than this go through the staging buffer in pieces. */
+    static final int STAGING_CHUNK = 4 << 20;
+    /** Staging buffers kept for reuse across scopes (each at most {@link #STAGING_CHUNK}). */
+    private static final ArrayBlockingQueue<ByteBuffer> STAGING_POOL = new ArrayBlockingQueue<>(4);
+
+    /** Slots of {@link #grown(int, long)}. */
+    protected static final int WORKSPACE = 0, ARGS = 1;
+
     private final AbstractDeviceBackend backend;
-    private final List<DeviceMemory> owned = new ArrayList<>();
+    private final List<DeviceMemory> owned = new ArrayList<>(); // guarded by itself
+    private final DeviceMemory[] grown = new DeviceMemory[2];
     private final String origin;
-    private boolean closed;
+    private final AtomicReference<Thread> user = new AtomicReference<>();
+    private int depth;
+    private ByteBuffer staging;
+    /** Guards {@link #closed} against another scope's {@link #fenceFrom} during close. */
+    private final Object fenceLock = new Object();
+    private volatile boolean closed;
 
     protected AbstractDeviceScope(AbstractDeviceBackend backend) {
         this.backend = backend;
@@ -41,7 +68,9 @@ public abstract class AbstractDeviceScope implements Scope {
     }
 
     int allocationCount() {
-        return owned.size();
+        synchronized (owned) {
+            return owned.size();
+        }
     }
 
     @Override
@@ -56,102 +85,242 @@ public abstract class AbstractDeviceScope implements Scope {
         backend.checkOpen();
     }
 
+    /** Marks the calling thread as this scope's user; refuses a second thread while one is inside. */
+    private void enter() {
+        Thread me = Thread.currentThread();
+        if (!user.compareAndSet(null, me) && user.get() != me) {
+            Thread other = user.get();
+            throw new IllegalStateException("scope on " + backend.device().id() + " is in use by thread '"
+                    + (other == null ? "?" : other.getName()) + "' and was called from thread '" + me.getName()
+                    + "' at the same time: a scope is for one thread at a time (open one scope per thread)");
+        }
+        depth++;
+    }
+
+    private void exit() {
+        if (--depth == 0) {
+            user.set(null);
+        }
+    }
+
+    // ------------------------------------------------------------------ what a backend provides
+
     /** Allocates {@code bytes} of device memory (never 0: callers round up). */
     protected abstract DeviceMemory allocateBytes(long bytes);
 
-    /** Host to device; may be asynchronous only if the host bytes are copied first. */
-    protected abstract void copyToDevice(HostMemory src, long srcByte, DeviceMemory dst, long dstByte, long bytes);
+    /** Host to device from the staging buffer's remaining bytes; {@code src} may be reused on return. */
+    protected abstract void writeChunk(ByteBuffer src, DeviceMemory dst, long dstByte);
 
-    /** Device to host; returns when the host bytes are written. */
-    protected abstract void copyToHost(DeviceMemory src, long srcByte, HostMemory dst, long dstByte, long bytes);
+    /** Device to host into the staging buffer's remaining bytes; returns when they are written. */
+    protected abstract void readChunk(DeviceMemory src, long srcByte, ByteBuffer dst);
 
     /** Device to device, asynchronous on this scope's stream. */
     protected abstract void copyOnDevice(DeviceMemory src, long srcByte, DeviceMemory dst, long dstByte, long bytes);
 
-    /** Runs an op whose tensors are all on this backend's device. */
-    protected abstract void launch(OpParams p);
+    /** Runs a plan whose tensors are all on this backend's device ({@code params}: the same call, for library steps). */
+    protected abstract void launch(Plan plan, OpParams params);
+
+    /** Makes this scope's later work wait for everything already issued on {@code other}'s stream. */
+    protected abstract void waitFor(AbstractDeviceScope other);
 
     /** Releases the stream/queue the scope owns (not wrapped ones). */
     protected void releaseStream() {}
 
-    @Override
-    public Tensor allocate(DType dtype, int... shape) {
-        checkOpen();
-        long bytes = Math.max(1, Tensor.numel(shape) * dtype.bytes());
-        DeviceMemory m = allocateBytes(bytes);
-        owned.add(m);
-        return Tensor.of(m, dtype, shape, Tensor.contiguousStrides(shape), 0);
+    /** Whether device memory belongs to this backend instance (same context), so kernels may read it. */
+    protected boolean ownsMemory(DeviceMemory m) {
+        return m.backend().equals(backend.name());
     }
 
-    /** Device memory owned by this scope, for workspaces. */
-    protected DeviceMemory workspace(long bytes) {
-        checkOpen();
-        DeviceMemory m = allocateBytes(Math.max(1, bytes));
-        owned.add(m);
+    // ------------------------------------------------------------------ memory
+
+    @Override
+    public Tensor allocate(DType dtype, int... shape) {
+        enter();
+        try {
+            checkOpen();
+            Check.notNull("dtype", dtype);
+            long bytes = Math.max(1, Tensor.checkedBytes(dtype, shape));
+            DeviceMemory m = allocateBytes(bytes);
+            synchronized (owned) {
+                owned.add(m);
+            }
+            return Tensor.of(m, dtype, shape, Tensor.contiguousStrides(shape), 0);
+        } finally {
+            exit();
+        }
+    }
+
+    /**
+     * A device buffer of at least {@code bytes} kept in {@code slot} ({@link #WORKSPACE}, {@link #ARGS})
+     * and grown, never shrunk, to the largest request: bounded by the largest call, not their number.
+     */
+    protected DeviceMemory grown(int slot, long bytes) {
+        DeviceMemory m = grown[slot];
+        if (m == null || m.byteSize() < bytes) {
+            if (m != null) {
+                free(m); // later work is ordered after the frees by the driver / queue
+            }
+            m = allocateBytes(Math.max(bytes, 1 << 16));
+            synchronized (owned) {
+                owned.add(m);
+            }
+            grown[slot] = m;
+        }
         return m;
     }
 
     /** Frees one allocation of this scope early. */
     protected void free(DeviceMemory m) {
-        if (owned.remove(m)) {
+        boolean had;
+        synchronized (owned) {
+            had = owned.remove(m);
+        }
+        if (had) {
             m.close();
         }
     }
 
+    private ByteBuffer staging() {
+        if (staging == null) {
+            staging = STAGING_POOL.poll();
+            if (staging == null) {
+                staging = ByteBuffer.allocateDirect(STAGING_CHUNK).order(ByteOrder.LITTLE_ENDIAN);
+            }
+        }
+        return staging.clear();
+    }
+
+    /** Host to device through the staging buffer, in chunks. */
+    private void copyToDevice(HostMemory src, long srcByte, DeviceMemory dst, long dstByte, long bytes) {
+        for (long done = 0; done < bytes; done += STAGING_CHUNK) {
+            int n = (int) Math.min(STAGING_CHUNK, bytes - done);
+            ByteBuffer b = staging().limit(n);
+            src.read(srcByte + done, b);
+            b.flip();
+            writeChunk(b, dst, dstByte + done);
+        }
+    }
+
+    /** Device to host through the staging buffer, in chunks; returns when the host bytes are written. */
+    private void copyToHost(DeviceMemory src, long srcByte, HostMemory dst, long dstByte, long bytes) {
+        for (long done = 0; done < bytes; done += STAGING_CHUNK) {
+            int n = (int) Math.min(STAGING_CHUNK, bytes - done);
+            ByteBuffer b = staging().limit(n);
+            readChunk(src, srcByte + done, b);
+            b.position(0).limit(n);
+            dst.write(dstByte + done, b);
+        }
+    }
+
+    // ------------------------------------------------------------------ ordering across scopes
+
+    /** Before this scope touches {@code m}: wait for the other scope that last wrote it, if any. */
+    private void orderAfterWriter(Memory m) {
+        if (m instanceof DeviceMemory dm && dm.lastWriter() instanceof AbstractDeviceScope w && w != this) {
+            w.fenceFrom(this);
+        }
+    }
+
+    /** Called on the writer scope by a reader scope: the reader waits for the writer's issued work. */
+    private void fenceFrom(AbstractDeviceScope reader) {
+        synchronized (fenceLock) {
+            if (!closed) {
+                reader.waitFor(this); // a closed scope drained its stream when it closed
+            }
+        }
+    }
+
+    private void markWritten(Memory m) {
+        if (m instanceof DeviceMemory dm) {
+            dm.markWrittenBy(this);
+        }
+    }
+
+    // ------------------------------------------------------------------ copy and run
+
     @Override
     public void copy(Tensor src, Tensor dst) {
-        checkOpen();
-        Check.arg(src.dtype() == dst.dtype(), "dst.dtype", src.dtype(), dst.dtype());
-        Check.arg(Arrays.equals(src.shape(), dst.shape()), "dst.shape", Arrays.toString(src.shape()),
-                Arrays.toString(dst.shape()));
-        Check.arg(src.isContiguous(), "src", "a contiguous tensor", Arrays.toString(src.strides()));
-        Check.arg(dst.isContiguous(), "dst", "a contiguous tensor", Arrays.toString(dst.strides()));
-        checkMemory("src", src.memory());
-        checkMemory("dst", dst.memory());
-        long bytes = src.numel() * src.dtype().bytes();
-        long so = src.offset() * src.dtype().bytes();
-        long d0 = dst.offset() * dst.dtype().bytes();
-        if (bytes == 0) {
-            return;
-        }
-        Memory s = src.memory();
-        Memory d = dst.memory();
-        if (s instanceof HostMemory hs && d instanceof DeviceMemory dd) {
-            copyToDevice(hs, so, dd, d0, bytes);
-        } else if (s instanceof DeviceMemory ds && d instanceof HostMemory hd) {
-            copyToHost(ds, so, hd, d0, bytes);
-        } else if (s instanceof DeviceMemory ds && d instanceof DeviceMemory dd) {
-            copyOnDevice(ds, so, dd, d0, bytes);
-        } else {
-            ByteArrayCopy.hostToHost((HostMemory) s, so, (HostMemory) d, d0, bytes);
+        enter();
+        try {
+            checkOpen();
+            Check.arg(src.dtype() == dst.dtype(), "dst.dtype", src.dtype(), dst.dtype());
+            Check.arg(Arrays.equals(src.shape(), dst.shape()), "dst.shape", Arrays.toString(src.shape()),
+                    Arrays.toString(dst.shape()));
+            Check.arg(src.isContiguous(), "src", "a contiguous tensor", Arrays.toString(src.strides()));
+            Check.arg(dst.isContiguous(), "dst", "a contiguous tensor", Arrays.toString(dst.strides()));
+            checkMemory("src", src.memory());
+            checkMemory("dst", dst.memory());
+            long bytes = src.numel() * src.dtype().bytes();
+            long so = src.offset() * src.dtype().bytes();
+            long d0 = dst.offset() * dst.dtype().bytes();
+            if (bytes == 0) {
+                return;
+            }
+            Memory s = src.memory();
+            Memory d = dst.memory();
+            orderAfterWriter(s);
+            orderAfterWriter(d);
+            if (s instanceof HostMemory hs && d instanceof DeviceMemory dd) {
+                copyToDevice(hs, so, dd, d0, bytes);
+            } else if (s instanceof DeviceMemory ds && d instanceof HostMemory hd) {
+                copyToHost(ds, so, hd, d0, bytes);
+            } else if (s instanceof DeviceMemory ds && d instanceof DeviceMemory dd) {
+                copyOnDevice(ds, so, dd, d0, bytes);
+            } else {
+                ByteArrayCopy.hostToHost((HostMemory) s, so, (HostMemory) d, d0, bytes);
+            }
+            markWritten(d);
+        } finally {
+            exit();
         }
     }
 
     private void checkMemory(String name, Memory m) {
         m.checkOpen();
         if (m instanceof DeviceMemory dm) {
-            Check.arg(dm.backend().equals(backend.name()), name + ".memory", "host memory or " + backend.name()
-                    + " device memory", dm.describe());
+            Check.arg(ownsMemory(dm), name + ".memory", "host memory or device memory of this " + backend.name()
+                    + " backend (" + backend.device().id() + ")", dm.describe() + " of another backend or context");
         }
     }
 
     @Override
     public void run(OpParams params) {
-        checkOpen();
-        backend.supports(params).require(backend.device().id(), params);
-        List<Tensor> all = new ArrayList<>(params.inputs());
-        all.addAll(params.outputs());
-        boolean anyHost = false;
-        for (Tensor t : all) {
-            checkMemory("tensor " + t, t.memory());
-            anyHost |= t.memory().isHost();
+        enter();
+        try {
+            checkOpen();
+            Plan plan = backend.planOrReason(params);
+            if (!plan.supported()) {
+                throw new UnsupportedFeatureException(backend.device().id() + " does not support this " + params.op()
+                        + " call: " + plan.reason());
+            }
+            List<Tensor> all = new ArrayList<>(params.inputs());
+            all.addAll(params.outputs());
+            boolean anyHost = false;
+            for (Tensor t : all) {
+                checkMemory("tensor " + t, t.memory());
+                anyHost |= t.memory().isHost();
+            }
+            if (!anyHost) {
+                for (Tensor t : all) {
+                    orderAfterWriter(t.memory());
+                }
+                launch(plan, params);
+                for (Tensor t : params.outputs()) {
+                    markWritten(t.memory());
+                }
+                return;
+            }
+            runStaged(plan, params, all);
+        } finally {
+            exit();
         }
-        if (!anyHost) {
-            launch(params);
-            return;
-        }
-        // Stage: one device buffer per distinct host array or buffer (so in-place views stay in place,
-        // also when the caller wrapped one array twice).
+    }
+
+    /**
+     * Stages host tensors: one device buffer per distinct host array or buffer (so in-place views
+     * stay in place, also when the caller wrapped one array twice), launched, copied back, freed.
+     */
+    private void runStaged(Plan plan, OpParams params, List<Tensor> all) {
         Map<Object, DeviceMemory> staged = new IdentityHashMap<>();
         try {
             for (Tensor t : all) {
@@ -159,17 +328,21 @@ public abstract class AbstractDeviceScope implements Scope {
                     DeviceMemory d = allocateBytes(Math.max(1, h.byteSize()));
                     staged.put(stageKey(h), d);
                     copyToDevice(h, 0, d, 0, h.byteSize());
+                } else {
+                    orderAfterWriter(t.memory());
                 }
             }
-            OpParams dev = params.mapTensors(t -> {
+            java.util.function.UnaryOperator<Tensor> toDevice = t -> {
                 DeviceMemory d = t.memory() instanceof HostMemory h ? staged.get(stageKey(h)) : null;
                 return d == null ? t : Tensor.of(d, t.dtype(), t.shape(), t.strides(), t.offset());
-            });
-            launch(dev);
+            };
+            launch(plan.mapTensors(toDevice), params.mapTensors(toDevice));
             Map<Object, Boolean> done = new IdentityHashMap<>();
             for (Tensor t : params.outputs()) {
                 if (t.memory() instanceof HostMemory h && done.put(stageKey(h), Boolean.TRUE) == null) {
                     copyToHost(staged.get(stageKey(h)), 0, h, 0, h.byteSize());
+                } else {
+                    markWritten(t.memory());
                 }
             }
             synchronize();
@@ -188,24 +361,40 @@ public abstract class AbstractDeviceScope implements Scope {
     @Override
     public long allocatedBytes() {
         long n = 0;
-        for (DeviceMemory m : owned) {
-            n += m.byteSize();
+        synchronized (owned) {
+            for (DeviceMemory m : owned) {
+                n += m.byteSize();
+            }
         }
         return n;
     }
 
+    /** Waits for the stream, ignoring failures (close, backend shutdown). */
+    protected abstract void drainQuietly();
+
     @Override
     public void close() {
-        if (closed) {
-            return;
+        synchronized (fenceLock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
         }
-        closed = true;
         try {
-            for (DeviceMemory m : owned) {
+            drainQuietly();
+            List<DeviceMemory> all;
+            synchronized (owned) {
+                all = new ArrayList<>(owned);
+                owned.clear();
+            }
+            for (DeviceMemory m : all) {
                 m.close();
             }
-            owned.clear();
             releaseStream();
+            if (staging != null) {
+                STAGING_POOL.offer(staging); // dropped when the pool is full
+                staging = null;
+            }
         } finally {
             backend.unregister(this);
         }

@@ -139,4 +139,34 @@ public final class KernelParams {
         w.i32("batch", x.dim(0)).i32("heads", x.dim(1)).i32("pad0", 0);
         return w;
     }
+
+    /** {@code ATTN_BGEMM_*} flags of {@code attn_bgemm_params}: the contraction (K) or the columns (N) stop at kv_len[b]. */
+    public static final int BGEMM_K_KVLEN = 0x1, BGEMM_N_KVLEN = 0x2;
+
+    /** One operand of the batched GEMM: element offset, [b, h] strides, then the two matrix strides. */
+    public record Operand(long off, long sb, long sh, long s0, long s1) {
+        /** The operand view of a 4-D tensor, matrix dims {@code (r, c)} = axes (2, 3), or (3, 2) when transposed. */
+        public static Operand of(Tensor t, boolean transposed) {
+            return new Operand(t.offset(), t.stride(0), t.stride(1), t.stride(transposed ? 3 : 2),
+                    t.stride(transposed ? 2 : 3));
+        }
+    }
+
+    /**
+     * {@code attn_bgemm_params}: a batched GEMM {@code C = alpha * A . B} over z = (b, h), B's head
+     * {@code h / group}, used by the unfused SDPA on CUDA.
+     */
+    public record Bgemm(Operand a, Operand b, Operand c, int m, int n, int k, int batch, int heads, int group,
+            float alpha, int flags) {
+        public StructWriter pack() {
+            StructWriter w = new StructWriter();
+            w.i64("a_off", a.off()).i64("a_sb", a.sb()).i64("a_sh", a.sh()).i64("a_sm", a.s0()).i64("a_sk", a.s1());
+            w.i64("b_off", b.off()).i64("b_sb", b.sb()).i64("b_sh", b.sh()).i64("b_sk", b.s0()).i64("b_sn", b.s1());
+            w.i64("c_off", c.off()).i64("c_sb", c.sb()).i64("c_sh", c.sh()).i64("c_sm", c.s0()).i64("c_sn", c.s1());
+            w.i32("m", m).i32("n", n).i32("k", k);
+            w.i32("batch", batch).i32("heads", heads).i32("group", group);
+            w.f32("alpha", alpha).i32("flags", flags);
+            return w;
+        }
+    }
 }

@@ -1,10 +1,8 @@
-package io.github.attn4j.cuda.tc;
+package io.github.attn4j.cuda;
 
 import io.github.attn4j.DType;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.Tensor;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
 
 /**
@@ -13,11 +11,11 @@ import java.util.Locale;
  * {@code workspaceBytes()} and the launch, so the three never disagree.
  *
  * <p><b>Status: the kernels behind this plan have never run on a GPU.</b> A backend must route to
- * them only when the caller opts in with {@code -D}{@value #OPT_IN_PROPERTY}{@code =true}
- * ({@link #optedIn()}), until the verify matrix has passed on a GPU.
+ * them only when the caller opts in ({@link CudaOptions#tensorCores()}, {@code -Dattn4j.cuda.tc=true}),
+ * until the verify matrix has passed on a GPU.
  *
  * <h2>When the path applies</h2>
- * dtype F16 or BF16; compute capability 8.0 or newer; D == Dv and D in {@link TcTraits#TABLE}; unit
+ * dtype F16 or BF16; compute capability 8.0 or newer; D == Dv and D in {@link TcTraits#table()}; unit
  * last-dim strides on Q, K, V and O; Q, K, V element offsets and outer strides multiples of 8 (16-byte
  * cp.async rows) and O's multiples of 2 (32-bit stores); the row's shared memory and threads within
  * the device's limits; {@code B * Hq <= 65535} (grid y). Otherwise {@link #applies()} is false and
@@ -62,37 +60,24 @@ import java.util.Locale;
  * @param splits split-KV count (grid z), 1 = no split
  * @param ctasPerSm resident CTAs per SM assumed by the heuristic
  */
-public record TcPlan(boolean applies, String reason, TcTraits traits, DType dtype, int gridX, int gridY, int splits,
+record TcPlan(boolean applies, String reason, TcTraits traits, DType dtype, int gridX, int gridY, int splits,
         int ctasPerSm) {
 
-    /** System property that routes eligible calls to this path ({@code true}); off by default. */
-    public static final String OPT_IN_PROPERTY = "attn4j.cuda.tc";
     /** Upper bound of the split count. */
-    public static final int MAX_SPLITS = 64;
+    static final int MAX_SPLITS = 64;
     /** Every split streams at least this many K/V tiles. */
-    public static final int MIN_TILES_PER_SPLIT = 4;
+    static final int MIN_TILES_PER_SPLIT = 4;
     /** No split when the launch fills this fraction of the CTA slots. */
-    public static final double FILL_THRESHOLD = 0.8;
+    static final double FILL_THRESHOLD = 0.8;
     /** Registers per thread assumed when the backend does not pass the compiled kernel's count. */
-    public static final int DEFAULT_REGS = 255;
+    static final int DEFAULT_REGS = 255;
     /** Threads per CTA of the combine kernel (one warp per row). */
-    public static final int COMBINE_THREADS = 128;
+    static final int COMBINE_THREADS = 128;
     /** Alignment of the LSE partials inside the workspace. */
-    public static final int WORKSPACE_ALIGN = 256;
-
-    /** Kernel argument order of {@code attn_sdpa_fwd_tc_<dt>_d<D>}, after {@code attn_sdpa_params p}. */
-    public static final List<String> FORWARD_ARGS = List.of("q", "k", "v", "o", "lse", "mask", "bias", "alibi",
-            "kv_len", "q_len", "o_part", "lse_part", "num_splits");
-    /** Kernel argument order of {@code attn_sdpa_combine_<dt>}, after {@code attn_sdpa_params p}. */
-    public static final List<String> COMBINE_ARGS = List.of("o_part", "lse_part", "o", "lse", "num_splits");
-
-    /** True when {@code -Dattn4j.cuda.tc=true}. */
-    public static boolean optedIn() {
-        return Boolean.parseBoolean(System.getProperty(OPT_IN_PROPERTY, "false"));
-    }
+    static final int WORKSPACE_ALIGN = 256;
 
     /** The plan with {@link #DEFAULT_REGS} registers per thread. */
-    public static TcPlan choose(SdpaParams p, TcDevice dev) {
+    static TcPlan choose(SdpaParams p, DeviceProps dev) {
         return choose(p, dev, DEFAULT_REGS);
     }
 
@@ -100,7 +85,7 @@ public record TcPlan(boolean applies, String reason, TcTraits traits, DType dtyp
      * The plan for a call on a device. {@code regsPerThread} is the compiled kernel's register count
      * ({@code CU_FUNC_ATTRIBUTE_NUM_REGS}) when the backend has loaded it, else {@link #DEFAULT_REGS}.
      */
-    public static TcPlan choose(SdpaParams p, TcDevice dev, int regsPerThread) {
+    static TcPlan choose(SdpaParams p, DeviceProps dev, int regsPerThread) {
         DType dt = p.dtype();
         if (dt != DType.F16 && dt != DType.BF16) {
             return no(dt, "dtype " + dt + ": the tensor-core path takes F16 or BF16");
@@ -121,9 +106,9 @@ public record TcPlan(boolean applies, String reason, TcTraits traits, DType dtyp
         if (layout != null) {
             return no(dt, layout);
         }
-        if (t.sharedBytes() > dev.sharedPerBlockOptin()) {
+        if (t.sharedBytes() > dev.smemPerBlockOptin()) {
             return no(dt, "needs " + t.sharedBytes() + " bytes of shared memory per block, the device allows "
-                    + dev.sharedPerBlockOptin());
+                    + dev.smemPerBlockOptin());
         }
         if (t.threads() > dev.maxThreadsPerBlock()) {
             return no(dt, "needs " + t.threads() + " threads per block, the device allows " + dev.maxThreadsPerBlock());
@@ -133,9 +118,22 @@ public record TcPlan(boolean applies, String reason, TcTraits traits, DType dtyp
             return no(dt, "B * Hq = " + gridY + " exceeds the grid y limit 65535");
         }
         int gridX = ceilDiv(p.seqQ(), t.blockM());
-        int perSm = dev.ctasPerSm(t, regsPerThread);
-        int splits = splits(gridX * gridY, (long) dev.smCount() * perSm, keyTiles(p, t));
+        int perSm = ctasPerSm(dev, t, regsPerThread);
+        int splits = splits(gridX * gridY, (long) dev.multiprocessors() * perSm, keyTiles(p, t));
         return new TcPlan(true, "", t, dt, gridX, (int) gridY, splits, perSm);
+    }
+
+    /**
+     * How many CTAs of {@code t} one SM holds, limited by shared memory (plus the 1 KiB the driver
+     * reserves per CTA), threads and registers ({@code regsPerThread} rounded up to the allocation
+     * unit of 8; the kernel's {@code __launch_bounds__(threads, 1)} allows up to 255). At least 1.
+     */
+    static int ctasPerSm(DeviceProps d, TcTraits t, int regsPerThread) {
+        int bySmem = d.smemPerSm() / (t.sharedBytes() + 1024);
+        int byThreads = d.maxThreadsPerSm() / t.threads();
+        int regs = (Math.max(1, regsPerThread) + 7) / 8 * 8;
+        int byRegs = d.registersPerSm() / (regs * t.threads());
+        return Math.max(1, Math.min(bySmem, Math.min(byThreads, byRegs)));
     }
 
     /** The split-KV count of the heuristic in the class comment. */
@@ -188,7 +186,7 @@ public record TcPlan(boolean applies, String reason, TcTraits traits, DType dtyp
         return null;
     }
 
-    private static TcPlan no(DType dt, String reason) {
+    static TcPlan no(DType dt, String reason) {
         return new TcPlan(false, reason, null, dt, 0, 0, 0, 0);
     }
 
@@ -197,7 +195,7 @@ public record TcPlan(boolean applies, String reason, TcTraits traits, DType dtyp
     }
 
     /** True when every device address is a multiple of 16 bytes (cp.async of whole rows). */
-    public static boolean pointersAligned(long... addresses) {
+    static boolean pointersAligned(long... addresses) {
         for (long a : addresses) {
             if ((a & 15) != 0) {
                 return false;
@@ -207,37 +205,37 @@ public record TcPlan(boolean applies, String reason, TcTraits traits, DType dtyp
     }
 
     /** The entry point, e.g. {@code attn_sdpa_fwd_tc_bf16_d128}. */
-    public String entry() {
+    String entry() {
         requireApplies();
         return "attn_sdpa_fwd_tc_" + dtype.name().toLowerCase(Locale.ROOT) + "_d" + traits.headDim();
     }
 
     /** The combine entry point, e.g. {@code attn_sdpa_combine_f16}; used only when {@code splits > 1}. */
-    public String combineEntry() {
+    String combineEntry() {
         requireApplies();
         return "attn_sdpa_combine_" + dtype.name().toLowerCase(Locale.ROOT);
     }
 
     /** The name {@code supports().variant()} reports, e.g. {@code tc-mma-f16-d128} or {@code tc-mma-f16-d128-splitkv8}. */
-    public String variant() {
+    String variant() {
         requireApplies();
         return "tc-mma-" + dtype.name().toLowerCase(Locale.ROOT) + "-d" + traits.headDim()
                 + (splits > 1 ? "-splitkv" + splits : "");
     }
 
-    public int blockX() {
+    int blockX() {
         requireApplies();
         return traits.threads();
     }
 
     /** Dynamic shared memory of the forward kernel. */
-    public int sharedBytes() {
+    int sharedBytes() {
         requireApplies();
         return traits.sharedBytes();
     }
 
     /** {@code {gridX, gridY, splits}}. */
-    public int[] grid() {
+    int[] grid() {
         requireApplies();
         return new int[] {gridX, gridY, splits};
     }
@@ -248,83 +246,48 @@ public record TcPlan(boolean applies, String reason, TcTraits traits, DType dtyp
     }
 
     /** Grid x of the combine kernel: one warp per row, four per CTA. */
-    public int combineGridX(SdpaParams p) {
+    int combineGridX(SdpaParams p) {
         requireApplies();
         return ceilDiv(rows(p), COMBINE_THREADS / 32);
     }
 
     /** Bytes of the fp32 partial outputs {@code [splits, B*Hq, Sq, Dv]}; 0 without split. */
-    public long partialOBytes(SdpaParams p) {
+    long partialOBytes(SdpaParams p) {
         return partialOBytes(p, splits);
     }
 
     /** Bytes of the fp32 partial LSE {@code [splits, B*Hq, Sq]}; 0 without split. */
-    public long partialLseBytes(SdpaParams p) {
+    long partialLseBytes(SdpaParams p) {
         return partialLseBytes(p, splits);
     }
 
     /** Byte offset of the LSE partials in the workspace: after the O partials, 256-byte aligned. */
-    public long partialLseOffset(SdpaParams p) {
+    long partialLseOffset(SdpaParams p) {
         return partialLseOffset(p, splits);
     }
 
     /** Workspace for {@code Backend.workspaceBytes}: O partials, then LSE partials; 0 without split. */
-    public long workspaceBytes(SdpaParams p) {
+    long workspaceBytes(SdpaParams p) {
         return splits > 1 ? partialLseOffset(p) + partialLseBytes(p) : 0;
     }
 
     /** {@link #partialOBytes(SdpaParams)} for a given split count (for launch code that kept only the grid). */
-    public static long partialOBytes(SdpaParams p, int splits) {
+    static long partialOBytes(SdpaParams p, int splits) {
         return splits > 1 ? (long) splits * rows(p) * p.headDimV() * 4 : 0;
     }
 
     /** {@link #partialLseBytes(SdpaParams)} for a given split count. */
-    public static long partialLseBytes(SdpaParams p, int splits) {
+    static long partialLseBytes(SdpaParams p, int splits) {
         return splits > 1 ? (long) splits * rows(p) * 4 : 0;
     }
 
     /** {@link #partialLseOffset(SdpaParams)} for a given split count. */
-    public static long partialLseOffset(SdpaParams p, int splits) {
+    static long partialLseOffset(SdpaParams p, int splits) {
         return alignUp(partialOBytes(p, splits), WORKSPACE_ALIGN);
     }
 
     static long alignUp(long x, long a) {
         return (x + a - 1) / a * a;
-    }
-
-    /**
-     * The forward kernel's arguments after the params struct, in {@link #FORWARD_ARGS} order. Any
-     * argument type works (JCuda {@code Pointer}s in the backend, names in tests); absent optional
-     * buffers are the caller's dummies, as for the general kernel.
-     */
-    public static <A> List<A> forwardArgs(A q, A k, A v, A o, A lse, A mask, A bias, A alibi, A kvLen, A qLen, A oPart,
-            A lsePart, A numSplits) {
-        List<A> l = new ArrayList<>(13);
-        l.add(q);
-        l.add(k);
-        l.add(v);
-        l.add(o);
-        l.add(lse);
-        l.add(mask);
-        l.add(bias);
-        l.add(alibi);
-        l.add(kvLen);
-        l.add(qLen);
-        l.add(oPart);
-        l.add(lsePart);
-        l.add(numSplits);
-        return l;
-    }
-
-    /** The combine kernel's arguments after the params struct, in {@link #COMBINE_ARGS} order. */
-    public static <A> List<A> combineArgs(A oPart, A lsePart, A o, A lse, A numSplits) {
-        List<A> l = new ArrayList<>(5);
-        l.add(oPart);
-        l.add(lsePart);
-        l.add(o);
-        l.add(lse);
-        l.add(numSplits);
-        return l;
     }
 
     private void requireApplies() {

@@ -1,0 +1,347 @@
+package io.github.attn4j.opencl;
+
+import io.github.attn4j.AdditiveParams;
+import io.github.attn4j.DType;
+import io.github.attn4j.Masks;
+import io.github.attn4j.OpParams;
+import io.github.attn4j.OpVisitor;
+import io.github.attn4j.SdpaParams;
+import io.github.attn4j.SoftmaxBackwardParams;
+import io.github.attn4j.SoftmaxParams;
+import io.github.attn4j.Tensor;
+import io.github.attn4j.spi.KernelArgs;
+import io.github.attn4j.spi.KernelId;
+import io.github.attn4j.spi.Plan;
+import io.github.attn4j.spi.Workspace;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The OpenCL planner: which kernels run a call, specialised by which {@code -D} constants, on
+ * which NDRange, bound to which arguments. {@link #plan} is the one decision that
+ * {@code supports()}, {@code workspaceBytes()} and the launch all read.
+ */
+final class OpenClPlans {
+    private OpenClPlans() {}
+
+    /**
+     * The tuning table: every tile size and vector width of every kernel, per device class. The
+     * kernels only check (#error) that the values they get are consistent; the planner shrinks the
+     * work-groups and tiles to the device's reported limits.
+     *
+     * @param vw            vector width: score chunk, accumulator chunk and attention-dim chunk
+     * @param sdpaBlockN    keys per K/V tile (a multiple of vw, at most 64)
+     * @param sdpaRows      query rows per work-item (register blocking of the score and PV loops)
+     * @param sdpaWg        work-items per SDPA work-group; BLOCK_M = sdpaWg * sdpaRows
+     * @param addBlockN     keys per additive tile
+     * @param addWg         work-items (= query rows) per additive work-group
+     * @param smShortMax    softmax rows up to this length use the short-row shape
+     * @param smKeysPerThread keys per thread aimed at in the short-row shape
+     * @param smShortGroup  work-items per short-row work-group (rows * threads per row)
+     * @param smLongThreads threads per row in the long-row shape
+     * @param gemmTile      projection GEMM tile edge
+     */
+    record Tune(int vw, int sdpaBlockN, int sdpaRows, int sdpaWg, int addBlockN, int addWg, int smShortMax,
+            int smKeysPerThread, int smShortGroup, int smLongThreads, int gemmTile) {
+        /**
+         * CPUs (PoCL, measured in bench/results/opencl-pocl.md): 16-wide explicit vectors (one zmm),
+         * 4 query rows per work-item, 64-key tiles and 64 work-items, so 256 rows share each K/V tile.
+         */
+        static final Tune CPU = new Tune(16, 64, 4, 64, 32, 32, 4096, 512, 64, 16, 16);
+        /** GPUs: one row per work-item, float4 vectors, 128-item groups. */
+        static final Tune GPU = new Tune(4, 32, 1, 128, 32, 64, 1024, 16, 256, 256, 16);
+
+        /** The row for a device class with the options' overrides applied (once, when the backend opens). */
+        static Tune of(boolean cpu, OpenClOptions o) {
+            Tune t = cpu ? CPU : GPU;
+            if (o.tune().isEmpty()) {
+                return t;
+            }
+            int[] v = {t.vw, t.sdpaBlockN, t.sdpaRows, t.sdpaWg, t.addBlockN, t.addWg, t.smShortMax, t.smKeysPerThread,
+                t.smShortGroup, t.smLongThreads, t.gemmTile};
+            for (String kv : o.tune().split(",")) {
+                String[] p = kv.trim().split("=");
+                v[OpenClOptions.TUNE_NAMES.indexOf(p[0].trim())] = Integer.parseInt(p[1].trim());
+            }
+            return new Tune(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]);
+        }
+    }
+
+    /** The work-group limit of a compiled kernel ({@code CL_KERNEL_WORK_GROUP_SIZE}), by step. */
+    interface KernelLimits {
+        long maxWorkGroupSize(Plan.Step step);
+    }
+
+    /** Head dims (D, Dv) and the attention dim A are specialised up to these (private arrays). */
+    static final int MAX_HEAD_DIM = 512, MAX_DIM_A = 1024;
+
+    /**
+     * The plan of a call. A kernel may allow fewer work-items per group than the device (registers,
+     * private memory): then the planner chooses again under the kernel's limit, here, so the plan
+     * that {@code supports()} reports is the one that launches.
+     */
+    static Plan plan(OpParams p, OpenClDevice dev, Tune t, KernelLimits limits) {
+        Plan plan = choose(p, dev, t);
+        for (int attempt = 0; attempt < 4 && plan.supported(); attempt++) {
+            long limit = Long.MAX_VALUE;
+            for (Plan.Step s : plan.steps()) {
+                long k = limits.maxWorkGroupSize(s);
+                if (s.blockItems() > k) {
+                    limit = Math.min(limit, k);
+                }
+            }
+            if (limit == Long.MAX_VALUE) {
+                return plan;
+            }
+            Plan again = choose(p, dev.withMaxWorkGroupSize(limit), t);
+            if (!again.supported()) {
+                return Plan.no(plan.step(plan.steps().size() - 1).entry() + " allows only " + limit
+                        + " work-items per group on this device: " + again.reason());
+            }
+            plan = again;
+        }
+        return plan.supported() ? Plan.no("no work-group shape fits the kernel limits of " + plan.step(0).entry()) : plan;
+    }
+
+    /** The plan for the device's limits, before the compiled kernels' own limits are known. */
+    static Plan choose(OpParams p, OpenClDevice dev, Tune t) {
+        String big = tooLarge(p, dev);
+        if (big != null) {
+            return Plan.no(big);
+        }
+        return p.accept(new OpVisitor<Plan>() {
+            @Override
+            public Plan sdpa(SdpaParams s) {
+                return OpenClPlans.sdpa(s, dev, t);
+            }
+
+            @Override
+            public Plan softmax(SoftmaxParams s) {
+                return OpenClPlans.softmax(s.dtype(), s.rows(), s.seqK(), s.masks(), dev, t, false,
+                        KernelArgs.softmax(s));
+            }
+
+            @Override
+            public Plan softmaxBackward(SoftmaxBackwardParams s) {
+                return OpenClPlans.softmax(s.dtype(), s.rows(), s.seqK(), Masks.NONE, dev, t, true,
+                        KernelArgs.softmaxBackward(s));
+            }
+
+            @Override
+            public Plan additive(AdditiveParams a) {
+                return OpenClPlans.additive(a, dev, t);
+            }
+        });
+    }
+
+    /** Every tensor (and so every staged copy of host memory) must fit one device allocation. */
+    private static String tooLarge(OpParams p, OpenClDevice dev) {
+        List<Tensor> all = new ArrayList<>(p.inputs());
+        all.addAll(p.outputs());
+        for (Tensor x : all) {
+            long bytes = x.memory().byteSize();
+            if (bytes > dev.maxAllocBytes()) {
+                return "a tensor's memory (" + x.memory().describe() + ") exceeds the device's largest allocation, "
+                        + dev.maxAllocBytes() + " B";
+            }
+        }
+        return null;
+    }
+
+    private static int roundUp(int x, int m) {
+        return (x + m - 1) / m * m;
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
+    }
+
+    private static int pow2Floor(long x) {
+        return x <= 1 ? 1 : Integer.highestOneBit((int) Math.min(x, 1 << 30));
+    }
+
+    private static int pow2Ceil(long x) {
+        return x <= 1 ? 1 : Integer.highestOneBit((int) Math.min(x - 1, 1 << 29)) << 1;
+    }
+
+    /** The widest vector load (16, 8, 4; 1 = scalar) that divides a row of n elements. */
+    static int loadWidth(int n) {
+        for (int w : new int[] {16, 8, 4}) {
+            if (n % w == 0) {
+                return w;
+            }
+        }
+        return 1;
+    }
+
+    private static String dt(DType t) {
+        return t.name().toLowerCase(Locale.ROOT);
+    }
+
+    /** The storage-type constants every program takes. */
+    private static Map<String, Object> dtypeConstants(DType dt) {
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("DT_" + dt.name(), 1);
+        c.put("DT_SUFFIX", dt(dt));
+        return c;
+    }
+
+    private static void maskConstants(Map<String, Object> c, Masks m) {
+        c.put("HAS_BOOL_MASK", b(m.boolMask() != null));
+        c.put("HAS_BIAS", b(m.bias() != null));
+        c.put("HAS_ALIBI", b(m.alibiSlopes() != null));
+        c.put("HAS_WINDOW", b(m.hasWindow()));
+        c.put("HAS_KV_LEN", b(m.kvLengths() != null));
+        c.put("HAS_Q_LEN", b(m.qLengths() != null));
+    }
+
+    private static int b(boolean x) {
+        return x ? 1 : 0;
+    }
+
+    private static Plan sdpa(SdpaParams s, OpenClDevice dev, Tune t) {
+        int d = s.headDim(), dv = s.headDimV();
+        if (d > MAX_HEAD_DIM || dv > MAX_HEAD_DIM) {
+            return Plan.no("head dim D=" + d + ", Dv=" + dv + ": the OpenCL SDPA kernel is specialised up to "
+                    + MAX_HEAD_DIM);
+        }
+        int vw = t.vw;
+        int dvPad = roundUp(dv, vw);
+        int rows = t.sdpaRows;
+        int wg = (int) Math.min(t.sdpaWg, dev.maxWorkGroupSize());
+        // Fewer rows than a group: shrink the group (decode-like calls).
+        while (wg > 8 && (long) wg * rows / 2 >= s.seqQ()) {
+            wg /= 2;
+        }
+        int bn = t.sdpaBlockN;
+        long local = 4L * (d * (long) bn + (long) bn * dvPad);
+        while (local > dev.localMemBytes() && bn > vw) {
+            bn /= 2;
+            local = 4L * (d * (long) bn + (long) bn * dvPad);
+        }
+        if (local > dev.localMemBytes()) {
+            return Plan.no("D=" + d + ", Dv=" + dv + " needs " + local + " B of local memory for a " + bn
+                    + "-key tile; the device has " + dev.localMemBytes() + " B");
+        }
+        Map<String, Object> c = dtypeConstants(s.dtype());
+        c.put("HEAD_DIM", d);
+        c.put("HEAD_DIM_V", dv);
+        c.put("DV_PAD", dvPad);
+        c.put("VW", vw);
+        c.put("BLOCK_N", bn);
+        c.put("WG", wg);
+        c.put("ROWS", rows);
+        c.put("KVW", loadWidth(d));
+        c.put("VVW", loadWidth(dv));
+        c.put("HAS_SOFTCAP", b(s.hasSoftcap()));
+        c.put("HAS_LSE", b(s.lse() != null));
+        maskConstants(c, s.masks());
+        long groups = ceilDiv(s.seqQ(), (long) wg * rows);
+        String name = String.format(Locale.ROOT, "flash-%s-d%d-dv%d-bn%d-r%dx%d", dt(s.dtype()), d, dv, bn, rows, wg);
+        return Plan.of(name, 0, List.of(new Plan.Step("sdpa", KernelId.SDPA_FWD.entry(s.dtype()), c,
+                new long[] {groups, (long) s.batch() * s.headsQ()}, new long[] {wg, 1}, 0, KernelArgs.sdpaFwd(s))));
+    }
+
+    /** The (threads per row, rows per group) shape of the softmax kernels for rows of n keys. */
+    static int[] softmaxShape(int n, OpenClDevice dev, Tune t) {
+        int maxWg = pow2Floor(dev.maxWorkGroupSize());
+        if (n <= t.smShortMax) {
+            int threads = Math.min(Math.min(32, maxWg), pow2Ceil((n + t.smKeysPerThread - 1) / t.smKeysPerThread));
+            int rowsPerGroup = Math.max(1, Math.min(t.smShortGroup, maxWg) / threads);
+            return new int[] {threads, rowsPerGroup};
+        }
+        return new int[] {Math.min(pow2Floor(t.smLongThreads), maxWg), 1};
+    }
+
+    private static Plan softmax(DType dt, long rows, int n, Masks m, OpenClDevice dev, Tune t, boolean backward,
+            List<io.github.attn4j.spi.Arg> args) {
+        int[] shape = softmaxShape(n, dev, t);
+        long local = 2L * 4 * shape[0] * shape[1];
+        if (local > dev.localMemBytes()) {
+            return Plan.no("softmax reduction needs " + local + " B of local memory; the device has "
+                    + dev.localMemBytes() + " B");
+        }
+        Map<String, Object> c = dtypeConstants(dt);
+        c.put("ROW_THREADS", shape[0]);
+        c.put("ROWS_PER_WG", shape[1]);
+        maskConstants(c, m);
+        KernelId k = backward ? KernelId.MASKED_SOFTMAX_BWD : KernelId.MASKED_SOFTMAX;
+        String name = String.format(Locale.ROOT, "%s-%s-%s-%dx%d", backward ? "softmax-bwd" : "softmax",
+                shape[1] > 1 ? "short-rows" : "long-rows", dt(dt), shape[0], shape[1]);
+        return Plan.of(name, 0, List.of(new Plan.Step("softmax", k.entry(dt), c,
+                new long[] {1, ceilDiv(rows, shape[1])}, new long[] {shape[0], shape[1]}, 0, args)));
+    }
+
+    private static Plan additive(AdditiveParams a, OpenClDevice dev, Tune t) {
+        int da = a.dimA(), dv = a.headDimV();
+        if (da > MAX_DIM_A || dv > MAX_HEAD_DIM) {
+            return Plan.no("A=" + da + ", Dv=" + dv + ": the OpenCL additive kernel is specialised up to A <= "
+                    + MAX_DIM_A + ", Dv <= " + MAX_HEAD_DIM);
+        }
+        int vw = t.vw;
+        int aPad = roundUp(da, vw), dvPad = roundUp(dv, vw);
+        int wg = (int) Math.min(t.addWg, dev.maxWorkGroupSize());
+        while (wg > 8 && wg / 2 >= a.seqQ()) {
+            wg /= 2;
+        }
+        int bn = t.addBlockN;
+        long local = 4L * ((long) bn * aPad + (long) bn * dvPad + aPad);
+        while (local > dev.localMemBytes() && bn > 8) {
+            bn /= 2;
+            local = 4L * ((long) bn * aPad + (long) bn * dvPad + aPad);
+        }
+        if (local > dev.localMemBytes()) {
+            return Plan.no("A=" + da + ", Dv=" + dv + " needs " + local + " B of local memory; the device has "
+                    + dev.localMemBytes() + " B");
+        }
+        DType dt = a.dtype();
+        Map<String, Object> c = dtypeConstants(dt);
+        c.put("DIM_A", da);
+        c.put("A_PAD", aPad);
+        c.put("HEAD_DIM_V", dv);
+        c.put("DV_PAD", dvPad);
+        c.put("VW", vw);
+        c.put("BLOCK_N", bn);
+        c.put("WG", wg);
+        c.put("HAS_WEIGHTS", b(a.weights() != null));
+        c.put("HAS_ADD_BIAS", b(a.b() != null));
+        c.put("QK_F32", b(a.raw()));
+        maskConstants(c, a.masks());
+        List<Plan.Step> steps = new ArrayList<>();
+        AdditiveParams f = a;
+        long ws = 0;
+        if (a.raw()) {
+            int tile = Math.min(t.gemmTile, pow2Floor((long) Math.sqrt((double) dev.maxWorkGroupSize())));
+            if (2L * 4 * tile * (tile + 1) > dev.localMemBytes()) {
+                return Plan.no("the projection GEMM tile does not fit the device's local memory");
+            }
+            long bh = (long) a.batch() * a.heads();
+            ws = 4L * bh * ((long) a.seqQ() + a.seqK()) * da;
+            if (ws > dev.maxAllocBytes()) {
+                return Plan.no("the fp32 projection workspace (" + ws + " B) exceeds the device's largest allocation");
+            }
+            // Qp [B, H, Sq, A] then Kp [B, H, Sk, A], fp32, in one workspace.
+            Workspace w = new Workspace(ws);
+            int[] qs = {a.batch(), a.heads(), a.seqQ(), da};
+            int[] ks = {a.batch(), a.heads(), a.seqK(), da};
+            Tensor qp = Tensor.of(w, DType.F32, qs, Tensor.contiguousStrides(qs), 0);
+            Tensor kp = Tensor.of(w, DType.F32, ks, Tensor.contiguousStrides(ks), Tensor.numel(qs));
+            Map<String, Object> gc = dtypeConstants(dt);
+            gc.put("GEMM_TILE", tile);
+            for (Tensor[] xwc : new Tensor[][] {{a.q(), a.wq(), qp}, {a.k(), a.wk(), kp}}) {
+                long m = xwc[0].dim(2), n = xwc[1].dim(0);
+                steps.add(new Plan.Step("gemm", KernelId.GEMM_NT.entry(dt), gc, new long[] {ceilDiv(n, tile),
+                    ceilDiv(m, tile), bh}, new long[] {tile, tile, 1}, 0, KernelArgs.gemmNt(xwc[0], xwc[1], xwc[2])));
+            }
+            f = a.withProjected(qp, kp);
+        }
+        steps.add(new Plan.Step("additive", KernelId.ADDITIVE_FWD.entry(dt), c, new long[] {ceilDiv(f.seqQ(), wg),
+            (long) f.batch() * f.heads()}, new long[] {wg, 1}, 0, KernelArgs.additiveFwd(f)));
+        String name = String.format(Locale.ROOT, "fused-additive-%s-a%d-dv%d-bn%d-wg%d%s", dt(dt), da, dv, bn, wg,
+                a.raw() ? "+gemm" : "");
+        return Plan.of(name, ws, steps);
+    }
+}

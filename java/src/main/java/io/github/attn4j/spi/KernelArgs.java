@@ -1,0 +1,106 @@
+package io.github.attn4j.spi;
+
+import io.github.attn4j.AdditiveParams;
+import io.github.attn4j.Masks;
+import io.github.attn4j.SdpaParams;
+import io.github.attn4j.SoftmaxBackwardParams;
+import io.github.attn4j.SoftmaxParams;
+import io.github.attn4j.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The argument list of every kernel, in signature order, for CUDA and OpenCL alike: the params
+ * struct first (by value), then the buffers, the per-batch length arrays and the scalars, each
+ * named as in the {@code .cu} and {@code .cl} signatures. This class is the one definition;
+ * {@code KernelArgsTest} parses every entry point of both kernel languages and compares, so the
+ * OpenCL suite that runs on PoCL also proves the binding that CUDA uses.
+ */
+public final class KernelArgs {
+    private KernelArgs() {}
+
+    private static final class Builder {
+        final List<Arg> args = new ArrayList<>();
+
+        Builder struct(StructWriter w) {
+            args.add(new Arg.Struct("p", w.bytes()));
+            return this;
+        }
+
+        Builder buf(String name, Tensor t) {
+            args.add(new Arg.Buffer(name, t));
+            return this;
+        }
+
+        Builder ints(String name, int[] v) {
+            args.add(new Arg.Ints(name, v));
+            return this;
+        }
+
+        Builder i32(String name, int v) {
+            args.add(new Arg.I32(name, v));
+            return this;
+        }
+
+        /** The mask tail every masked kernel ends with. */
+        Builder masks(Masks m) {
+            return buf("mask", m.boolMask()).buf("bias", m.bias()).buf("alibi", m.alibiSlopes())
+                    .ints("kv_len", m.kvLengths()).ints("q_len", m.qLengths());
+        }
+
+        List<Arg> build() {
+            return List.copyOf(args);
+        }
+    }
+
+    private static Builder sdpaHead(SdpaParams p) {
+        return new Builder().struct(KernelParams.sdpa(p)).buf("q", p.q()).buf("k", p.k()).buf("v", p.v())
+                .buf("o", p.o()).buf("lse", p.lse()).masks(p.masks());
+    }
+
+    /** {@code attn_sdpa_fwd_<dt>[_d<DMAX>]} (CUDA SIMT and OpenCL). */
+    public static List<Arg> sdpaFwd(SdpaParams p) {
+        return sdpaHead(p).build();
+    }
+
+    /**
+     * {@code attn_sdpa_fwd_tc_<dt>_d<D>} (CUDA tensor cores): the SDPA arguments, then the split-KV
+     * partials (workspace views; absent without a split) and the split count.
+     */
+    public static List<Arg> sdpaFwdSplit(SdpaParams p, Tensor oPart, Tensor lsePart, int splits) {
+        return sdpaHead(p).buf("o_part", oPart).buf("lse_part", lsePart).i32("num_splits", splits).build();
+    }
+
+    /** {@code attn_sdpa_combine_<dt>}: merges the split-KV partials into O and LSE. */
+    public static List<Arg> sdpaCombine(SdpaParams p, Tensor oPart, Tensor lsePart, int splits) {
+        return new Builder().struct(KernelParams.sdpa(p)).buf("o_part", oPart).buf("lse_part", lsePart)
+                .buf("o", p.o()).buf("lse", p.lse()).i32("num_splits", splits).build();
+    }
+
+    /** {@code attn_masked_softmax_<dt>[_warp]}. */
+    public static List<Arg> softmax(SoftmaxParams p) {
+        return new Builder().struct(KernelParams.softmax(p)).buf("x", p.x()).buf("y", p.y()).masks(p.masks()).build();
+    }
+
+    /** {@code attn_masked_softmax_bwd_<dt>[_warp]}. */
+    public static List<Arg> softmaxBackward(SoftmaxBackwardParams p) {
+        return new Builder().struct(KernelParams.softmaxBackward(p)).buf("y", p.y()).buf("dy", p.dy())
+                .buf("dx", p.dx()).build();
+    }
+
+    /** {@code attn_additive_fwd_<dt>[_qkf32][_d<DMAX>]}, on projected inputs (raw ones are projected first). */
+    public static List<Arg> additiveFwd(AdditiveParams f) {
+        return new Builder().struct(KernelParams.additive(f)).buf("qp", f.q()).buf("kp", f.k()).buf("v", f.v())
+                .buf("w", f.w()).buf("bv", f.b()).buf("o", f.out()).buf("wts", f.weights()).masks(f.masks()).build();
+    }
+
+    /** {@code attn_gemm_nt_<dt>}: the projection {@code C = X . W^T}, batched over [b, h]. */
+    public static List<Arg> gemmNt(Tensor x, Tensor w, Tensor c) {
+        return new Builder().struct(KernelParams.gemmProjection(x, w, c)).buf("a", x).buf("bm", w).buf("c", c).build();
+    }
+
+    /** {@code attn_bgemm_<ta>_<tb>_<tc>} (CUDA, the unfused SDPA): {@code C = alpha A . B}, K or N cut at kv_len. */
+    public static List<Arg> bgemm(KernelParams.Bgemm g, Tensor a, Tensor b, Tensor c, int[] kvLen) {
+        return new Builder().struct(g.pack()).buf("a", a).buf("bm", b).buf("c", c).ints("kv_len", kvLen).build();
+    }
+}
