@@ -96,6 +96,9 @@ final class OpenClPlans {
             if (limit == Long.MAX_VALUE) {
                 return plan;
             }
+            if (limit < 1) {
+                return Plan.no(plan.step(0).entry() + " reports a work-group limit of " + limit + " on this device");
+            }
             Plan again = choose(p, dev.withMaxWorkGroupSize(limit), t);
             if (!again.supported()) {
                 return Plan.no(plan.step(plan.steps().size() - 1).entry() + " allows only " + limit

@@ -89,16 +89,17 @@ class CudaAvailabilityTest {
 
     @Test
     void launchErrorsNameStatusKernelAndShape() {
-        String m = CudaCheck.message(CUresult.CUDA_ERROR_INVALID_VALUE, "attn_sdpa_fwd_f32_d64",
-                LaunchConfig.of(16, 4, 1, 128, 29000));
+        String m = CudaCheck.message(CUresult.CUDA_ERROR_INVALID_VALUE, io.github.attn4j.spi.Plan.Step.of("sdpa",
+                "attn_sdpa_fwd_f32_d64", new long[] {16, 4, 1}, new long[] {128, 1, 1}, 29000, java.util.List.of())
+                .describe());
         assertTrue(m.contains("CUDA_ERROR_INVALID_VALUE"), m);
         assertTrue(m.contains("attn_sdpa_fwd_f32_d64"), m);
-        assertTrue(m.contains("grid (16, 4, 1) block (128, 1, 1) smem 29000 B"), m);
+        assertTrue(m.contains("grid [16, 4, 1] block [128, 1, 1] smem 29000 B"), m);
     }
 
     @Test
     void optionsValidate() {
-        assertThrows(IllegalArgumentException.class, () -> new CudaOptions(false, "magic"));
+        assertThrows(IllegalArgumentException.class, () -> new CudaOptions(false, "magic", false, "auto"));
         assertEquals("kernel", CudaOptions.defaults().withGemm("KERNEL").gemm());
         assertTrue(CudaOptions.defaults().withUnfusedSdpa(true).unfusedSdpa());
     }

@@ -8,10 +8,9 @@ import io.github.attn4j.DeviceMemory;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.Tensor;
 import io.github.attn4j.cuda.CudaPlans.GemmProvider;
-import io.github.attn4j.cuda.CudaPlans.Plan;
-import io.github.attn4j.cuda.CudaPlans.SdpaPath;
-import io.github.attn4j.cuda.tc.TcDevice;
-import io.github.attn4j.cuda.tc.TcPlan;
+import io.github.attn4j.spi.Arg;
+import io.github.attn4j.spi.Plan;
+import io.github.attn4j.spi.Workspace;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -43,7 +42,7 @@ class CudaTensorCoreWiringTest {
     void offByDefaultKeepsTheGeneralKernel() {
         SdpaParams p = sdpa(DType.BF16, 2, 16, 16, 1024, 1024, 128);
         Plan off = CudaPlans.sdpaFused(p, DeviceProps.h100(), false);
-        assertEquals(CudaPlans.sdpaFused(p, DeviceProps.h100()), off);
+        assertEquals(CudaPlans.sdpaSimt(p, DeviceProps.h100()).variant(), off.variant());
         assertEquals("sdpa", off.step(0).module());
         assertTrue(off.variant().startsWith("fused-simt"), off.variant());
     }
@@ -57,7 +56,7 @@ class CudaTensorCoreWiringTest {
         assertEquals(1, on.steps().size());
         assertEquals("sdpa_tc", on.step(0).module());
         assertEquals("attn_sdpa_fwd_tc_bf16_d128", on.step(0).entry());
-        assertEquals(LaunchConfig.of(8, 32, 1, 256, 98304), on.step(0).launch());
+        assertShape(on.step(0), 8, 32, 1, 256, 98304);
         assertEquals(0, on.workspaceBytes());
     }
 
@@ -65,13 +64,13 @@ class CudaTensorCoreWiringTest {
     void decodeSplitsAndCombines() {
         SdpaParams p = sdpa(DType.F16, 1, 32, 8, 1, 65536, 128);
         Plan on = CudaPlans.sdpaFused(p, DeviceProps.h100(), true);
-        TcPlan tc = TcPlan.choose(p, CudaPlans.tcDevice(DeviceProps.h100()));
+        TcPlan tc = TcPlan.choose(p, DeviceProps.h100());
         assertEquals(4, tc.splits());
         assertEquals("tc-mma-f16-d128-splitkv4", on.variant());
         assertEquals(List.of("attn_sdpa_fwd_tc_f16_d128", "attn_sdpa_combine_f16"),
-                on.steps().stream().map(CudaPlans.Step::entry).toList());
-        assertEquals(LaunchConfig.of(1, 32, 4, 256, 98304), on.step(0).launch());
-        assertEquals(LaunchConfig.of(8, 1, 1, 128, 0), on.step(1).launch(), "32 rows, 4 per CTA");
+                on.steps().stream().map(Plan.Step::entry).toList());
+        assertShape(on.step(0), 1, 32, 4, 256, 98304);
+        assertShape(on.step(1), 8, 1, 1, 128, 0); // 32 rows, 4 per CTA
         assertEquals(tc.workspaceBytes(p), on.workspaceBytes());
         assertEquals(TcPlan.partialLseOffset(p, 4) + 4L * 32 * 4, on.workspaceBytes());
     }
@@ -89,42 +88,35 @@ class CudaTensorCoreWiringTest {
     }
 
     @Test
-    void systemPropertyIsTheSwitch() {
+    void theOptionIsTheSwitch() {
         SdpaParams p = sdpa(DType.BF16, 1, 8, 8, 512, 512, 64);
-        String old = System.getProperty(TcPlan.OPT_IN_PROPERTY);
-        try {
-            System.clearProperty(TcPlan.OPT_IN_PROPERTY);
-            assertTrue(CudaPlans.sdpa(p, DeviceProps.h100(), SdpaPath.FUSED, GemmProvider.KERNEL).variant()
-                    .startsWith("fused-simt"));
-            System.setProperty(TcPlan.OPT_IN_PROPERTY, "true");
-            // 32 CTAs on 132 SMs, 8 key tiles: two splits of 4 tiles
-            assertEquals("tc-mma-bf16-d64-splitkv2", CudaPlans.sdpa(p, DeviceProps.h100(), SdpaPath.FUSED,
-                    GemmProvider.KERNEL).variant());
-            assertTrue(CudaPlans.sdpa(p, DeviceProps.h100(), SdpaPath.UNFUSED, GemmProvider.KERNEL).variant()
-                    .startsWith("unfused"), "the unfused path is not affected");
-        } finally {
-            if (old == null) {
-                System.clearProperty(TcPlan.OPT_IN_PROPERTY);
-            } else {
-                System.setProperty(TcPlan.OPT_IN_PROPERTY, old);
-            }
-        }
+        CudaOptions off = CudaOptions.defaults();
+        assertTrue(CudaPlans.plan(p, new CudaPlans.Context(DeviceProps.h100(), off, GemmProvider.KERNEL)).variant()
+                .startsWith("fused-simt"));
+        // 32 CTAs on 132 SMs, 8 key tiles: two splits of 4 tiles
+        CudaOptions on = off.withTensorCores(true);
+        assertEquals("tc-mma-bf16-d64-splitkv2", CudaPlans.plan(p, new CudaPlans.Context(DeviceProps.h100(), on,
+                GemmProvider.KERNEL)).variant());
+        assertTrue(CudaPlans.plan(p, new CudaPlans.Context(DeviceProps.h100(), on.withUnfusedSdpa(true),
+                GemmProvider.KERNEL)).variant().startsWith("unfused"), "the unfused path is not affected");
     }
 
     @Test
-    void deviceViewFromComputeCapability() {
-        assertEquals(new TcDevice(132, 9, 0, 227 * 1024, 228 * 1024, 1024, 2048, 65536),
-                CudaPlans.tcDevice(DeviceProps.h100()));
-        DeviceProps ada = new DeviceProps("RTX 4090", 8, 9, 128, 48 * 1024, 99 * 1024, 24L << 30);
-        assertEquals(1536, CudaPlans.tcDevice(ada).maxThreadsPerSm());
+    void splitPartialsAreWorkspaceViews() {
+        SdpaParams p = sdpa(DType.F16, 1, 32, 8, 1, 65536, 128);
+        Plan on = CudaPlans.sdpaFused(p, DeviceProps.h100(), true);
+        Arg.Buffer oPart = (Arg.Buffer) on.step(0).args().get(11);
+        Arg.Buffer lsePart = (Arg.Buffer) on.step(0).args().get(12);
+        assertEquals("o_part", oPart.name());
+        assertTrue(oPart.tensor().memory() instanceof Workspace);
+        assertEquals(TcPlan.partialLseOffset(p, 4), lsePart.tensor().offset() * 4);
+        assertEquals(new Arg.I32("num_splits", 4), on.step(0).args().get(13));
+        assertEquals(List.of("p", "o_part", "lse_part", "o", "lse", "num_splits"), on.step(1).argNames());
     }
 
-    @Test
-    void argumentListsFollowTheKernel() {
-        assertEquals(List.of("p", "q", "k", "v", "o", "lse", "mask", "bias", "alibi", "kv_len", "q_len", "o_part",
-                "lse_part", "num_splits"), CudaArgs.SDPA_TC);
-        assertEquals(List.of("p", "o_part", "lse_part", "o", "lse", "num_splits"), CudaArgs.SDPA_TC_COMBINE);
-        assertEquals(CudaArgs.SDPA, CudaArgs.SDPA_TC.subList(0, CudaArgs.SDPA.size()),
-                "the tensor-core entry takes the general entry's arguments first");
+    static void assertShape(Plan.Step s, long gx, long gy, long gz, long threads, int smem) {
+        assertEquals(List.of(gx, gy, gz), List.of(s.grid()[0], s.grid()[1], s.grid()[2]), s.describe());
+        assertEquals(threads, s.block()[0], s.describe());
+        assertEquals(smem, s.smemBytes(), s.describe());
     }
 }

@@ -8,25 +8,26 @@ import io.github.attn4j.Masks;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxParams;
 import io.github.attn4j.Tensor;
+import io.github.attn4j.spi.KernelParams;
 import io.github.attn4j.cpu.Reference;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * The unfused SDPA path's GEMM descriptors (CudaArgs.qk / pv), executed on the host with the exact
+ * The unfused SDPA path's GEMM descriptors (CudaPlans.qk / pv), executed on the host with the exact
  * addressing of gemm.cu's bgemm kernel, reproduce the float64 reference: checks the strides, the
  * GQA head mapping, both layouts and the kv-length flags without a GPU.
  */
 class UnfusedDescriptorTest {
     /** gemm.cu's bgemm, element for element, over flat arrays. */
-    static void bgemm(CudaArgs.Bgemm g, float[] a, float[] b, float[] c, int[] kvLen) {
+    static void bgemm(KernelParams.Bgemm g, float[] a, float[] b, float[] c, int[] kvLen) {
         for (int z = 0; z < g.batch() * g.heads(); z++) {
             int bb = z / g.heads(), hh = z % g.heads();
             int kk = g.k(), nn = g.n();
-            if ((g.flags() & CudaArgs.BGEMM_K_KVLEN) != 0) {
+            if ((g.flags() & KernelParams.BGEMM_K_KVLEN) != 0) {
                 kk = Math.min(kk, kvLen[bb]);
             }
-            if ((g.flags() & CudaArgs.BGEMM_N_KVLEN) != 0) {
+            if ((g.flags() & KernelParams.BGEMM_N_KVLEN) != 0) {
                 nn = Math.min(nn, kvLen[bb]);
             }
             long ab = g.a().off() + bb * g.a().sb() + hh * g.a().sh();
@@ -61,14 +62,14 @@ class UnfusedDescriptorTest {
         float[] ws = new float[b * hq * sq * sk];
         java.util.Arrays.fill(ws, Float.NaN); // unwritten score columns must be masked away
         int[] kv = masks.kvLengths();
-        bgemm(CudaArgs.qk(p), q, k, ws, kv);
+        bgemm(CudaPlans.qk(p), q, k, ws, kv);
         Tensor scores = Tensor.of(ws, b, hq, sq, sk);
         double[] pr = Reference.softmax(SoftmaxParams.builder(scores, scores).masks(masks).scale(p.scale()).build());
         float[] pf = new float[pr.length];
         for (int i = 0; i < pr.length; i++) {
             pf[i] = (float) pr[i];
         }
-        bgemm(CudaArgs.pv(p), pf, v, o, kv);
+        bgemm(CudaPlans.pv(p), pf, v, o, kv);
         Reference.SdpaResult ref = Reference.sdpa(p);
         Tensor ot = p.o();
         int n = 0;

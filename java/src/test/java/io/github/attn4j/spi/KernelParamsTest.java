@@ -53,7 +53,7 @@ class KernelParamsTest {
             STRUCTS.put(m.group(1), layout(m.group(1), m.group(2)));
         }
         assertTrue(STRUCTS.keySet().containsAll(List.of("attn_mask_params", "attn_sdpa_params", "attn_softmax_params",
-                "attn_softmax_bwd_params", "attn_additive_params", "attn_gemm_params")), STRUCTS.keySet().toString());
+                "attn_softmax_bwd_params", "attn_additive_params", "attn_gemm_params", "attn_bgemm_params")), STRUCTS.keySet().toString());
     }
 
     private static int sizeOf(String type) {
@@ -225,5 +225,17 @@ class KernelParamsTest {
         i32(bg, g, "n", 6);
         i32(bg, g, "k", 9);
         i32(bg, g, "heads", 3);
+    }
+
+    @Test
+    void batchedGemm() {
+        KernelParams.Operand o = new KernelParams.Operand(1, 2, 3, 4, 5);
+        String g = "attn_bgemm_params";
+        ByteBuffer b = check(g, new KernelParams.Bgemm(o, o, o, 6, 7, 8, 9, 10, 11, 0.5f, KernelParams.BGEMM_K_KVLEN).pack());
+        i64(b, g, "b_sk", 4);
+        i64(b, g, "c_sn", 5);
+        i32(b, g, "group", 11);
+        f32(b, g, "alpha", 0.5f);
+        i32(b, g, "flags", KernelParams.BGEMM_K_KVLEN);
     }
 }

@@ -5,13 +5,14 @@ import io.github.attn4j.DeviceMemory;
 import io.github.attn4j.HostMemory;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.Scope;
-import io.github.attn4j.Support;
 import io.github.attn4j.Tensor;
 import io.github.attn4j.cpu.CpuBackend;
 import io.github.attn4j.spi.AbstractDeviceBackend;
 import io.github.attn4j.spi.AbstractDeviceScope;
+import io.github.attn4j.spi.Plan;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
@@ -52,13 +53,8 @@ final class FakeDevice extends AbstractDeviceBackend {
     }
 
     @Override
-    public Support supports(OpParams params) {
-        return supported.test(params) ? Support.yes("fake") : Support.no("the fake device declines this call");
-    }
-
-    @Override
-    public long workspaceBytes(OpParams params) {
-        return 0;
+    protected Plan plan(OpParams params) {
+        return supported.test(params) ? Plan.of("fake", 0, List.of()) : Plan.no("the fake device declines this call");
     }
 
     @Override
@@ -70,15 +66,14 @@ final class FakeDevice extends AbstractDeviceBackend {
             }
 
             @Override
-            protected void copyToDevice(HostMemory src, long srcByte, DeviceMemory dst, long dstByte, long bytes) {
-                ByteBuffer d = ((Mem) dst).buffer().position(Math.toIntExact(dstByte)).limit(Math.toIntExact(dstByte + bytes));
-                src.read(srcByte, d);
+            protected void writeChunk(ByteBuffer src, DeviceMemory dst, long dstByte) {
+                ((Mem) dst).buffer().position(Math.toIntExact(dstByte)).put(src);
             }
 
             @Override
-            protected void copyToHost(DeviceMemory src, long srcByte, HostMemory dst, long dstByte, long bytes) {
-                ByteBuffer s = ((Mem) src).buffer().position(Math.toIntExact(srcByte)).limit(Math.toIntExact(srcByte + bytes));
-                dst.write(dstByte, s);
+            protected void readChunk(DeviceMemory src, long srcByte, ByteBuffer dst) {
+                ByteBuffer s = ((Mem) src).buffer().position(Math.toIntExact(srcByte));
+                dst.put(s.limit(s.position() + dst.remaining()));
             }
 
             @Override
@@ -88,7 +83,13 @@ final class FakeDevice extends AbstractDeviceBackend {
             }
 
             @Override
-            protected void launch(OpParams p) {
+            protected void waitFor(AbstractDeviceScope other) {}
+
+            @Override
+            protected void drainQuietly() {}
+
+            @Override
+            protected void launch(Plan plan, OpParams p) {
                 launches++;
                 cpu.run(host(p));
                 fault.accept(p);

@@ -1,8 +1,8 @@
-package io.github.attn4j.cuda.tc;
+package io.github.attn4j.cuda;
 
-import static io.github.attn4j.cuda.tc.TcTestTensors.dev;
-import static io.github.attn4j.cuda.tc.TcTestTensors.sdpa;
-import static io.github.attn4j.cuda.tc.TcTestTensors.strided;
+import static io.github.attn4j.cuda.TcTestTensors.dev;
+import static io.github.attn4j.cuda.TcTestTensors.sdpa;
+import static io.github.attn4j.cuda.TcTestTensors.strided;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -13,13 +13,12 @@ import io.github.attn4j.DType;
 import io.github.attn4j.Masks;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.Tensor;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 class TcPlanTest {
-    static final TcDevice H100 = TcDevice.H100_SXM;
+    static final DeviceProps H100 = DeviceProps.h100();
 
     @ParameterizedTest(name = "D={0} {1}")
     @CsvSource({"64, F16, 128, 64, 256, 65536", "96, BF16, 128, 64, 256, 79872", "128, F16, 128, 64, 256, 98304",
@@ -41,7 +40,7 @@ class TcPlanTest {
         assertEquals(0, p.workspaceBytes(sdpa(dt, 2, 16, 16, 1000, 1000, d)));
     }
 
-    private static void assertFallback(SdpaParams sp, TcDevice dev, String reasonPart) {
+    private static void assertFallback(SdpaParams sp, DeviceProps dev, String reasonPart) {
         TcPlan p = TcPlan.choose(sp, dev);
         assertFalse(p.applies(), "expected a fallback");
         assertTrue(p.reason().contains(reasonPart), "reason '" + p.reason() + "' should mention '" + reasonPart + "'");
@@ -57,7 +56,7 @@ class TcPlanTest {
 
     @Test
     void fallsBackBelowSm80() {
-        assertFallback(sdpa(DType.F16, 1, 4, 4, 128, 128, 128), TcDevice.T4, "7.5 < 8.0");
+        assertFallback(sdpa(DType.F16, 1, 4, 4, 128, 128, 128), DeviceProps.t4(), "7.5 < 8.0");
     }
 
     @Test
@@ -103,13 +102,13 @@ class TcPlanTest {
 
     @Test
     void fallsBackWhenSharedMemoryOrThreadsExceedDevice() {
-        TcDevice small = new TcDevice(46, 8, 6, 49152, 102400, 1024, 1536, 65536);
+        DeviceProps small = new DeviceProps("test", 8, 6, 46, 49152, 49152, 102400, 1024, 1536, 65536, 1L << 34);
         assertFallback(sdpa(DType.F16, 1, 4, 4, 128, 128, 128), small, "98304 bytes of shared memory");
         // D = 64 needs 65536 bytes: also too much for 48 KiB.
         assertFallback(sdpa(DType.F16, 1, 4, 4, 128, 128, 64), small, "65536 bytes");
-        TcDevice fewThreads = new TcDevice(46, 8, 6, 101376, 102400, 128, 1536, 65536);
+        DeviceProps fewThreads = new DeviceProps("test", 8, 6, 46, 49152, 101376, 102400, 128, 1536, 65536, 1L << 34);
         assertFallback(sdpa(DType.F16, 1, 4, 4, 128, 128, 128), fewThreads, "256 threads per block");
-        assertTrue(TcPlan.choose(sdpa(DType.F16, 1, 4, 4, 128, 128, 128), TcDevice.RTX_4090).applies(),
+        assertTrue(TcPlan.choose(sdpa(DType.F16, 1, 4, 4, 128, 128, 128), DeviceProps.rtx4090()).applies(),
                 "every row fits the 99 KiB of sm_89");
     }
 
@@ -124,12 +123,12 @@ class TcPlanTest {
         TcTraits d128 = TcTraits.forHeadDim(128).orElseThrow();
         TcTraits d256 = TcTraits.forHeadDim(256).orElseThrow();
         TcTraits d64 = TcTraits.forHeadDim(64).orElseThrow();
-        assertEquals(1, H100.ctasPerSm(d128, 255), "256 threads x 256 registers fill the register file");
-        assertEquals(2, H100.ctasPerSm(d128, 128), "then shared memory: 2 x (96 + 1) KiB <= 228 KiB");
-        assertEquals(2, H100.ctasPerSm(d256, 255), "128 threads x 256 registers: two CTAs");
-        assertEquals(3, H100.ctasPerSm(d64, 80), "65 KiB each: three in 228 KiB");
-        assertEquals(1, TcDevice.A100.ctasPerSm(d128, 128), "164 KiB holds one 97 KiB CTA");
-        assertEquals(1, TcDevice.RTX_4090.ctasPerSm(d256, 64));
+        assertEquals(1, TcPlan.ctasPerSm(H100, d128, 255), "256 threads x 256 registers fill the register file");
+        assertEquals(2, TcPlan.ctasPerSm(H100, d128, 128), "then shared memory: 2 x (96 + 1) KiB <= 228 KiB");
+        assertEquals(2, TcPlan.ctasPerSm(H100, d256, 255), "128 threads x 256 registers: two CTAs");
+        assertEquals(3, TcPlan.ctasPerSm(H100, d64, 80), "65 KiB each: three in 228 KiB");
+        assertEquals(1, TcPlan.ctasPerSm(DeviceProps.a100(), d128, 128), "164 KiB holds one 97 KiB CTA");
+        assertEquals(1, TcPlan.ctasPerSm(DeviceProps.rtx4090(), d256, 64));
     }
 
     /** Decode: Sq = 1, GQA Hq/Hkv = 4, D = 128 on H100 (132 SMs, 1 CTA/SM at 255 registers). */
@@ -255,41 +254,9 @@ class TcPlanTest {
     }
 
     @Test
-    void argumentPackingOrder() {
-        List<String> f = TcPlan.forwardArgs("q", "k", "v", "o", "lse", "mask", "bias", "alibi", "kv_len", "q_len",
-                "o_part", "lse_part", "num_splits");
-        assertEquals(TcPlan.FORWARD_ARGS, f);
-        assertEquals(TcPlan.COMBINE_ARGS, TcPlan.combineArgs("o_part", "lse_part", "o", "lse", "num_splits"));
-        assertEquals(5, TcPlan.combineArgs(null, null, null, null, null).size(), "dummies may be null placeholders");
-    }
-
-    @Test
-    void optInIsOffByDefault() {
-        String old = System.getProperty(TcPlan.OPT_IN_PROPERTY);
-        try {
-            System.clearProperty(TcPlan.OPT_IN_PROPERTY);
-            assertFalse(TcPlan.optedIn());
-            System.setProperty(TcPlan.OPT_IN_PROPERTY, "true");
-            assertTrue(TcPlan.optedIn());
-        } finally {
-            if (old == null) {
-                System.clearProperty(TcPlan.OPT_IN_PROPERTY);
-            } else {
-                System.setProperty(TcPlan.OPT_IN_PROPERTY, old);
-            }
-        }
-    }
-
-    @Test
-    void pointerAlignment() {
-        assertTrue(TcPlan.pointersAligned(0x7f0000000000L, 0x7f0000000100L));
-        assertFalse(TcPlan.pointersAligned(0x7f0000000000L, 0x7f0000000008L));
-    }
-
-    @Test
     void devicePropertiesValidated() {
-        assertThrows(IllegalArgumentException.class, () -> new TcDevice(0, 9, 0, 1, 1, 1, 1, 1));
+        assertThrows(IllegalArgumentException.class, () -> new DeviceProps("test", 9, 0, 0, 49152, 1, 1, 1, 1, 1, 1L << 34));
         assertEquals(90, H100.sm());
-        assertEquals(89, TcDevice.RTX_4090.sm());
+        assertEquals(89, DeviceProps.rtx4090().sm());
     }
 }

@@ -1,4 +1,4 @@
-package io.github.attn4j.cuda.tc;
+package io.github.attn4j.cuda;
 
 import io.github.attn4j.DType;
 import io.github.attn4j.DeviceMemory;

@@ -1,0 +1,168 @@
+package io.github.attn4j.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.attn4j.AdditiveParams;
+import io.github.attn4j.DType;
+import io.github.attn4j.DeviceMemory;
+import io.github.attn4j.Masks;
+import io.github.attn4j.OpParams;
+import io.github.attn4j.SdpaParams;
+import io.github.attn4j.SoftmaxBackwardParams;
+import io.github.attn4j.SoftmaxParams;
+import io.github.attn4j.Tensor;
+import io.github.attn4j.cuda.CudaPlans.GemmProvider;
+import io.github.attn4j.spi.KernelId;
+import io.github.attn4j.spi.KernelSignatures;
+import io.github.attn4j.spi.Plan;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every kernel step any CUDA plan can produce binds exactly the parameters its entry point declares
+ * in the {@code .cu} sources (read through the C preprocessor, so macro-generated entries count as
+ * written). The same {@code KernelArgs} lists drive the OpenCL backend, whose suite runs on PoCL.
+ */
+class CudaSignaturesTest {
+    static final class Fake extends DeviceMemory {
+        Fake(long bytes) {
+            super("cuda", bytes, true);
+        }
+
+        @Override
+        protected void free() {}
+    }
+
+    static Tensor t(DType dt, int... shape) {
+        return Tensor.of(new Fake(Math.max(1, Tensor.numel(shape) * dt.bytes())), dt, shape,
+                Tensor.contiguousStrides(shape), 0);
+    }
+
+    static final Map<String, Map<String, List<String>>> ENTRIES = new HashMap<>();
+
+    static Map<String, List<String>> entries(String module) {
+        return ENTRIES.computeIfAbsent(module, KernelSignatures::cuda);
+    }
+
+    /** Representative calls: every dtype, every tile bucket, masks on and off, every path. */
+    static List<OpParams> calls() {
+        List<OpParams> l = new ArrayList<>();
+        Masks all = Masks.builder().causal().kvLengths(3, 5).qLengths(2, 4).build();
+        for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
+            for (int d : new int[] {16, 64, 100, 128, 256}) {
+                SdpaParams p = SdpaParams.builder(t(dt, 2, 4, 9, d), t(dt, 2, 2, 5, d), t(dt, 2, 2, 5, d), t(dt, 2, 4, 9, d))
+                        .lse(t(DType.F32, 2, 4, 9)).masks(all).build();
+                l.add(p);
+                l.add(SdpaParams.builder(p.q(), p.k(), p.v(), p.o()).build());
+            }
+            // tensor-core decode with a split (big Sk) and without
+            l.add(SdpaParams.builder(t(dt, 1, 32, 1, 128), t(dt, 1, 8, 65536, 128), t(dt, 1, 8, 65536, 128),
+                    t(dt, 1, 32, 1, 128)).build());
+            for (int n : new int[] {7, 1024, 1025}) {
+                Tensor x = t(dt, 2, 3, 5, n);
+                l.add(SoftmaxParams.builder(x, x).masks(all).build());
+                l.add(SoftmaxBackwardParams.builder(x, t(dt, 2, 3, 5, n), t(dt, 2, 3, 5, n)).build());
+            }
+            for (int dv : new int[] {8, 200}) {
+                Tensor q = t(dt, 2, 2, 7, 16), k = t(dt, 2, 2, 9, 16), v = t(dt, 2, 2, 9, dv), o = t(dt, 2, 2, 7, dv);
+                l.add(AdditiveParams.builder(q, k, v, t(dt, 16), o).bias(t(dt, 16)).weights(t(dt, 2, 2, 7, 9))
+                        .masks(all).build());
+                l.add(AdditiveParams.builder(q, k, v, t(dt, 12), o).projections(t(dt, 12, 16), t(dt, 12, 16)).build());
+            }
+        }
+        return l;
+    }
+
+    static List<CudaPlans.Context> contexts() {
+        CudaOptions o = CudaOptions.defaults();
+        List<CudaPlans.Context> l = new ArrayList<>();
+        for (DeviceProps d : List.of(DeviceProps.h100(), DeviceProps.t4())) {
+            l.add(new CudaPlans.Context(d, o, GemmProvider.KERNEL));
+            l.add(new CudaPlans.Context(d, o.withTensorCores(true), GemmProvider.KERNEL));
+            l.add(new CudaPlans.Context(d, o.withUnfusedSdpa(true), GemmProvider.KERNEL));
+        }
+        return l;
+    }
+
+    @Test
+    void everyPlannedStepBindsItsKernelsParameters() {
+        int steps = 0;
+        java.util.Set<String> seen = new java.util.TreeSet<>();
+        for (CudaPlans.Context c : contexts()) {
+            for (OpParams p : calls()) {
+                Plan plan = CudaPlans.plan(p, c);
+                if (!plan.supported()) {
+                    continue;
+                }
+                for (Plan.Step s : plan.steps()) {
+                    if (s.module().equals(CudaPlans.CUBLAS)) {
+                        continue;
+                    }
+                    KernelSignatures.assertBinds(entries(s.module()), s, s.entry());
+                    seen.add(s.entry().replaceAll("_(f32|f16|bf16)", "_<dt>"));
+                    steps++;
+                }
+            }
+        }
+        assertTrue(steps > 100, "steps checked: " + steps);
+        // every kind of entry was planned at least once
+        for (String kind : List.of("attn_sdpa_fwd_<dt>_d32", "attn_sdpa_fwd_<dt>_d64", "attn_sdpa_fwd_<dt>_d128",
+                "attn_sdpa_fwd_<dt>", "attn_sdpa_fwd_tc_<dt>_d128", "attn_sdpa_combine_<dt>", "attn_masked_softmax_<dt>_warp",
+                "attn_masked_softmax_<dt>", "attn_masked_softmax_bwd_<dt>_warp", "attn_masked_softmax_bwd_<dt>",
+                "attn_additive_fwd_<dt>_d64", "attn_additive_fwd_<dt>", "attn_additive_fwd_<dt>_qkf32_d64",
+                "attn_additive_fwd_<dt>_qkf32", "attn_gemm_nt_<dt>", "attn_bgemm_<dt>_<dt>_<dt>")) {
+            assertTrue(seen.contains(kind), kind + " never planned; planned: " + seen);
+        }
+    }
+
+    @Test
+    void theSharedEntryNamesExistForEveryDtype() {
+        Map<String, List<String>> all = new HashMap<>();
+        for (String m : List.of("sdpa", "softmax", "additive", "gemm")) {
+            all.putAll(entries(m));
+        }
+        for (KernelId id : KernelId.values()) {
+            for (DType t : new DType[] {DType.F32, DType.F16, DType.BF16}) {
+                assertTrue(all.containsKey(id.entry(t)), "the shared entry name " + id.entry(t));
+            }
+        }
+    }
+
+    @Test
+    void tablesAreReadFromTheSources() {
+        assertEquals(List.of(32, 64, 128, 256), CudaTables.SDPA_TILES.stream().map(CudaTables.SdpaTile::dmax).toList());
+        assertFalse(CudaTables.ADDITIVE_TILES.isEmpty());
+        assertEquals(List.of(64, 96, 128, 256), TcTraits.headDims());
+        assertTrue(CudaTables.SOFTMAX_WARP_MAX_SK > 0 && CudaTables.GEMM_THREADS > 0);
+        assertEquals(List.of(new int[] {1, 2}[1], 3), List.of(CudaTables.table("#define T(X) \\\n  X(1, 2) \\\n  X(3, 4)\n", "T")
+                .get(0)[1], CudaTables.table("#define T(X) \\\n  X(1, 2) \\\n  X(3, 4)\n", "T").get(1)[0]));
+    }
+
+    @Test
+    void headersResolveForNvrtc() {
+        Map<String, String> h = KernelSources.headers(KernelSources.source("sdpa"));
+        assertEquals(List.of("common.cuh", "../attn_params.h", "mask.cuh", "softmax.cuh"), List.copyOf(h.keySet()));
+        assertTrue(h.get("../attn_params.h").contains("typedef struct attn_sdpa_params"));
+        assertEquals("/kernels/attn_params.h", KernelSources.normalize("/kernels/cuda/../attn_params.h"));
+        assertEquals("/a/c", KernelSources.normalize("/a/./b/../c"));
+    }
+
+    @Test
+    void kernelSourcesUseNoSystemHeaders() {
+        // NVRTC gets only attn_params.h and the .cuh files: no <...> includes anywhere.
+        Pattern sys = Pattern.compile("^\\s*#\\s*include\\s*<", Pattern.MULTILINE);
+        for (String module : List.of("sdpa", "softmax", "additive", "gemm", "sdpa_tc")) {
+            String s = KernelSources.source(module);
+            assertFalse(sys.matcher(s).find(), module);
+            for (String h : KernelSources.headers(s).values()) {
+                assertFalse(sys.matcher(h).find(), module);
+            }
+        }
+    }
+}

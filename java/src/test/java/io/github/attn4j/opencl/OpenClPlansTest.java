@@ -1,0 +1,139 @@
+package io.github.attn4j.opencl;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.attn4j.AdditiveParams;
+import io.github.attn4j.DType;
+import io.github.attn4j.Masks;
+import io.github.attn4j.OpParams;
+import io.github.attn4j.SdpaParams;
+import io.github.attn4j.SoftmaxBackwardParams;
+import io.github.attn4j.SoftmaxParams;
+import io.github.attn4j.Tensor;
+import io.github.attn4j.spi.KernelSignatures;
+import io.github.attn4j.spi.Plan;
+import io.github.attn4j.spi.Workspace;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The OpenCL planner without a device: every step binds exactly the parameters of its
+ * {@code ENTRY(...)} in the {@code .cl} source (the same KernelArgs lists CUDA binds), launch
+ * shapes, constants, the kernel-limit refit, and options read once.
+ */
+class OpenClPlansTest {
+    static OpenClDevice device(boolean cpu, long maxWg, long localMem) {
+        return new OpenClDevice(0, null, null, "fake", "fake platform", "OpenCL 1.2", cpu, maxWg, localMem, cpu, 1L << 30,
+                4L << 30, 2, 16);
+    }
+
+    static final OpenClDevice CPU = device(true, 4096, 256 * 1024), GPU = device(false, 1024, 48 * 1024);
+    static final OpenClPlans.KernelLimits NO_LIMIT = s -> Long.MAX_VALUE;
+
+    static Tensor t(DType dt, int... shape) {
+        int n = Math.toIntExact(Tensor.numel(shape));
+        return dt == DType.F32 ? Tensor.of(new float[Math.max(1, n)], shape) : Tensor.ofHalf(dt, new short[Math.max(1, n)], shape);
+    }
+
+    static List<OpParams> calls() {
+        List<OpParams> l = new ArrayList<>();
+        Masks all = Masks.builder().causal().kvLengths(3, 5).qLengths(2, 4).build();
+        for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
+            for (int d : new int[] {16, 64, 100}) {
+                SdpaParams p = SdpaParams.builder(t(dt, 2, 4, 9, d), t(dt, 2, 2, 5, d), t(dt, 2, 2, 5, d), t(dt, 2, 4, 9, d))
+                        .lse(t(DType.F32, 2, 4, 9)).masks(all).build();
+                l.add(p);
+            }
+            for (int n : new int[] {7, 5000}) {
+                Tensor x = t(dt, 2, 3, 5, n);
+                l.add(SoftmaxParams.builder(x, x).masks(all).build());
+                l.add(SoftmaxBackwardParams.builder(x, t(dt, 2, 3, 5, n), t(dt, 2, 3, 5, n)).build());
+            }
+            Tensor q = t(dt, 2, 2, 7, 16), k = t(dt, 2, 2, 9, 16), v = t(dt, 2, 2, 9, 8), o = t(dt, 2, 2, 7, 8);
+            l.add(AdditiveParams.builder(q, k, v, t(dt, 16), o).bias(t(dt, 16)).weights(t(dt, 2, 2, 7, 9)).masks(all)
+                    .build());
+            l.add(AdditiveParams.builder(q, k, v, t(dt, 12), o).projections(t(dt, 12, 16), t(dt, 12, 16)).build());
+        }
+        return l;
+    }
+
+    @Test
+    void everyPlannedStepBindsItsKernelsParameters() {
+        Map<String, Map<String, List<String>>> files = new HashMap<>();
+        int steps = 0;
+        for (OpenClDevice dev : List.of(CPU, GPU)) {
+            OpenClPlans.Tune tune = OpenClPlans.Tune.of(dev.cpu(), OpenClOptions.defaults());
+            for (OpParams p : calls()) {
+                Plan plan = OpenClPlans.plan(p, dev, tune, NO_LIMIT);
+                assertTrue(plan.supported(), plan.reason());
+                for (Plan.Step s : plan.steps()) {
+                    Map<String, List<String>> e = files.computeIfAbsent(s.module(), KernelSignatures::opencl);
+                    String stem = s.entry().replaceAll("_(f32|f16|bf16)$", "");
+                    assertEquals(s.constants().get("DT_SUFFIX") + "", s.entry().substring(stem.length() + 1));
+                    KernelSignatures.assertBinds(e, s, stem);
+                    steps++;
+                }
+            }
+        }
+        assertTrue(steps >= 2 * 3 * 7, "steps checked: " + steps);
+    }
+
+    @Test
+    void sdpaShapeAndConstants() {
+        SdpaParams p = (SdpaParams) calls().get(1); // D = 64
+        Plan plan = OpenClPlans.plan(p, CPU, OpenClPlans.Tune.CPU, NO_LIMIT);
+        Plan.Step s = plan.step(0);
+        assertEquals("sdpa", s.module());
+        assertEquals("attn_sdpa_fwd_f32", s.entry());
+        assertEquals(64, s.constants().get("HEAD_DIM"));
+        assertEquals(1, s.constants().get("HAS_KV_LEN"));
+        long wg = s.block()[0];
+        long rows = (Integer) s.constants().get("ROWS");
+        assertEquals((9 + wg * rows - 1) / (wg * rows), s.grid()[0]);
+        assertEquals(8, s.grid()[1]); // B * Hq
+        assertEquals(plan.step(0).argNames(), OpenClPlans.plan(p, CPU, OpenClPlans.Tune.CPU, NO_LIMIT).step(0).argNames(),
+                "a plan is a value");
+    }
+
+    /** A refit under a kernel's smaller work-group limit happens inside the one plan. */
+    @Test
+    void kernelLimitRefitsTheWorkGroup() {
+        SdpaParams p = SdpaParams.builder(t(DType.F32, 1, 1, 4096, 64), t(DType.F32, 1, 1, 4096, 64),
+                t(DType.F32, 1, 1, 4096, 64), t(DType.F32, 1, 1, 4096, 64)).build();
+        Plan free = OpenClPlans.plan(p, GPU, OpenClPlans.Tune.GPU, NO_LIMIT);
+        assertEquals(128, free.step(0).block()[0]);
+        Plan fitted = OpenClPlans.plan(p, GPU, OpenClPlans.Tune.GPU, s -> 64);
+        assertEquals(64, fitted.step(0).block()[0]);
+        Plan none = OpenClPlans.plan(p, GPU, OpenClPlans.Tune.GPU, s -> 0);
+        assertFalse(none.supported());
+    }
+
+    @Test
+    void rawAdditiveProjectsIntoTheWorkspace() {
+        AdditiveParams a = (AdditiveParams) calls().get(8);
+        assertTrue(a.raw());
+        Plan plan = OpenClPlans.plan(a, CPU, OpenClPlans.Tune.CPU, NO_LIMIT);
+        assertEquals(3, plan.steps().size());
+        assertEquals(4L * 2 * 2 * (7 + 9) * 12, plan.workspaceBytes());
+        var qp = (io.github.attn4j.spi.Arg.Buffer) plan.step(2).args().get(1);
+        var kp = (io.github.attn4j.spi.Arg.Buffer) plan.step(2).args().get(2);
+        assertTrue(qp.tensor().memory() instanceof Workspace && kp.tensor().memory() instanceof Workspace);
+        assertEquals(2L * 2 * 7 * 12, kp.tensor().offset(), "Kp follows Qp in the workspace");
+    }
+
+    @Test
+    void optionsAreValidatedOnceAndApplied() {
+        assertThrows(IllegalArgumentException.class, () -> new OpenClOptions("bogus=1", ""));
+        assertThrows(IllegalArgumentException.class, () -> new OpenClOptions("vw=x", ""));
+        OpenClPlans.Tune t = OpenClPlans.Tune.of(true, new OpenClOptions("sdpaWg=32, sdpaRows=2", ""));
+        assertEquals(32, t.sdpaWg());
+        assertEquals(2, t.sdpaRows());
+        assertEquals(OpenClPlans.Tune.CPU.vw(), t.vw());
+    }
+}
