@@ -3,7 +3,19 @@ package io.github.attn4j;
 /**
  * An execution scope on one backend: it owns the device memory it allocates and the stream or
  * queue its ops are issued on. Closing it frees that memory (idempotent); using it afterwards throws
- * {@link IllegalStateException}. A scope is meant for one thread at a time.
+ * {@link IllegalStateException}.
+ *
+ * <p><b>Threads.</b> A scope is for one thread at a time: open one scope per thread (the
+ * {@link Backend} is shared). Calling a scope from a second thread while another is inside it
+ * throws {@link IllegalStateException}; handing a scope from one thread to the next is fine.
+ *
+ * <p><b>Ordering across scopes.</b> Each device memory remembers the scope that last wrote it (an
+ * op's output, a copy's destination). When another scope of the same backend then reads or writes
+ * that memory, its stream first waits for everything the writing scope had issued (an event on
+ * CUDA, a marker and barrier on OpenCL), so a tensor written on scope A and read on scope B is
+ * never read early. The tracking covers attn4j's own writes; work the caller queued on its own
+ * streams or queues against wrapped memory must be ordered by the caller. A read on scope A
+ * followed by a write on scope B is not tracked: synchronize A first.
  *
  * <p>Ops on device tensors are asynchronous on the scope's stream: nothing waits for the device
  * until host data is needed ({@link #copy} to host memory, an op with a host output, or
