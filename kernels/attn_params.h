@@ -121,6 +121,14 @@ typedef struct attn_gemm_params {
     a_i32 pad0;
 } attn_gemm_params;
 
+/* Strided copy, bit for bit: dst[i0,i1,i2,i3] = src[i0,i1,i2,i3] over [d0, d1, d2, d3] (a tensor of
+ * fewer dims has leading dims of 1). Entries by element width: attn_copy_u8, _u16, _u32. */
+typedef struct attn_copy_params {
+    a_i64 src_off, src_s0, src_s1, src_s2, src_s3;
+    a_i64 dst_off, dst_s0, dst_s1, dst_s2, dst_s3;
+    a_i32 d0, d1, d2, d3;
+} attn_copy_params;
+
 /* Batched GEMM of the unfused SDPA path (CUDA): C[z] = alpha * A[z] . B[z / group-adjusted head], z = (b, h),
  * with the contraction (K) or the columns (N) cut at kv_len[b] by the ATTN_BGEMM_* flags. */
 #define ATTN_BGEMM_K_KVLEN 0x1

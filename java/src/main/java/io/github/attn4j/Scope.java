@@ -28,7 +28,20 @@ public interface Scope extends AutoCloseable {
     /** A new contiguous tensor in device memory owned by this scope. Its contents are undefined. */
     Tensor allocate(DType dtype, int... shape);
 
-    /** Copies {@code src} to {@code dst}: same dtype and shape; host or device on either side. */
+    /**
+     * A new device tensor of logical shape {@code [b, h, s, d]} stored in {@code layout} (for
+     * example a BSHD activation), owned by this scope. Its contents are undefined.
+     */
+    default Tensor allocate(DType dtype, Layout layout, int b, int h, int s, int d) {
+        Tensor flat = allocate(dtype, b, h, s, d);
+        return Tensor.of(flat.memory(), dtype, new int[] {b, h, s, d}, layout.strides(b, h, s, d), 0);
+    }
+
+    /**
+     * Copies {@code src} to {@code dst}: same dtype and shape, any strides (a slice of a KV cache, a
+     * BSHD view), host or device on either side. Views that are both contiguous are one transfer;
+     * others go through a strided copy kernel on the device (or a gather/scatter on the host).
+     */
     void copy(Tensor src, Tensor dst);
 
     /** A device copy of a host tensor (same shape and dtype, contiguous). */

@@ -90,6 +90,11 @@ public final class CudaBackend extends AbstractDeviceBackend {
         return CudaPlans.plan(p, planning);
     }
 
+    @Override
+    protected Plan copyPlan(Tensor src, Tensor dst) {
+        return CudaPlans.copy(src, dst, props);
+    }
+
     /** Makes the primary context current for a block: {@code try (var c = backend.enter()) { ... }}. */
     Ctx enter() {
         checkOpen();

@@ -83,6 +83,15 @@ final class CudaPlans {
         return Plan.Step.of(CUBLAS, entry, new long[] {1, 1, 1}, new long[] {1, 1, 1}, 0, args);
     }
 
+    /** The strided copy kernel {@code attn_copy_u<bits>} between two device views of one shape. */
+    static Plan copy(Tensor src, Tensor dst, DeviceProps dev) {
+        int threads = CudaTables.COPY_THREADS;
+        long blocks = Math.max(1, Math.min(LaunchConfig.ceilDiv(src.numel(), threads), 32L * dev.multiprocessors()));
+        String entry = KernelId.copyEntry(src.dtype());
+        return Plan.of("copy-" + entry.substring(entry.lastIndexOf('_') + 1), 0,
+                List.of(kernel("copy", entry, blocks, 1, 1, threads, 0, KernelArgs.copy(src, dst))));
+    }
+
     // ------------------------------------------------------------------ SDPA
 
     /** The smallest tile whose DMAX holds max(D, Dv), or null above the table. */

@@ -39,6 +39,8 @@ final class CudaTables {
     static final int SOFTMAX_WARP_ROWS, SOFTMAX_WARP_MAX_SK, SOFTMAX_BLOCK_THREADS;
     /** gemm.cu. */
     static final int GEMM_TM, GEMM_TN, GEMM_THREADS;
+    /** copy.cu. */
+    static final int COPY_THREADS;
     /** tc_traits.cuh: the shared-memory bound every tensor-core row stays within. */
     static final int TC_SMEM_LIMIT;
 
@@ -57,6 +59,7 @@ final class CudaTables {
         GEMM_TN = define(gemm, "GEMM_TN");
         GEMM_THREADS = define(gemm, "GEMM_THREADS");
         TC_SMEM_LIMIT = define(tc, "ATTN_TC_SMEM_LIMIT");
+        COPY_THREADS = define(text("copy.cu"), "ATTN_COPY_THREADS");
     }
 
     private static String text(String file) {

@@ -127,6 +127,11 @@ public final class OpenClBackend extends AbstractDeviceBackend {
         return OpenClPlans.plan(params, dev, tune, this::kernelLimit);
     }
 
+    @Override
+    protected Plan copyPlan(io.github.attn4j.Tensor src, io.github.attn4j.Tensor dst) {
+        return OpenClPlans.copy(src, dst, dev, this::kernelLimit);
+    }
+
     /** The build options of a step: the language version, the options' extras, then its constants. */
     String buildOptions(Plan.Step step) {
         StringBuilder b = new StringBuilder("-cl-std=CL1.2");

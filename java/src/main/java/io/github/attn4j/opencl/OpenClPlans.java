@@ -140,6 +140,35 @@ final class OpenClPlans {
         });
     }
 
+    /** Work-items per group of the strided copy (fewer when the device or kernel allows fewer). */
+    static final int COPY_WG = 256;
+
+    /** The strided copy kernel {@code attn_copy_u<bits>} between two device views of one shape. */
+    static Plan copy(Tensor src, Tensor dst, OpenClDevice dev, KernelLimits limits) {
+        long n = src.numel();
+        String t = switch (src.dtype().bytes()) {
+            case 1 -> "uchar";
+            case 2 -> "ushort";
+            default -> "uint";
+        };
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("DT_F32", 1);
+        c.put("DT_SUFFIX", "u" + 8 * src.dtype().bytes());
+        c.put("COPY_T", t);
+        long wg = Math.min(COPY_WG, pow2Floor(dev.maxWorkGroupSize()));
+        for (int attempt = 0; attempt < 2; attempt++) {
+            long groups = Math.max(1, Math.min(ceilDiv(n, wg), 4L * dev.computeUnits() * 64));
+            Plan.Step step = new Plan.Step("copy", KernelId.copyEntry(src.dtype()), c, new long[] {groups},
+                    new long[] {wg}, 0, KernelArgs.copy(src, dst));
+            long limit = limits.maxWorkGroupSize(step);
+            if (wg <= limit) {
+                return Plan.of("copy-" + c.get("DT_SUFFIX"), 0, List.of(step));
+            }
+            wg = pow2Floor(limit);
+        }
+        return Plan.no("the copy kernel fits no work-group on this device");
+    }
+
     /** Every tensor (and so every staged copy of host memory) must fit one device allocation. */
     private static String tooLarge(OpParams p, OpenClDevice dev) {
         List<Tensor> all = new ArrayList<>(p.inputs());

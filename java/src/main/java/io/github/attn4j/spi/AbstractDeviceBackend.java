@@ -4,6 +4,7 @@ import io.github.attn4j.Backend;
 import io.github.attn4j.DeviceInfo;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.Support;
+import io.github.attn4j.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -46,6 +47,12 @@ public abstract class AbstractDeviceBackend implements Backend {
      * {@code workspaceBytes()} and {@code Scope.run()}.
      */
     protected abstract Plan plan(OpParams params);
+
+    /**
+     * The strided copy {@code dst = src} on this device (both device tensors of one shape and dtype,
+     * rank at most 4): the plan of the {@code attn_copy_u<bits>} kernel.
+     */
+    protected abstract Plan copyPlan(Tensor src, Tensor dst);
 
     /** {@link #plan} on an open backend; a failure to plan is a reason, never an exception. */
     final Plan planOrReason(OpParams params) {

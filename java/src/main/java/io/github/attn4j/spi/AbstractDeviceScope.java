@@ -39,11 +39,11 @@ public abstract class AbstractDeviceScope implements Scope {
     private static final ArrayBlockingQueue<ByteBuffer> STAGING_POOL = new ArrayBlockingQueue<>(4);
 
     /** Slots of {@link #grown(int, long)}. */
-    protected static final int WORKSPACE = 0, ARGS = 1;
+    protected static final int WORKSPACE = 0, ARGS = 1, COPY = 2;
 
     private final AbstractDeviceBackend backend;
     private final List<DeviceMemory> owned = new ArrayList<>(); // guarded by itself
-    private final DeviceMemory[] grown = new DeviceMemory[2];
+    private final DeviceMemory[] grown = new DeviceMemory[3];
     private final String origin;
     private final AtomicReference<Thread> user = new AtomicReference<>();
     private int depth;
@@ -243,36 +243,104 @@ public abstract class AbstractDeviceScope implements Scope {
         enter();
         try {
             checkOpen();
+            Check.notNull("src", src);
+            Check.notNull("dst", dst);
             Check.arg(src.dtype() == dst.dtype(), "dst.dtype", src.dtype(), dst.dtype());
             Check.arg(Arrays.equals(src.shape(), dst.shape()), "dst.shape", Arrays.toString(src.shape()),
                     Arrays.toString(dst.shape()));
-            Check.arg(src.isContiguous(), "src", "a contiguous tensor", Arrays.toString(src.strides()));
-            Check.arg(dst.isContiguous(), "dst", "a contiguous tensor", Arrays.toString(dst.strides()));
             checkMemory("src", src.memory());
             checkMemory("dst", dst.memory());
-            long bytes = src.numel() * src.dtype().bytes();
-            long so = src.offset() * src.dtype().bytes();
-            long d0 = dst.offset() * dst.dtype().bytes();
-            if (bytes == 0) {
+            if (src.numel() == 0) {
                 return;
             }
             Memory s = src.memory();
             Memory d = dst.memory();
+            boolean contiguous = src.isContiguous() && dst.isContiguous();
+            if (!contiguous && !(s.isHost() && d.isHost())) {
+                Check.arg(src.rank() <= 4, "src.rank", "at most 4 for a strided device copy", src.rank());
+                Check.arg(!OpParams.overlaps(src, dst) || OpParams.sameView(src, dst), "dst",
+                        "a view disjoint from src", "an overlapping view");
+            }
             orderAfterWriter(s);
             orderAfterWriter(d);
-            if (s instanceof HostMemory hs && d instanceof DeviceMemory dd) {
-                copyToDevice(hs, so, dd, d0, bytes);
-            } else if (s instanceof DeviceMemory ds && d instanceof HostMemory hd) {
-                copyToHost(ds, so, hd, d0, bytes);
-            } else if (s instanceof DeviceMemory ds && d instanceof DeviceMemory dd) {
-                copyOnDevice(ds, so, dd, d0, bytes);
+            if (contiguous) {
+                copyContiguous(src, dst);
+            } else if (s.isHost() && d.isHost()) {
+                ByteArrayCopy.strided(src, dst);
+            } else if (s instanceof DeviceMemory && d instanceof DeviceMemory) {
+                copyKernel(src, dst);
+            } else if (s instanceof HostMemory) {
+                Tensor hs = src.isContiguous() ? src : gather(src);
+                if (dst.isContiguous()) {
+                    copyContiguous(hs, dst);
+                } else {
+                    Tensor tmp = scratch(dst);
+                    copyContiguous(hs, tmp);
+                    copyKernel(tmp, dst);
+                }
             } else {
-                ByteArrayCopy.hostToHost((HostMemory) s, so, (HostMemory) d, d0, bytes);
+                Tensor ds = src;
+                if (!src.isContiguous()) {
+                    ds = scratch(src);
+                    copyKernel(src, ds);
+                }
+                if (dst.isContiguous()) {
+                    copyContiguous(ds, dst);
+                } else {
+                    Tensor hc = gather(dst); // a contiguous host tensor of dst's shape
+                    copyContiguous(ds, hc);
+                    ByteArrayCopy.strided(hc, dst);
+                }
             }
             markWritten(d);
         } finally {
             exit();
         }
+    }
+
+    /** One transfer between two contiguous views. */
+    private void copyContiguous(Tensor src, Tensor dst) {
+        long bytes = src.numel() * src.dtype().bytes();
+        long so = src.offset() * src.dtype().bytes();
+        long d0 = dst.offset() * dst.dtype().bytes();
+        Memory s = src.memory();
+        Memory d = dst.memory();
+        if (s instanceof HostMemory hs && d instanceof DeviceMemory dd) {
+            copyToDevice(hs, so, dd, d0, bytes);
+        } else if (s instanceof DeviceMemory ds && d instanceof HostMemory hd) {
+            copyToHost(ds, so, hd, d0, bytes);
+        } else if (s instanceof DeviceMemory ds && d instanceof DeviceMemory dd) {
+            copyOnDevice(ds, so, dd, d0, bytes);
+        } else {
+            ByteArrayCopy.hostToHost((HostMemory) s, so, (HostMemory) d, d0, bytes);
+        }
+    }
+
+    /** A contiguous host copy of a host view (or a fresh contiguous host tensor of its shape). */
+    private static Tensor gather(Tensor t) {
+        ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(Math.max(1, t.numel() * t.dtype().bytes())))
+                .order(ByteOrder.LITTLE_ENDIAN);
+        Tensor c = Tensor.of(HostMemory.of(b), t.dtype(), t.shape(), Tensor.contiguousStrides(t.shape()), 0);
+        if (t.memory().isHost()) {
+            ByteArrayCopy.strided(t, c);
+        }
+        return c;
+    }
+
+    /** A contiguous device tensor of {@code like}'s shape in the scope's copy buffer (grown, reused). */
+    private Tensor scratch(Tensor like) {
+        DeviceMemory m = grown(COPY, Math.max(1, like.numel() * like.dtype().bytes()));
+        return Tensor.of(m, like.dtype(), like.shape(), Tensor.contiguousStrides(like.shape()), 0);
+    }
+
+    /** The strided copy kernel between two device views. */
+    private void copyKernel(Tensor src, Tensor dst) {
+        Plan plan = backend.copyPlan(src, dst);
+        if (!plan.supported()) {
+            throw new UnsupportedFeatureException(backend.device().id() + " cannot copy between these views: "
+                    + plan.reason());
+        }
+        launch(plan, null);
     }
 
     private void checkMemory(String name, Memory m) {

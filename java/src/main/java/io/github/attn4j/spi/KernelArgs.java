@@ -103,4 +103,9 @@ public final class KernelArgs {
     public static List<Arg> bgemm(KernelParams.Bgemm g, Tensor a, Tensor b, Tensor c, int[] kvLen) {
         return new Builder().struct(g.pack()).buf("a", a).buf("bm", b).buf("c", c).ints("kv_len", kvLen).build();
     }
+
+    /** {@code attn_copy_u<8|16|32>}: {@code dst = src} element by element, any strides. */
+    public static List<Arg> copy(Tensor src, Tensor dst) {
+        return new Builder().struct(KernelParams.copy(src, dst)).buf("src", src).buf("dst", dst).build();
+    }
 }

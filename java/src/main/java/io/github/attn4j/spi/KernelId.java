@@ -13,7 +13,9 @@ public enum KernelId {
     MASKED_SOFTMAX("attn_masked_softmax"),
     MASKED_SOFTMAX_BWD("attn_masked_softmax_bwd"),
     ADDITIVE_FWD("attn_additive_fwd"),
-    GEMM_NT("attn_gemm_nt");
+    GEMM_NT("attn_gemm_nt"),
+    /** Strided copy; named by element width ({@link #copyEntry}), not by dtype. */
+    COPY("attn_copy");
 
     private final String stem;
 
@@ -24,6 +26,11 @@ public enum KernelId {
     /** The stem without the dtype suffix. */
     public String stem() {
         return stem;
+    }
+
+    /** The copy entry for an element width: {@code attn_copy_u8}, {@code _u16} or {@code _u32}. */
+    public static String copyEntry(DType dtype) {
+        return COPY.stem + "_u" + 8 * dtype.bytes();
     }
 
     /** The entry name for a storage dtype, e.g. {@code attn_sdpa_fwd_bf16}. */

@@ -140,6 +140,29 @@ public final class KernelParams {
         return w;
     }
 
+    /**
+     * {@code attn_copy_params}: a strided copy of a tensor of rank at most 4 (leading dims padded
+     * with 1, stride 0), {@code src} and {@code dst} of one shape and element size.
+     */
+    public static StructWriter copy(Tensor src, Tensor dst) {
+        int pad = 4 - src.rank();
+        if (pad < 0) {
+            throw new IllegalArgumentException("copy: expected a tensor of rank <= 4, got rank " + src.rank());
+        }
+        StructWriter w = new StructWriter();
+        for (Tensor t : new Tensor[] {src, dst}) {
+            String n = t == src ? "src" : "dst";
+            w.i64(n + "_off", t.offset());
+            for (int i = 0; i < 4; i++) {
+                w.i64(n + "_s" + i, i < pad ? 0 : t.stride(i - pad));
+            }
+        }
+        for (int i = 0; i < 4; i++) {
+            w.i32("d" + i, i < pad ? 1 : src.dim(i - pad));
+        }
+        return w;
+    }
+
     /** {@code ATTN_BGEMM_*} flags of {@code attn_bgemm_params}: the contraction (K) or the columns (N) stop at kv_len[b]. */
     public static final int BGEMM_K_KVLEN = 0x1, BGEMM_N_KVLEN = 0x2;
 

@@ -4,6 +4,7 @@ import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.Backend;
 import io.github.attn4j.DType;
 import io.github.attn4j.OpParams;
+import io.github.attn4j.OpVisitor;
 import io.github.attn4j.Scope;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
@@ -113,43 +114,57 @@ public final class CaseRunner {
     private static List<Expected> expected(Case c, OpParams host) {
         boolean half = c.dtype() != DType.F32;
         List<Expected> l = new ArrayList<>();
-        if (host instanceof SdpaParams p) {
-            int[] oShape = p.o().shape();
-            if (c.sampledRows() > 0) {
-                int[] rows = sampleRows(c, p);
-                int dv = p.headDimV();
-                double[] o = new double[rows.length * dv];
-                double[] lse = new double[rows.length];
-                for (int n = 0; n < rows.length; n++) {
-                    int r = rows[n], i = r % p.seqQ(), h = (r / p.seqQ()) % p.headsQ(), b = r / p.seqQ() / p.headsQ();
-                    lse[n] = Reference.sdpaRow(p, b, h, i, o, n * dv);
+        host.accept(new OpVisitor<Void>() {
+            @Override
+            public Void sdpa(SdpaParams p) {
+                if (c.sampledRows() > 0) {
+                    int[] rows = sampleRows(c, p);
+                    int dv = p.headDimV();
+                    double[] o = new double[rows.length * dv];
+                    double[] lse = new double[rows.length];
+                    for (int n = 0; n < rows.length; n++) {
+                        int r = rows[n], i = r % p.seqQ(), h = (r / p.seqQ()) % p.headsQ(), b = r / p.seqQ() / p.headsQ();
+                        lse[n] = Reference.sdpaRow(p, b, h, i, o, n * dv);
+                    }
+                    l.add(new Expected("o", new int[] {rows.length, dv}, o, null, rows));
+                    if (p.lse() != null) {
+                        l.add(new Expected("lse", new int[] {rows.length}, lse, null, rows));
+                    }
+                    return null;
                 }
-                l.add(new Expected("o", new int[] {rows.length, dv}, o, null, rows));
+                Reference.SdpaResult r = Reference.sdpa(p);
+                l.add(new Expected("o", p.o().shape(), r.o(), half ? LowPrecisionNaive.sdpa(p) : null, null));
                 if (p.lse() != null) {
-                    l.add(new Expected("lse", new int[] {rows.length}, lse, null, rows));
+                    l.add(new Expected("lse", p.lse().shape(), r.lse(), null, null));
                 }
-                return l;
+                return null;
             }
-            Reference.SdpaResult r = Reference.sdpa(p);
-            l.add(new Expected("o", oShape, r.o(), half ? LowPrecisionNaive.sdpa(p) : null, null));
-            if (p.lse() != null) {
-                l.add(new Expected("lse", p.lse().shape(), r.lse(), null, null));
+
+            @Override
+            public Void softmax(SoftmaxParams p) {
+                l.add(new Expected("y", p.x().shape(), Reference.softmax(p), half ? LowPrecisionNaive.softmax(p) : null,
+                        null));
+                return null;
             }
-        } else if (host instanceof SoftmaxParams p) {
-            l.add(new Expected("y", p.x().shape(), Reference.softmax(p), half ? LowPrecisionNaive.softmax(p) : null,
-                    null));
-        } else if (host instanceof SoftmaxBackwardParams p) {
-            l.add(new Expected("dx", p.y().shape(), Reference.softmaxBackward(p),
-                    half ? LowPrecisionNaive.softmaxBackward(p) : null, null));
-        } else {
-            AdditiveParams p = (AdditiveParams) host;
-            Reference.AdditiveResult r = Reference.additive(p);
-            Reference.AdditiveResult n = half ? LowPrecisionNaive.additive(p) : null;
-            l.add(new Expected("out", p.out().shape(), r.out(), n == null ? null : n.out(), null));
-            if (p.weights() != null) {
-                l.add(new Expected("weights", p.weights().shape(), r.weights(), n == null ? null : n.weights(), null));
+
+            @Override
+            public Void softmaxBackward(SoftmaxBackwardParams p) {
+                l.add(new Expected("dx", p.y().shape(), Reference.softmaxBackward(p),
+                        half ? LowPrecisionNaive.softmaxBackward(p) : null, null));
+                return null;
             }
-        }
+
+            @Override
+            public Void additive(AdditiveParams p) {
+                Reference.AdditiveResult r = Reference.additive(p);
+                Reference.AdditiveResult n = half ? LowPrecisionNaive.additive(p) : null;
+                l.add(new Expected("out", p.out().shape(), r.out(), n == null ? null : n.out(), null));
+                if (p.weights() != null) {
+                    l.add(new Expected("weights", p.weights().shape(), r.weights(), n == null ? null : n.weights(), null));
+                }
+                return null;
+            }
+        });
         return l;
     }
 

@@ -110,6 +110,14 @@ class CudaSignaturesTest {
                 }
             }
         }
+        for (DType dt : DType.values()) {
+            Tensor a = t(dt, 2, 3, 4, 5);
+            Tensor b = Tensor.of(a.memory(), dt, new int[] {2, 3, 4, 5}, new long[] {60, 5, 15, 1}, 0);
+            Plan.Step s = CudaPlans.copy(a, b, DeviceProps.h100()).step(0);
+            KernelSignatures.assertBinds(entries(s.module()), s, s.entry());
+            seen.add(s.entry());
+        }
+        assertTrue(seen.containsAll(List.of("attn_copy_u8", "attn_copy_u16", "attn_copy_u32")), seen.toString());
         assertTrue(steps > 100, "steps checked: " + steps);
         // every kind of entry was planned at least once
         for (String kind : List.of("attn_sdpa_fwd_<dt>_d32", "attn_sdpa_fwd_<dt>_d64", "attn_sdpa_fwd_<dt>_d128",
@@ -124,12 +132,13 @@ class CudaSignaturesTest {
     @Test
     void theSharedEntryNamesExistForEveryDtype() {
         Map<String, List<String>> all = new HashMap<>();
-        for (String m : List.of("sdpa", "softmax", "additive", "gemm")) {
+        for (String m : List.of("sdpa", "softmax", "additive", "gemm", "copy")) {
             all.putAll(entries(m));
         }
         for (KernelId id : KernelId.values()) {
             for (DType t : new DType[] {DType.F32, DType.F16, DType.BF16}) {
-                assertTrue(all.containsKey(id.entry(t)), "the shared entry name " + id.entry(t));
+                String e = id == KernelId.COPY ? KernelId.copyEntry(t) : id.entry(t);
+                assertTrue(all.containsKey(e), "the shared entry name " + e);
             }
         }
     }

@@ -81,6 +81,14 @@ class OpenClPlansTest {
                 }
             }
         }
+        for (DType dt : DType.values()) {
+            Tensor a = Tensor.of(java.nio.ByteBuffer.allocate(120 * dt.bytes()), dt, 2, 3, 4, 5);
+            Tensor b = Tensor.of(a.memory(), dt, new int[] {2, 3, 4, 5}, new long[] {60, 5, 15, 1}, 0);
+            Plan.Step s = OpenClPlans.copy(a, b, CPU, NO_LIMIT).step(0);
+            KernelSignatures.assertBinds(files.computeIfAbsent("copy", KernelSignatures::opencl), s, "attn_copy");
+            assertEquals("attn_copy_" + s.constants().get("DT_SUFFIX"), s.entry());
+            steps++;
+        }
         assertTrue(steps >= 2 * 3 * 7, "steps checked: " + steps);
     }
 

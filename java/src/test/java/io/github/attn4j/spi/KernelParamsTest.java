@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.Alignment;
+import io.github.attn4j.DType;
 import io.github.attn4j.Masks;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
@@ -53,7 +54,7 @@ class KernelParamsTest {
             STRUCTS.put(m.group(1), layout(m.group(1), m.group(2)));
         }
         assertTrue(STRUCTS.keySet().containsAll(List.of("attn_mask_params", "attn_sdpa_params", "attn_softmax_params",
-                "attn_softmax_bwd_params", "attn_additive_params", "attn_gemm_params", "attn_bgemm_params")), STRUCTS.keySet().toString());
+                "attn_softmax_bwd_params", "attn_additive_params", "attn_gemm_params", "attn_bgemm_params", "attn_copy_params")), STRUCTS.keySet().toString());
     }
 
     private static int sizeOf(String type) {
@@ -237,5 +238,20 @@ class KernelParamsTest {
         i32(b, g, "group", 11);
         f32(b, g, "alpha", 0.5f);
         i32(b, g, "flags", KernelParams.BGEMM_K_KVLEN);
+    }
+
+    @Test
+    void stridedCopy() {
+        Tensor a = f(3, 4, 5);
+        Tensor b = Tensor.of(io.github.attn4j.HostMemory.of(new float[62]), DType.F32, new int[] {3, 4, 5},
+                new long[] {20, 1, 4}, 2);
+        String c = "attn_copy_params";
+        ByteBuffer bb = check(c, KernelParams.copy(a, b));
+        i64(bb, c, "src_s0", 0);
+        i64(bb, c, "src_s1", 20);
+        i64(bb, c, "dst_s3", 4);
+        i64(bb, c, "dst_off", 2);
+        i32(bb, c, "d0", 1);
+        i32(bb, c, "d3", 5);
     }
 }

@@ -58,6 +58,12 @@ final class FakeDevice extends AbstractDeviceBackend {
     }
 
     @Override
+    protected Plan copyPlan(Tensor src, Tensor dst) {
+        return Plan.of("fake-copy", 0, List.of(Plan.Step.of("copy", "copy", new long[] {1}, new long[] {1}, 0,
+                io.github.attn4j.spi.KernelArgs.copy(src, dst))));
+    }
+
+    @Override
     public Scope newScope() {
         return new AbstractDeviceScope(this) {
             @Override
@@ -90,6 +96,12 @@ final class FakeDevice extends AbstractDeviceBackend {
 
             @Override
             protected void launch(Plan plan, OpParams p) {
+                if (p == null) { // the strided copy
+                    List<io.github.attn4j.spi.Arg> a = plan.step(0).args();
+                    io.github.attn4j.spi.ByteArrayCopy.strided(host(((io.github.attn4j.spi.Arg.Buffer) a.get(1)).tensor()),
+                            host(((io.github.attn4j.spi.Arg.Buffer) a.get(2)).tensor()));
+                    return;
+                }
                 launches++;
                 cpu.run(host(p));
                 fault.accept(p);

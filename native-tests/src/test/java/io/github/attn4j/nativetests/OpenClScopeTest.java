@@ -199,4 +199,49 @@ class OpenClScopeTest {
             }
         }
     }
+
+    /**
+     * Strided copies on the device (the copy kernel): appending a token to a KV cache slot in one
+     * call, a BSHD host view uploaded, read back through strided views, for every element width.
+     */
+    @Test
+    void stridedCopiesRunOnTheDevice() {
+        OpenClTesting.assumeDevice(backend);
+        int b = 2, h = 3, s = 33, d = 16;
+        try (Scope scope = backend.newScope()) {
+            for (DType dt : new DType[] {DType.F32, DType.F16, DType.BOOL}) {
+                int n = b * h * s * d, es = dt.bytes();
+                java.nio.ByteBuffer hostCache = java.nio.ByteBuffer.allocate(n * es);
+                SplittableRandom r = new SplittableRandom(9);
+                for (int i = 0; i < n * es; i++) {
+                    hostCache.put(i, (byte) r.nextInt(dt == DType.BOOL ? 2 : 256));
+                }
+                Tensor cache = scope.upload(Tensor.of(hostCache, dt, b, h, s, d));
+                java.nio.ByteBuffer tok = java.nio.ByteBuffer.allocate(b * h * d * es);
+                for (int i = 0; i < b * h * d * es; i++) {
+                    tok.put(i, (byte) (dt == DType.BOOL ? 1 - hostCache.get(i) : i * 7 + 1));
+                }
+                int pos = 17;
+                Tensor slot = cache.view(cache.offset() + (long) pos * d, new int[] {b, h, 1, d}, cache.strides());
+                scope.copy(Tensor.of(tok, dt, b, h, 1, d), slot);
+                java.nio.ByteBuffer all = java.nio.ByteBuffer.allocate(n * es);
+                scope.copy(cache, Tensor.of(all, dt, b, h, s, d));
+                for (int x = 0; x < b * h; x++) {
+                    for (int j = 0; j < s; j++) {
+                        for (int k = 0; k < d * es; k++) {
+                            int at = (x * s + j) * d * es + k;
+                            byte want = j == pos ? tok.get(x * d * es + k) : hostCache.get(at);
+                            assertEquals(want, all.get(at), dt + " bh " + x + " pos " + j + " byte " + k);
+                        }
+                    }
+                }
+                // the whole cache through a BSHD device view and back
+                Tensor bshd = scope.allocate(dt, io.github.attn4j.Layout.BSHD, b, h, s, d);
+                scope.copy(cache, bshd);
+                java.nio.ByteBuffer again = java.nio.ByteBuffer.allocate(n * es);
+                scope.copy(bshd, Tensor.of(again, dt, b, h, s, d));
+                assertEquals(all, again, dt + ": BHSD -> BSHD -> BHSD");
+            }
+        }
+    }
 }
