@@ -107,6 +107,13 @@ public final class CudaScope extends AbstractDeviceScope {
         }
     }
 
+    /** {@code cuda-events} on this scope's stream. */
+    @Override
+    public io.github.attn4j.DeviceTimer timer() {
+        checkOpen();
+        return new CudaTimer(backend, stream);
+    }
+
     @Override
     protected void releaseStream() {
         try (CudaBackend.Ctx c = backend.enterForRelease()) {

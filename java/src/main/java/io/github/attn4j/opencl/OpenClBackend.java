@@ -118,13 +118,14 @@ public final class OpenClBackend extends AbstractDeviceBackend {
         return c.supported() ? c.variant().workspaceBytes() : 0;
     }
 
-    /** A scope with its own in-order queue. */
+    /** A scope with its own in-order queue, with profiling enabled for {@link OpenClScope#timer()}. */
     @Override
     public OpenClScope newScope() {
         checkOpen();
         int[] err = new int[1];
         @SuppressWarnings("deprecation")
-        cl_command_queue q = Cl.created(CL.clCreateCommandQueue(context, dev.id(), 0, err), err,
+        cl_command_queue q = Cl.created(CL.clCreateCommandQueue(context, dev.id(), CL.CL_QUEUE_PROFILING_ENABLE,
+                err), err,
                 "clCreateCommandQueue(" + dev.name() + ")");
         return new OpenClScope(this, q, true);
     }
