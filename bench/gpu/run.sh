@@ -83,7 +83,7 @@ cap() { # keeps a log under MAX_LOG: its head and tail
 # step NAME LIMIT_S LOG COMMAND...: runs with min(LIMIT_S, what is left of BUDGET_S), appends to LOG
 step() {
   local name=$1 limit=$2 log=$3; shift 3
-  local left=$((BUDGET_S - (SECONDS - t_start))) t0=$SECONDS rc status own="$work/step-$1.log"
+  local left=$((BUDGET_S - (SECONDS - t_start))) t0=$SECONDS rc status own="$work/step-$name.log"
   (( limit > left )) && limit=$left
   if (( limit < 5 )); then
     printf '%-13s skipped: the %s s budget is spent\n' "$name" "$BUDGET_S" | tee -a "$S"
