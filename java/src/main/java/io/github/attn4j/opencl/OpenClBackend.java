@@ -124,9 +124,8 @@ public final class OpenClBackend extends AbstractDeviceBackend {
         checkOpen();
         int[] err = new int[1];
         @SuppressWarnings("deprecation")
-        cl_command_queue q = Cl.created(CL.clCreateCommandQueue(context, dev.id(), CL.CL_QUEUE_PROFILING_ENABLE,
-                err), err,
-                "clCreateCommandQueue(" + dev.name() + ")");
+        cl_command_queue q = Cl.created(CL.clCreateCommandQueue(context, dev.id(), CL.CL_QUEUE_PROFILING_ENABLE, err),
+                err, "clCreateCommandQueue(" + dev.name() + ")");
         return new OpenClScope(this, q, true);
     }
 
