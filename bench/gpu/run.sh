@@ -1,56 +1,187 @@
 #!/usr/bin/env bash
-# The whole GPU check in one call of the device tool (an H100/H200 with CUDA 13, no Java, no network).
+# The GPU check of attn4j: ONE call of the device tool, done within 8 minutes, safe to cut short.
 #
-# Here, first:   ../shared/tools/gpu-bundle.sh          (builds and packs .gpu/: a Java runtime + the jars)
-# Then, on the GPU machine, from the repo root, carrying .gpu, in calls of at most 10 minutes:
-#                bash bench/gpu/run.sh correctness       (devices, verify x3, tensor-core GPU test)
-#                bash bench/gpu/run.sh sanitizers        (memcheck, racecheck on a subset)
-#                bash bench/gpu/run.sh speed             (PyTorch peer, attn4j bench, tensor-core bench)
-#                (each writes $OUT/summary.txt and $OUT/gpu-run.tgz; name single steps to rerun them)
-# Steps: device facts; verify over the whole matrix on the fused, unfused and tensor-core paths;
-# the tensor-core kernel's own GPU test; compute-sanitizer memcheck and racecheck on a subset;
-# the PyTorch peer and attn4j bench on the same shapes. Each step's log and exit code go into the
-# tarball; the summary lists every step's exit code and last lines. Commit what it measured under
-# bench/results/ with the device, driver, date and this command.
+# Here, first:   ../shared/tools/gpu-bundle.sh      (builds with -Dattn4j.cuda.archs=sm_90, packs .gpu/:
+#                                                    a jlinked Java runtime and attn4j.jar)
+#                bash bench/gpu/run.sh --prepare     (nvcc here: the tensor-core GPU test binary into
+#                                                    .gpu/, so the GPU spends no time compiling it;
+#                                                    prints the bundle size)
+# Then, on the GPU machine, from the repo root, carrying .gpu, with a timeout_s of about 540:
+#                bash bench/gpu/run.sh
+# Without nvidia-smi (or with --dry-run) every CUDA step reports "no device" and the script ends in
+# seconds: that is how it is checked on a machine without a GPU.
+#
+# Steps, in priority order; each has its own timeout (and all of them one deadline, BUDGET_S), and
+# each appends its line to $OUT/summary.txt as it finishes, so a cut-short call still tells what ran:
+#   1 facts        nvidia-smi (GPU, driver, CUDA version, clocks, power), nvcc, `attn4j devices`
+#   2 verify-fused verify --backend cuda: the whole case matrix, fused kernels, against float64
+#   3 verify-tc    the tensor-core path (-Dattn4j.cuda.tc=true) on its f16/bf16 cases;
+#     tc-gpu-test  its own GPU test, kernels/cuda/emu/run_gpu_test.sh
+#   4 memcheck     compute-sanitizer memcheck on a subset of the matrix
+#   5 speed        bench/peers/torch_sdpa.py, then attn4j bench, on the flash and decode sets,
+#                  f16 and f32, with a small --max-seconds; the CSVs and reports go into speed.tgz
+# What comes back ($OUT, at most 8 files, one folder deep): summary.txt, facts.txt,
+# verify-fused.txt, verify-tc.txt, tc-gpu-test.txt, memcheck.txt, speed.tgz. Commit what it
+# measured under bench/results/ with the device, driver, date and this command.
 set -uo pipefail
+
+dry=0 prepare=0
+case "${1:-}" in
+  --dry-run) dry=1 ;;
+  --prepare) prepare=1 ;;
+  "") ;;
+  *) echo "usage: bash bench/gpu/run.sh [--dry-run | --prepare]" >&2; exit 2 ;;
+esac
+command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 || dry=1
+TC_BIN=.gpu/sdpa_tc_gpu_test
+
 OUT=${OUT:-/tmp/attn4j-gpu-run}
-work=$(mktemp -d)
+BUDGET_S=${BUDGET_S:-470}          # the whole script; the device call's own limit sits above it
+SUBSET=${SUBSET:-'S[qk]=(7|17|113),'}
+TC_CASES=${TC_CASES:-'type=b?f16,.*,D=(64|96|128|256),'}
+MAX_LOG=$((15 << 20))              # each file that comes back stays under 16 MiB
 mkdir -p "$OUT"
-tar xzf .gpu/rt.tgz -C /tmp
-J=/tmp/rt/bin/java
-JAR=.gpu/attn4j.jar
-SUBSET=${SUBSET:-'S[qk]=(7|17|113),'}   # sanitizers run slowly: a subset of the matrix
+S="$OUT/summary.txt"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+t_start=$SECONDS
+failed=0
 
-step() {  # step NAME TIMEOUT_S COMMAND...
-  local name=$1 limit=$2; shift 2
-  local t0=$SECONDS rc
-  timeout "$limit" "$@" >"$work/$name.log" 2>&1; rc=$?
-  printf '%-16s rc=%-3s %4ss  %s\n' "$name" "$rc" "$((SECONDS - t0))" "$*" | tee -a "$work/summary.txt"
-  tail -n 4 "$work/$name.log" | sed 's/^/    /' >>"$work/summary.txt"
+say() { echo "$*" | tee -a "$S"; }
+
+# The bundle that travels: .gpu plus the tracked tree (the device tool's limit is 64 MiB; ours 48).
+bundle_size() {
+  local gpu=0 tree
+  [[ -d .gpu ]] && gpu=$(du -sb .gpu | cut -f1)
+  tree=$(git ls-files -z 2>/dev/null | xargs -0 -r du -cb 2>/dev/null | tail -n1 | cut -f1)
+  awk -v g="$gpu" -v t="${tree:-0}" 'BEGIN { printf "bundle: .gpu %.1f MiB + tree %.1f MiB = %.1f MiB (must stay under 48 MiB)\n", g / 1048576, t / 1048576, (g + t) / 1048576 }'
 }
 
-{ date -u; nvidia-smi; nvcc --version; } >"$work/env.txt" 2>&1
-run_step() {
-  case $1 in
-    devices)        step devices 60 "$J" -jar "$JAR" devices ;;
-    verify-fused)   step verify-fused 240 "$J" -jar "$JAR" verify --backend cuda ;;
-    verify-unfused) step verify-unfused 120 "$J" -Dattn4j.cuda.sdpa=unfused -jar "$JAR" verify --backend cuda --op sdpa ;;
-    verify-tc)      step verify-tc 120 "$J" -Dattn4j.cuda.tc=true -jar "$JAR" verify --backend cuda --op sdpa ;;
-    tc-gpu-test)    step tc-gpu-test 120 bash kernels/cuda/emu/run_gpu_test.sh ;;
-    memcheck)       step memcheck 270 compute-sanitizer --tool memcheck --target-processes all "$J" -jar "$JAR" verify --backend cuda --filter "$SUBSET" ;;
-    racecheck)      step racecheck 270 compute-sanitizer --tool racecheck --target-processes all "$J" -jar "$JAR" verify --backend cuda --filter "$SUBSET" ;;
-    torch-peer)     step torch-peer 180 python3 bench/peers/torch_sdpa.py --shapes standard --dtype f16,bf16,f32 --out "$work/torch_sdpa.csv" ;;
-    bench)          step bench 300 "$J" -jar "$JAR" bench --backend cuda --dtype f32,f16,bf16 --max-seconds 20 --peer-csv "$work/torch_sdpa.csv" --out "$work/bench" ;;
-    tc-bench)       step tc-bench 60 bash kernels/cuda/emu/run_gpu_test.sh --bench ;;
-    correctness)    for s in devices verify-fused verify-unfused verify-tc tc-gpu-test; do run_step $s; done ;;
-    sanitizers)     for s in memcheck racecheck; do run_step $s; done ;;
-    speed)          for s in torch-peer bench tc-bench; do run_step $s; done ;;
-    *) echo "run.sh: unknown step '$1' (correctness, sanitizers, speed, or one step name)" >&2; exit 2 ;;
+if ((prepare)); then
+  [[ -d .gpu ]] || { echo "run.sh --prepare: no .gpu/: run ../shared/tools/gpu-bundle.sh first" >&2; exit 2; }
+  tmp=$(mktemp -d)
+  # run_gpu_test.sh builds, then runs the test, which fails here without a GPU; the binary is what counts.
+  OUT=$tmp bash kernels/cuda/emu/run_gpu_test.sh >"$tmp/log" 2>&1
+  if [[ -x $tmp/attn4j-tc-gpu/sdpa_tc_gpu_test ]]; then
+    cp "$tmp/attn4j-tc-gpu/sdpa_tc_gpu_test" "$TC_BIN" && echo "prepared $TC_BIN ($(du -h "$TC_BIN" | cut -f1))"
+  else
+    cat "$tmp/log" >&2; echo "run.sh --prepare: the tensor-core GPU test did not build" >&2
+  fi
+  rm -rf "$tmp"
+  bundle_size
+  exit 0
+fi
+
+cap() { # keeps a log under MAX_LOG: its head and tail
+  local f=$1
+  if [[ -f $f ]] && (( $(stat -c %s "$f") > MAX_LOG )); then
+    { head -c $((MAX_LOG / 2)); echo; echo "[... cut to stay under 16 MiB ...]"; tail -c $((MAX_LOG / 2)); } <"$f" >"$f.cut"
+    mv "$f.cut" "$f"
+  fi
+}
+
+# step NAME LIMIT_S LOG COMMAND...: runs with min(LIMIT_S, what is left of BUDGET_S), appends to LOG
+step() {
+  local name=$1 limit=$2 log=$3; shift 3
+  local left=$((BUDGET_S - (SECONDS - t_start))) t0=$SECONDS rc status own="$work/step-$name.log"
+  (( limit > left )) && limit=$left
+  if (( limit < 5 )); then
+    printf '%-13s skipped: the %s s budget is spent\n' "$name" "$BUDGET_S" | tee -a "$S"
+    echo "skipped: the $BUDGET_S s budget is spent" >>"$log"
+    return
+  fi
+  timeout -k 5 "$limit" "$@" >"$own" 2>&1; rc=$?
+  { echo "\$ $*"; cat "$own"; echo; } >>"$log"
+  cap "$log"
+  case $rc in
+    0) status=ok ;;
+    124|137) status="TIMEOUT after ${limit} s"; failed=1 ;;
+    *) status="FAILED"; failed=1 ;;
   esac
+  printf '%-13s rc=%-3s %4ss  %s\n' "$name" "$rc" "$((SECONDS - t0))" "$status" | tee -a "$S"
+  # The lines that say most: device rows, verify's totals, errors; else the last three lines.
+  { grep -E '^(cuda|opencl|cpu) +[0-9-] |passed, [0-9]+ failed|^verify:|^error|ERROR SUMMARY|^wrote ' "$own" \
+      || grep -v '^\s*$' "$own"; } | tail -n 4 | cut -c1-240 | sed 's/^/    /' | tee -a "$S"
 }
-[ $# -gt 0 ] || set -- correctness
-for s in "$@"; do run_step "$s"; done
 
-cp "$work/summary.txt" "$OUT/summary.txt"
-tar czf "$OUT/gpu-run.tgz" -C "$work" .
-cat "$OUT/summary.txt"
+no_device() { # NAME LOG: a CUDA step on a machine without a GPU
+  echo "no device (dry run: no nvidia-smi, or --dry-run)" >"$2"
+  printf '%-13s no device\n' "$1" | tee -a "$S"
+}
+
+: >"$S"
+say "attn4j GPU check, $(date -u +%FT%TZ), $(git rev-parse --short HEAD 2>/dev/null || echo '?')$( ((dry)) && echo ', DRY RUN')"
+say "$(bundle_size)"
+
+# Java: the bundle's runtime, else the JDK here (dry runs).
+if [[ -f .gpu/rt.tgz ]]; then
+  tar xzf .gpu/rt.tgz -C "$work" && J="$work/rt/bin/java"
+else
+  J=$(command -v java || echo java)
+fi
+JAR=.gpu/attn4j.jar
+[[ -f $JAR ]] || JAR=bench/target/attn4j.jar
+say "java: $J, jar: $JAR"
+
+# 1. Device facts (the jar's `devices` runs in dry mode too: it shows why cuda is unavailable).
+F="$OUT/facts.txt"
+: >"$F"
+if ((dry)); then
+  echo "no device" >>"$F"
+  printf '%-13s no device\n' nvidia-smi | tee -a "$S"
+else
+  step nvidia-smi 10 "$F" nvidia-smi --query-gpu=name,pci.bus_id,driver_version,memory.total,clocks.sm,clocks.max.sm,clocks.mem,clocks.max.mem,power.limit,temperature.gpu,compute_mode --format=csv
+  step cuda-version 5 "$F" bash -c 'nvidia-smi | grep -m1 "CUDA Version"; nvcc --version | tail -n 2'
+fi
+step devices 20 "$F" "$J" -jar "$JAR" devices
+
+# 2. The fused path over the whole matrix.
+if ((dry)); then no_device verify-fused "$OUT/verify-fused.txt"; else
+  step verify-fused 150 "$OUT/verify-fused.txt" "$J" -jar "$JAR" verify --backend cuda
+fi
+
+# 3. The tensor-core path: verify on its cases, then its own GPU test (needs nvcc there).
+if ((dry)); then
+  no_device verify-tc "$OUT/verify-tc.txt"
+  no_device tc-gpu-test "$OUT/tc-gpu-test.txt"
+else
+  step verify-tc 60 "$OUT/verify-tc.txt" "$J" -Dattn4j.cuda.tc=true -jar "$JAR" verify --backend cuda --op sdpa \
+    --filter "$TC_CASES"
+  if [[ -x $TC_BIN ]]; then   # built here by --prepare
+    step tc-gpu-test 40 "$OUT/tc-gpu-test.txt" "$TC_BIN"
+  elif command -v nvcc >/dev/null 2>&1; then
+    step tc-gpu-test 40 "$OUT/tc-gpu-test.txt" env OUT="$work" bash kernels/cuda/emu/run_gpu_test.sh
+  else
+    echo "skipped: no nvcc and no $TC_BIN" >"$OUT/tc-gpu-test.txt"; say "tc-gpu-test   skipped: no nvcc, no $TC_BIN"
+  fi
+fi
+
+# 4. compute-sanitizer memcheck on a subset (slow under the sanitizer).
+if ((dry)); then no_device memcheck "$OUT/memcheck.txt"
+elif command -v compute-sanitizer >/dev/null 2>&1; then
+  step memcheck 60 "$OUT/memcheck.txt" compute-sanitizer --tool memcheck --target-processes all \
+    "$J" -jar "$JAR" verify --backend cuda --filter "$SUBSET"
+else
+  echo "skipped: no compute-sanitizer" >"$OUT/memcheck.txt"; say "memcheck      skipped: no compute-sanitizer on the PATH"
+fi
+
+# 5. A short speed pass: the PyTorch peer, then attn4j on the same shapes, merged.
+sp="$work/speed"
+mkdir -p "$sp"
+if ((dry)); then no_device torch-peer "$sp/torch.log"; no_device bench "$sp/bench.log"
+else
+  peer=()
+  if python3 -c 'import torch; assert torch.cuda.is_available()' >/dev/null 2>&1; then
+    step torch-peer 45 "$sp/torch.log" python3 bench/peers/torch_sdpa.py --shapes flash,decode --dtype f16,f32 \
+      --warmup 2 --iters 10 --max-seconds 3 --out "$sp/torch_sdpa.csv"
+    [[ -s $sp/torch_sdpa.csv ]] && peer=(--peer-csv "$sp/torch_sdpa.csv")
+  else
+    echo "skipped: no PyTorch with CUDA" >"$sp/torch.log"; say "torch-peer    skipped: no PyTorch with CUDA"
+  fi
+  step bench 75 "$sp/bench.log" "$J" -jar "$JAR" bench --backend cuda --shapes flash,decode --dtype f16,f32 \
+    --warmup 2 --iters 10 --max-seconds 3 --no-progress "${peer[@]}" --out "$sp/bench"
+fi
+tar czf "$OUT/speed.tgz" -C "$work" speed
+
+say "total $((SECONDS - t_start)) s of a ${BUDGET_S} s budget; files in $OUT: $(cd "$OUT" && ls | tr '\n' ' ')"
+exit $failed

@@ -19,7 +19,7 @@
  * Entry points: attn_sdpa_fwd_<dt> (any D, Dv <= 256) and the specialisations
  * attn_sdpa_fwd_<dt>_d<DMAX> for max(D, Dv) <= DMAX, DMAX in {32, 64, 128}. Same signature:
  *   (attn_sdpa_params p, q, k, v, o, lse, mask, bias, alibi, kv_len, q_len)
- * Dynamic shared memory: sdpa_smem_bytes(DMAX) below; io.github.attn4j.cuda.SdpaPlan computes the
+ * Dynamic shared memory: sdpa_smem_bytes(DMAX) below; io.github.attn4j.cuda.CudaPlans.SdpaTile computes the
  * same value from the same table (CudaKernelTablesTest parses this file to check).
  */
 #include "common.cuh"

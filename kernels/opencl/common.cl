@@ -2,7 +2,7 @@
  * common.cl: helpers shared by every attn4j OpenCL program (OpenCL C 1.2).
  *
  * The host builds each program from   attn_params.h + common.cl + <op>.cl   and selects
- * the storage type and features with -D options (see OpenClPrograms.java):
+ * the storage type and features with -D options (see opencl/OpenClPlans.java; ProgramCache.java builds):
  *   DT_F32 | DT_F16 | DT_BF16    storage dtype of the data tensors; all arithmetic is fp32
  *   DT_SUFFIX                    f32, f16 or bf16: the suffix of the entry names
  *   HAS_BOOL_MASK, HAS_BIAS, HAS_ALIBI, HAS_WINDOW, HAS_KV_LEN, HAS_Q_LEN

@@ -9,7 +9,7 @@
  * Tiles that the causal/window/length bounds mask for every row of the group are never loaded;
  * tiles that they mask for no row skip the per-element mask test.
  *
- * Build options (OpenClPrograms): HEAD_DIM, HEAD_DIM_V, DV_PAD (HEAD_DIM_V rounded up to VW),
+ * Build options (opencl/OpenClPlans.java): HEAD_DIM, HEAD_DIM_V, DV_PAD (HEAD_DIM_V rounded up to VW),
  * VW, BLOCK_N (a multiple of VW, at most 64), WG, ROWS, KVW/VVW (tile-load widths), HAS_SOFTCAP, HAS_LSE and the HAS_* mask
  * options of common.cl. Scores are kept in log2 units (exp2), as FlashAttention does.
  */

@@ -73,6 +73,15 @@ public interface Scope extends AutoCloseable {
     /** Waits until everything issued on this scope's stream has finished. */
     void synchronize();
 
+    /**
+     * A timer whose markers go on this scope's stream: device events where the backend has them
+     * (CUDA events; OpenCL profiling markers), otherwise the host clock around a synchronize, as
+     * here. {@link DeviceTimer#method()} says which. The caller closes it.
+     */
+    default DeviceTimer timer() {
+        return new io.github.attn4j.spi.WallClockTimer(this::synchronize);
+    }
+
     /** Bytes of device memory this scope currently owns. */
     long allocatedBytes();
 

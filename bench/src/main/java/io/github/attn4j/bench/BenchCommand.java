@@ -273,20 +273,19 @@ public final class BenchCommand {
             }
             return;
         }
-        StringBuilder why = new StringBuilder();
-        try (backend; Timing timing = Timing.of(backend, why)) {
+        try (backend) {
             String device = backend.device().name();
             progress.start(impl + ": measuring the copy ceiling");
-            Ceilings base = Ceilings.measure(backend, opt.warmup(), opt.iters(), timing);
-            meta.put("Timing " + impl, timing.method() + (why.length() > 0 ? " (" + why.toString().trim() + ")" : ""));
+            Ceilings base = Ceilings.measure(backend, opt.warmup(), opt.iters());
+            meta.put("Timing " + impl, timingMethod(backend));
             for (String dt : dtypesFor(id)) {
                 Ceilings c = base;
                 if (backend.name().equals("cpu")) {
                     c = c.withGemm(cpuGemm, cpuGemmNote);
-                } else if (timing instanceof CudaEventTiming ct) {
+                } else if (backend.name().equals("cuda")) {
                     progress.start(impl + ": measuring the cuBLAS GEMM ceiling (" + dt + ")");
                     try {
-                        double g = CublasGemmCeiling.measure(ct, Workload.dtype(dt), opt.warmup(), opt.iters());
+                        double g = CublasGemmCeiling.measure(backend, Workload.dtype(dt), opt.warmup(), opt.iters());
                         c = c.withGemm(g, String.format(Locale.ROOT, "%.1f TFLOP/s: cuBLAS %d³ GEMM, %s storage, fp32"
                                 + " accumulation, cuda-events", g, CublasGemmCeiling.N, dt));
                     } catch (RuntimeException | LinkageError e) {
@@ -297,7 +296,7 @@ public final class BenchCommand {
                         Report.f(c.copyGbps(), 1), c.copyNote(), c.gemmNote()));
                 for (Shape s : order(shapes)) {
                     progress.start(impl + " " + dt + " " + s.op() + " " + s.label());
-                    rows.add(point(backend, timing, impl, device, s, dt, c));
+                    rows.add(point(backend, impl, device, s, dt, c));
                     progress.step();
                 }
             }
@@ -328,7 +327,16 @@ public final class BenchCommand {
         return impl + "|" + s.op() + "|" + (s.memoryBound() ? "bw" : "fl") + "|" + dt;
     }
 
-    private Result point(Backend backend, Timing timing, String impl, String device, Shape s, String dt, Ceilings c) {
+    /** The method the backend's scope timers use ("cuda-events", "opencl-events", "wall+sync"). */
+    private static String timingMethod(Backend backend) {
+        try (Scope s = backend.newScope()) {
+            return Timing.method(s);
+        } catch (RuntimeException | LinkageError e) {
+            return "unknown (" + oneLine(e) + ")";
+        }
+    }
+
+    private Result point(Backend backend, String impl, String device, Shape s, String dt, Ceilings c) {
         String id = backend.device().id();
         String budget = overBudget();
         if (budget != null) {
@@ -352,7 +360,7 @@ public final class BenchCommand {
         int runs = opt.warmup() + opt.iters();
         try {
             if (!rates.containsKey(rateKey)) {
-                calibrate(backend, timing, s, t, rateKey);
+                calibrate(backend, s, t, rateKey);
             }
             double perRun = work(s) / rates.get(rateKey);
             // Too slow even if the estimate (extrapolated from smaller points) were 4x pessimistic: skip.
@@ -361,7 +369,7 @@ public final class BenchCommand {
                         "estimated %.0f s for %d runs at the rate measured on smaller points; over --max-seconds %.0f",
                         perRun * runs, runs, opt.maxSeconds()));
             }
-            try (Scope scope = timing.newScope()) {
+            try (Scope scope = backend.newScope()) {
                 Workload w = Workload.create(scope, s, t, opt.seed());
                 Support sup = backend.supports(w.params());
                 if (!sup.supported()) {
@@ -371,7 +379,7 @@ public final class BenchCommand {
                 int warmup = opt.warmup();
                 if (perRun * runs > opt.maxSeconds()) {
                     // Borderline: one probe run (counted as a warm-up run) decides with a measured time.
-                    double probe = timing.time(scope, () -> scope.run(w.params()), 0, 1)[0] / 1e3;
+                    double probe = Timing.time(scope, () -> scope.run(w.params()), 0, 1).ms()[0] / 1e3;
                     rates.put(rateKey, work(s) / probe);
                     if (probe * runs > opt.maxSeconds()) {
                         return Result.notRun(impl, id, device, s, dt, Result.SKIPPED, String.format(Locale.ROOT,
@@ -381,9 +389,9 @@ public final class BenchCommand {
                     warmup = Math.max(0, warmup - 1);
                 }
                 int warm = warmup;
-                double[] ms = timing.time(scope, () -> scope.run(w.params()), warm, opt.iters());
-                Result r = Result.measured(impl, id, device, s, dt, ms, c.copyGbps(), c.gemmTflops(), peak,
-                        timing.method(), sup.variant());
+                Timing.Runs timed = Timing.time(scope, () -> scope.run(w.params()), warm, opt.iters());
+                Result r = Result.measured(impl, id, device, s, dt, timed.ms(), c.copyGbps(), c.gemmTflops(), peak,
+                        timed.method(), sup.variant());
                 rates.put(rateKey, work(s) / (r.msMedian() / 1e3));
                 return r;
             }
@@ -406,7 +414,7 @@ public final class BenchCommand {
     }
 
     /** A tiny point of the same op, timed twice, to estimate the first real point's time. */
-    private void calibrate(Backend backend, Timing timing, Shape like, DType t, String rateKey) {
+    private void calibrate(Backend backend, Shape like, DType t, String rateKey) {
         Shape tiny = switch (like.op()) {
             case "sdpa" -> like.memoryBound()
                     ? Shape.sdpa("calibration", 1, 2, 2, 1, 4096, Math.min(like.headDim(), 64), false)
@@ -414,13 +422,13 @@ public final class BenchCommand {
             case "softmax" -> Shape.softmax("calibration", 64, 1024);
             default -> Shape.additive("calibration", 1, 1, 64, 64, 64, 64, false);
         };
-        try (Scope scope = timing.newScope()) {
+        try (Scope scope = backend.newScope()) {
             Workload w = Workload.create(scope, tiny, t, 7);
             if (!backend.supports(w.params()).supported()) {
                 rates.put(rateKey, Double.POSITIVE_INFINITY); // the real point reports why
                 return;
             }
-            double[] ms = timing.time(scope, () -> scope.run(w.params()), 1, 2);
+            double[] ms = Timing.time(scope, () -> scope.run(w.params()), 1, 2).ms();
             rates.put(rateKey, work(tiny) / (Math.min(ms[0], ms[1]) / 1e3));
         }
     }
@@ -488,8 +496,8 @@ public final class BenchCommand {
         if (cmd.startsWith("org.codehaus.plexus.classworlds")) {
             return "mvn -Ppeers -Djavacpp.platform=linux-x86_64 -pl bench compile exec:java -Dexec.args=bench ";
         }
-        if (cmd.startsWith("io.github.attn4j.bench.Main")) {
-            return "java -cp CLASSPATH io.github.attn4j.bench.Main bench ";
+        if (cmd.startsWith("io.github.attn4j.cli.Main")) {
+            return "java -cp CLASSPATH io.github.attn4j.cli.Main bench ";
         }
         return "java -jar bench/target/attn4j.jar bench ";
     }

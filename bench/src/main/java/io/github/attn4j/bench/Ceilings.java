@@ -43,19 +43,19 @@ public record Ceilings(double copyGbps, long copyBytes, String copyNote, double 
         return b.name().equals("cpu") ? 64L << 20 : 256L << 20;
     }
 
-    public static Ceilings measure(Backend backend, int warmup, int iters, Timing timer) {
+    public static Ceilings measure(Backend backend, int warmup, int iters) {
         long bytes = copyBytesFor(backend);
         double copy = Double.NaN;
         String note;
-        try (Scope s = timer.newScope()) {
+        try (Scope s = backend.newScope()) {
             int n = (int) (bytes / 4);
             Tensor a = s.allocate(DType.F32, n);
             Tensor b = s.allocate(DType.F32, n);
             // The warm-up copies also take the first-touch page faults of both buffers.
-            double[] ms = timer.time(s, () -> s.copy(a, b), warmup, iters);
-            copy = 2.0 * bytes / (Result.Stats.of(ms).median() / 1e3) / 1e9;
+            Timing.Runs r = Timing.time(s, () -> s.copy(a, b), warmup, iters);
+            copy = 2.0 * bytes / (Result.Stats.of(r.ms()).median() / 1e3) / 1e9;
             note = String.format(java.util.Locale.ROOT, "device-to-device copy of %d MiB, %s, median of %d",
-                    bytes >> 20, timer.method(), iters);
+                    bytes >> 20, r.method(), iters);
         } catch (RuntimeException | OutOfMemoryError e) {
             note = "copy not measured: " + e;
         }

@@ -1,14 +1,17 @@
 package io.github.attn4j.bench;
 
+import io.github.attn4j.Backend;
 import io.github.attn4j.BackendException;
 import io.github.attn4j.DType;
 import io.github.attn4j.Half;
+import io.github.attn4j.Scope;
+import io.github.attn4j.cuda.CudaScope;
 import jcuda.Pointer;
 import jcuda.cudaDataType;
 import jcuda.driver.CUcontext;
+import jcuda.driver.CUdevice;
 import jcuda.driver.CUdeviceptr;
-import jcuda.driver.CUevent;
-import jcuda.driver.CUstream;
+import jcuda.driver.CUresult;
 import jcuda.driver.JCudaDriver;
 import jcuda.jcublas.JCublas2;
 import jcuda.jcublas.cublasComputeType;
@@ -16,17 +19,26 @@ import jcuda.jcublas.cublasGemmAlgo;
 import jcuda.jcublas.cublasHandle;
 import jcuda.jcublas.cublasOperation;
 import jcuda.jcublas.cublasStatus;
+import jcuda.runtime.cudaStream_t;
 
 /**
  * The GEMM ceiling on a CUDA device: an {@value #N}³ cuBLAS GEMM in the run's storage dtype with
  * fp32 accumulation ({@code cublasGemmEx}, tensor cores allowed for f16/bf16; plain
- * {@code cublasSgemm} for f32, so no TF32), timed with CUDA events like the ops, median of
- * {@code iters} after {@code warmup}. TFLOP/s = 2·N³ / time.
+ * {@code cublasSgemm} for f32, so no TF32), issued on a CUDA scope's stream and timed with that
+ * scope's {@link Scope#timer()} like the ops, median of {@code iters} after {@code warmup}.
+ * TFLOP/s = 2·N³ / time. The matrices and the cuBLAS handle live in the device's primary context,
+ * the one the CUDA backend uses, which this class retains for the measurement.
  */
 final class CublasGemmCeiling {
     static final int N = 8192;
 
     private CublasGemmCeiling() {}
+
+    private static void check(int code, String what) {
+        if (code != CUresult.CUDA_SUCCESS) {
+            throw new BackendException("bench: " + what + " failed: " + CUresult.stringFor(code));
+        }
+    }
 
     private static void cublas(int status, String what) {
         if (status != cublasStatus.CUBLAS_STATUS_SUCCESS) {
@@ -34,28 +46,35 @@ final class CublasGemmCeiling {
         }
     }
 
-    static double measure(CudaEventTiming t, DType dt, int warmup, int iters) {
+    static double measure(Backend backend, DType dt, int warmup, int iters) {
         long es = dt.bytes();
         long elems = (long) N * N;
-        CudaEventTiming.check(JCudaDriver.cuCtxPushCurrent(t.context()), "cuCtxPushCurrent");
+        CUdevice device = new CUdevice();
+        CUcontext context = new CUcontext();
+        check(JCudaDriver.cuDeviceGet(device, backend.device().index()), "cuDeviceGet");
+        check(JCudaDriver.cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain");
         CUdeviceptr[] m = {new CUdeviceptr(), new CUdeviceptr(), new CUdeviceptr()};
         cublasHandle h = new cublasHandle();
-        CUevent a = new CUevent();
-        CUevent b = new CUevent();
-        boolean handle = false;
-        try {
+        boolean pushed = false, handle = false;
+        try (Scope scope = backend.newScope()) {
+            if (!(scope instanceof CudaScope cuda)) {
+                throw new IllegalArgumentException("backend: expected cuda, got " + backend.name());
+            }
+            check(JCudaDriver.cuCtxPushCurrent(context), "cuCtxPushCurrent");
+            pushed = true;
             for (CUdeviceptr p : m) {
-                CudaEventTiming.check(JCudaDriver.cuMemAlloc(p, elems * es), "cuMemAlloc(" + elems * es + " B)");
+                check(JCudaDriver.cuMemAlloc(p, elems * es), "cuMemAlloc(" + elems * es + " B)");
                 // Ones: finite products and sums in every dtype (8192 < 65504, the f16 maximum).
                 if (dt == DType.F32) {
-                    CudaEventTiming.check(JCudaDriver.cuMemsetD32(p, Float.floatToIntBits(1f), elems), "cuMemsetD32");
+                    check(JCudaDriver.cuMemsetD32(p, Float.floatToIntBits(1f), elems), "cuMemsetD32");
                 } else {
                     short one = dt == DType.F16 ? Half.floatToF16(1f) : Half.floatToBf16(1f);
-                    CudaEventTiming.check(JCudaDriver.cuMemsetD16(p, one, elems), "cuMemsetD16");
+                    check(JCudaDriver.cuMemsetD16(p, one, elems), "cuMemsetD16");
                 }
             }
             cublas(JCublas2.cublasCreate(h), "cublasCreate");
             handle = true;
+            cublas(JCublas2.cublasSetStream(h, new cudaStream_t(cuda.stream())), "cublasSetStream");
             Pointer alpha = Pointer.to(new float[] {1f});
             Pointer beta = Pointer.to(new float[] {0f});
             int type = dt == DType.F32 ? cudaDataType.CUDA_R_32F : dt == DType.F16 ? cudaDataType.CUDA_R_16F
@@ -70,34 +89,20 @@ final class CublasGemmCeiling {
                             cublasComputeType.CUBLAS_COMPUTE_32F, cublasGemmAlgo.CUBLAS_GEMM_DEFAULT), "cublasGemmEx");
                 }
             };
-            for (int i = 0; i < warmup; i++) {
-                gemm.run();
-            }
-            CudaEventTiming.check(JCudaDriver.cuCtxSynchronize(), "cuCtxSynchronize");
-            CudaEventTiming.check(JCudaDriver.cuEventCreate(a, 0), "cuEventCreate");
-            CudaEventTiming.check(JCudaDriver.cuEventCreate(b, 0), "cuEventCreate");
-            CUstream legacy = new CUstream(); // the handle's default stream
-            double[] ms = new double[iters];
-            float[] e = new float[1];
-            for (int i = 0; i < iters; i++) {
-                CudaEventTiming.check(JCudaDriver.cuEventRecord(a, legacy), "cuEventRecord");
-                gemm.run();
-                CudaEventTiming.check(JCudaDriver.cuEventRecord(b, legacy), "cuEventRecord");
-                CudaEventTiming.check(JCudaDriver.cuEventSynchronize(b), "cuEventSynchronize");
-                CudaEventTiming.check(JCudaDriver.cuEventElapsedTime(e, a, b), "cuEventElapsedTime");
-                ms[i] = e[0];
-            }
+            check(JCudaDriver.cuCtxSynchronize(), "cuCtxSynchronize"); // the memsets ran on the legacy stream
+            double[] ms = Timing.time(scope, gemm, warmup, iters).ms();
             return 2.0 * N * N * (double) N / (Result.Stats.of(ms).median() / 1e3) / 1e12;
         } finally {
-            JCudaDriver.cuEventDestroy(a);
-            JCudaDriver.cuEventDestroy(b);
             if (handle) {
                 JCublas2.cublasDestroy(h);
             }
-            for (CUdeviceptr p : m) {
-                JCudaDriver.cuMemFree(p);
+            if (pushed) {
+                for (CUdeviceptr p : m) {
+                    JCudaDriver.cuMemFree(p);
+                }
+                JCudaDriver.cuCtxPopCurrent(new CUcontext());
             }
-            JCudaDriver.cuCtxPopCurrent(new CUcontext());
+            JCudaDriver.cuDevicePrimaryCtxRelease(device);
         }
     }
 }

@@ -1,14 +1,13 @@
 package io.github.attn4j.bench;
 
 /**
- * How a point is timed. Every timed run is one issue of the op followed by one wait for the device,
- * so the time covers the whole op and nothing else that is queued.
+ * How a CPU peer's point is timed (peers run synchronously on the host, outside any attn4j scope).
+ * Every timed run is one issue of the op followed by one wait, so the time covers the whole op and
+ * nothing else. attn4j's own backends are timed through their scopes' device timers instead
+ * ({@link Timing}, {@link io.github.attn4j.Scope#timer()}); the output always names the method in
+ * its {@code timing} column.
  *
- * <p>{@link #WALL} brackets {@code run + synchronize} with {@link System#nanoTime()}: honest on every
- * backend, but it includes the launch overhead and the host wake-up after the sync (a few
- * microseconds on a GPU, which matters only for the smallest points). Device-event timers
- * (CUDA events, OpenCL profiling events) plug in here once the backends expose them; the output
- * always names the method in its {@code timing} column.
+ * <p>{@link #WALL} brackets {@code run + sync} with {@link System#nanoTime()}.
  */
 public interface Timer {
     /** The label written to the results ("wall+sync", "cuda-events", ...). */

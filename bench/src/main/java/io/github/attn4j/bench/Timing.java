@@ -1,64 +1,42 @@
 package io.github.attn4j.bench;
 
-import io.github.attn4j.Backend;
+import io.github.attn4j.DeviceTimer;
 import io.github.attn4j.Scope;
 
 /**
- * How the points of one backend are timed, and where their scopes come from. Device backends are
- * timed with device events when possible: OpenCL profiling events ({@link OpenClEventTiming}, a
- * profiling queue handed to the backend's public {@code newScope(cl_command_queue)}) and CUDA events
- * ({@link CudaEventTiming}, recorded on the scope's stream). Otherwise, and always on the cpu
- * reference, {@link Timer#WALL}. The method is written into every row.
+ * How the bench times a point on an attn4j backend: {@code warmup} untimed runs and one synchronize,
+ * then {@code iters} runs, each bracketed by the markers of the scope's own {@link DeviceTimer}
+ * ({@link Scope#timer()}: CUDA events on the stream, OpenCL profiling markers on the queue, the host
+ * clock around a synchronize on the cpu reference) and waited for. The timer's method is written
+ * into every row.
  */
-public interface Timing extends AutoCloseable {
-    /** "opencl-events", "cuda-events", "wall+sync". */
-    String method();
+final class Timing {
+    private Timing() {}
 
-    /** A scope whose work this timing can see. */
-    Scope newScope();
+    /** ms per timed run, and how they were taken ("cuda-events", "opencl-events", "wall+sync"). */
+    record Runs(double[] ms, String method) {}
 
-    /** ms per timed run: {@code warmup} untimed runs, then {@code iters} timed ones, each followed by a sync. */
-    double[] time(Scope scope, Runnable op, int warmup, int iters);
-
-    @Override
-    void close();
-
-    /** The best timing for a backend; {@code note} receives why device events are not used, if so. */
-    static Timing of(Backend backend, StringBuilder note) {
-        String cls = backend.getClass().getName();
-        try {
-            if (cls.equals("io.github.attn4j.opencl.OpenClBackend")) {
-                return new OpenClEventTiming(backend);
-            }
-            if (cls.equals("io.github.attn4j.cuda.CudaBackend")) {
-                return new CudaEventTiming(backend);
-            }
-        } catch (RuntimeException | LinkageError | ReflectiveOperationException e) {
-            note.append("device events unavailable (").append(BenchCommand.oneLine(e)).append("); ");
+    static Runs time(Scope scope, Runnable op, int warmup, int iters) {
+        for (int i = 0; i < warmup; i++) {
+            op.run();
         }
-        return wall(backend);
+        scope.synchronize();
+        double[] ms = new double[iters];
+        try (DeviceTimer t = scope.timer()) {
+            for (int i = 0; i < iters; i++) {
+                t.start();
+                op.run();
+                t.stop();
+                ms[i] = t.elapsedMillis();
+            }
+            return new Runs(ms, t.method());
+        }
     }
 
-    /** Wall clock around run + synchronize, on the backend's own scopes. */
-    static Timing wall(Backend backend) {
-        return new Timing() {
-            @Override
-            public String method() {
-                return Timer.WALL.method();
-            }
-
-            @Override
-            public Scope newScope() {
-                return backend.newScope();
-            }
-
-            @Override
-            public double[] time(Scope scope, Runnable op, int warmup, int iters) {
-                return Timer.WALL.time(scope::synchronize, op, warmup, iters);
-            }
-
-            @Override
-            public void close() {}
-        };
+    /** The method a backend's scopes time with, for the report header. */
+    static String method(Scope scope) {
+        try (DeviceTimer t = scope.timer()) {
+            return t.method();
+        }
     }
 }

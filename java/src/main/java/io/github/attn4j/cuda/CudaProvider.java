@@ -91,8 +91,9 @@ public final class CudaProvider implements BackendProvider {
                 d.put("memory", String.format(Locale.ROOT, "%.1f GiB", p.totalMemory() / (double) (1L << 30)));
                 d.put("driver", (driver[0] / 1000) + "." + (driver[0] % 1000 / 10));
                 d.put("gemm provider", gemm == null ? "cublas (libcublas.so.12)" : "kernel (" + gemm + ")");
-                d.put("kernels", KernelSources.hasFatbin("sdpa") ? "embedded fatbin (sm_75..sm_90 + compute_90 PTX)"
-                        : "NVRTC from the jar's sources (no fatbin embedded)");
+                String targets = KernelSources.fatbinTargets("sdpa");
+                d.put("kernels", KernelSources.hasFatbin("sdpa") ? "embedded fatbin (" + (targets != null ? targets
+                        : "sm_75..sm_90 + compute_90 PTX") + ")" : "NVRTC from the jar's sources (no fatbin embedded)");
                 out.add(DeviceInfo.available("cuda", i, p.name(), d));
             } catch (RuntimeException e) {
                 out.add(new DeviceInfo("cuda", i, "?", false, e.getMessage(), Map.of()));

@@ -118,6 +118,13 @@ public final class CudaScope extends AbstractDeviceScope {
         }
     }
 
+    /** {@code cuda-events} on this scope's stream. */
+    @Override
+    public io.github.attn4j.DeviceTimer timer() {
+        checkOpen();
+        return new CudaTimer(backend, stream);
+    }
+
     @Override
     protected void drainQuietly() {
         try (CudaBackend.Ctx c = backend.enterForRelease()) {

@@ -36,6 +36,20 @@ final class KernelSources {
         return b == null ? null : new String(b, StandardCharsets.UTF_8);
     }
 
+    /**
+     * What the module's embedded fatbin targets, e.g. {@code "sm_90 + compute_90 PTX"}, from the
+     * {@code fatbin-targets.txt} that kernels/cuda/build.sh writes beside the fatbins; null if unknown.
+     */
+    static String fatbinTargets(String module) {
+        byte[] b = read(ROOT + "fatbin-targets.txt");
+        if (b == null) {
+            return null;
+        }
+        String prefix = module + ": ";
+        return new String(b, StandardCharsets.UTF_8).lines().filter(l -> l.startsWith(prefix))
+                .map(l -> l.substring(prefix.length()).trim()).findFirst().orElse(null);
+    }
+
     /** The CUDA source of a module, or null. */
     static String source(String module) {
         byte[] b = read(ROOT + module + ".cu");

@@ -169,14 +169,14 @@ public final class OpenClBackend extends AbstractDeviceBackend {
         }
     }
 
-    /** A scope with its own in-order queue. */
+    /** A scope with its own in-order queue, with profiling enabled for {@link OpenClScope#timer()}. */
     @Override
     public OpenClScope newScope() {
         checkOpen();
         int[] err = new int[1];
         @SuppressWarnings("deprecation")
-        cl_command_queue q = Cl.created(CL.clCreateCommandQueue(context, dev.id(), 0, err), err,
-                "clCreateCommandQueue(" + dev.name() + ")");
+        cl_command_queue q = Cl.created(CL.clCreateCommandQueue(context, dev.id(), CL.CL_QUEUE_PROFILING_ENABLE, err),
+                err, "clCreateCommandQueue(" + dev.name() + ")");
         return new OpenClScope(this, q, true);
     }
 

@@ -102,6 +102,13 @@ public final class OpenClScope extends AbstractDeviceScope {
         Cl.check(CL.clFinish(queue), "clFinish");
     }
 
+    /** {@code opencl-events} on this scope's queue when it has profiling enabled, else {@code wall+sync}. */
+    @Override
+    public io.github.attn4j.DeviceTimer timer() {
+        checkOpen();
+        return OpenClTimer.on(queue, this::synchronize);
+    }
+
     @Override
     protected void drainQuietly() {
         CL.clFinish(queue);

@@ -1,14 +1,13 @@
-package io.github.attn4j.bench;
+package io.github.attn4j.cli;
 
-import io.github.attn4j.cli.Cli;
-import io.github.attn4j.cli.DevicesCommand;
-import io.github.attn4j.cli.RunCommand;
-import io.github.attn4j.cli.VerifyCommand;
+import io.github.attn4j.bench.BenchCommand;
 import java.io.PrintStream;
 import java.util.Arrays;
 
 /**
- * {@code java -jar bench/target/attn4j.jar COMMAND ...}: the attn4j command line. Every command
+ * {@code java -jar bench/target/attn4j.jar COMMAND ...}: the attn4j command line, the jar's
+ * {@code Main-Class}. The product commands ({@code devices}, {@code run}, {@code verify}) live in
+ * this package; {@code bench} is one subcommand, handed to {@link BenchCommand}. Every command
  * returns an exit code; a bad flag or file, or any other failure, is one line on stderr and a
  * non-zero exit, never a stack trace (set {@code -Dattn4j.trace=true} to get the trace).
  */
@@ -26,6 +25,8 @@ public final class Main {
             """;
 
     public static void main(String[] args) {
+        // MERGE POINT (issue 10): the one-line SignalChaining.relaunchIfNeeded(...) call that was added
+        // at the top of the old bench.Main.main goes here, as the first statement.
         System.setProperty("java.awt.headless", "true");
         int code = run(args, System.out, System.err);
         System.out.flush();
