@@ -81,7 +81,7 @@ record VerifyTargets(Kind kind, List<String> specs, List<DeviceInfo> unavailable
             s.append(String.format(Locale.ROOT, "  %-8s unavailable: %s\n", d.id(), d.reason()));
         }
         s.append("Nothing was verified: every backend is checked against the float64 reference, and there is no\n"
-                + "backend here to check. ('verify --backend cpu' checks the reference against itself, which tests\n"
+                + "device backend here to check. ('verify --backend cpu' checks the reference against itself, which tests\n"
                 + "the harness only.)\n");
         s.append("To get a device backend:\n");
         INSTALL_HINTS.forEach(h -> s.append("  ").append(h).append('\n'));
