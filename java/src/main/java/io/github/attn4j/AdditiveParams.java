@@ -113,10 +113,26 @@ public record AdditiveParams(Tensor q, Tensor k, Tensor v, Tensor w, Tensor b, T
             this.out = out;
         }
 
-        /** The additive bias vector {@code b [A]} inside the tanh. */
-        public Builder bias(Tensor b) {
+        /**
+         * The bias vector {@code b [A]} added inside the tanh: {@code tanh(Qp[i,a] + Kp[j,a] + b[a])}. It is
+         * not the score bias {@code [B|1, H|1, Sq, Sk]} added after the tanh sum, which is
+         * {@link Masks.Builder#bias(Tensor)} (through {@link #masks(Masks)}).
+         */
+        public Builder tanhBias(Tensor b) {
             this.b = b;
             return this;
+        }
+
+        /**
+         * The old name of {@link #tanhBias(Tensor)}, which it calls. It read as the score bias of
+         * {@link Masks.Builder#bias(Tensor)}; use {@code tanhBias} for the vector {@code b [A]} inside the
+         * tanh and {@code masks(Masks.builder().bias(..).build())} for a bias added to the scores.
+         *
+         * @deprecated use {@link #tanhBias(Tensor)}
+         */
+        @Deprecated(forRemoval = false)
+        public Builder bias(Tensor b) {
+            return tanhBias(b);
         }
 
         /** Treat {@code q}, {@code k} as raw inputs projected by {@code wq [A, Dq]}, {@code wk [A, Dk]}. */

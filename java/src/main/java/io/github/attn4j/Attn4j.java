@@ -5,6 +5,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.ServiceLoader;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The entry point: finds backends, reports devices, opens one.
@@ -21,6 +22,12 @@ import java.util.ServiceLoader;
  */
 public final class Attn4j {
     private Attn4j() {}
+
+    /** The logger of the {@code io.github.attn4j} package. */
+    static final System.Logger LOG = System.getLogger("io.github.attn4j");
+
+    /** Set once the fallback to the reference has been logged: one warning per process. */
+    private static final AtomicBoolean REFERENCE_WARNED = new AtomicBoolean();
 
     /** Every backend provider on the class path, best rank first. */
     public static List<BackendProvider> providers() {
@@ -83,12 +90,37 @@ public final class Attn4j {
         for (BackendProvider p : providers()) {
             for (DeviceInfo d : safeDevices(p)) {
                 if (d.available()) {
-                    return p.open(d.index());
+                    Backend b = p.open(d.index());
+                    if (b.name().equals("cpu")) {
+                        warnReferenceFallback(LOG, REFERENCE_WARNED, why);
+                    }
+                    return b;
                 }
                 why.add(p.name() + ": " + d.reason());
             }
         }
         throw new BackendException("no backend is available: " + String.join("; ", why));
+    }
+
+    /**
+     * Logs, once per {@code once} flag, the WARNING that {@link #open()} fell back to the float64
+     * reference: a correctness oracle, not a compute backend. {@code why} holds the reasons the device
+     * backends are unavailable. Returns whether it logged.
+     */
+    static boolean warnReferenceFallback(System.Logger log, AtomicBoolean once, List<String> why) {
+        if (!once.compareAndSet(false, true)) {
+            return false;
+        }
+        log.log(System.Logger.Level.WARNING, referenceFallbackMessage(why));
+        return true;
+    }
+
+    static String referenceFallbackMessage(List<String> why) {
+        return "attn4j: no device backend is available"
+                + (why.isEmpty() ? "" : " (" + String.join("; ", why) + ")")
+                + "; using the float64 reference 'cpu', a correctness oracle about 1000x slower than a device"
+                + " backend. For OpenCL on the CPU: apt-get install pocl-opencl-icd ocl-icd-libopencl1"
+                + " (Debian/Ubuntu); for CUDA: the NVIDIA driver. -Dattn4j.backend=cpu chooses it without this warning.";
     }
 
     /** Opens {@code name} or {@code name:index} ("cpu", "opencl", "cuda:1"). */

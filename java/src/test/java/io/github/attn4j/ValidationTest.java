@@ -1,6 +1,7 @@
 package io.github.attn4j;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -194,9 +195,21 @@ class ValidationTest {
         return add(f(2, 3, 4, 8), f(2, 3, 5, 9), f(2, 3, 5, 7), f(6), f(2, 3, 4, 7));
     }
 
+    /** The vector inside the tanh is tanhBias; the old name bias(..) still sets it, and is not the score bias. */
+    @Test
+    @SuppressWarnings("deprecation")
+    void additiveTanhBiasAndItsOldName() {
+        Tensor b = f(6);
+        assertSame(b, add().tanhBias(b).build().b());
+        AdditiveParams old = add().bias(b).build();
+        assertSame(b, old.b());
+        assertSame(null, old.masks().bias());
+        bad(() -> add().bias(f(5)).build(), "b.shape[0] (A)", "6", "5");
+    }
+
     @Test
     void additive() {
-        assertDoesNotThrow(() -> add().bias(f(6)).weights(f(2, 3, 4, 5)).build());
+        assertDoesNotThrow(() -> add().tanhBias(f(6)).weights(f(2, 3, 4, 5)).build());
         assertDoesNotThrow(() -> raw().projections(f(6, 8), f(6, 9)).build());
         bad(() -> add(f(3, 4, 6), f(2, 3, 5, 6), f(2, 3, 5, 7), f(6), f(2, 3, 4, 7)).build(), "q.rank", "4", "3");
         bad(() -> add(f(2, 3, 4, 6), f(3, 5, 6), f(2, 3, 5, 7), f(6), f(2, 3, 4, 7)).build(), "k.rank", "4", "3");
@@ -236,9 +249,9 @@ class ValidationTest {
         bad(() -> raw().projections(f(6, 7), f(6, 9)).build(), "wq.shape[1] (Dq)", "8", "7");
         bad(() -> raw().projections(f(6, 8), f(5, 9)).build(), "wk.shape[0] (A)", "6", "5");
         bad(() -> raw().projections(f(6, 8), f(6, 8)).build(), "wk.shape[1] (Dk)", "9", "8");
-        bad(() -> add().bias(f(6, 1)).build(), "b.rank", "1", "2");
-        bad(() -> add().bias(h(6)).build(), "b.dtype", "F32", "F16");
-        bad(() -> add().bias(f(5)).build(), "b.shape[0] (A)", "6", "5");
+        bad(() -> add().tanhBias(f(6, 1)).build(), "b.rank", "1", "2");
+        bad(() -> add().tanhBias(h(6)).build(), "b.dtype", "F32", "F16");
+        bad(() -> add().tanhBias(f(5)).build(), "b.shape[0] (A)", "6", "5");
         bad(() -> add(f(2, 3, 4, 6), f(2, 3, 5, 6), f(2, 3, 5, 7), f(6), f(2, 3, 4, 6)).build(), "out.shape",
                 "[2, 3, 4, 7]", "[2, 3, 4, 6]");
         bad(() -> add().weights(f(2, 3, 4)).build(), "weights.rank", "4", "3");

@@ -104,7 +104,7 @@ public final class Workload {
                 Tensor w = filled(scope, t, rnd, (float) (1 / Math.sqrt(s.dimA())), s.dimA());
                 Tensor bias = filled(scope, t, rnd, 0.1f, s.dimA());
                 Tensor out = scope.allocate(t, s.batch(), s.heads(), s.seqQ(), s.headDimV());
-                AdditiveParams.Builder b = AdditiveParams.builder(qp, kp, v, w, out).bias(bias);
+                AdditiveParams.Builder b = AdditiveParams.builder(qp, kp, v, w, out).tanhBias(bias);
                 if (s.causal()) {
                     b.masks(Masks.causal());
                 }

@@ -23,8 +23,11 @@ import java.util.TreeSet;
 public final class Cli {
     private Cli() {}
 
-    /** Exit codes. */
-    public static final int OK = 0, FAILED = 1, USAGE = 2;
+    /**
+     * Exit codes: {@code OK}; {@code FAILED}, a failing case or an error; {@code USAGE}, a bad command
+     * line; {@code NO_DEVICE}, {@code verify} found no device backend to check, so nothing was verified.
+     */
+    public static final int OK = 0, FAILED = 1, USAGE = 2, NO_DEVICE = 3;
 
     /** The mask flags shared by the three ops (value flags, then the boolean --causal). */
     public static final List<String> MASK_FLAGS = List.of("align", "window", "kv-lengths", "q-lengths", "mask",

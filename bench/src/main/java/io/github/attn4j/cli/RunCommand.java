@@ -197,7 +197,7 @@ public final class RunCommand {
         Tensor weights = a.has("weights") ? alloc(v.dtype(), q.dim(0), q.dim(1), q.dim(2), k.dim(2)) : null;
         AdditiveParams.Builder p = AdditiveParams.builder(q, k, v, w, c).masks(Cli.masks(a)).weights(weights);
         if (a.has("b")) {
-            p.bias(rank(a, "b", data(a, "b"), 1, "[A]"));
+            p.tanhBias(rank(a, "b", data(a, "b"), 1, "[A]"));
         }
         if (a.has("wq")) {
             p.projections(rank(a, "wq", data(a, "wq"), 2, "[A, Dq]"), rank(a, "wk", data(a, "wk"), 2, "[A, Dk]"));

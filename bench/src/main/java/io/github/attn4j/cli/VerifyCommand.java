@@ -2,7 +2,6 @@ package io.github.attn4j.cli;
 
 import io.github.attn4j.Attn4j;
 import io.github.attn4j.Backend;
-import io.github.attn4j.BackendProvider;
 import io.github.attn4j.DeviceInfo;
 import io.github.attn4j.testing.Case;
 import io.github.attn4j.testing.CaseMatrix;
@@ -16,14 +15,17 @@ import java.util.Set;
 import java.util.regex.PatternSyntaxException;
 
 /**
- * {@code attn4j verify}: runs the case matrix ({@link CaseMatrix}) on every available backend, or
- * the one named by {@code --backend}, against the float64 reference. Prints one line per case
- * (op, case, backend, NMSE, max abs error, PASS/FAIL/UNSUPPORTED) and a summary; exits 1 when any
- * case fails.
+ * {@code attn4j verify}: runs the case matrix ({@link CaseMatrix}) on every available device backend,
+ * or the one named by {@code --backend}, against the float64 reference. Prints one line per case
+ * (op, case, backend, NMSE, max abs error, PASS/FAIL/UNSUPPORTED) and a summary; exits
+ * {@link Cli#FAILED} when any case fails.
  *
- * <p>Without {@code --backend} the {@code cpu} backend is skipped when a device backend is
- * available: it is the reference itself, so comparing it with the reference only checks the test
- * harness. {@code --backend cpu} runs it.
+ * <p>The {@code cpu} backend is the reference itself, so without {@code --backend} it is never run:
+ * when no device backend is available, nothing is verified, and {@code verify} says so, gives each
+ * device backend's reason and how to install one, and exits {@link Cli#NO_DEVICE} (also for a named
+ * device backend that has no device). {@code --backend cpu} runs the reference against itself as a
+ * check of the harness, says that nothing was verified, and exits 0 when every case passes. The
+ * decision is {@link VerifyTargets#choose}.
  */
 public final class VerifyCommand {
     private VerifyCommand() {}
@@ -37,7 +39,9 @@ public final class VerifyCommand {
               --seed     the seed every case draws its inputs from (default %d)
               --quick    the small subset (S <= 17, D <= 64); without it device backends also run the
                          two Sq = Sk = 32768 cases (checked on 64 sampled rows)
-              --list     print the selected cases and exit""".formatted(Case.DEFAULT_SEED);
+              --list     print the selected cases and exit
+            exit codes: 0 every case passed, 1 a case failed, 2 bad usage, 3 no device backend here (nothing was
+            verified; the output says why and how to install one)""".formatted(Case.DEFAULT_SEED);
 
     /** Runs the command on the arguments after {@code verify}; returns the exit code. */
     public static int run(String[] args, PrintStream out, PrintStream err) {
@@ -76,10 +80,19 @@ public final class VerifyCommand {
                 out.println(cases.size() + longCases.size() + " cases");
                 return Cli.OK;
             }
-            List<String> specs = backends(a, out);
-            if (specs.isEmpty()) {
-                throw new IllegalStateException("no backend is available (see 'attn4j devices')");
+            VerifyTargets targets = VerifyTargets.choose(a.get("backend"), Attn4j.devices());
+            if (targets.kind() == VerifyTargets.Kind.NO_DEVICE) {
+                out.print(targets.noDeviceReport(a.get("backend")));
+                out.flush();
+                return Cli.NO_DEVICE;
             }
+            for (DeviceInfo d : targets.unavailable()) {
+                out.println("# " + d.id() + ": unavailable (" + d.reason() + ")");
+            }
+            if (targets.kind() == VerifyTargets.Kind.DEVICES && !a.has("backend")) {
+                out.println("# cpu: skipped (it is the reference; --backend cpu runs it against itself)");
+            }
+            List<String> specs = targets.specs();
             int width = 4;
             for (Case c : concat(cases, longCases)) {
                 width = Math.max(width, c.name().length());
@@ -121,38 +134,16 @@ public final class VerifyCommand {
             if (total == 0) {
                 throw new Cli.UsageException("no case ran: the selected cases run on device backends only");
             }
+            if (targets.kind() == VerifyTargets.Kind.SELF_CHECK) {
+                out.println("The float64 reference was checked against itself: this tests the harness only; no device"
+                        + " backend was verified.");
+                out.println(failed == 0 ? "verify: OK (reference self-check; nothing was verified)"
+                        : "verify: FAILED (" + failed + " failing cases in the reference self-check)");
+                return failed == 0 ? Cli.OK : Cli.FAILED;
+            }
             out.println(failed == 0 ? "verify: OK" : "verify: FAILED (" + failed + " failing cases)");
             return failed == 0 ? Cli.OK : Cli.FAILED;
         });
-    }
-
-    /** The device specs to run: --backend, or every available device (cpu only when nothing else is). */
-    private static List<String> backends(Cli.Args a, PrintStream out) {
-        if (a.has("backend")) {
-            return List.of(a.get("backend"));
-        }
-        List<String> l = new ArrayList<>();
-        for (BackendProvider p : Attn4j.providers()) {
-            List<DeviceInfo> devs;
-            try {
-                devs = p.devices();
-            } catch (RuntimeException | LinkageError e) {
-                out.println("# " + p.name() + ": unavailable (" + Cli.oneLine(e) + ")");
-                continue;
-            }
-            for (DeviceInfo d : devs) {
-                if (d.available()) {
-                    l.add(d.id());
-                } else {
-                    out.println("# " + d.id() + ": unavailable (" + d.reason() + ")");
-                }
-            }
-        }
-        if (l.size() > 1) {
-            l.removeIf(s -> s.startsWith("cpu"));
-            out.println("# cpu: skipped (it is the reference; --backend cpu runs it)");
-        }
-        return l;
     }
 
     private static List<Case> concat(List<Case> a, List<Case> b) {

@@ -72,6 +72,21 @@ final class Cl {
         return deviceLong(d, param, Sizeof.size_t);
     }
 
+    /** The build log of {@code program} on {@code device}, trimmed; empty when there is none or it cannot be read. */
+    static String buildLog(org.jocl.cl_program program, cl_device_id device) {
+        long[] size = new long[1];
+        if (CL.clGetProgramBuildInfo(program, device, CL.CL_PROGRAM_BUILD_LOG, 0, null, size) != CL.CL_SUCCESS
+                || size[0] <= 1) {
+            return "";
+        }
+        byte[] b = new byte[Math.toIntExact(size[0])];
+        if (CL.clGetProgramBuildInfo(program, device, CL.CL_PROGRAM_BUILD_LOG, b.length, Pointer.to(b), null)
+                != CL.CL_SUCCESS) {
+            return "";
+        }
+        return cstring(b);
+    }
+
     private static String cstring(byte[] b) {
         int n = 0;
         while (n < b.length && b[n] != 0) {

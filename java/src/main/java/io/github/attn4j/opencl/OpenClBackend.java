@@ -6,6 +6,7 @@ import io.github.attn4j.OpParams;
 import io.github.attn4j.spi.AbstractDeviceBackend;
 import io.github.attn4j.spi.Plan;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jocl.CL;
 import org.jocl.Pointer;
@@ -23,6 +24,9 @@ import org.jocl.cl_mem;
  * queues are used without copying: {@link #wrap(cl_mem, long)}, {@link #newScope(cl_command_queue)}.
  */
 public final class OpenClBackend extends AbstractDeviceBackend {
+    /** The logger of the {@code io.github.attn4j.opencl} package. */
+    static final System.Logger LOG = System.getLogger("io.github.attn4j.opencl");
+
     private final OpenClDevice dev;
     private final cl_context context;
     private final boolean ownsContext;
@@ -32,6 +36,13 @@ public final class OpenClBackend extends AbstractDeviceBackend {
     private final OpenClPlans.Tune tune;
     /** CL_KERNEL_WORK_GROUP_SIZE per built kernel: as many entries as programs, no more. */
     private final Map<String, Long> kernelLimits = new ConcurrentHashMap<>();
+    /**
+     * Whether program builds are logged (DEBUG), read once at open. Without it, builds pass {@code -w}:
+     * compilers such as PoCL's clang print "N warnings generated." to the process's stderr otherwise.
+     */
+    private final boolean logBuilds = LOG.isLoggable(System.Logger.Level.DEBUG);
+    /** The programs whose build was logged. */
+    private final Set<String> loggedBuilds = ConcurrentHashMap.newKeySet();
 
     OpenClBackend(OpenClDevice dev, OpenClOptions options) {
         this(dev, createContext(dev), true, options);
@@ -134,7 +145,8 @@ public final class OpenClBackend extends AbstractDeviceBackend {
 
     /** The build options of a step: the language version, the options' extras, then its constants. */
     String buildOptions(Plan.Step step) {
-        StringBuilder b = new StringBuilder("-cl-std=CL1.2");
+        // -w: no compiler warnings on stderr; with DEBUG logging they are kept and logged with the build log.
+        StringBuilder b = new StringBuilder(logBuilds ? "-cl-std=CL1.2" : "-cl-std=CL1.2 -w");
         if (!options.buildOptions().isEmpty()) {
             b.append(' ').append(options.buildOptions());
         }
@@ -144,7 +156,21 @@ public final class OpenClBackend extends AbstractDeviceBackend {
 
     /** The program of a step (built once per process and options). */
     cl_program program(Plan.Step step) {
-        return programs.get(step.module() + ".cl", buildOptions(step));
+        String source = step.module() + ".cl";
+        String options = buildOptions(step);
+        if (!logBuilds) {
+            return programs.get(source, options);
+        }
+        long t0 = System.nanoTime();
+        cl_program p = programs.get(source, options);
+        if (loggedBuilds.add(source + " " + options)) {
+            double ms = (System.nanoTime() - t0) / 1e6;
+            String log = Cl.buildLog(p, dev.id());
+            LOG.log(System.Logger.Level.DEBUG, () -> String.format(java.util.Locale.ROOT,
+                    "OpenCL: built %s for %s with [%s] in %.0f ms; build log: %s", source, dev.name(), options, ms,
+                    log.isEmpty() ? "(empty)" : "\n" + log));
+        }
+        return p;
     }
 
     /** {@code CL_KERNEL_WORK_GROUP_SIZE} of a step's kernel (builds the program on first use). */

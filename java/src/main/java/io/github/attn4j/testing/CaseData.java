@@ -454,7 +454,7 @@ public final class CaseData {
                         view.apply(inputs.get("k")), view.apply(inputs.get("v")), view.apply(inputs.get("w")),
                         view.apply(outputs.get("out"))).masks(m);
                 if (inputs.containsKey("b")) {
-                    p.bias(view.apply(inputs.get("b")));
+                    p.tanhBias(view.apply(inputs.get("b")));
                 }
                 if (inputs.containsKey("wq")) {
                     p.projections(view.apply(inputs.get("wq")), view.apply(inputs.get("wk")));

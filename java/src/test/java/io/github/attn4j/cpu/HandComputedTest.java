@@ -163,14 +163,14 @@ class HandComputedTest {
         Tensor c2 = t(new float[1], 1, 1, 1, 1);
         CPU.additive(AdditiveParams.builder(t(new float[] {1, 2}, 1, 1, 1, 2), t(new float[] {0, 1, 2, 1}, 1, 1, 2, 2),
                 v, w, c2).projections(t(new float[] {0.5f, -0.25f}, 1, 2), t(new float[] {at / 2, 0}, 1, 2))
-                .bias(t(new float[] {0}, 1)).build());
+                .tanhBias(t(new float[] {0}, 1)).build());
         assertEquals(7f, c2.get(0, 0, 0, 0), 1e-5f);
 
         // b = [atanh(1/2)] and kp = [0, 0]: e = [ln 3, ln 3] -> p = [1/2, 1/2] -> C = 6. Fully masked
         // (kvLengths [0]) gives C = 0 and zero weights.
         Tensor c3 = t(new float[1], 1, 1, 1, 1);
         CPU.additive(AdditiveParams.builder(t(new float[] {0}, 1, 1, 1, 1), t(new float[] {0, 0}, 1, 1, 2, 1), v, w, c3)
-                .bias(t(new float[] {at}, 1)).build());
+                .tanhBias(t(new float[] {at}, 1)).build());
         assertEquals(6f, c3.get(0, 0, 0, 0), 1e-5f);
         Tensor c4 = t(new float[] {9}, 1, 1, 1, 1);
         Tensor w4 = t(new float[] {9, 9}, 1, 1, 1, 2);

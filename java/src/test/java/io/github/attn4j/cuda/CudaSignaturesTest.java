@@ -71,7 +71,7 @@ class CudaSignaturesTest {
             }
             for (int dv : new int[] {8, 200}) {
                 Tensor q = t(dt, 2, 2, 7, 16), k = t(dt, 2, 2, 9, 16), v = t(dt, 2, 2, 9, dv), o = t(dt, 2, 2, 7, dv);
-                l.add(AdditiveParams.builder(q, k, v, t(dt, 16), o).bias(t(dt, 16)).weights(t(dt, 2, 2, 7, 9))
+                l.add(AdditiveParams.builder(q, k, v, t(dt, 16), o).tanhBias(t(dt, 16)).weights(t(dt, 2, 2, 7, 9))
                         .masks(all).build());
                 l.add(AdditiveParams.builder(q, k, v, t(dt, 12), o).projections(t(dt, 12, 16), t(dt, 12, 16)).build());
             }

@@ -209,7 +209,7 @@ class KernelParamsTest {
     @Test
     void additiveAndGemm() {
         AdditiveParams p = AdditiveParams.builder(f(2, 3, 4, 6), f(2, 3, 5, 6), f(2, 3, 5, 7), f(6), f(2, 3, 4, 7))
-                .bias(f(6)).weights(f(2, 3, 4, 5)).build();
+                .tanhBias(f(6)).weights(f(2, 3, 4, 5)).build();
         String s = "attn_additive_params";
         ByteBuffer b = check(s, KernelParams.additive(p));
         i64(b, s, "kp_ss", 6);

@@ -253,7 +253,7 @@ class OpenClKernelTest {
                         Tensor bb = rand(r, dt, 0.5, a);
                         Tensor out = poisoned(dt, b, h, s[0], dv);
                         Tensor wts = poisoned(dt, b, h, s[0], s[1]);
-                        AdditiveParams.Builder pb = AdditiveParams.builder(q, k, v, w, out).bias(bb).weights(wts)
+                        AdditiveParams.Builder pb = AdditiveParams.builder(q, k, v, w, out).tanhBias(bb).weights(wts)
                                 .masks(Masks.builder().causal().kvLengths(s[1], s[1] / 2).build());
                         if (raw) {
                             pb.projections(rand(r, dt, 0.5, a, din), rand(r, dt, 0.5, a, din));

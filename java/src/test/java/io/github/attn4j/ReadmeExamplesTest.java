@@ -1,0 +1,152 @@
+package io.github.attn4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.attn4j.cuda.CudaBackend;
+import io.github.attn4j.opencl.OpenClBackend;
+import java.util.SplittableRandom;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUstream;
+import org.jocl.cl_command_queue;
+import org.jocl.cl_context;
+import org.jocl.cl_device_id;
+import org.jocl.cl_mem;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The README's Java examples, compiled, and run on the float64 reference where they need no device
+ * (the caller-memory examples are compiled only; native-tests' interop tests run that path).
+ * Keep the two in step: a README example that no longer compiles here is out of date.
+ */
+class ReadmeExamplesTest {
+    static float[] rand(int n, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] a = new float[n];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (float) (r.nextDouble() * 2 - 1);
+        }
+        return a;
+    }
+
+    @Test
+    void eachOpOnHostArrays() {
+        int B = 2, H = 4, Sq = 5, Sk = 7, D = 16, A = 8, Dq = 12, Dk = 10, Dv = 16;
+        float[] q = rand(B * H * Sq * D, 1), k = rand(B * H * Sk * D, 2), v = rand(B * H * Sk * Dv, 3);
+        float[] o = new float[B * H * Sq * Dv], lse = new float[B * H * Sq];
+        float[] x = rand(B * H * Sq * Sk, 4), y = new float[x.length], dy = rand(x.length, 5), dx = new float[x.length];
+        float[] rq = rand(B * H * Sq * Dq, 6), rk = rand(B * H * Sk * Dk, 7), wq = rand(A * Dq, 8), wk = rand(A * Dk, 9);
+        float[] qp = rand(B * H * Sq * A, 10), kp = rand(B * H * Sk * A, 11), w = rand(A, 12), b = rand(A, 13);
+        float[] c = new float[B * H * Sq * Dv], weights = new float[B * H * Sq * Sk];
+
+        try (Backend attn = Attn4j.open("cpu")) {
+            // SDPA: causal (bottom-right), GQA-free, with the log-sum-exp.
+            attn.sdpa(SdpaParams.builder(Tensor.of(q, B, H, Sq, D), Tensor.of(k, B, H, Sk, D),
+                    Tensor.of(v, B, H, Sk, Dv), Tensor.of(o, B, H, Sq, Dv))
+                .lse(Tensor.of(lse, B, H, Sq))
+                .masks(Masks.builder().causal().kvLengths(7, 5).build())
+                .build());
+
+            // Masked softmax forward, then its backward from Y and dY.
+            attn.softmax(SoftmaxParams.builder(Tensor.of(x, B, H, Sq, Sk), Tensor.of(y, B, H, Sq, Sk))
+                .scale(0.125f).causal().build());
+            attn.softmaxBackward(SoftmaxBackwardParams.builder(Tensor.of(y, B, H, Sq, Sk),
+                    Tensor.of(dy, B, H, Sq, Sk), Tensor.of(dx, B, H, Sq, Sk))
+                .scale(0.125f).build());
+
+            // Additive, raw inputs: Qp = Q·Wqᵀ and Kp = K·Wkᵀ are fused in; b is the vector inside the tanh.
+            attn.additive(AdditiveParams.builder(Tensor.of(rq, B, H, Sq, Dq), Tensor.of(rk, B, H, Sk, Dk),
+                    Tensor.of(v, B, H, Sk, Dv), Tensor.of(w, A), Tensor.of(c, B, H, Sq, Dv))
+                .projections(Tensor.of(wq, A, Dq), Tensor.of(wk, A, Dk))
+                .tanhBias(Tensor.of(b, A))
+                .build());
+
+            // Additive, pre-projected Qp [B, H, Sq, A] and Kp [B, H, Sk, A], with the attention weights.
+            attn.additive(AdditiveParams.builder(Tensor.of(qp, B, H, Sq, A), Tensor.of(kp, B, H, Sk, A),
+                    Tensor.of(v, B, H, Sk, Dv), Tensor.of(w, A), Tensor.of(c, B, H, Sq, Dv))
+                .weights(Tensor.of(weights, B, H, Sq, Sk))
+                .masks(Masks.builder().causal().build())
+                .build());
+        }
+        double rowSum = 0;
+        for (int j = 0; j < Sk; j++) {
+            rowSum += weights[j];
+        }
+        assertEquals(1.0, rowSum, 1e-5);
+        assertTrue(Float.isFinite(lse[0]) && y[Sk] > 0 && dx[0] != 0 && c[0] != 0);
+    }
+
+    @Test
+    void deviceResident() {
+        int B = 1, H = 2, S = 16, D = 8;
+        float[] x = rand(B * H * S * S, 20), dy = rand(B * H * S * S, 21), dx = new float[B * H * S * S];
+        try (Backend gpu = Attn4j.open("cpu"); Scope scope = gpu.newScope()) {
+            Tensor dX = scope.upload(Tensor.of(x, B, H, S, S));      // device copies, owned by the scope
+            Tensor dDy = scope.upload(Tensor.of(dy, B, H, S, S));
+            Tensor dY = scope.allocate(DType.F32, B, H, S, S);
+            Tensor dDx = scope.allocate(DType.F32, B, H, S, S);
+            scope.softmax(SoftmaxParams.builder(dX, dY).causal().build());         // queued, no wait
+            scope.softmaxBackward(SoftmaxBackwardParams.builder(dY, dDy, dDx).build());
+            scope.copy(dDx, Tensor.of(dx, B, H, S, S));                           // waits: host data asked for
+        }
+        assertTrue(dx[0] == 0 && dx[1] == 0, "row 0 sees key 0 only: its gradient is 0");
+        assertTrue(dx[S * S - 1] != 0);
+    }
+
+    /** The 3×5 picture: causal under both alignments, read off the reference's masked softmax. */
+    @Test
+    void causalAlignmentPicture() {
+        assertEquals("""
+                x x x . .
+                x x x x .
+                x x x x x
+                """, picture(Alignment.BOTTOM_RIGHT));
+        assertEquals("""
+                x . . . .
+                x x . . .
+                x x x . .
+                """, picture(Alignment.TOP_LEFT));
+    }
+
+    static String picture(Alignment a) {
+        float[] y = new float[15];
+        try (Backend cpu = Attn4j.open("cpu")) {
+            cpu.softmax(SoftmaxParams.builder(Tensor.of(rand(15, 30), 3, 5), Tensor.of(y, 3, 5))
+                    .masks(Masks.builder().alignment(a).causal().build()).build());
+        }
+        StringBuilder s = new StringBuilder();
+        for (int i = 0; i < 3; i++) {
+            for (int j = 0; j < 5; j++) {
+                s.append(y[i * 5 + j] > 0 ? "x" : ".").append(j < 4 ? " " : "\n");
+            }
+        }
+        return s.toString();
+    }
+
+    /** Compiled, not run: the caller's CUDA memory and stream. */
+    static void cudaCallerMemory(CUdeviceptr qPtr, CUdeviceptr kPtr, CUdeviceptr vPtr, CUdeviceptr oPtr,
+            CUstream stream, int B, int H, int S, int D) {
+        try (CudaBackend cuda = (CudaBackend) Attn4j.open("cuda:0"); Scope scope = cuda.newScope(stream)) {
+            Tensor q = cuda.wrap(qPtr, DType.F16, B, H, S, D);   // not owned: never freed by attn4j
+            Tensor k = cuda.wrap(kPtr, DType.F16, B, H, S, D);
+            Tensor v = cuda.wrap(vPtr, DType.F16, B, H, S, D);
+            Tensor o = cuda.wrap(oPtr, DType.F16, B, H, S, D);
+            scope.sdpa(SdpaParams.builder(q, k, v, o).causal().build());   // queued on the caller's stream
+        }   // closing the scope waits for its work; the stream and the memory stay the caller's
+    }
+
+    /** Compiled, not run: the caller's OpenCL context, queue and buffers. */
+    static void openClCallerMemory(cl_context context, cl_device_id device, cl_command_queue queue, cl_mem qMem,
+            cl_mem kMem, cl_mem vMem, cl_mem oMem, int B, int H, int S, int D) {
+        int[] shape = {B, H, S, D};
+        long[] strides = Tensor.contiguousStrides(shape);
+        long bytes = Tensor.numel(shape) * DType.F32.bytes();
+        try (OpenClBackend cl = OpenClBackend.wrap(context, device); Scope scope = cl.newScope(queue)) {
+            Tensor q = Tensor.of(cl.wrap(qMem, bytes), DType.F32, shape, strides, 0);   // not owned
+            Tensor k = Tensor.of(cl.wrap(kMem, bytes), DType.F32, shape, strides, 0);
+            Tensor v = Tensor.of(cl.wrap(vMem, bytes), DType.F32, shape, strides, 0);
+            Tensor o = Tensor.of(cl.wrap(oMem, bytes), DType.F32, shape, strides, 0);
+            scope.sdpa(SdpaParams.builder(q, k, v, o).causal().build());   // enqueued on the caller's queue
+        }   // closing waits for the queue; the context, queue and buffers stay the caller's
+    }
+}
