@@ -104,6 +104,9 @@ public final class OpenClBackend extends AbstractDeviceBackend {
 
     @Override
     public Support supports(OpParams params) {
+        if (isClosed()) {
+            return Support.no("backend is closed");
+        }
         try {
             Variant.Choice c = Variant.choose(params, dev);
             return c.supported() ? Support.yes(c.variant().name()) : Support.no(c.reason());

@@ -77,7 +77,7 @@ public abstract class AbstractDeviceScope implements Scope {
     @Override
     public Tensor allocate(DType dtype, int... shape) {
         checkOpen();
-        long bytes = Math.max(1, Tensor.numel(shape) * dtype.bytes());
+        long bytes = Math.max(1, Tensor.byteSize(dtype, shape)); // checks the shape before anything is allocated
         DeviceMemory m = allocateBytes(bytes);
         owned.add(m);
         return Tensor.of(m, dtype, shape, Tensor.contiguousStrides(shape), 0);
@@ -130,8 +130,8 @@ public abstract class AbstractDeviceScope implements Scope {
     private void checkMemory(String name, Memory m) {
         m.checkOpen();
         if (m instanceof DeviceMemory dm) {
-            Check.arg(dm.backend().equals(backend.name()), name + ".memory", "host memory or " + backend.name()
-                    + " device memory", dm.describe());
+            Check.arg(dm.usableBy(backend), name + ".memory", "host memory or device memory of this " + backend.name()
+                    + " backend (" + backend.device().id() + ", same context)", dm.describe());
         }
     }
 
