@@ -71,19 +71,24 @@ typedef ushort st_t;
 /* ---- the mask (attn_params.h gives the semantics) ---------------------------------------- */
 
 /* The key range [*lo, *hi) that the window and length bounds allow for query row i. The bool
- * mask is tested separately (mask_bool). */
+ * mask is tested separately (mask_bool). The bounds are computed in 64 bits: a window side may be
+ * anything up to INT_MAX, and i + align_off + win_right + 1 (or i + align_off - win_left with a
+ * negative align_off) leaves the int range. The results are clamped to [0, min(seq_k, kv_len)],
+ * so *lo >= *hi means no key. */
 inline void mask_key_range(const attn_mask_params m, int i, int seq_k, int kv_len, int *lo, int *hi) {
-    int a = 0, b = min(seq_k, kv_len);
+    const long end = (long)min(seq_k, kv_len);
+    long a = 0, b = end;
 #if HAS_WINDOW
+    const long c = (long)i + (long)m.align_off;
     if (m.win_left >= 0) {
-        a = max(a, i + m.align_off - m.win_left);
+        a = max(a, c - (long)m.win_left);
     }
     if (m.win_right >= 0) {
-        b = min(b, i + m.align_off + m.win_right + 1);
+        b = min(b, c + (long)m.win_right + 1);
     }
 #endif
-    *lo = a;
-    *hi = b;
+    *lo = (int)min(a, end);
+    *hi = (int)max(b, 0L);
 }
 
 /* The boolean-mask part of the test: true when (b, h, i, j) may attend. */
@@ -103,7 +108,7 @@ inline float mask_score_bias(const attn_mask_params m, __global const float *bia
     s += bias[m.bias_off + b * m.bias_sb + h * m.bias_sh + i * m.bias_sq + j * m.bias_sk];
 #endif
 #if HAS_ALIBI
-    s -= slope * (float)abs(i + m.align_off - j);
+    s -= slope * (float)abs((long)i + (long)m.align_off - (long)j);
 #endif
     return s;
 }

@@ -555,6 +555,32 @@ int main(int argc, char** argv) {
         c.name = "cp.async at the wait, D=128 window"; c.D = 128; c.window = true; c.wl = 64; c.wr = 64; c.seed = ++seed;
         add(c);
     }
+    {
+        /* Extreme windows (issue 9): INT_MAX overflows i + off + right in 32 bits (and, with a
+         * negative bottom-right offset, i + off - left); Sk + Sq and 0 bound nothing / the diagonal.
+         * Both alignments, Sq < Sk and Sq > Sk (negative offset), ALiBi reads |i + off - j|. */
+        const int M = 2147483647;
+        const int wins[][2] = {{M, M}, {-1, M}, {M, -1}, {M, 0}, {0, M}, {-2, -2}, {-2, 0}, {0, -2}};
+        for (const auto& w : wins)
+            for (int big_q = 0; big_q < 2; ++big_q)
+                for (int tl = 0; tl < 2; ++tl) {
+                    Case c;
+                    c.Sq = big_q ? 150 : 40;
+                    c.Sk = big_q ? 70 : 200;
+                    c.window = true;
+                    c.wl = w[0] == -2 ? c.Sq + c.Sk : w[0];
+                    c.wr = w[1] == -2 ? c.Sq + c.Sk : w[1];
+                    c.top_left = tl;
+                    c.alibi = true;
+                    c.bf16 = (big_q + tl) % 2;
+                    c.name = "extreme window (" + std::to_string(c.wl) + ", " + std::to_string(c.wr) + ") Sq=" +
+                             std::to_string(c.Sq) + " Sk=" + std::to_string(c.Sk) + (tl ? " top-left" : " bottom-right");
+                    c.seed = ++seed;
+                    add(c);
+                }
+        Case c; c.name = "extreme window (INT_MAX, INT_MAX) split-KV 3 decode"; c.Sq = 1; c.Sk = 700; c.splits = 3;
+        c.window = true; c.wl = M; c.wr = M; c.D = 128; c.seed = ++seed; add(c);
+    }
 #ifdef __CUDACC__
     if (argc > 1 && std::string(argv[1]) == "--bench") {
         cudaDeviceProp prop;

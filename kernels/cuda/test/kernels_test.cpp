@@ -108,6 +108,12 @@ static attn_mask_params pack_mask(const MaskOpt& m, int H, int Sq, int Sk) {
               (m.use_kv ? ATTN_F_KV_LENGTHS : 0) | (m.use_q ? ATTN_F_Q_LENGTHS : 0) | (m.window ? ATTN_F_WINDOW : 0);
     return p;
 }
+/* When set, every random mask gets this window instead of a random one (the extreme-window
+ * section of main). WIN_ALL stands for Sk + Sq. */
+static const int WIN_ALL = -2;
+static bool g_force_window = false;
+static int g_force_wl = -1, g_force_wr = -1;
+
 static MaskOpt random_mask(std::mt19937& rng, int B, int H, int Sq, int Sk, bool top_left) {
     MaskOpt m;
     auto coin = [&](double p) { return std::uniform_real_distribution<double>(0, 1)(rng) < p; };
@@ -117,6 +123,11 @@ static MaskOpt random_mask(std::mt19937& rng, int B, int H, int Sq, int Sk, bool
         int kind = (int)(rng() % 4);
         m.wl = kind == 0 ? -1 : (int)(rng() % 6);
         m.wr = kind == 1 ? -1 : (kind == 2 ? 0 : (int)(rng() % 4));
+    }
+    if (g_force_window) {
+        m.window = true;
+        m.wl = g_force_wl == WIN_ALL ? Sk + Sq : g_force_wl;
+        m.wr = g_force_wr == WIN_ALL ? Sk + Sq : g_force_wr;
     }
     if (coin(0.4)) { m.use_kv = true; for (int b = 0; b < B; b++) m.kv.push_back((int)(rng() % (Sk + 1))); }
     if (coin(0.3)) { m.use_q = true; for (int b = 0; b < B; b++) m.q.push_back((int)(rng() % (Sq + 1))); }
@@ -603,6 +614,31 @@ int main(int argc, char** argv) {
         additive_case(rng, t, 1 + rng() % 2, 1 + rng() % 2, 1 + (int)(rng() % 30), 1 + (int)(rng() % 50), A, Dv, rng() % 2, rng() % 2,
                       rep >= 3, (int)(rng() % 3));
     }
+    /* Extreme windows (issue 9): INT_MAX overflows i + off + right in 32 bits; Sk + Sq and 0.
+     * Every op, both alignments (random per case), Sq < Sk and Sq > Sk. */
+    const int MAXW = 2147483647;
+    const int wins[][2] = {{MAXW, MAXW}, {-1, MAXW}, {MAXW, -1}, {MAXW, 0}, {0, MAXW},
+                           {WIN_ALL, WIN_ALL}, {WIN_ALL, 0}, {0, WIN_ALL}};
+    g_force_window = true;
+    for (auto& w : wins) {
+        g_force_wl = w[0];
+        g_force_wr = w[1];
+        for (int big_q = 0; big_q < 2; big_q++) {
+            const int sq = big_q ? 37 : 9, sk = big_q ? 11 : 45;
+            for (int top_left = 0; top_left < 2; top_left++) {
+                SdpaCase c;
+                c.B = 2; c.Hkv = 1; c.Hq = 2; c.Sq = sq; c.Sk = sk; c.D = 32; c.Dv = 32;
+                c.bshd = false; c.lse = true; c.top_left = top_left; c.softcap = 0; c.dt = DF32; c.special = 0;
+                sdpa_case(c, rng, false);
+                c.lse = false; c.dt = DF16;
+                sdpa_case(c, rng, true);
+            }
+            softmax_case(rng, DF32, 2, 2, sq, sk, false, false, 0, false);
+            softmax_case(rng, DF32, 1, 2, sq, sk + 1024, true, false, 0, false);
+            additive_case(rng, DF32, 2, 1, sq, sk, 16, 24, true, false, false, 0);
+        }
+    }
+    g_force_window = false;
     std::printf("kernels_test: %d cases, %d failures (seed %u)\n", g_cases, g_failures, seed);
     return g_failures == 0 ? 0 : 1;
 }

@@ -23,6 +23,15 @@ public abstract non-sealed class DeviceMemory extends Memory implements AutoClos
         return backend;
     }
 
+    /**
+     * True when {@code backend} can read and write this memory: by default a backend of the same
+     * name; device backends narrow it to the same native context (two OpenCL contexts, or two
+     * CUDA devices, cannot use each other's buffers even though their backends share a name).
+     */
+    public boolean usableBy(Backend backend) {
+        return this.backend.equals(backend.name());
+    }
+
     /** True when attn4j allocated this memory and frees it on close. */
     public boolean owned() {
         return owned;

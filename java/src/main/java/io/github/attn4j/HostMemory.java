@@ -12,10 +12,12 @@ import java.util.Objects;
 public final class HostMemory extends Memory {
     private final Object array;      // float[], short[], byte[], int[] or null
     private final ByteBuffer buffer; // when array == null: little-endian duplicate, position 0
+    private final HostStorage storage; // where byte 0 lives: two wrappers of one storage may alias
 
     private HostMemory(Object array, ByteBuffer buffer) {
         this.array = array;
         this.buffer = buffer;
+        this.storage = array != null ? HostStorage.ofArray(array) : HostStorage.ofBuffer(buffer);
     }
 
     /** Wraps a float array (F32 tensors). */
@@ -43,6 +45,21 @@ public final class HostMemory extends Memory {
         Objects.requireNonNull(b, "buffer");
         ByteBuffer d = b.duplicate().clear().order(ByteOrder.LITTLE_ENDIAN);
         return new HostMemory(null, d);
+    }
+
+    /**
+     * True when bytes [from, to) of this memory and bytes [otherFrom, otherTo) of {@code other} may
+     * be the same bytes: also for two wrappers of one array or buffer, slices and duplicates of one
+     * buffer, and a heap buffer over a wrapped byte array (see {@link HostStorage}). Conservative
+     * when a buffer's position cannot be read: never a false "disjoint".
+     */
+    public boolean mayOverlap(long from, long to, HostMemory other, long otherFrom, long otherTo) {
+        return storage.mayOverlap(from, to, other.storage, otherFrom, otherTo);
+    }
+
+    /** True when byte {@code from} here is known to be byte {@code otherFrom} of {@code other}. */
+    public boolean sameByte(long from, HostMemory other, long otherFrom) {
+        return storage.sameByte(from, other.storage, otherFrom);
     }
 
     /** The wrapped array, or null for a buffer. */

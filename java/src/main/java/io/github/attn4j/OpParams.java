@@ -35,6 +35,7 @@ public sealed interface OpParams permits SdpaParams, SoftmaxParams, SoftmaxBackw
             if (out == null) {
                 continue;
             }
+            checkWritable(outNames.get(o), out);
             for (int i = 0; i < ins.size(); i++) {
                 Tensor in = ins.get(i);
                 if (in == null || (in == allowedInPlaceIn && out == allowedInPlaceOut)) {
@@ -53,30 +54,52 @@ public sealed interface OpParams permits SdpaParams, SoftmaxParams, SoftmaxBackw
         }
     }
 
-    /** True when the byte ranges the two views can reach intersect (a conservative test). */
+    /**
+     * True when the byte ranges the two views can reach intersect (a conservative test). Host
+     * memory is compared by its storage, so two wrappers of one array or buffer, or of slices of
+     * one buffer, are the same memory ({@link HostMemory#mayOverlap}).
+     */
     static boolean overlaps(Tensor a, Tensor b) {
-        if (!sameMemory(a.memory(), b.memory()) || a.numel() == 0 || b.numel() == 0) {
+        if (a.numel() == 0 || b.numel() == 0) {
             return false;
         }
         long a0 = a.offset() * a.dtype().bytes();
         long a1 = a.spanEnd() * a.dtype().bytes();
         long b0 = b.offset() * b.dtype().bytes();
         long b1 = b.spanEnd() * b.dtype().bytes();
-        return a0 < b1 && b0 < a1;
-    }
-
-    /** The same memory object, or two host wrappers of the same Java array. */
-    static boolean sameMemory(Memory a, Memory b) {
-        if (a == b) {
-            return true;
+        if (a.memory() == b.memory()) {
+            return a0 < b1 && b0 < a1;
         }
-        return a instanceof HostMemory ha && b instanceof HostMemory hb && ha.array() != null && ha.array() == hb.array();
+        return a.memory() instanceof HostMemory ha && b.memory() instanceof HostMemory hb
+                && ha.mayOverlap(a0, a1, hb, b0, b1);
     }
 
-    /** Same dims, strides and offset: an exact in-place pair. */
+    /** Same dtype, dims, strides and first byte: an exact in-place pair (also across two wrappers). */
     static boolean sameView(Tensor a, Tensor b) {
-        return sameMemory(a.memory(), b.memory()) && a.offset() == b.offset()
-                && java.util.Arrays.equals(a.shape(), b.shape()) && java.util.Arrays.equals(a.strides(), b.strides());
+        if (a.dtype() != b.dtype() || !java.util.Arrays.equals(a.shape(), b.shape())
+                || !java.util.Arrays.equals(a.strides(), b.strides())) {
+            return false;
+        }
+        if (a.memory() == b.memory()) {
+            return a.offset() == b.offset();
+        }
+        return a.memory() instanceof HostMemory ha && b.memory() instanceof HostMemory hb
+                && ha.sameByte(a.offset() * a.dtype().bytes(), hb, b.offset() * b.dtype().bytes());
+    }
+
+    /**
+     * Checks that an output view never reaches one element twice: a 0 stride on a dim of size
+     * &gt; 1 would have several threads write one element (a broadcast is fine for inputs only).
+     */
+    static void checkWritable(String name, Tensor t) {
+        if (t == null) {
+            return;
+        }
+        for (int i = 0; i < t.rank(); i++) {
+            Check.arg(t.dim(i) <= 1 || t.stride(i) != 0, name + ".strides[" + i + "]",
+                    "a non-zero stride on a dim of size > 1 (an output may not write one element twice)",
+                    java.util.Arrays.toString(t.strides()) + " for shape " + java.util.Arrays.toString(t.shape()));
+        }
     }
 
     /** Checks a tensor's rank, dtype and float-ness, returning it. */

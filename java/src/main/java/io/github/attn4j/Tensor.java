@@ -45,7 +45,8 @@ public final class Tensor {
             Check.arg(h.accepts(dtype), "dtype", "a dtype stored in " + h.describe(), dtype);
         }
         Tensor t = new Tensor(memory, dtype, shape.clone(), strides.clone(), offset);
-        long need = t.spanEnd() * dtype.bytes();
+        long span = t.spanEnd();
+        long need = span > Long.MAX_VALUE / dtype.bytes() ? Long.MAX_VALUE : span * dtype.bytes();
         Check.arg(need <= memory.byteSize(), "memory", "at least " + need + " bytes for shape "
                 + Arrays.toString(shape) + " strides " + Arrays.toString(strides) + " offset " + offset,
                 memory.byteSize() + " bytes (" + memory.describe() + ")");
@@ -63,29 +64,38 @@ public final class Tensor {
         return s;
     }
 
-    /** Product of the dims. */
+    /**
+     * Product of the dims. {@link IllegalArgumentException} for a negative dim or a product past
+     * {@code Long.MAX_VALUE}.
+     */
     public static long numel(int... shape) {
+        Objects.requireNonNull(shape, "shape");
         long n = 1;
-        for (int d : shape) {
-            n = Math.multiplyExact(n, d);
+        for (int i = 0; i < shape.length; i++) {
+            Check.arg(shape[i] >= 0, "shape[" + i + "]", ">= 0", shape[i]);
+        }
+        try {
+            for (int d : shape) {
+                n = Math.multiplyExact(n, d);
+            }
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("shape: expected at most " + Long.MAX_VALUE + " elements, got "
+                    + Arrays.toString(shape));
         }
         return n;
     }
 
     /**
-     * Bytes of a contiguous tensor of {@code shape}, checked: every dim must be {@code >= 0} and the
-     * size must fit a {@code long}; otherwise {@link IllegalArgumentException} naming the shape.
+     * The bytes of a contiguous {@code dtype} tensor of {@code shape}, checked: every dim &ge; 0 and
+     * the size within a long, else {@link IllegalArgumentException} naming the shape. Allocators
+     * call this before they allocate or count anything.
      */
-    public static long checkedBytes(DType dtype, int... shape) {
-        Check.notNull("shape", shape);
-        long n = dtype.bytes();
-        for (int i = 0; i < shape.length; i++) {
-            Check.arg(shape[i] >= 0, "shape[" + i + "]", ">= 0", shape[i] + " (shape " + java.util.Arrays.toString(shape) + ")");
-            Check.arg(shape[i] == 0 || n <= Long.MAX_VALUE / shape[i], "shape", "a size that fits in 2^63 - 1 bytes",
-                    java.util.Arrays.toString(shape));
-            n *= shape[i];
-        }
-        return n;
+    public static long byteSize(DType dtype, int... shape) {
+        Objects.requireNonNull(dtype, "dtype");
+        long n = numel(shape);
+        Check.arg(n <= Long.MAX_VALUE / dtype.bytes(), "shape", "at most " + Long.MAX_VALUE + " bytes",
+                Arrays.toString(shape) + " of " + dtype + " (" + n + " elements of " + dtype.bytes() + " B)");
+        return n * dtype.bytes();
     }
 
     /** A contiguous F32 tensor over a float array. */
@@ -162,14 +172,25 @@ public final class Tensor {
 
     /** One past the largest element index reachable through this view (offset included). */
     public long spanEnd() {
+        return span(shape, strides, offset);
+    }
+
+    /** {@link #spanEnd()} of a view, {@code Long.MAX_VALUE} when it does not fit in a long. */
+    private static long span(int[] shape, long[] strides, long offset) {
         long end = offset;
         for (int i = 0; i < shape.length; i++) {
             if (shape[i] == 0) {
                 return offset;
             }
-            end += (shape[i] - 1L) * strides[i];
         }
-        return end + 1;
+        try {
+            for (int i = 0; i < shape.length; i++) {
+                end = Math.addExact(end, Math.multiplyExact(shape[i] - 1L, strides[i]));
+            }
+            return Math.addExact(end, 1);
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
     }
 
     /** True when the view is row-major contiguous. */

@@ -28,6 +28,9 @@ public final class CpuBackend implements Backend {
     static final DeviceInfo DEVICE = DeviceInfo.available("cpu", 0, "float64 reference (" + Runtime.getRuntime()
             .availableProcessors() + " threads)", Map.of("precision", "float64 accumulation"));
 
+    /** The largest array every JVM allocates. */
+    private static final int MAX_ARRAY = Integer.MAX_VALUE - 8;
+
     private volatile boolean closed;
 
     @Override
@@ -132,7 +135,9 @@ public final class CpuBackend implements Backend {
         @Override
         public Tensor allocate(DType dtype, int... shape) {
             checkOpen();
-            int n = Math.toIntExact(Tensor.numel(shape));
+            Check.arg(Tensor.byteSize(dtype, shape) >= 0 && Tensor.numel(shape) <= MAX_ARRAY, "shape",
+                    "at most " + MAX_ARRAY + " elements (one Java array)", Arrays.toString(shape));
+            int n = (int) Tensor.numel(shape);
             HostMemory m = switch (dtype) {
                 case F32 -> HostMemory.of(new float[n]);
                 case F16, BF16 -> HostMemory.of(new short[n]);

@@ -95,6 +95,11 @@ public final class CudaBackend extends AbstractDeviceBackend {
         return CudaPlans.copy(src, dst, props);
     }
 
+    /** True when {@code other} works in the same (primary) context: the same device. */
+    boolean sameContext(CudaBackend other) {
+        return context.equals(other.context);
+    }
+
     /** Makes the primary context current for a block: {@code try (var c = backend.enter()) { ... }}. */
     Ctx enter() {
         checkOpen();
@@ -152,7 +157,7 @@ public final class CudaBackend extends AbstractDeviceBackend {
 
     /** A contiguous tensor over the caller's device memory (not owned). */
     public Tensor wrap(CUdeviceptr ptr, DType dtype, int... shape) {
-        long bytes = Math.max(1, Tensor.numel(shape) * dtype.bytes());
+        long bytes = Math.max(1, Tensor.byteSize(dtype, shape));
         return Tensor.of(wrap(ptr, bytes), dtype, shape, Tensor.contiguousStrides(shape), 0);
     }
 

@@ -56,6 +56,12 @@ public final class CudaMemory extends DeviceMemory {
         return backend;
     }
 
+    /** Only a backend on the same device (the same primary context). */
+    @Override
+    public boolean usableBy(io.github.attn4j.Backend b) {
+        return b instanceof CudaBackend c && (c == backend || c.sameContext(backend));
+    }
+
     @Override
     protected void free() {
         cleanable.clean();

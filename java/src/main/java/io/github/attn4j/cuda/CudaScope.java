@@ -64,11 +64,6 @@ public final class CudaScope extends AbstractDeviceScope {
     }
 
     @Override
-    protected boolean ownsMemory(DeviceMemory m) {
-        return m instanceof CudaMemory cm && cm.cudaBackend() == backend;
-    }
-
-    @Override
     protected void writeChunk(ByteBuffer src, DeviceMemory dst, long dstByte) {
         int n = src.remaining();
         try (CudaBackend.Ctx c = backend.enter()) {

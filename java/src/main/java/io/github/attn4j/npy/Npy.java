@@ -26,11 +26,18 @@ public final class Npy {
     private Npy() {}
 
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
+    /** The largest file read: one Java array. */
+    private static final long MAX_FILE = Integer.MAX_VALUE - 8;
 
     /** Reads a file into a contiguous host tensor backed by a Java array. */
     public static Tensor read(Path file) {
         byte[] all;
         try {
+            long size = Files.size(file);
+            if (size > MAX_FILE) {
+                throw bad(file.toString(), "the file has " + size + " bytes, more than the " + MAX_FILE
+                        + " that one Java array holds");
+            }
             all = Files.readAllBytes(file);
         } catch (IOException e) {
             throw new UncheckedIOException(file + ": cannot read (" + e + ")", e);
@@ -70,13 +77,19 @@ public final class Npy {
         }
         String header = new String(all, start, (int) headerLen, StandardCharsets.ISO_8859_1);
         Header h = Header.parse(name, header);
+        long dataStart = start + headerLen;
+        long have = all.length - dataStart;
+        // The element count is checked against the bytes the file has before anything is allocated
+        // (and without overflow: a header may claim 2^40 elements, or dims whose product passes a long).
         long count = 1;
         for (int d : h.shape) {
-            count = Math.multiplyExact(count, d);
+            if (d != 0 && count > have / h.dtype.bytes() / d) {
+                throw bad(name, "truncated data: shape " + shapeStr(h.shape) + " of " + h.descr + " needs more than the "
+                        + have + " bytes the file has after the header");
+            }
+            count *= d;
         }
-        long dataStart = start + headerLen;
         long need = count * h.dtype.bytes();
-        long have = all.length - dataStart;
         if (have < need) {
             throw bad(name, "truncated data: shape " + shapeStr(h.shape) + " of " + h.descr + " needs " + need
                     + " bytes, the file has " + have);

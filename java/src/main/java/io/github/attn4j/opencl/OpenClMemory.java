@@ -29,6 +29,12 @@ public final class OpenClMemory extends DeviceMemory {
         return context;
     }
 
+    /** Only a backend on the same OpenCL context: a buffer of another context is CL_INVALID_CONTEXT there. */
+    @Override
+    public boolean usableBy(io.github.attn4j.Backend b) {
+        return b instanceof OpenClBackend o && o.context().equals(context);
+    }
+
     @Override
     protected void free() {
         Cl.check(CL.clReleaseMemObject(mem), "clReleaseMemObject(" + byteSize() + " B)");

@@ -58,11 +58,6 @@ public final class OpenClScope extends AbstractDeviceScope {
     }
 
     @Override
-    protected boolean ownsMemory(DeviceMemory m) {
-        return m instanceof OpenClMemory om && om.context().equals(backend.context());
-    }
-
-    @Override
     protected void writeChunk(ByteBuffer src, DeviceMemory dst, long dstByte) {
         int n = src.remaining();
         Cl.check(CL.clEnqueueWriteBuffer(queue, mem(dst), CL.CL_TRUE, dstByte, n, Pointer.to(src), 0, null, null),

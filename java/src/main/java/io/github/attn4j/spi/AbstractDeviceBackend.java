@@ -34,6 +34,11 @@ public abstract class AbstractDeviceBackend implements Backend {
         return device;
     }
 
+    /** True once {@link #close()} has begun. */
+    public boolean isClosed() {
+        return closed;
+    }
+
     /** Throws {@link IllegalStateException} when closed. */
     public void checkOpen() {
         if (closed) {

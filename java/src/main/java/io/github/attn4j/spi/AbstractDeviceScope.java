@@ -126,11 +126,6 @@ public abstract class AbstractDeviceScope implements Scope {
     /** Releases the stream/queue the scope owns (not wrapped ones). */
     protected void releaseStream() {}
 
-    /** Whether device memory belongs to this backend instance (same context), so kernels may read it. */
-    protected boolean ownsMemory(DeviceMemory m) {
-        return m.backend().equals(backend.name());
-    }
-
     // ------------------------------------------------------------------ memory
 
     @Override
@@ -139,7 +134,7 @@ public abstract class AbstractDeviceScope implements Scope {
         try {
             checkOpen();
             Check.notNull("dtype", dtype);
-            long bytes = Math.max(1, Tensor.checkedBytes(dtype, shape));
+            long bytes = Math.max(1, Tensor.byteSize(dtype, shape));
             DeviceMemory m = allocateBytes(bytes);
             synchronized (owned) {
                 owned.add(m);
@@ -346,8 +341,8 @@ public abstract class AbstractDeviceScope implements Scope {
     private void checkMemory(String name, Memory m) {
         m.checkOpen();
         if (m instanceof DeviceMemory dm) {
-            Check.arg(ownsMemory(dm), name + ".memory", "host memory or device memory of this " + backend.name()
-                    + " backend (" + backend.device().id() + ")", dm.describe() + " of another backend or context");
+            Check.arg(dm.usableBy(backend), name + ".memory", "host memory or device memory of this " + backend.name()
+                    + " backend (" + backend.device().id() + ", same context)", dm.describe());
         }
     }
 

@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
 /**
@@ -116,6 +117,33 @@ public final class CaseMatrix {
                 b -> b.window(0, 0), b -> b.alibi(AlibiShape.H), b -> b.alibi(AlibiShape.BH));
     }
 
+    /**
+     * Extreme window bounds for sizes (Sq, Sk) (issue 9, point 2): {@code Integer.MAX_VALUE}, which
+     * overflows {@code i + off + right} in 32-bit arithmetic, {@code Sk + Sq} (the largest bound
+     * that still changes nothing) and 0, on each side and against an unbounded (-1) or 0 other side.
+     * Every pair is run with both alignments and Sq != Sk both ways.
+     */
+    static List<int[]> extremeWindows(int sq, int sk) {
+        int max = Integer.MAX_VALUE, all = sk + sq;
+        return List.of(new int[] {max, max}, new int[] {-1, max}, new int[] {max, -1}, new int[] {max, 0},
+                new int[] {0, max}, new int[] {all, all}, new int[] {all, 0}, new int[] {0, all},
+                new int[] {-1, all}, new int[] {all, -1});
+    }
+
+    /** Sizes for {@link #extremeWindows(int, int)}: Sq < Sk, Sq > Sk (BOTTOM_RIGHT offset negative). */
+    private static final int[][] EXTREME_SIZES = {{7, 17}, {17, 7}};
+
+    /** Adds {@code base} with every extreme window, both alignments, both {@link #EXTREME_SIZES}. */
+    private static void extremeWindows(Consumer<Builder> add, Supplier<Builder> base) {
+        for (int[] s : EXTREME_SIZES) {
+            for (Alignment a : Alignment.values()) {
+                for (int[] w : extremeWindows(s[0], s[1])) {
+                    add.accept(base.get().seq(s[0], s[1]).alignment(a).window(w[0], w[1]));
+                }
+            }
+        }
+    }
+
     /** Mask kinds that ignore the alignment (softcap: SDPA only). */
     private static List<Consumer<Builder>> unalignedKinds(boolean softcap) {
         List<Consumer<Builder>> l = new ArrayList<>();
@@ -182,6 +210,8 @@ public final class CaseMatrix {
                 add.accept(b);
             }
         }
+        // Extreme window bounds (Integer.MAX_VALUE, Sk + Sq, 0), with ALiBi so that |i + off - j| is read.
+        extremeWindows(add, () -> sdpa().bh(2, 2).dims(32, 32).alibi(AlibiShape.H).flag(Flag.LSE));
         // Masks combined.
         for (int[] s : new int[][] {{7, 17}, {17, 7}, {129, 113}}) {
             for (Alignment a : Alignment.values()) {
@@ -256,6 +286,10 @@ public final class CaseMatrix {
             }
             add.accept(sdpa().dtype(t).bh(1, 2).heads(2, 1).seq(1, 1000).dims(64, 64).flag(Flag.LSE));
             add.accept(sdpa().dtype(t).seq(1000, 1000).dims(16, 16).causal().flag(Flag.LSE));
+            for (Alignment a : Alignment.values()) {
+                add.accept(sdpa().dtype(t).bh(2, 2).seq(17, 7).dims(64, 64).alignment(a)
+                        .window(Integer.MAX_VALUE, Integer.MAX_VALUE).flag(Flag.LSE));
+            }
         }
     }
 
@@ -298,6 +332,8 @@ public final class CaseMatrix {
                 add.accept(b);
             }
         }
+        // Extreme window bounds.
+        extremeWindows(add, () -> sm().bh(2, 2).alibi(AlibiShape.H));
         // Combined.
         for (int[] s : new int[][] {{7, 17}, {17, 7}, {129, 113}}) {
             for (Alignment a : Alignment.values()) {
@@ -432,6 +468,8 @@ public final class CaseMatrix {
                 add.accept(b);
             }
         }
+        // Extreme window bounds.
+        extremeWindows(add, () -> add().bh(2, 2).dims(32, 16).alibi(AlibiShape.H).flag(Flag.WEIGHTS));
         // Combined.
         for (int[] s : new int[][] {{7, 17}, {17, 7}}) {
             for (Alignment al : Alignment.values()) {
