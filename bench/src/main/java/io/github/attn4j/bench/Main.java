@@ -26,6 +26,7 @@ public final class Main {
             """;
 
     public static void main(String[] args) {
+        io.github.attn4j.cli.SignalChaining.relaunchIfNeeded(args);
         System.setProperty("java.awt.headless", "true");
         int code = run(args, System.out, System.err);
         System.out.flush();
