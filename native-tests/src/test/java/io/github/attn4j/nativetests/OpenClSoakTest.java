@@ -29,9 +29,14 @@ import org.junit.jupiter.api.Test;
  * are checked against the reference along the way.
  */
 class OpenClSoakTest {
-    /** Growth allowed after the warm-up: far below what one leaked object per iteration would add. */
+    /**
+     * Growth allowed after the warm-up. Direct memory is exact: a leaked staging buffer per launch
+     * would add 10,000 of them. RSS is noisy on PoCL (malloc arenas of its worker threads: repeated
+     * blocks of 10,000 launches measured 335 to 467 MiB with no trend), so its bound only catches
+     * a leak of more than about 20 KiB per iteration.
+     */
     static final long DIRECT_BOUND = 16L << 20;
-    static final long RSS_BOUND = 96L << 20;
+    static final long RSS_BOUND = 192L << 20;
 
     static Backend cl;
 
@@ -111,7 +116,7 @@ class OpenClSoakTest {
             Masks m = Masks.builder().causal().kvLengths(12).build();
             SdpaParams p = SdpaParams.builder(dq, dk, dv, dout).masks(m).build();
             long allocated = scope.allocatedBytes();
-            for (int i = 0; i < 500; i++) {
+            for (int i = 0; i < 2000; i++) {
                 scope.sdpa(p);
             }
             scope.synchronize();
