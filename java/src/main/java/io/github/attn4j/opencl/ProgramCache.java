@@ -26,7 +26,7 @@ import org.jocl.cl_program;
  * for that one build. A failed build throws a {@link BackendException} with the options and the
  * build log and leaves nothing in the cache, so a later call tries again; a build that failed
  * because a temporary file vanished under the compiler (what LLVM's signal handler does when it
- * catches one of the JVM's signals) is retried once at once.
+ * catches one of the JVM's signals) is tried again, up to three times in all.
  *
  * <p>Each backend has its own instance (one per context); {@link #release()} releases the programs
  * no other open instance on the same context uses.
@@ -106,23 +106,26 @@ final class ProgramCache {
         });
     }
 
+    /** Attempts of one build when the compiler's temporary file vanished (see the class comment). */
+    private static final int BUILD_ATTEMPTS = 3;
+
     private cl_program build(String source, String options) {
-        BuildFailure first;
-        try {
-            return buildOnce(source, options);
-        } catch (BuildFailure f) {
-            if (!f.fileVanished()) {
-                throw f.exception();
+        BackendException failure = null;
+        for (int attempt = 1; attempt <= BUILD_ATTEMPTS; attempt++) {
+            try {
+                return buildOnce(source, options);
+            } catch (BuildFailure f) {
+                if (failure == null) {
+                    failure = f.exception();
+                } else {
+                    failure.addSuppressed(f.exception());
+                }
+                if (!f.fileVanished()) {
+                    break;
+                }
             }
-            first = f;
         }
-        try {
-            return buildOnce(source, options);
-        } catch (BuildFailure f) {
-            BackendException e = f.exception();
-            e.addSuppressed(first.exception());
-            throw e;
-        }
+        throw failure;
     }
 
     /** A failed clBuildProgram: the exception to throw, and whether the log blames a vanished temporary file. */

@@ -22,7 +22,7 @@ import java.util.function.Supplier;
  * build running at that moment fails: "unable to rename temporary ..."), and returns, so the fault
  * repeats into the JVM. A second thread faulting inside that window meets SIG_DFL and the process
  * dies (exit 139); a Java {@code x / 0} in compiled code returns a value instead of throwing. Each
- * cold {@code clBuildProgram} installs LLVM's handlers again (clang's temporary output file).
+ * {@code clBuildProgram} installs LLVM's handlers again (clang's temporary preprocessor output).
  *
  * <p>What this class does: every OpenCL call that can run PoCL's compiler (device enumeration,
  * program builds) runs under one process-wide {@link #LOCK} through {@link #guarded}. Afterwards,
@@ -53,6 +53,8 @@ final class SignalHandlers {
     private static final boolean JSIG = jsigLoaded();
     private static final boolean RESTORE = !"false".equals(System.getProperty("attn4j.opencl.restoreSignals"));
     private static final AtomicBoolean WARNED = new AtomicBoolean();
+    /** How long the lock is kept after LLVM's handler started (see {@link #restore()}). */
+    private static final long GRACE_MS = 50;
     private static volatile String lastRestore = "never needed";
 
     private SignalHandlers() {}
@@ -164,6 +166,10 @@ final class SignalHandlers {
                 }
                 Thread.sleep(1);
             }
+            // The markers clear when LLVM's handler starts (it unregisters first); it then deletes the
+            // temporary files it knows of. Keep the lock a little longer so that the next build's
+            // temporary file is not created before that handler has finished.
+            Thread.sleep(GRACE_MS);
             return "restored";
         } catch (IOException e) {
             return "not restored (cannot run kill: " + e.getMessage() + ")";
