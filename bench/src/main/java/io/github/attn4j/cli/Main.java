@@ -25,8 +25,7 @@ public final class Main {
             """;
 
     public static void main(String[] args) {
-        // MERGE POINT (issue 10): the one-line SignalChaining.relaunchIfNeeded(...) call that was added
-        // at the top of the old bench.Main.main goes here, as the first statement.
+        SignalChaining.relaunchIfNeeded(args);
         System.setProperty("java.awt.headless", "true");
         int code = run(args, System.out, System.err);
         System.out.flush();

@@ -17,8 +17,16 @@ record OpenClDevice(int index, cl_platform_id platform, cl_device_id id, String 
         String version, boolean cpu, long maxWorkGroupSize, long localMemBytes, boolean localIsGlobal,
         long maxAllocBytes, long globalMemBytes, int computeUnits, int preferredFloatWidth) {
 
-    /** Every device of every platform. Throws (CL errors, LinkageError) when OpenCL is missing. */
+    /**
+     * Every device of every platform. Throws (CL errors, LinkageError) when OpenCL is missing. The
+     * first call initialises the OpenCL drivers (PoCL starts its compiler here), so it runs under
+     * {@link SignalHandlers#guarded}.
+     */
     static List<OpenClDevice> all() {
+        return SignalHandlers.guarded(OpenClDevice::enumerate);
+    }
+
+    private static List<OpenClDevice> enumerate() {
         int[] n = new int[1];
         int st = CL.clGetPlatformIDs(0, null, n);
         if (st == -1001 /* CL_PLATFORM_NOT_FOUND_KHR: an ICD loader without any platform */ || n[0] == 0) {
@@ -73,6 +81,7 @@ record OpenClDevice(int index, cl_platform_id platform, cl_device_id id, String 
         m.put("local memory", String.format(Locale.ROOT, "%d KiB%s", localMemBytes / 1024, localIsGlobal ? " (emulated)" : ""));
         m.put("global memory", String.format(Locale.ROOT, "%.1f GiB", globalMemBytes / (double) (1L << 30)));
         m.put("max allocation", String.format(Locale.ROOT, "%.1f GiB", maxAllocBytes / (double) (1L << 30)));
+        m.put("signal handlers", SignalHandlers.status());
         return m;
     }
 }

@@ -43,10 +43,22 @@ public final class CaseRunner {
     private record Expected(String name, int[] shape, double[] values, double[] naive, int[] rows) {}
 
     public static CaseResult run(Backend backend, Case c) {
+        return run(backend, null, c);
+    }
+
+    /**
+     * Runs one case in the caller's scope (e.g. one scope per thread). The case's buffers stay
+     * allocated in that scope until it closes.
+     */
+    public static CaseResult run(Scope scope, Case c) {
+        return run(scope.backend(), scope, c);
+    }
+
+    private static CaseResult run(Backend backend, Scope given, Case c) {
         long t0 = System.nanoTime();
         String id = backend.device().id();
         try {
-            return runChecked(backend, c, id, t0);
+            return runChecked(backend, given, c, id, t0);
         } catch (RuntimeException | AssertionError e) {
             return new CaseResult(c, id, Status.FAIL, Double.NaN, Double.NaN, "threw " + e, seconds(t0));
         }
@@ -56,7 +68,7 @@ public final class CaseRunner {
         return (System.nanoTime() - t0) / 1e9;
     }
 
-    private static CaseResult runChecked(Backend backend, Case c, String id, long t0) {
+    private static CaseResult runChecked(Backend backend, Scope given, Case c, String id, long t0) {
         CaseData data = CaseData.generate(c);
         OpParams host;
         try {
@@ -66,7 +78,9 @@ public final class CaseRunner {
                     seconds(t0));
         }
         Map<String, ByteBuffer> results = new LinkedHashMap<>();
-        try (Scope scope = backend.newScope()) {
+        Scope owned = given == null ? backend.newScope() : null;
+        try {
+            Scope scope = given != null ? given : owned;
             Map<GuardedBuffer, Tensor> views = new IdentityHashMap<>();
             for (GuardedBuffer g : data.buffers()) {
                 views.put(g, g.toScope(scope));
@@ -80,6 +94,10 @@ public final class CaseRunner {
             scope.synchronize();
             for (Map.Entry<String, GuardedBuffer> e : data.outputs().entrySet()) {
                 results.put(e.getKey(), e.getValue().fromScope(scope));
+            }
+        } finally {
+            if (owned != null) {
+                owned.close();
             }
         }
         for (Map.Entry<String, GuardedBuffer> e : data.outputs().entrySet()) {

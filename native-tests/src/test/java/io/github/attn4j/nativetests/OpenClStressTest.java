@@ -1,0 +1,201 @@
+package io.github.attn4j.nativetests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.github.attn4j.Alignment;
+import io.github.attn4j.Backend;
+import io.github.attn4j.Scope;
+import io.github.attn4j.testing.Case;
+import io.github.attn4j.testing.Case.AlibiShape;
+import io.github.attn4j.testing.Case.Flag;
+import io.github.attn4j.testing.Case.MaskShape;
+import io.github.attn4j.testing.Case.Op;
+import io.github.attn4j.testing.CaseResult;
+import io.github.attn4j.testing.CaseRunner;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiFunction;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The documented threading pattern under load, on a cold PoCL kernel cache (issue 9): one
+ * backend, eight threads, one scope each, random shapes over every mask kind of SDPA, masked
+ * softmax forward and backward, and additive attention, each result checked against the float64
+ * reference ({@link CaseRunner}). It runs in child JVMs ({@link ChildJvm}), each with a new empty
+ * {@code POCL_CACHE_DIR} and without signal chaining (no libjsig), {@code -Dattn4j.stress.runs}
+ * times (3 by default). A run passes when the child exits 0: no crash, no exception, every case
+ * passed, and at the end the JVM's signal handlers are its own again (LLVM's marker signals are
+ * no longer caught, and an integer division by zero in compiled code still throws).
+ *
+ * <p>Before the fix (the per-backend program cache, nothing done about PoCL's handlers), runs
+ * like these died with SIGSEGV (exit 139) or failed builds ("unable to rename temporary").
+ */
+class OpenClStressTest {
+    static final int THREADS = 8;
+    static final int CALLS_PER_THREAD = 12;
+
+    @Test
+    void eightThreadsOneBackendColdCache() throws Exception {
+        String why = Requirement.unavailableReason("opencl:0");
+        if (why != null) {
+            Requirement.open("opencl:0"); // fails under -Dattn4j.require=opencl, else skips with the reason
+            Assumptions.abort("opencl is unavailable: " + why);
+        }
+        int runs = Integer.getInteger("attn4j.stress.runs", 3);
+        for (int run = 1; run <= runs; run++) {
+            ChildJvm.Result r = ChildJvm.run(OpenClStressTest.class, List.of("-Xmx1g",
+                    "-Dattn4j.stress.partialTiles=" + Boolean.getBoolean("attn4j.stress.partialTiles")),
+                    List.of(Long.toString(20240900L + run)), 480);
+            System.out.printf(Locale.ROOT, "stress run %d/%d: exit %d in %.1f s%n%s%n", run, runs, r.exitCode(),
+                    r.seconds(), r.tail(4));
+            assertEquals(0, r.exitCode(), "stress run " + run + " (exit 134 = abort, 137 = killed at the timeout,"
+                    + " 139 = SIGSEGV); last lines:\n" + r.tail(60));
+        }
+    }
+
+    /** The case templates: one kernel variant each, so that a cold run builds a bounded number of programs. */
+    static List<BiFunction<SplittableRandom, Long, Case>> templates() {
+        List<BiFunction<SplittableRandom, Long, Case>> l = new ArrayList<>();
+        l.add((r, s) -> sdpa(r, s).flag(Flag.LSE).build());
+        l.add((r, s) -> sdpa(r, s).causal().build());
+        l.add((r, s) -> sdpa(r, s).window(r.nextInt(1, 9), r.nextInt(0, 4)).alignment(Alignment.TOP_LEFT).build());
+        l.add((r, s) -> sdpa(r, s).kvLengths(true).flag(Flag.LSE).build());
+        l.add((r, s) -> sdpa(r, s).qLengths(true).flag(Flag.LSE).build());
+        l.add((r, s) -> sdpa(r, s).boolMask(MaskShape.FULL).build());
+        l.add((r, s) -> sdpa(r, s).bias(MaskShape.HEADS).build());
+        l.add((r, s) -> sdpa(r, s).alibi(AlibiShape.H).causal().build());
+        l.add((r, s) -> sdpa(r, s).softcap(5f).flag(Flag.LSE).build());
+        l.add((r, s) -> sdpa(r, s).heads(4, r.nextBoolean() ? 2 : 1).causal().build());
+        l.add((r, s) -> sdpa(r, s).window(r.nextInt(2, 20), r.nextInt(0, 8)).kvLengths(true).qLengths(true)
+                .boolMask(MaskShape.SHARED).bias(MaskShape.TWO_D).alibi(AlibiShape.BH).softcap(4f).flag(Flag.LSE)
+                .build());
+        l.add((r, s) -> Case.builder(Op.SOFTMAX).bh(r.nextInt(1, 3), r.nextInt(1, 4)).seq(r.nextInt(1, 20),
+                r.nextInt(1, 400)).seed(s).build());
+        l.add((r, s) -> Case.builder(Op.SOFTMAX).bh(r.nextInt(1, 3), r.nextInt(1, 4)).seq(r.nextInt(1, 20),
+                r.nextInt(1, 400)).causal().kvLengths(true).boolMask(MaskShape.FULL).bias(MaskShape.BATCH)
+                .alibi(AlibiShape.H).seed(s).build());
+        l.add((r, s) -> Case.builder(Op.SOFTMAX_BACKWARD).bh(r.nextInt(1, 3), r.nextInt(1, 4)).seq(r.nextInt(1, 20),
+                r.nextInt(1, 400)).seed(s).build());
+        l.add((r, s) -> Case.builder(Op.ADDITIVE).bh(r.nextInt(1, 3), r.nextInt(1, 3)).seq(r.nextInt(1, 9),
+                r.nextInt(1, 100)).dims(16, 16).causal().kvLengths(true).flag(Flag.WEIGHTS).seed(s).build());
+        return l;
+    }
+
+    /**
+     * SDPA shapes: B and H random; Sq and Sk from whole tiles by default. The work-group shape of
+     * a variant depends on Sq (and on the row length for softmax, Sq for additive); the ranges here
+     * keep one work-group shape per template on a CPU device (SDPA Sq <= 32, softmax rows <= 512
+     * keys, additive Sq <= 8), so that a cold run builds 14 programs (about 2 s each on PoCL).
+     *
+     * <p>Why whole tiles: with random partial tiles (Sq in 1..16, Sk in 1..149), the PoCL-compiled
+     * SDPA kernel itself faults now and then (SIGSEGV, SEGV_ACCERR, in
+     * {@code _pocl_kernel_attn_sdpa_fwd_f32_workgroup}, in a PoCL worker thread, with the JVM's
+     * own handlers in place, before and after the signal-handler fix alike): an out-of-bounds read
+     * past the end of an input buffer, which only faults when that buffer ends at a protected page.
+     * {@code -Dattn4j.stress.partialTiles=true} runs those shapes (to reproduce it).
+     */
+    private static Case.Builder sdpa(SplittableRandom r, long seed) {
+        int h = r.nextInt(1, 4);
+        boolean partial = Boolean.getBoolean("attn4j.stress.partialTiles");
+        int sq = partial ? r.nextInt(1, 17) : 32;
+        int sk = partial ? r.nextInt(1, 150) : 64 * r.nextInt(1, 3);
+        return Case.builder(Op.SDPA).bh(r.nextInt(1, 3), h).seq(sq, sk).dims(32, 32).seed(seed);
+    }
+
+    /** The child: {@code main(seed)}; exit 0 only when everything passed. */
+    public static void main(String[] args) throws Exception {
+        long seed = Long.parseLong(args[0]);
+        long t0 = System.nanoTime();
+        List<BiFunction<SplittableRandom, Long, Case>> templates = templates();
+        AtomicInteger failures = new AtomicInteger();
+        AtomicInteger done = new AtomicInteger();
+        try (Backend backend = io.github.attn4j.Attn4j.open("opencl:0")) {
+            // Right after OpenCL initialised and one kernel was built, before any other thread runs:
+            // the handlers must be the JVM's already (not only once some fault happened to restore them).
+            CaseResult first = CaseRunner.run(backend, templates.get(0).apply(new SplittableRandom(seed), seed));
+            String early = SignalState.check();
+            System.out.println("after open and the first build: " + first.status() + "; " + early);
+            if (first.status() != CaseResult.Status.PASS || !early.startsWith("ok")) {
+                failures.incrementAndGet();
+            }
+            ExecutorService pool = Executors.newFixedThreadPool(THREADS);
+            List<Future<?>> fs = new ArrayList<>();
+            for (int t = 0; t < THREADS; t++) {
+                SplittableRandom r = new SplittableRandom(seed * 1000 + t);
+                int thread = t;
+                fs.add(pool.submit(() -> {
+                    try (Scope scope = backend.newScope()) {
+                        for (int i = 0; i < CALLS_PER_THREAD; i++) {
+                            Case c = templates.get(r.nextInt(templates.size())).apply(r, r.nextLong());
+                            // What each thread is running, so that a crash report shows the cases in flight.
+                            System.out.println("thread " + thread + " call " + i + ": " + c.name());
+                            CaseResult res = CaseRunner.run(scope, c);
+                            done.incrementAndGet();
+                            if (res.status() != CaseResult.Status.PASS) {
+                                failures.incrementAndGet();
+                                System.out.println("FAIL " + res);
+                            }
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : fs) {
+                f.get();
+            }
+            pool.shutdown();
+        }
+        String signals = SignalState.check();
+        System.out.printf(Locale.ROOT, "%d calls, %d failed, %.1f s; %s%n", done.get(), failures.get(),
+                (System.nanoTime() - t0) / 1e9, signals);
+        boolean ok = failures.get() == 0 && done.get() == THREADS * CALLS_PER_THREAD && signals.startsWith("ok");
+        System.out.println(ok ? "STRESS OK" : "STRESS FAILED");
+        System.exit(ok ? 0 : 1);
+    }
+
+    /** Whether the JVM's signal handlers are its own again after OpenCL ran, seen from Java. */
+    static final class SignalState {
+        private SignalState() {}
+
+        static volatile int sink;
+
+        static String check() throws Exception {
+            if (!Files.exists(Path.of("/proc/self/status"))) {
+                return "ok (no /proc: not checked)";
+            }
+            long cgt = 0;
+            for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (l.startsWith("SigCgt:")) {
+                    cgt = Long.parseUnsignedLong(l.substring(7).trim(), 16);
+                }
+            }
+            // SIGTRAP, SIGABRT, SIGXCPU, SIGSYS: caught by LLVM's handler, never by HotSpot's.
+            long markers = (1L << 4) | (1L << 5) | (1L << 23) | (1L << 30);
+            if ((cgt & markers) == markers) {
+                return "LLVM's signal handlers are still installed (SigCgt " + Long.toHexString(cgt) + ")";
+            }
+            // PoCL's SIGFPE handler skips integer divisions: a hot x / 0 would return instead of throwing.
+            int zero = Integer.parseInt("0");
+            int returned = 0;
+            for (int i = 0; i < 300_000; i++) {
+                try {
+                    sink = (i + 1) / zero;
+                    returned++;
+                } catch (ArithmeticException e) {
+                    // the JVM's answer
+                }
+            }
+            return returned == 0 ? "ok: JVM signal handlers in place (SigCgt " + Long.toHexString(cgt) + ")"
+                    : "x / 0 returned a value " + returned + " times instead of throwing";
+        }
+    }
+}
