@@ -22,7 +22,7 @@ namespace attn_emu {
 enum class Mode { IMMEDIATE, AT_WAIT, RANDOM }; /* emulation only; ignored on the GPU */
 }
 #else
-#define ATTN_TC_HOST_EMULATION 1
+#include "tc_emu.h" /* first: the emulation replaces what the kernel's headers then leave out */
 #include "../sdpa_tc.cu"
 #endif
 
