@@ -8,8 +8,7 @@
  *   - all_allowed(i0, i1, j0, j1): true when every pair of rows [i0, i1) x keys [j0, j1) is
  *     allowed with no per-pair test (no bool mask, the keys inside every row's window and kv
  *     length): a tiled kernel runs such a tile without evaluating the mask per element;
- *   - allowed(i, j): the full per-pair test (window, kv length, bool mask); a kernel that has the
- *     row's key_range(i, i + 1) at hand tests j against it and calls mask_allows(i, j) instead;
+ *   - allowed(i, j): the full per-pair test (window, kv length, bool mask);
  *   - add(i, j): the additive terms bias[b,h,i,j] - slope * |i + off - j|.
  * Window arithmetic is 64-bit: win_left/win_right may be INT_MAX.
  * Callers put a masked pair at -inf and SELECT it away; they never multiply by a zero weight.
@@ -67,15 +66,13 @@ struct RowMask {
         return true;
     }
 
-    /* The bool mask alone (true when there is none). */
-    ATTN_DEV bool mask_allows(int i, int j) const { return !mask || mask[i * mask_sq + j * mask_sk] != 0; }
-
     ATTN_DEV bool allowed(int i, int j) const {
         if (j >= kv_len) return false;
         const long long c = (long long)i + align_off;
         if (win_left >= 0 && j < c - win_left) return false;
         if (win_right >= 0 && j > c + win_right) return false;
-        return mask_allows(i, j);
+        if (mask && mask[i * mask_sq + j * mask_sk] == 0) return false;
+        return true;
     }
 
     ATTN_DEV float add(int i, int j) const {

@@ -37,15 +37,21 @@
  *   - Softmax in the log2 domain: s2 = q.k * scale*log2(e) (p.scale_log2) on the plain path,
  *     exp2 through ex2.approx; the per-row max uses 0 in place of -inf so exp2(-inf - -inf) never
  *     happens; the row sum stays per thread until the end (one quad reduction).
- *   - Key tiles outside the CTA's window/length range are never visited. A visited tile is
- *     "interior" when every pair in it passes every bound and there is no bool mask: it takes
- *     the mask-free path. Only boundary tiles evaluate the mask per element.
+ *   - The mask (window, kv/q lengths, bool mask, bias, ALiBi) is attn::RowMask of mask.cuh, shared
+ *     with the other CUDA kernels; constants and conversions come from common.cuh, the tile table
+ *     and the PTX wrappers from tc_traits.cuh. Key tiles outside RowMask::key_range of the CTA's
+ *     live rows are never visited. A visited tile is "interior" when RowMask::all_allowed holds
+ *     for it (every pair passes every bound, no bool mask): it takes the mask-free path. Only
+ *     boundary tiles evaluate RowMask::allowed per element.
  *   - Masked keys never reach O. Their scores are forced to -inf (a select, so NaN in a masked K
  *     row is dropped) and P is 0. Because 0 * NaN = NaN inside an mma, a boundary tile whose V
  *     tile holds a non-finite value (checked in shared memory, CTA-wide) computes P V on the CUDA
  *     cores with a per-element select instead. Interior tiles have no masked keys.
- *   - Softcap, bias and ALiBi are applied per element on every tile when present (they change
- *     scores, not the tile classification). NaN in any unmasked input propagates to the row.
+ *   - Softcap, bias and ALiBi (RowMask::add) are applied per element on every tile when present
+ *     (they change scores, not the tile classification). NaN in any unmasked input propagates.
+ *   - Host emulation: kernels/cuda/emu/sdpa_tc_emu_test.cpp includes emu/tc_emu.h before this
+ *     file; with ATTN_TC_HOST_EMULATION set, tc_traits.cuh leaves its PTX parts to it and the
+ *     entry points below are not compiled (the test calls sdpa_tc_body directly).
  *   - Fully masked / empty rows: l == 0 gives O = 0 and LSE = -inf; dead rows (i >= q_len) too.
  *     A warp whose 16 rows are all dead or past Sq skips the math (it still loads and syncs).
  */
@@ -109,18 +115,10 @@ ATTN_DEV void sdpa_tc_body(const attn_sdpa_params& p, const T* __restrict__ q,
         t_hi = min(base + ((int)blockIdx.z + 1) * per, t_hi);
     }
 
-    /* This thread's two rows (local r0, r0 + 8) and the keys [klo, khi) each may attend (window
-     * and kv length; empty for a dead row). Boundary tiles test j against them per element. */
+    /* This thread's two rows: local r0 and r0 + 8. */
     const int r0 = warp * 16 + (lane >> 2);
     const bool warp_live = m0 + warp * 16 < m1;
     const int tq = lane & 3;
-    int klo[2], khi[2];
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-        const int i = m0 + r0 + 8 * r;
-        klo[r] = khi[r] = 0;
-        if (i < mk.q_len) mk.key_range(i, i + 1, klo[r], khi[r]);
-    }
 
     const bool has_mod = (flags & (ATTN_F_SOFTCAP | ATTN_F_BIAS | ATTN_F_ALIBI)) != 0;
 
@@ -233,10 +231,10 @@ ATTN_DEV void sdpa_tc_body(const attn_sdpa_params& p, const T* __restrict__ q,
                         const int r = e >> 1;
                         const int i = m0 + r0 + 8 * r;
                         const int j = n0 + n * 8 + 2 * tq + (e & 1);
-                        /* ok implies a live row and j < kv_len; on an interior tile every key is
-                         * in length and in window, and only dead rows may not be live. */
+                        /* ok implies a live row and j < kv_len (so add() reads in bounds); on an
+                         * interior tile every key is in length and window, only rows may be dead. */
                         bool ok = true;
-                        if constexpr (boundary) ok = j >= klo[r] && j < khi[r] && mk.mask_allows(i, j);
+                        if constexpr (boundary) ok = i < mk.q_len && mk.allowed(i, j);
                         float x = s[n][e];
                         if (!has_mod) {
                             x *= p.scale_log2;
