@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
  *
  * <p>The tensor-core kernel sdpa_tc.cu has its own emulation (kernels/cuda/emu: tc_emu.h runs
  * each CTA's threads as fibers and emulates ldmatrix, mma.sync and cp.async) and its own driver,
- * sdpa_tc_emu_test.cpp (60 cases against a float64 reference); the second test runs it.
+ * sdpa_tc_emu_test.cpp (61 cases against a float64 reference); the second test runs it.
  *
  * <p>Skipped when g++ is not on the PATH; {@code -Dattn4j.kernelEmulation=false} skips both.
  */
