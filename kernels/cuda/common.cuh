@@ -13,9 +13,13 @@
 
 #define ATTN_INF __int_as_float(0x7f800000)
 #define ATTN_NINF __int_as_float(0xff800000)
+#define ATTN_NAN __int_as_float(0x7fc00000)
+#define ATTN_LOG2E 1.4426950408889634f /* log2(e): exp(x) = exp2(x * ATTN_LOG2E) */
+#define ATTN_LN2 0.6931471805599453f   /* ln(2): log(x) = log2(x) * ATTN_LN2 */
 #define ATTN_DEV __device__ __forceinline__
 
-/* Dynamic shared memory of a kernel (a pointer under the host emulation of kernels/cuda/test). */
+/* Dynamic shared memory of a kernel (a pointer under a host emulation, which defines
+ * ATTN_HOST_EMULATION and the attn_emu_* functions below before including any kernel). */
 #ifdef ATTN_HOST_EMULATION
 #define ATTN_DYNAMIC_SMEM(name) float* name = attn_emu_dynamic_smem()
 #else
@@ -37,7 +41,7 @@ template <> ATTN_DEV float to_f32<F16>(unsigned short x) {
     asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(x));
     return f;
 }
-#else /* host emulation (kernels/cuda/test): the same conversion in software */
+#else /* host emulation (kernels/cuda/test/emu.h, kernels/cuda/emu/tc_emu.h): the same conversion in software */
 template <> ATTN_DEV float to_f32<F16>(unsigned short x) { return attn_emu_half_to_float(x); }
 #endif
 template <> ATTN_DEV float to_f32<BF16>(unsigned short x) {
@@ -70,7 +74,7 @@ template <typename S> ATTN_DEV float ld(const typename S::Elem* p, long long i) 
 template <typename S> ATTN_DEV void st(typename S::Elem* p, long long i, float v) { p[i] = from_f32<S>(v); }
 
 /* NaN-propagating max: fmaxf drops NaNs, the semantics need them kept. */
-ATTN_DEV float nan_max(float a, float b) { return (a != a || b != b) ? __int_as_float(0x7fc00000) : fmaxf(a, b); }
+ATTN_DEV float nan_max(float a, float b) { return (a != a || b != b) ? ATTN_NAN : fmaxf(a, b); }
 
 /* Reductions over `width` consecutive lanes (a power of two <= 32) that all call it. */
 template <int WIDTH> ATTN_DEV float group_max(float v) {

@@ -5,8 +5,12 @@
  *   - key_range(i0, i1): the keys [lo, hi) that the window and kv length allow for ANY row in
  *     [i0, i1); tiles outside it are skipped and never loaded (that is how "masked keys are never
  *     read" holds for the window and kv lengths);
+ *   - all_allowed(i0, i1, j0, j1): true when every pair of rows [i0, i1) x keys [j0, j1) is
+ *     allowed with no per-pair test (no bool mask, the keys inside every row's window and kv
+ *     length): a tiled kernel runs such a tile without evaluating the mask per element;
  *   - allowed(i, j): the full per-pair test (window, kv length, bool mask);
  *   - add(i, j): the additive terms bias[b,h,i,j] - slope * |i + off - j|.
+ * Window arithmetic is 64-bit: win_left/win_right may be INT_MAX.
  * Callers put a masked pair at -inf and SELECT it away; they never multiply by a zero weight.
  */
 #ifndef ATTN_CUDA_MASK_CUH
@@ -52,6 +56,14 @@ struct RowMask {
         if (win_right >= 0) r = min(r, (long long)(i1 - 1) + align_off + win_right + 1);
         lo = (int)max(0LL, min(l, (long long)kv_len));
         hi = (int)max((long long)lo, r);
+    }
+
+    /* True when no pair of [i0, i1) x [j0, j1) (both non-empty) needs a per-pair test. */
+    ATTN_DEV bool all_allowed(int i0, int i1, int j0, int j1) const {
+        if (mask || j1 > kv_len) return false;
+        if (win_right >= 0 && (long long)j1 - 1 > (long long)i0 + align_off + win_right) return false;
+        if (win_left >= 0 && (long long)j0 < (long long)(i1 - 1) + align_off - win_left) return false;
+        return true;
     }
 
     ATTN_DEV bool allowed(int i, int j) const {

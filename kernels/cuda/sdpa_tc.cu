@@ -37,44 +37,37 @@
  *   - Softmax in the log2 domain: s2 = q.k * scale*log2(e) (p.scale_log2) on the plain path,
  *     exp2 through ex2.approx; the per-row max uses 0 in place of -inf so exp2(-inf - -inf) never
  *     happens; the row sum stays per thread until the end (one quad reduction).
- *   - Key tiles outside the CTA's window/length range are never visited. A visited tile is
- *     "interior" when every pair in it passes every bound and there is no bool mask: it takes
- *     the mask-free path. Only boundary tiles evaluate the mask per element.
+ *   - The mask (window, kv/q lengths, bool mask, bias, ALiBi) is attn::RowMask of mask.cuh, shared
+ *     with the other CUDA kernels; constants and conversions come from common.cuh, the tile table
+ *     and the PTX wrappers from tc_traits.cuh. Key tiles outside RowMask::key_range of the CTA's
+ *     live rows are never visited. A visited tile is "interior" when RowMask::all_allowed holds
+ *     for it (every pair passes every bound, no bool mask): it takes the mask-free path. Only
+ *     boundary tiles evaluate RowMask::allowed per element.
  *   - Masked keys never reach O. Their scores are forced to -inf (a select, so NaN in a masked K
  *     row is dropped) and P is 0. Because 0 * NaN = NaN inside an mma, a boundary tile whose V
  *     tile holds a non-finite value (checked in shared memory, CTA-wide) computes P V on the CUDA
  *     cores with a per-element select instead. Interior tiles have no masked keys.
- *   - Softcap, bias and ALiBi are applied per element on every tile when present (they change
- *     scores, not the tile classification). NaN in any unmasked input propagates to the row.
+ *   - Softcap, bias and ALiBi (RowMask::add) are applied per element on every tile when present
+ *     (they change scores, not the tile classification). NaN in any unmasked input propagates.
+ *   - Host emulation: kernels/cuda/emu/sdpa_tc_emu_test.cpp includes emu/tc_emu.h before this
+ *     file; with ATTN_TC_HOST_EMULATION set, tc_traits.cuh leaves its PTX parts to it and the
+ *     entry points below are not compiled (the test calls sdpa_tc_body directly).
  *   - Fully masked / empty rows: l == 0 gives O = 0 and LSE = -inf; dead rows (i >= q_len) too.
  *     A warp whose 16 rows are all dead or past Sq skips the math (it still loads and syncs).
  */
-#include "../attn_params.h"
+#include "common.cuh"
+#include "mask.cuh"
 #include "tc_traits.cuh"
 
 namespace attn_tc {
-
-#define ATTN_LOG2E 1.4426950408889634f
-#define ATTN_LN2 0.6931471805599453f
-#define ATTN_TC_INF __int_as_float(0x7f800000)
-#define ATTN_TC_NAN __int_as_float(0x7fc00000)
 
 /* Compile-time tile class for the generic tile lambda (no <type_traits>: NVRTC builds this file too). */
 template <bool B> struct TcTag {
     static constexpr bool value = B;
 };
 
-/* Everything about one CTA's (b, h, row block) that the tile loop needs. */
-struct TcCta {
-    int b, h, hk, bh, m0;
-    int live_end;   /* rows >= live_end are dead (q_len) or absent (Sq) */
-    int kv_end;     /* keys >= kv_end are out of length */
-    int off, wl, wr;
-    int t_lo, t_hi; /* key tiles [t_lo, t_hi) of this CTA (and split) */
-};
-
 template <int D, typename T>
-__device__ __forceinline__ void sdpa_tc_body(const attn_sdpa_params& p, const T* __restrict__ q,
+ATTN_DEV void sdpa_tc_body(const attn_sdpa_params& p, const T* __restrict__ q,
                                              const T* __restrict__ k, const T* __restrict__ v, T* __restrict__ o,
                                              float* __restrict__ lse, const unsigned char* __restrict__ mask,
                                              const float* __restrict__ bias, const float* __restrict__ alibi,
@@ -88,75 +81,56 @@ __device__ __forceinline__ void sdpa_tc_body(const attn_sdpa_params& p, const T*
     constexpr int NTILES_N = BN / 8;  /* n8 tiles of S per warp */
     constexpr int NTILES_D = D / 8;   /* n8 tiles of O per warp */
 
-#ifdef ATTN_TC_HOST_EMULATION
-    unsigned char* smem = attn_emu::cta_smem();
-#else
-    extern __shared__ __align__(128) unsigned char smem[];
-#endif
+    ATTN_TC_SMEM(smem);
     const unsigned sQ = smem_addr(smem);
     const unsigned sKV = sQ + Tile::kSmemQ; /* stage s: K at sKV + 2s*kSmemKV, V right after */
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int flags = p.flags;
-    const int Sq = p.seq_q, Sk = p.seq_k;
+    const int Sq = p.seq_q;
 
-    TcCta c;
-    c.bh = blockIdx.y;
-    c.b = c.bh / p.heads_q;
-    c.h = c.bh - c.b * p.heads_q;
-    c.hk = c.h / p.group;
-    c.m0 = blockIdx.x * BM;
-    c.live_end = (flags & ATTN_F_Q_LENGTHS) ? min(max(q_len[c.b], 0), Sq) : Sq;
-    c.kv_end = (flags & ATTN_F_KV_LENGTHS) ? min(max(kv_len[c.b], 0), Sk) : Sk;
-    c.off = p.m.align_off;
-    c.wl = (flags & ATTN_F_WINDOW) ? p.m.win_left : -1;
-    c.wr = (flags & ATTN_F_WINDOW) ? p.m.win_right : -1;
-    const int m1 = min(c.m0 + BM, c.live_end); /* live rows of this CTA: [m0, m1) */
-    {
-        long long klo = 0, khi = c.kv_end;
-        if (c.wl >= 0) klo = max(klo, (long long)c.m0 + c.off - c.wl);
-        if (c.wr >= 0) khi = min(khi, (long long)(m1 - 1) + c.off + c.wr + 1);
-        c.t_lo = c.t_hi = 0;
-        if (c.m0 < m1 && klo < khi) {
-            c.t_lo = (int)(klo / BN);
-            c.t_hi = (int)((khi + BN - 1) / BN);
-        }
-        if (num_splits > 1) {
-            const int per = (c.t_hi - c.t_lo + num_splits - 1) / num_splits;
-            const int base = c.t_lo;
-            c.t_lo = min(base + (int)blockIdx.z * per, c.t_hi);
-            c.t_hi = min(base + ((int)blockIdx.z + 1) * per, c.t_hi);
+    const int bh = blockIdx.y, b = bh / p.heads_q, h = bh - b * p.heads_q, hk = h / p.group;
+    const int m0 = blockIdx.x * BM;
+    /* Window, kv/q lengths, bool mask, bias and ALiBi of this (b, h): mask.cuh. Rows >= mk.q_len
+     * are dead (q lengths) or absent (Sq); keys >= mk.kv_len are out of length. */
+    attn::RowMask mk;
+    mk.init(p.m, b, h, Sq, p.seq_k, mask, bias, alibi, kv_len, q_len);
+    const int m1 = min(m0 + BM, mk.q_len); /* live rows of this CTA: [m0, m1) */
+
+    /* Key tiles [t_lo, t_hi) of this CTA (and split): those meeting the keys some live row may
+     * attend. */
+    int t_lo = 0, t_hi = 0;
+    if (m0 < m1) {
+        int klo, khi;
+        mk.key_range(m0, m1, klo, khi);
+        if (klo < khi) {
+            t_lo = klo / BN;
+            t_hi = (khi + BN - 1) / BN;
         }
     }
+    if (num_splits > 1) {
+        const int per = (t_hi - t_lo + num_splits - 1) / num_splits;
+        const int base = t_lo;
+        t_lo = min(base + (int)blockIdx.z * per, t_hi);
+        t_hi = min(base + ((int)blockIdx.z + 1) * per, t_hi);
+    }
 
-    /* This thread's two rows (local r0, r0 + 8) and their inclusive key bounds. */
+    /* This thread's two rows: local r0 and r0 + 8. */
     const int r0 = warp * 16 + (lane >> 2);
-    const bool warp_live = c.m0 + warp * 16 < m1;
+    const bool warp_live = m0 + warp * 16 < m1;
     const int tq = lane & 3;
-    int kmin[2], kmax[2];
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-        const long long i = (long long)c.m0 + r0 + 8 * r;
-        long long lo = 0, hi = (long long)c.kv_end - 1;
-        if (c.wl >= 0) lo = max(lo, i + c.off - c.wl);
-        if (c.wr >= 0) hi = min(hi, i + c.off + c.wr);
-        kmin[r] = (int)min(lo, (long long)Sk);
-        kmax[r] = (int)max(hi, -1LL);
-    }
 
-    const bool has_mask = (flags & ATTN_F_BOOL_MASK) != 0;
     const bool has_mod = (flags & (ATTN_F_SOFTCAP | ATTN_F_BIAS | ATTN_F_ALIBI)) != 0;
-    const float slope = (flags & ATTN_F_ALIBI) ? alibi[p.m.alibi_off + c.b * p.m.alibi_sb + c.h * p.m.alibi_sh] : 0.f;
 
     float acc[NTILES_D][4];
 #pragma unroll
     for (int d = 0; d < NTILES_D; ++d) acc[d][0] = acc[d][1] = acc[d][2] = acc[d][3] = 0.f;
-    float row_m[2] = {-ATTN_TC_INF, -ATTN_TC_INF};
+    float row_m[2] = {ATTN_NINF, ATTN_NINF};
     float row_l[2] = {0.f, 0.f};
 
-    const T* qb = q + p.q_off + (long long)c.b * p.q_sb + (long long)c.h * p.q_sh;
-    const T* kb = k + p.k_off + (long long)c.b * p.k_sb + (long long)c.hk * p.k_sh;
-    const T* vb = v + p.v_off + (long long)c.b * p.v_sb + (long long)c.hk * p.v_sh;
+    const T* qb = q + p.q_off + (long long)b * p.q_sb + (long long)h * p.q_sh;
+    const T* kb = k + p.k_off + (long long)b * p.k_sb + (long long)hk * p.k_sh;
+    const T* vb = v + p.v_off + (long long)b * p.v_sb + (long long)hk * p.v_sh;
 
     auto load_kv = [&](int t, int stage) {
         const unsigned sk = sKV + (unsigned)(2 * stage) * Tile::kSmemKV;
@@ -165,33 +139,33 @@ __device__ __forceinline__ void sdpa_tc_body(const attn_sdpa_params& p, const T*
         for (int x = 0; x < Tile::kKVLoads; ++x) {
             const int ci = tid + x * NT, row = ci / CH, ch = ci % CH;
             const int j = t * BN + row;
-            const bool ok = j < c.kv_end;
+            const bool ok = j < mk.kv_len;
             const long long jj = ok ? j : 0;
             cp_async16(sk + Tile::off(row, ch), kb + jj * p.k_ss + ch * 8, ok);
             cp_async16(sv + Tile::off(row, ch), vb + jj * p.v_ss + ch * 8, ok);
         }
     };
 
-    if (c.t_lo < c.t_hi) {
+    if (t_lo < t_hi) {
         /* Q tile; rows that are dead or past Sq are zero. */
 #pragma unroll
         for (int x = 0; x < Tile::kQLoads; ++x) {
             const int ci = tid + x * NT, row = ci / CH, ch = ci % CH;
-            const int i = c.m0 + row;
-            const bool ok = i < c.live_end;
+            const int i = m0 + row;
+            const bool ok = i < mk.q_len;
             cp_async16(sQ + Tile::off(row, ch), qb + (long long)(ok ? i : 0) * p.q_ss + ch * 8, ok);
         }
 #pragma unroll
         for (int s = 0; s < ST - 1; ++s) {
-            if (c.t_lo + s < c.t_hi) load_kv(c.t_lo + s, s);
+            if (t_lo + s < t_hi) load_kv(t_lo + s, s);
             cp_async_commit(); /* group s holds tile s (group 0 also Q) */
         }
 
         unsigned qf[Tile::kQInRegs ? D / 16 : 1][4];
 
-        for (int t = c.t_lo; t < c.t_hi; ++t) {
-            const int it = t - c.t_lo;
-            if (t + ST - 1 < c.t_hi) load_kv(t + ST - 1, (it + ST - 1) % ST);
+        for (int t = t_lo; t < t_hi; ++t) {
+            const int it = t - t_lo;
+            if (t + ST - 1 < t_hi) load_kv(t + ST - 1, (it + ST - 1) % ST);
             cp_async_commit();
             cp_async_wait<ST - 1>(); /* group it (tile t) has landed */
             __syncthreads();
@@ -255,29 +229,23 @@ __device__ __forceinline__ void sdpa_tc_body(const attn_sdpa_params& p, const T*
 #pragma unroll
                     for (int e = 0; e < 4; ++e) {
                         const int r = e >> 1;
-                        const int i = c.m0 + r0 + 8 * r;
+                        const int i = m0 + r0 + 8 * r;
                         const int j = n0 + n * 8 + 2 * tq + (e & 1);
+                        /* ok implies a live row and j < kv_len (so add() reads in bounds); on an
+                         * interior tile every key is in length and window, only rows may be dead. */
                         bool ok = true;
-                        if constexpr (boundary) {
-                            ok = j >= kmin[r] && j <= kmax[r];
-                            if (ok && has_mask && i < c.live_end)
-                                ok = mask[p.m.mask_off + c.b * p.m.mask_sb + c.h * p.m.mask_sh + (long long)i * p.m.mask_sq +
-                                          (long long)j * p.m.mask_sk] != 0;
-                        }
+                        if constexpr (boundary) ok = i < mk.q_len && mk.allowed(i, j);
                         float x = s[n][e];
                         if (!has_mod) {
                             x *= p.scale_log2;
                         } else {
                             x *= p.scale;
                             if (flags & ATTN_F_SOFTCAP) x = p.softcap * tanhf(x / p.softcap);
-                            if ((flags & ATTN_F_BIAS) && ok && i < c.live_end && j < c.kv_end)
-                                x += bias[p.m.bias_off + c.b * p.m.bias_sb + c.h * p.m.bias_sh + (long long)i * p.m.bias_sq +
-                                          (long long)j * p.m.bias_sk];
-                            if (flags & ATTN_F_ALIBI) x -= slope * fabsf((float)((long long)i + c.off - j));
+                            if (ok && i < mk.q_len) x += mk.add(i, j); /* bias, ALiBi */
                             x *= ATTN_LOG2E;
                         }
                         if (!ok) {
-                            x = -ATTN_TC_INF;
+                            x = ATTN_NINF; /* a select: NaN in a masked score is dropped */
                             mbits |= 1u << (4 * n + e);
                         }
                         s[n][e] = x;
@@ -287,13 +255,13 @@ __device__ __forceinline__ void sdpa_tc_body(const attn_sdpa_params& p, const T*
                 /* ---- online softmax; s becomes P ---- */
 #pragma unroll
                 for (int r = 0; r < 2; ++r) {
-                    float mx = -ATTN_TC_INF;
+                    float mx = ATTN_NINF;
 #pragma unroll
                     for (int n = 0; n < NTILES_N; ++n) mx = fmaxf(mx, fmaxf(s[n][2 * r], s[n][2 * r + 1]));
                     mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
                     mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
                     const float m_new = fmaxf(row_m[r], mx);
-                    const float m_use = m_new == -ATTN_TC_INF ? 0.f : m_new;
+                    const float m_use = m_new == ATTN_NINF ? 0.f : m_new;
                     const float alpha = ex2(row_m[r] - m_use);
                     row_m[r] = m_new;
                     float sum = 0.f;
@@ -361,10 +329,9 @@ __device__ __forceinline__ void sdpa_tc_body(const attn_sdpa_params& p, const T*
                     }
                 }
             };
-            /* Tile class, CTA-uniform: interior tiles have no masked pair and no per-element bounds. */
-            const bool boundary = has_mask || n0 + BN > c.kv_end ||
-                                  (c.wr >= 0 && (long long)n0 + BN - 1 > (long long)c.m0 + c.off + c.wr) ||
-                                  (c.wl >= 0 && (long long)n0 < (long long)(m1 - 1) + c.off - c.wl);
+            /* Tile class, CTA-uniform: interior tiles have no masked pair for any live row and need
+             * no per-element bounds. */
+            const bool boundary = !mk.all_allowed(m0, m1, n0, n0 + BN);
             if (boundary)
                 tile(TcTag<true>{});
             else
@@ -383,24 +350,24 @@ __device__ __forceinline__ void sdpa_tc_body(const attn_sdpa_params& p, const T*
     const long long BH = (long long)p.batch * p.heads_q;
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
-        const int i = c.m0 + r0 + 8 * r;
+        const int i = m0 + r0 + 8 * r;
         if (i >= Sq) continue;
         const float l = row_l[r];
-        const bool empty = i >= c.live_end || l == 0.f; /* dead row, or no key attended */
-        const float inv = empty ? 0.f : 1.f / l;        /* NaN l stays NaN */
-        const float lse2 = empty ? -ATTN_TC_INF : row_m[r] + log2f(l);
+        const bool empty = i >= mk.q_len || l == 0.f; /* dead row, or no key attended */
+        const float inv = empty ? 0.f : 1.f / l;      /* NaN l stays NaN */
+        const float lse2 = empty ? ATTN_NINF : row_m[r] + log2f(l);
         if (num_splits == 1) {
-            T* orow = o + p.o_off + (long long)c.b * p.o_sb + (long long)c.h * p.o_sh + (long long)i * p.o_ss;
+            T* orow = o + p.o_off + (long long)b * p.o_sb + (long long)h * p.o_sh + (long long)i * p.o_ss;
 #pragma unroll
             for (int d = 0; d < NTILES_D; ++d) {
                 const float x0 = empty ? 0.f : acc[d][2 * r] * inv, x1 = empty ? 0.f : acc[d][2 * r + 1] * inv;
                 *reinterpret_cast<unsigned*>(orow + d * 8 + 2 * tq) = Ty::pack(x0, x1);
             }
             if ((flags & ATTN_F_LSE) && tq == 0)
-                lse[p.lse_off + (long long)c.b * p.lse_sb + (long long)c.h * p.lse_sh + (long long)i * p.lse_ss] =
-                    empty ? -ATTN_TC_INF : lse2 * ATTN_LN2;
+                lse[p.lse_off + (long long)b * p.lse_sb + (long long)h * p.lse_sh + (long long)i * p.lse_ss] =
+                    empty ? ATTN_NINF : lse2 * ATTN_LN2;
         } else {
-            const long long prow = ((long long)blockIdx.z * BH + c.bh) * Sq + i;
+            const long long prow = ((long long)blockIdx.z * BH + bh) * Sq + i;
             float* orow = o_part + prow * D;
 #pragma unroll
             for (int d = 0; d < NTILES_D; ++d) {
@@ -416,7 +383,7 @@ __device__ __forceinline__ void sdpa_tc_body(const attn_sdpa_params& p, const T*
 
 /* Merges num_splits partial rows: O = sum_z 2^(lse_z - M) O_z / sum_z 2^(lse_z - M). */
 template <typename T>
-__device__ __forceinline__ void sdpa_combine_body(const attn_sdpa_params& p, const float* __restrict__ o_part,
+ATTN_DEV void sdpa_combine_body(const attn_sdpa_params& p, const float* __restrict__ o_part,
                                                   const float* __restrict__ lse_part, T* __restrict__ o,
                                                   float* __restrict__ lse, int num_splits) {
     const int lane = threadIdx.x & 31;
@@ -428,14 +395,14 @@ __device__ __forceinline__ void sdpa_combine_body(const attn_sdpa_params& p, con
     const int bh = (int)(row / p.seq_q);
     const int b = bh / p.heads_q, h = bh - b * p.heads_q;
 
-    float M = -ATTN_TC_INF;
+    float M = ATTN_NINF;
     bool nan = false;
     for (int z = 0; z < num_splits; ++z) {
         const float x = lse_part[z * rows + row];
         nan |= x != x;
         M = fmaxf(M, x);
     }
-    const bool empty = !nan && M == -ATTN_TC_INF;
+    const bool empty = !nan && M == ATTN_NINF;
     float W = 0.f;
     if (!nan && !empty)
         for (int z = 0; z < num_splits; ++z) W += ex2(lse_part[z * rows + row] - M);
@@ -445,7 +412,7 @@ __device__ __forceinline__ void sdpa_combine_body(const attn_sdpa_params& p, con
     for (int d = lane; d < Dv; d += 32) {
         float x;
         if (nan) {
-            x = ATTN_TC_NAN;
+            x = ATTN_NAN;
         } else if (empty) {
             x = 0.f;
         } else {
@@ -460,7 +427,7 @@ __device__ __forceinline__ void sdpa_combine_body(const attn_sdpa_params& p, con
     }
     if (lane == 0 && (p.flags & ATTN_F_LSE))
         lse[p.lse_off + (long long)b * p.lse_sb + (long long)h * p.lse_sh + (long long)i * p.lse_ss] =
-            nan ? ATTN_TC_NAN : empty ? -ATTN_TC_INF : (M + log2f(W)) * ATTN_LN2;
+            nan ? ATTN_NAN : empty ? ATTN_NINF : (M + log2f(W)) * ATTN_LN2;
 }
 
 } // namespace attn_tc

@@ -24,10 +24,13 @@
 
 /* No system or CUDA headers (NVRTC compiles this file too, without the toolkit's include tree):
  * the 16-bit storage types and their conversions are PTX here. */
-#ifdef ATTN_TC_HOST_EMULATION
-/* Host build for the emulation test (kernels/cuda/emu): the storage types, CUDA intrinsics and
- * the PTX wrappers below are replaced by the host stand-ins of emu/tc_emu.h. */
-#include "emu/tc_emu.h"
+#include "common.cuh"
+
+/* Host emulation (kernels/cuda/emu/sdpa_tc_emu_test.cpp): the test includes emu/tc_emu.h, which
+ * defines ATTN_TC_HOST_EMULATION, BEFORE the kernel; it supplies the storage types, TcType, the
+ * shared-memory declaration and the PTX wrappers that this file then leaves out. */
+#if defined(ATTN_TC_HOST_EMULATION) && !defined(ATTN_TC_EMU_H)
+#error "ATTN_TC_HOST_EMULATION: include the emulation header (kernels/cuda/emu/tc_emu.h) before the kernel"
 #endif
 
 /* X(D, BLOCK_M, BLOCK_N, WARPS, STAGES, Q_REGS, SWIZZLE) */
@@ -75,7 +78,7 @@ template <int D> struct TcTile : TcTraits<D> {
     static_assert(kSmemBytes <= ATTN_TC_SMEM_LIMIT, "shared memory above the sm_86/sm_89 opt-in limit");
 
     /* Byte offset of 16-byte chunk c of row r inside a tile. */
-    __device__ __forceinline__ static unsigned off(int r, int c) {
+    ATTN_DEV static unsigned off(int r, int c) {
         return (unsigned)(T_::kSwizzle ? r * kChunks + (c ^ (r & 7)) : r * kPitch + c) * 16u;
     }
 };
@@ -84,8 +87,9 @@ template <int D> struct TcTile : TcTraits<D> {
 #ifndef ATTN_TC_HOST_EMULATION
 } // namespace attn_tc
 
-/* fp16 / bf16 storage (global, they name the entry points' pointer types): the kernel only moves
- * their bits and converts through PTX. */
+/* fp16 / bf16 storage (global, they name the entry points' pointer types and select the mma
+ * instance): the kernel only moves their bits. Scalar loads convert through common.cuh's
+ * to_f32/from_f32; the paired packing and the bf16 store are sm_80 PTX. */
 struct attn_tc_f16 {
     unsigned short bits;
 };
@@ -98,19 +102,15 @@ namespace attn_tc {
 template <typename T> struct TcType;
 template <> struct TcType<attn_tc_f16> {
     static constexpr unsigned kExpMask = 0x7c00u; /* exponent all ones = inf or NaN */
-    __device__ __forceinline__ static float to_float(attn_tc_f16 x) {
-        float f;
-        asm("cvt.f32.f16 %0, %1;\n" : "=f"(f) : "h"(x.bits));
-        return f;
-    }
-    __device__ __forceinline__ static attn_tc_f16 from_float(float f) {
+    ATTN_DEV static float to_float(attn_tc_f16 x) { return attn::to_f32<attn::F16>(x.bits); }
+    ATTN_DEV static attn_tc_f16 from_float(float f) {
         attn_tc_f16 r;
-        asm("cvt.rn.f16.f32 %0, %1;\n" : "=h"(r.bits) : "f"(f));
+        r.bits = attn::from_f32<attn::F16>(f);
         return r;
     }
     /* lo goes to the low 16 bits: the element with the smaller column index in a fragment.
      * cvt.rn.f16x2.f32 d, a, b puts a in the upper half and b in the lower half. */
-    __device__ __forceinline__ static unsigned pack(float lo, float hi) {
+    ATTN_DEV static unsigned pack(float lo, float hi) {
         unsigned u;
         asm("cvt.rn.f16x2.f32 %0, %1, %2;\n" : "=r"(u) : "f"(hi), "f"(lo));
         return u;
@@ -118,13 +118,14 @@ template <> struct TcType<attn_tc_f16> {
 };
 template <> struct TcType<attn_tc_bf16> {
     static constexpr unsigned kExpMask = 0x7f80u;
-    __device__ __forceinline__ static float to_float(attn_tc_bf16 x) { return __int_as_float((int)x.bits << 16); }
-    __device__ __forceinline__ static attn_tc_bf16 from_float(float f) {
+    ATTN_DEV static float to_float(attn_tc_bf16 x) { return attn::to_f32<attn::BF16>(x.bits); }
+    /* One cvt on sm_80+ (from_f32<BF16> is the portable software rounding, same value). */
+    ATTN_DEV static attn_tc_bf16 from_float(float f) {
         attn_tc_bf16 r;
         asm("cvt.rn.bf16.f32 %0, %1;\n" : "=h"(r.bits) : "f"(f));
         return r;
     }
-    __device__ __forceinline__ static unsigned pack(float lo, float hi) {
+    ATTN_DEV static unsigned pack(float lo, float hi) {
         unsigned u;
         asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(u) : "f"(hi), "f"(lo));
         return u;
@@ -133,7 +134,7 @@ template <> struct TcType<attn_tc_bf16> {
 #endif /* !ATTN_TC_HOST_EMULATION */
 
 /* True when either 16-bit half of w is inf or NaN. */
-template <typename T> __device__ __forceinline__ bool nonfinite2(unsigned w) {
+template <typename T> ATTN_DEV bool nonfinite2(unsigned w) {
     constexpr unsigned m = TcType<T>::kExpMask;
     return (w & m) == m || ((w >> 16) & m) == m;
 }
@@ -141,59 +142,62 @@ template <typename T> __device__ __forceinline__ bool nonfinite2(unsigned w) {
 /* ---- PTX wrappers (sm_80+) ---------------------------------------------------------------- */
 #ifndef ATTN_TC_HOST_EMULATION
 
-__device__ __forceinline__ unsigned smem_addr(const void* p) {
+/* The kernel's dynamic shared memory, as bytes. */
+#define ATTN_TC_SMEM(name) extern __shared__ __align__(128) unsigned char name[]
+
+ATTN_DEV unsigned smem_addr(const void* p) {
     unsigned a;
     asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }\n" : "=r"(a) : "l"(p));
     return a;
 }
 
 /* 16-byte global -> shared copy; when !pred, writes 16 zero bytes and reads nothing. */
-__device__ __forceinline__ void cp_async16(unsigned dst, const void* src, bool pred) {
+ATTN_DEV void cp_async16(unsigned dst, const void* src, bool pred) {
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(pred ? 16 : 0)
                  : "memory");
 }
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
-template <int N> __device__ __forceinline__ void cp_async_wait() {
+ATTN_DEV void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+template <int N> ATTN_DEV void cp_async_wait() {
     asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
 }
 
 /* Four 8x8 b16 matrices; lanes 8m..8m+7 give the row addresses of matrix m, register m receives
  * (row lane/4, cols 2*(lane%4), +1) of matrix m. */
-__device__ __forceinline__ void ldsm_x4(unsigned r[4], unsigned addr) {
+ATTN_DEV void ldsm_x4(unsigned r[4], unsigned addr) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                  : "r"(addr));
 }
 /* The same, transposed: register m receives (rows 2*(lane%4), +1; col lane/4) of matrix m. */
-__device__ __forceinline__ void ldsm_x4_t(unsigned r[4], unsigned addr) {
+ATTN_DEV void ldsm_x4_t(unsigned r[4], unsigned addr) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                  : "r"(addr));
 }
 
 /* D(16x8, f32) += A(16x16, row) * B(16x8, col). */
-template <typename T> __device__ __forceinline__ void mma16816(float c[4], const unsigned a[4], unsigned b0, unsigned b1);
-template <> __device__ __forceinline__ void mma16816<attn_tc_f16>(float c[4], const unsigned a[4], unsigned b0, unsigned b1) {
+template <typename T> ATTN_DEV void mma16816(float c[4], const unsigned a[4], unsigned b0, unsigned b1);
+template <> ATTN_DEV void mma16816<attn_tc_f16>(float c[4], const unsigned a[4], unsigned b0, unsigned b1) {
     asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
         : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 template <>
-__device__ __forceinline__ void mma16816<attn_tc_bf16>(float c[4], const unsigned a[4], unsigned b0, unsigned b1) {
+ATTN_DEV void mma16816<attn_tc_bf16>(float c[4], const unsigned a[4], unsigned b0, unsigned b1) {
     asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
         : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
 /* 2^x; ex2.approx of -inf is +0 and of NaN is NaN, which the softmax relies on. */
-__device__ __forceinline__ float ex2(float x) {
+ATTN_DEV float ex2(float x) {
     float y;
     asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
     return y;
 }
 
 /* 16 bytes from shared memory. */
-__device__ __forceinline__ uint4 lds128(unsigned addr) {
+ATTN_DEV uint4 lds128(unsigned addr) {
     uint4 w;
     asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];\n" : "=r"(w.x), "=r"(w.y), "=r"(w.z), "=r"(w.w) : "r"(addr));
     return w;

@@ -22,7 +22,7 @@ namespace attn_emu {
 enum class Mode { IMMEDIATE, AT_WAIT, RANDOM }; /* emulation only; ignored on the GPU */
 }
 #else
-#define ATTN_TC_HOST_EMULATION 1
+#include "tc_emu.h" /* first: the emulation replaces what the kernel's headers then leave out */
 #include "../sdpa_tc.cu"
 #endif
 
@@ -525,6 +525,9 @@ int main(int argc, char** argv) {
         Case c; c.name = "kv/q lengths + NaN past kv_len, B=3"; c.B = 3; c.Sq = 70; c.Sk = 200;
         c.kv_len = {200, 77, 0}; c.q_len = {70, 33, 70}; c.nan_masked = true; c.seed = ++seed; add(c);
         c.D = 256; c.bf16 = true; c.seed = ++seed; add(c);
+        /* a kv length one key short of a tile end (BLOCK_N = 64): that tile must not be interior */
+        c.name = "kv lengths one short of a tile (63, 127)"; c.B = 2; c.Sq = 40; c.kv_len = {63, 127}; c.q_len = {};
+        c.nan_masked = false; c.D = 64; c.bf16 = false; c.seed = ++seed; add(c);
     }
     {
         Case c; c.name = "bool mask [B,H,Sq,Sk] + fully masked row"; c.B = 2; c.bool_mask = true; c.Sq = 50;

@@ -16,6 +16,13 @@
  * consistent here and wrong on the GPU. The PTX conversions of TcType (cvt.rn.f16x2.f32 operand
  * order included) are replaced by host code, so they are not checked either. Tensor-core rounding
  * and ex2.approx are not bit-exact.
+ *
+ * INCLUDE ORDER: a test includes this header BEFORE the kernel source (../sdpa_tc.cu). It defines
+ * ATTN_TC_HOST_EMULATION, so that tc_traits.cuh leaves out what is replaced here (storage types,
+ * TcType, ATTN_TC_SMEM, the PTX wrappers), and ATTN_HOST_EMULATION with the attn_emu_* functions
+ * that common.cuh's emulation branch expects (the same contract as kernels/cuda/test/emu.h, the
+ * thread-based emulation of the other kernels; the two are never in one program). No production
+ * header includes this file.
  */
 #ifndef ATTN_TC_EMU_H
 #define ATTN_TC_EMU_H
@@ -34,6 +41,9 @@
 #include <vector>
 
 #include "half_host.h"
+
+#define ATTN_TC_HOST_EMULATION 1
+#define ATTN_HOST_EMULATION 1
 
 #define __device__
 #define __global__
@@ -78,6 +88,11 @@ template <> struct TcType<attn_tc_bf16> {
 } // namespace attn_tc
 
 inline float __int_as_float(int i) { return emu_u2f((uint32_t)i); }
+inline float __uint_as_float(unsigned int u) { return emu_u2f(u); }
+inline unsigned int __float_as_uint(float f) { return emu_f2u(f); }
+/* common.cuh's F16 conversions under ATTN_HOST_EMULATION. */
+inline float attn_emu_half_to_float(unsigned short h) { return emu_half_to_float(h); }
+inline unsigned short attn_emu_float_to_half(float f) { return emu_float_to_half(f); }
 [[noreturn]] inline void __trap() { std::abort(); }
 
 /* ---- the CTA runtime ---- */
@@ -256,6 +271,11 @@ inline dim3e thread_idx() { return {me().tid, 0, 0}; }
 
 } // namespace attn_emu
 
+/* The kernel's dynamic shared memory: tc_traits.cuh's ATTN_TC_SMEM, and common.cuh's
+ * ATTN_DYNAMIC_SMEM under ATTN_HOST_EMULATION. */
+#define ATTN_TC_SMEM(name) unsigned char* name = attn_emu::cta_smem()
+inline float* attn_emu_dynamic_smem() { return (float*)attn_emu::cta_smem(); }
+
 #define threadIdx (attn_emu::thread_idx())
 #define blockIdx (attn_emu::cta()->block_idx)
 #define blockDim (attn_emu::cta()->block_dim)
@@ -276,15 +296,17 @@ inline int __syncthreads_or(int pred) {
     }
     return c->or_result;
 }
-template <class V> inline V __shfl_sync(unsigned, V v, int src) {
+/* width: lanes form groups of `width` (a power of two); src indexes within the caller's group,
+ * and an xor mask below width stays in it. */
+template <class V> inline V __shfl_sync(unsigned, V v, int src, int width = 32) {
     V all[32];
     attn_emu::gather(v, all);
-    return all[src & 31];
+    return all[(attn_emu::lane() & ~(unsigned)(width - 1)) + (src & (width - 1))];
 }
-template <class V> inline V __shfl_xor_sync(unsigned, V v, int m) {
+template <class V> inline V __shfl_xor_sync(unsigned, V v, int m, int width = 32) {
     V all[32];
     attn_emu::gather(v, all);
-    return all[(attn_emu::lane() ^ m) & 31];
+    return all[(attn_emu::lane() ^ (m & (width - 1))) & 31];
 }
 
 /* ---- the PTX wrappers of tc_traits.cuh ---- */
