@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
-import io.github.attn4j.DeviceMemory;
 import io.github.attn4j.Masks;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.SdpaParams;
@@ -30,18 +29,8 @@ import org.junit.jupiter.api.Test;
  * written). The same {@code KernelArgs} lists drive the OpenCL backend, whose suite runs on PoCL.
  */
 class CudaSignaturesTest {
-    static final class Fake extends DeviceMemory {
-        Fake(long bytes) {
-            super("cuda", bytes, true);
-        }
-
-        @Override
-        protected void free() {}
-    }
-
     static Tensor t(DType dt, int... shape) {
-        return Tensor.of(new Fake(Math.max(1, Tensor.numel(shape) * dt.bytes())), dt, shape,
-                Tensor.contiguousStrides(shape), 0);
+        return TcTestTensors.dev(dt, shape);
     }
 
     static final Map<String, Map<String, List<String>>> ENTRIES = new HashMap<>();

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.attn4j.DType;
-import io.github.attn4j.DeviceMemory;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.Tensor;
 import io.github.attn4j.cuda.CudaPlans.GemmProvider;
@@ -20,17 +19,8 @@ import org.junit.jupiter.api.Test;
  * says why. No GPU: plans only.
  */
 class CudaTensorCoreWiringTest {
-    static final class Fake extends DeviceMemory {
-        Fake(long bytes) {
-            super("cuda", bytes, true);
-        }
-
-        @Override
-        protected void free() {}
-    }
-
     static Tensor t(DType dt, int... shape) {
-        return Tensor.of(new Fake(Tensor.numel(shape) * dt.bytes()), dt, shape, Tensor.contiguousStrides(shape), 0);
+        return TcTestTensors.dev(dt, shape);
     }
 
     static SdpaParams sdpa(DType dt, int b, int hq, int hkv, int sq, int sk, int d) {
