@@ -52,12 +52,15 @@ inline void additive_load_tile(const attn_additive_params p, __global const qk_t
                                int lid, bool with_v) {
     for (int e = lid; e < BLOCK_N * A_PAD; e += WG) {
         const int t = e / A_PAD, a = e - t * A_PAD;
-        kl[e] = (t < nvalid && a < DIM_A) ? LOAD_QK(kp, kbase + (j0 + t) * p.kp_ss + a * p.kp_sa) : 0.0f;
+        /* clamped indices: an address in the buffer whatever the compiler hoists; value selected away */
+        const float kx = LOAD_QK(kp, kbase + (j0 + min(t, nvalid - 1)) * p.kp_ss + min(a, DIM_A - 1) * p.kp_sa);
+        kl[e] = (t < nvalid && a < DIM_A) ? kx : 0.0f;
     }
     if (with_v) {
         for (int e = lid; e < BLOCK_N * DV_PAD; e += WG) {
             const int t = e / DV_PAD, x = e - t * DV_PAD;
-            vt[e] = (t < nvalid && x < HEAD_DIM_V) ? LOAD_ST(v, vbase + (j0 + t) * p.v_ss + x * p.v_sd) : 0.0f;
+            const float vx = LOAD_ST(v, vbase + (j0 + min(t, nvalid - 1)) * p.v_ss + min(x, HEAD_DIM_V - 1) * p.v_sd);
+            vt[e] = (t < nvalid && x < HEAD_DIM_V) ? vx : 0.0f;
         }
     }
 }
@@ -93,9 +96,13 @@ void ENTRY(attn_additive_fwd)(const attn_additive_params p, __global const qk_t 
     const float slope = mask_alibi_slope(m, alibi, b, h);
     const bool in = i < p.seq_q;
     const bool row_live = i < ql;
+    /* i clamped into [0, Sq): the row index of every load, so that no address leaves its buffer
+     * whatever the compiler hoists; it differs from i only where in is false (nothing is used). */
+    const int ic = min(i, p.seq_q - 1);
 
     for (int a = lid; a < A_PAD; a += WG) {
-        wl[a] = a < DIM_A ? LOAD_ST(w, p.w_off + a) : 0.0f;
+        const float wx = LOAD_ST(w, p.w_off + min(a, DIM_A - 1));
+        wl[a] = a < DIM_A ? wx : 0.0f;
     }
 
     int jb = 0, je = 0, lo_last = 0, hi_first = 0;
@@ -112,7 +119,7 @@ void ENTRY(attn_additive_fwd)(const attn_additive_params p, __global const qk_t 
     fv qb[ACH];
     {
         float qrow[A_PAD];
-        const long qbase = p.qp_off + b * p.qp_sb + h * p.qp_sh + i * p.qp_ss;
+        const long qbase = p.qp_off + b * p.qp_sb + h * p.qp_sh + ic * p.qp_ss;
         for (int a = 0; a < A_PAD; a++) {
             float x = 0.0f;
             if (in && a < DIM_A) {
@@ -147,10 +154,11 @@ void ENTRY(attn_additive_fwd)(const attn_additive_params p, __global const qk_t 
         float tmax = -INFINITY;
         for (int t = 0; t < BLOCK_N; t++) {
             const int j = j0 + t;
-            const bool ok = t < nvalid && j >= lo && j < hi && in && mask_bool(m, mask, b, h, i, j);
+            const int jc = min(j, p.seq_k - 1);
+            const bool ok = t < nvalid && j >= lo && j < hi && in && mask_bool(m, mask, b, h, ic, jc);
             float e = -INFINITY;
             if (ok) {
-                e = additive_energy(qb, wl, kl, t) + mask_score_bias(m, bias, slope, b, h, i, j);
+                e = additive_energy(qb, wl, kl, t) + mask_score_bias(m, bias, slope, b, h, ic, jc);
                 live |= 1ul << t;
             }
             er[t] = e;
@@ -206,8 +214,8 @@ void ENTRY(attn_additive_fwd)(const attn_additive_params p, __global const qk_t 
             for (int t = 0; t < nvalid; t++) {
                 const int j = j0 + t;
                 float wv = 0.0f;
-                if (j >= lo && j < hi && mask_bool(m, mask, b, h, i, j)) {
-                    const float e = additive_energy(qb, wl, kl, t) + mask_score_bias(m, bias, slope, b, h, i, j);
+                if (j >= lo && j < hi && mask_bool(m, mask, b, h, ic, j)) {
+                    const float e = additive_energy(qb, wl, kl, t) + mask_score_bias(m, bias, slope, b, h, ic, j);
                     wv = exp(e - ref) * inv;
                 }
                 STORE_ST(wts, wbase + j * p.wts_sk, wv);

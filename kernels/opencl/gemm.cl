@@ -31,8 +31,12 @@ void ENTRY(attn_gemm_nt)(const attn_gemm_params p, __global const st_t *a, __glo
     float acc = 0.0f;
     for (int k0 = 0; k0 < p.k; k0 += GEMM_TILE) {
         const int ka = k0 + tn;
-        as[tm][tn] = (mrow < p.m && ka < p.k) ? LOAD_ST(a, abase + mrow * p.a_sm + ka * p.a_sk) : 0.0f;
-        bs[tm][tn] = (nload < p.n && ka < p.k) ? LOAD_ST(bm, p.b_off + nload * p.b_sn + ka * p.b_sk) : 0.0f;
+        /* clamped indices: the addresses stay in the buffers whatever the compiler hoists */
+        const int kc = min(ka, p.k - 1); /* p.k >= 1 inside this loop */
+        const float ax = LOAD_ST(a, abase + max(min(mrow, p.m - 1), 0) * p.a_sm + kc * p.a_sk);
+        const float bx = LOAD_ST(bm, p.b_off + max(min(nload, p.n - 1), 0) * p.b_sn + kc * p.b_sk);
+        as[tm][tn] = (mrow < p.m && ka < p.k) ? ax : 0.0f;
+        bs[tm][tn] = (nload < p.n && ka < p.k) ? bx : 0.0f;
         barrier(CLK_LOCAL_MEM_FENCE);
         for (int kk = 0; kk < GEMM_TILE; kk++) {
             acc = fma(as[tm][kk], bs[tn][kk], acc);

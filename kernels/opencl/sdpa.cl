@@ -59,8 +59,9 @@ inline void sdpa_load_k(const attn_sdpa_params p, __global const st_t *k, __loca
         for (int e = lid; e < BLOCK_N * (HEAD_DIM / KVW); e += WG) {
             const int t = e / (HEAD_DIM / KVW), c = e - t * (HEAD_DIM / KVW);
             float tmp[KVW];
-            ATTN_PASTE(vstore, KVW)(t < nvalid ? LOADN_ST(KVW, k, kbase + (j0 + t) * p.k_ss + c * KVW)
-                                               : (ATTN_PASTE(float, KVW))(0.0f), 0, tmp);
+            /* t >= nvalid: the clamped row (a live key) is read and its value selected away */
+            const ATTN_PASTE(float, KVW) kx = LOADN_ST(KVW, k, kbase + (j0 + min(t, nvalid - 1)) * p.k_ss + c * KVW);
+            ATTN_PASTE(vstore, KVW)(t < nvalid ? kx : (ATTN_PASTE(float, KVW))(0.0f), 0, tmp);
             for (int u = 0; u < KVW; u++) {
                 kt[(c * KVW + u) * BLOCK_N + t] = tmp[u];
             }
@@ -70,7 +71,8 @@ inline void sdpa_load_k(const attn_sdpa_params p, __global const st_t *k, __loca
 #endif
     for (int e = lid; e < BLOCK_N * HEAD_DIM; e += WG) {
         const int t = e / HEAD_DIM, d = e - t * HEAD_DIM;
-        kt[d * BLOCK_N + t] = t < nvalid ? LOAD_ST(k, kbase + (j0 + t) * p.k_ss + d * p.k_sd) : 0.0f;
+        const float kx = LOAD_ST(k, kbase + (j0 + min(t, nvalid - 1)) * p.k_ss + d * p.k_sd);
+        kt[d * BLOCK_N + t] = t < nvalid ? kx : 0.0f;
     }
 }
 
@@ -81,8 +83,8 @@ inline void sdpa_load_v(const attn_sdpa_params p, __global const st_t *v, __loca
     if (p.v_sd == 1) {
         for (int e = lid; e < BLOCK_N * (HEAD_DIM_V / VVW); e += WG) {
             const int t = e / (HEAD_DIM_V / VVW), c = e - t * (HEAD_DIM_V / VVW);
-            ATTN_PASTE(vstore, VVW)(t < nvalid ? LOADN_ST(VVW, v, vbase + (j0 + t) * p.v_ss + c * VVW)
-                                               : (ATTN_PASTE(float, VVW))(0.0f), 0, vt + t * DV_PAD + c * VVW);
+            const ATTN_PASTE(float, VVW) vx = LOADN_ST(VVW, v, vbase + (j0 + min(t, nvalid - 1)) * p.v_ss + c * VVW);
+            ATTN_PASTE(vstore, VVW)(t < nvalid ? vx : (ATTN_PASTE(float, VVW))(0.0f), 0, vt + t * DV_PAD + c * VVW);
         }
 #if DV_PAD > HEAD_DIM_V
         for (int e = lid; e < BLOCK_N * (DV_PAD - HEAD_DIM_V); e += WG) {
@@ -95,7 +97,8 @@ inline void sdpa_load_v(const attn_sdpa_params p, __global const st_t *v, __loca
 #endif
     for (int e = lid; e < BLOCK_N * DV_PAD; e += WG) {
         const int t = e / DV_PAD, x = e - t * DV_PAD;
-        vt[e] = (t < nvalid && x < HEAD_DIM_V) ? LOAD_ST(v, vbase + (j0 + t) * p.v_ss + x * p.v_sd) : 0.0f;
+        const float vx = LOAD_ST(v, vbase + (j0 + min(t, nvalid - 1)) * p.v_ss + min(x, HEAD_DIM_V - 1) * p.v_sd);
+        vt[e] = (t < nvalid && x < HEAD_DIM_V) ? vx : 0.0f;
     }
 }
 
@@ -140,8 +143,10 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
     for (int r = 0; r < ROWS; r++) {
         const int i = i0 + r * WG + lid;
         const bool in = i < p.seq_q;
+        const int ic = min(i, p.seq_q - 1); /* rows past Sq read the last row, then select 0 */
         for (int d = 0; d < HEAD_DIM; d++) {
-            qr[r][d] = in ? LOAD_ST(q, qbase + i * p.q_ss + d * p.q_sd) * qscale : 0.0f;
+            const float qx = LOAD_ST(q, qbase + ic * p.q_ss + d * p.q_sd);
+            qr[r][d] = in ? qx * qscale : 0.0f;
         }
         for (int c = 0; c < DVC; c++) {
             acc[r][c] = (fv)(0.0f);
@@ -195,6 +200,12 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
 #pragma unroll
             for (int r = 0; r < ROWS; r++) {
                 const int i = i0 + r * WG + lid;
+                /* A row past Sq has no live key, also in a uniform tile (full describes the rows
+                 * [i0, i_last] only). ic and jc keep the mask and bias addresses inside their
+                 * buffers whatever the compiler hoists: they differ from i and j only where ok is
+                 * false. */
+                const bool row_in = i < p.seq_q;
+                const int ic = min(i, p.seq_q - 1);
                 float sr[BLOCK_N];
                 for (int c = 0; c < NCH; c++) {
                     VSTORE_W(s[r][c], c, sr);
@@ -202,15 +213,16 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
                 ulong bits = 0;
                 for (int t = 0; t < BLOCK_N; t++) {
                     const int j = j0 + t;
-                    const bool ok = full || (t < nvalid && j >= lo[r] && j < hi[r] && i < p.seq_q
-                                             && mask_bool(m, mask, b, h, i, j));
+                    const int jc = min(j, p.seq_k - 1);
+                    const bool ok = row_in && (full || (t < nvalid && j >= lo[r] && j < hi[r]
+                                                        && mask_bool(m, mask, b, h, ic, jc)));
                     float x = sr[t];
 #if SCORE_XFORM
 #if HAS_SOFTCAP
                     x = p.softcap * tanh(x / p.softcap);
 #endif
                     if (ok) {
-                        x += mask_score_bias(m, bias, slope, b, h, i, j);
+                        x += mask_score_bias(m, bias, slope, b, h, ic, jc);
                     }
                     x *= ATTN_LOG2E;
 #endif

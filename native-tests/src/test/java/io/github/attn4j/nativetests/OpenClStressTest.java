@@ -53,7 +53,7 @@ class OpenClStressTest {
         int runs = Integer.getInteger("attn4j.stress.runs", 3);
         for (int run = 1; run <= runs; run++) {
             ChildJvm.Result r = ChildJvm.run(OpenClStressTest.class, List.of("-Xmx1g",
-                    "-Dattn4j.stress.partialTiles=" + Boolean.getBoolean("attn4j.stress.partialTiles")),
+                    "-Dattn4j.stress.partialTiles=" + partialTiles()),
                     List.of(Long.toString(20240900L + run)), 480);
             System.out.printf(Locale.ROOT, "stress run %d/%d: exit %d in %.1f s%n%s%n", run, runs, r.exitCode(),
                     r.seconds(), r.tail(4));
@@ -91,21 +91,25 @@ class OpenClStressTest {
     }
 
     /**
-     * SDPA shapes: B and H random; Sq and Sk from whole tiles by default. The work-group shape of
-     * a variant depends on Sq (and on the row length for softmax, Sq for additive); the ranges here
-     * keep one work-group shape per template on a CPU device (SDPA Sq <= 32, softmax rows <= 512
-     * keys, additive Sq <= 8), so that a cold run builds 14 programs (about 2 s each on PoCL).
+     * SDPA shapes: B and H random; Sq in 1..16 and Sk in 1..149 (partial tiles: rows past Sq in the
+     * work-group, keys past Sk in the last tile, uniform tiles next to partial ones). The work-group
+     * shape of a variant depends on Sq (and on the row length for softmax, Sq for additive); the
+     * ranges here keep one work-group shape per template on a CPU device (SDPA Sq <= 32, softmax rows
+     * <= 512 keys, additive Sq <= 8), so that a cold run builds 14 programs (about 2 s each on PoCL).
      *
-     * <p>Why whole tiles: with random partial tiles (Sq in 1..16, Sk in 1..149), the PoCL-compiled
-     * SDPA kernel itself faults now and then (SIGSEGV, SEGV_ACCERR, in
-     * {@code _pocl_kernel_attn_sdpa_fwd_f32_workgroup}, in a PoCL worker thread, with the JVM's
-     * own handlers in place, before and after the signal-handler fix alike): an out-of-bounds read
-     * past the end of an input buffer, which only faults when that buffer ends at a protected page.
-     * {@code -Dattn4j.stress.partialTiles=true} runs those shapes (to reproduce it).
+     * <p>These shapes made the PoCL-compiled SDPA kernel fault now and then (SIGSEGV in
+     * {@code _pocl_kernel_attn_sdpa_fwd_f32_workgroup}, in a PoCL worker thread): in a tile that the
+     * bounds allow for every live row, rows past Sq read the bias past the end of its buffer.
+     * {@link OpenClGuardPageTest} reproduces that deterministically; sdpa.cl no longer does it.
+     * {@code -Dattn4j.stress.partialTiles=false} runs whole tiles only (Sq = 32, Sk = 64 or 128).
      */
+    static boolean partialTiles() {
+        return Boolean.parseBoolean(System.getProperty("attn4j.stress.partialTiles", "true"));
+    }
+
     private static Case.Builder sdpa(SplittableRandom r, long seed) {
         int h = r.nextInt(1, 4);
-        boolean partial = Boolean.getBoolean("attn4j.stress.partialTiles");
+        boolean partial = partialTiles();
         int sq = partial ? r.nextInt(1, 17) : 32;
         int sk = partial ? r.nextInt(1, 150) : 64 * r.nextInt(1, 3);
         return Case.builder(Op.SDPA).bh(r.nextInt(1, 3), h).seq(sq, sk).dims(32, 32).seed(seed);
