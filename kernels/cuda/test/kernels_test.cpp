@@ -16,6 +16,7 @@
 #include "../softmax.cu"
 #include "../additive.cu"
 #include "../gemm.cu"
+#include "../copy.cu"
 
 #include <cstdio>
 #include <random>
@@ -567,6 +568,43 @@ static void additive_case(std::mt19937& rng, DT dt, int B, int H, int Sq, int Sk
     report(ok, name, detail);
 }
 
+/* The strided copy (copy.cu) between a [d0, d1, d2, d3] view and a permuted/offset view, element width
+ * W, with guard elements around the destination: every element lands where the strides say, nothing
+ * else is written. */
+template <typename T>
+static void copy_case(std::mt19937& rng, int d0, int d1, int d2, int d3, bool permute, int blocks) {
+    const long long n = (long long)d0 * d1 * d2 * d3;
+    const long long guard = 7, span = n + 2 * guard;
+    std::vector<T> src(n), dst(span, (T)0x5a);
+    for (auto& x : src) x = (T)rng();
+    attn_copy_params p{};
+    p.src_off = 0; p.src_s0 = (long long)d1 * d2 * d3; p.src_s1 = (long long)d2 * d3; p.src_s2 = d3; p.src_s3 = 1;
+    p.dst_off = guard;
+    if (permute) { /* dst as [d0, d2, d1, d3] memory: the BSHD view of a BHSD tensor */
+        p.dst_s0 = (long long)d1 * d2 * d3; p.dst_s1 = d3; p.dst_s2 = (long long)d1 * d3; p.dst_s3 = 1;
+    } else {
+        p.dst_s0 = p.src_s0; p.dst_s1 = p.src_s1; p.dst_s2 = p.src_s2; p.dst_s3 = p.src_s3;
+    }
+    p.d0 = d0; p.d1 = d1; p.d2 = d2; p.d3 = d3;
+    attn_emu::launch({(unsigned)blocks, 1, 1}, ATTN_COPY_THREADS, 0, [&] { attn::copy_strided<T>(p, src.data(), dst.data()); });
+    bool ok = true;
+    std::string detail;
+    std::vector<char> hit(span, 0);
+    for (int a = 0; a < d0 && ok; a++) for (int b = 0; b < d1 && ok; b++) for (int c = 0; c < d2 && ok; c++) for (int e = 0; e < d3 && ok; e++) {
+        long long si = a * p.src_s0 + b * p.src_s1 + c * p.src_s2 + e;
+        long long di = p.dst_off + a * p.dst_s0 + b * p.dst_s1 + c * p.dst_s2 + e * p.dst_s3;
+        hit[di] = 1;
+        if (dst[di] != src[si]) { ok = false; detail = "element " + std::to_string(si); }
+    }
+    for (long long i = 0; i < span && ok; i++) {
+        if (!hit[i] && dst[i] != (T)0x5a) { ok = false; detail = "wrote outside the view at " + std::to_string(i); }
+    }
+    char name[160];
+    std::snprintf(name, sizeof name, "copy u%d [%d,%d,%d,%d] permute=%d blocks=%d", (int)(8 * sizeof(T)), d0, d1, d2, d3,
+                  permute, blocks);
+    report(ok, name, detail);
+}
+
 int main(int argc, char** argv) {
     unsigned seed = argc > 1 ? (unsigned)std::strtoul(argv[1], nullptr, 10) : 20261121u;
     std::mt19937 rng(seed);
@@ -639,6 +677,12 @@ int main(int argc, char** argv) {
         }
     }
     g_force_window = false;
+    /* strided copy: every width, contiguous and permuted, one block (grid-stride loop) and several */
+    for (int permute = 0; permute < 2; permute++) {
+        copy_case<unsigned int>(rng, 2, 3, 5, 7, permute, 1);
+        copy_case<unsigned short>(rng, 1, 4, 33, 16, permute, 3);
+        copy_case<unsigned char>(rng, 3, 1, 9, 5, permute, 2);
+    }
     std::printf("kernels_test: %d cases, %d failures (seed %u)\n", g_cases, g_failures, seed);
     return g_failures == 0 ? 0 : 1;
 }
