@@ -9,7 +9,7 @@
  * Tiles that the causal/window/length bounds mask for every row of the group are never loaded;
  * tiles that they mask for no row skip the per-element mask test.
  *
- * Build options (opencl/OpenClPlans.java): HEAD_DIM, HEAD_DIM_V, DV_PAD (HEAD_DIM_V rounded up to VW),
+ * Build options (OpenClPrograms): HEAD_DIM, HEAD_DIM_V, DV_PAD (HEAD_DIM_V rounded up to VW),
  * VW, BLOCK_N (a multiple of VW, at most 64), WG, ROWS, KVW/VVW (tile-load widths), HAS_SOFTCAP, HAS_LSE and the HAS_* mask
  * options of common.cl. Scores are kept in log2 units (exp2), as FlashAttention does.
  */
@@ -59,9 +59,8 @@ inline void sdpa_load_k(const attn_sdpa_params p, __global const st_t *k, __loca
         for (int e = lid; e < BLOCK_N * (HEAD_DIM / KVW); e += WG) {
             const int t = e / (HEAD_DIM / KVW), c = e - t * (HEAD_DIM / KVW);
             float tmp[KVW];
-            /* t >= nvalid: the clamped row (a live key) is read and its value selected away */
-            const ATTN_PASTE(float, KVW) kx = LOADN_ST(KVW, k, kbase + (j0 + min(t, nvalid - 1)) * p.k_ss + c * KVW);
-            ATTN_PASTE(vstore, KVW)(t < nvalid ? kx : (ATTN_PASTE(float, KVW))(0.0f), 0, tmp);
+            ATTN_PASTE(vstore, KVW)(t < nvalid ? LOADN_ST(KVW, k, kbase + (j0 + t) * p.k_ss + c * KVW)
+                                               : (ATTN_PASTE(float, KVW))(0.0f), 0, tmp);
             for (int u = 0; u < KVW; u++) {
                 kt[(c * KVW + u) * BLOCK_N + t] = tmp[u];
             }
@@ -71,8 +70,7 @@ inline void sdpa_load_k(const attn_sdpa_params p, __global const st_t *k, __loca
 #endif
     for (int e = lid; e < BLOCK_N * HEAD_DIM; e += WG) {
         const int t = e / HEAD_DIM, d = e - t * HEAD_DIM;
-        const float kx = LOAD_ST(k, kbase + (j0 + min(t, nvalid - 1)) * p.k_ss + d * p.k_sd);
-        kt[d * BLOCK_N + t] = t < nvalid ? kx : 0.0f;
+        kt[d * BLOCK_N + t] = t < nvalid ? LOAD_ST(k, kbase + (j0 + t) * p.k_ss + d * p.k_sd) : 0.0f;
     }
 }
 
@@ -83,8 +81,8 @@ inline void sdpa_load_v(const attn_sdpa_params p, __global const st_t *v, __loca
     if (p.v_sd == 1) {
         for (int e = lid; e < BLOCK_N * (HEAD_DIM_V / VVW); e += WG) {
             const int t = e / (HEAD_DIM_V / VVW), c = e - t * (HEAD_DIM_V / VVW);
-            const ATTN_PASTE(float, VVW) vx = LOADN_ST(VVW, v, vbase + (j0 + min(t, nvalid - 1)) * p.v_ss + c * VVW);
-            ATTN_PASTE(vstore, VVW)(t < nvalid ? vx : (ATTN_PASTE(float, VVW))(0.0f), 0, vt + t * DV_PAD + c * VVW);
+            ATTN_PASTE(vstore, VVW)(t < nvalid ? LOADN_ST(VVW, v, vbase + (j0 + t) * p.v_ss + c * VVW)
+                                               : (ATTN_PASTE(float, VVW))(0.0f), 0, vt + t * DV_PAD + c * VVW);
         }
 #if DV_PAD > HEAD_DIM_V
         for (int e = lid; e < BLOCK_N * (DV_PAD - HEAD_DIM_V); e += WG) {
@@ -97,8 +95,7 @@ inline void sdpa_load_v(const attn_sdpa_params p, __global const st_t *v, __loca
 #endif
     for (int e = lid; e < BLOCK_N * DV_PAD; e += WG) {
         const int t = e / DV_PAD, x = e - t * DV_PAD;
-        const float vx = LOAD_ST(v, vbase + (j0 + min(t, nvalid - 1)) * p.v_ss + min(x, HEAD_DIM_V - 1) * p.v_sd);
-        vt[e] = (t < nvalid && x < HEAD_DIM_V) ? vx : 0.0f;
+        vt[e] = (t < nvalid && x < HEAD_DIM_V) ? LOAD_ST(v, vbase + (j0 + t) * p.v_ss + x * p.v_sd) : 0.0f;
     }
 }
 
@@ -143,10 +140,8 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
     for (int r = 0; r < ROWS; r++) {
         const int i = i0 + r * WG + lid;
         const bool in = i < p.seq_q;
-        const int ic = min(i, p.seq_q - 1); /* rows past Sq read the last row, then select 0 */
         for (int d = 0; d < HEAD_DIM; d++) {
-            const float qx = LOAD_ST(q, qbase + ic * p.q_ss + d * p.q_sd);
-            qr[r][d] = in ? qx * qscale : 0.0f;
+            qr[r][d] = in ? LOAD_ST(q, qbase + i * p.q_ss + d * p.q_sd) * qscale : 0.0f;
         }
         for (int c = 0; c < DVC; c++) {
             acc[r][c] = (fv)(0.0f);
@@ -201,9 +196,11 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
             for (int r = 0; r < ROWS; r++) {
                 const int i = i0 + r * WG + lid;
                 /* A row past Sq has no live key, also in a uniform tile (full describes the rows
-                 * [i0, i_last] only). ic and jc keep the mask and bias addresses inside their
-                 * buffers whatever the compiler hoists: they differ from i and j only where ok is
-                 * false. */
+                 * [i0, i_last] only): reading the bias for it read past the buffer. ic and jc keep
+                 * the mask and bias addresses in range whatever the compiler hoists; they differ
+                 * from i and j only where ok is false. (The Q and K/V tile loads are guarded by
+                 * their own conditions; clamping those too doubled PoCL's compile time.
+                 * OpenClGuardPageTest puts every buffer's end at a faulting page.) */
                 const bool row_in = i < p.seq_q;
                 const int ic = min(i, p.seq_q - 1);
                 float sr[BLOCK_N];

@@ -71,6 +71,15 @@ public abstract class AbstractDeviceBackend implements Backend {
         }
     }
 
+    /**
+     * {@link #plan} for a launch: like {@link #planOrReason} but a failure to plan (a kernel that
+     * does not build, with its log) propagates as the exception it is.
+     */
+    final Plan planForRun(OpParams params) {
+        checkOpen();
+        return plan(params);
+    }
+
     @Override
     public final Support supports(OpParams params) {
         return planOrReason(params).support();

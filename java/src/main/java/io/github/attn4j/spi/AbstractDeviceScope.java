@@ -351,7 +351,7 @@ public abstract class AbstractDeviceScope implements Scope {
         enter();
         try {
             checkOpen();
-            Plan plan = backend.planOrReason(params);
+            Plan plan = backend.planForRun(params);
             if (!plan.supported()) {
                 throw new UnsupportedFeatureException(backend.device().id() + " does not support this " + params.op()
                         + " call: " + plan.reason());

@@ -100,16 +100,18 @@ class OpenClInteropTest {
     @Test
     void buildFailureCarriesTheLog() {
         OpenClTesting.assumeDevice(backend);
-        System.setProperty("attn4j.opencl.options", "-DVW=3"); // common.cl: #error "VW must be 4, 8 or 16"
-        try {
+        // options are read once, when a backend opens: a backend of its own with bad build options
+        io.github.attn4j.opencl.OpenClOptions bad = new io.github.attn4j.opencl.OpenClOptions("", "-DVW=3");
+        try (Backend b = new io.github.attn4j.opencl.OpenClProvider().open(backend.device().index(), bad)) {
             Tensor x = Tensor.of(new float[12], 3, 4);
             SoftmaxParams p = SoftmaxParams.builder(x, Tensor.of(new float[12], 3, 4)).build();
-            BackendException e = assertThrows(BackendException.class, () -> backend.softmax(p));
+            // supports() never throws: it says no, with the build log
+            assertTrue(!b.supports(p).supported());
+            assertTrue(b.supports(p).reason().contains("VW must be 4, 8 or 16"), b.supports(p).reason());
+            BackendException e = assertThrows(BackendException.class, () -> b.softmax(p));
             assertTrue(e.getMessage().contains("build log"), e.getMessage());
-            assertTrue(e.getMessage().contains("softmax.cl"), e.getMessage());
+            assertTrue(e.getMessage().contains("softmax.cl"), e.getMessage()); // common.cl: #error "VW must be 4, 8 or 16"
             assertTrue(e.getMessage().contains("VW must be 4, 8 or 16"), e.getMessage());
-        } finally {
-            System.clearProperty("attn4j.opencl.options");
         }
     }
 
