@@ -351,17 +351,17 @@ public abstract class AbstractDeviceScope implements Scope {
         enter();
         try {
             checkOpen();
+            List<Tensor> all = new ArrayList<>(params.inputs());
+            all.addAll(params.outputs());
+            boolean anyHost = false;
+            for (Tensor t : all) { // before anything native: planning may build a kernel
+                checkMemory("tensor " + t, t.memory());
+                anyHost |= t.memory().isHost();
+            }
             Plan plan = backend.planForRun(params);
             if (!plan.supported()) {
                 throw new UnsupportedFeatureException(backend.device().id() + " does not support this " + params.op()
                         + " call: " + plan.reason());
-            }
-            List<Tensor> all = new ArrayList<>(params.inputs());
-            all.addAll(params.outputs());
-            boolean anyHost = false;
-            for (Tensor t : all) {
-                checkMemory("tensor " + t, t.memory());
-                anyHost |= t.memory().isHost();
             }
             if (!anyHost) {
                 for (Tensor t : all) {
