@@ -38,11 +38,7 @@ final class CudaPlans {
 
     /** Which GEMM implementation the unfused path and the additive projections use. */
     enum GemmProvider {
-        CUBLAS, KERNEL;
-
-        String label() {
-            return this == CUBLAS ? "cublas" : "kernel";
-        }
+        CUBLAS, KERNEL
     }
 
     /** What the planner knows: the device, the options, the GEMM provider that loaded. */

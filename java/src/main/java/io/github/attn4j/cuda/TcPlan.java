@@ -21,7 +21,7 @@ import java.util.Locale;
  * the device's limits; {@code B * Hq <= 65535} (grid y). Otherwise {@link #applies()} is false and
  * {@link #reason()} says why, so the backend can fall back to its general kernel and say so.
  * The backend must also check that the device pointers themselves are 16-byte aligned
- * ({@link #pointersAligned(long...)}), which a record of element offsets cannot know.
+ * ({@link CudaMemory#aligned16()}, read once when memory is wrapped), which element offsets cannot know.
  *
  * <h2>Grid</h2>
  * {@code (ceil(Sq / blockM), B * Hq, splits)}, {@code warps * 32} threads, {@code sharedBytes} of
@@ -194,15 +194,6 @@ record TcPlan(boolean applies, String reason, TcTraits traits, DType dtype, int 
         return Math.toIntExact((a + b - 1) / b);
     }
 
-    /** True when every device address is a multiple of 16 bytes (cp.async of whole rows). */
-    static boolean pointersAligned(long... addresses) {
-        for (long a : addresses) {
-            if ((a & 15) != 0) {
-                return false;
-            }
-        }
-        return true;
-    }
 
     /** The entry point, e.g. {@code attn_sdpa_fwd_tc_bf16_d128}. */
     String entry() {
