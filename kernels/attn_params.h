@@ -143,4 +143,17 @@ typedef struct attn_bgemm_params {
     a_i32 flags;
 } attn_bgemm_params;
 
+/* The public batched GEMM (io.github.attn4j.GemmParams):
+ *   C[z, m, n] = alpha * sum_k opA[z, m, k] * opB[z, k, n] + beta * C[z, m, n],   z in [0, batch),
+ * each operand addressed through element strides of op(A) (z, m, k), op(B) (z, k, n) and C (z, m, n),
+ * so a transpose is a swap of two strides and a shared operand has a_sz or b_sz = 0. fp32 accumulation;
+ * with beta == 0 C is not read. Entries attn_gemm_<dt> (A, B and C in one storage dtype). */
+typedef struct attn_gemm_op_params {
+    a_i64 a_off, a_sz, a_sm, a_sk;
+    a_i64 b_off, b_sz, b_sk, b_sn;
+    a_i64 c_off, c_sz, c_sm, c_sn;
+    a_i32 m, n, k, batch;
+    a_f32 alpha, beta;
+} attn_gemm_op_params;
+
 #endif /* ATTN_PARAMS_H */

@@ -605,6 +605,56 @@ static void copy_case(std::mt19937& rng, int d0, int d1, int d2, int d3, bool pe
     report(ok, name, detail);
 }
 
+/* The public GEMM (attn_gemm_<dt> body: bgemm through from_gemm_op): op(A) and op(B) by stride swaps,
+ * a shared B (b_sz = 0), alpha, beta read from C; every element of C checked, and nothing outside C. */
+static void gemm_op_case(std::mt19937& rng, DT dt, int batch, int M, int N, int K, bool ta, bool tb, bool shared_b,
+                         float alpha, float beta) {
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    const long long guard = 5;
+    Buf A(dt, (size_t)batch * M * K), B(dt, (size_t)(shared_b ? 1 : batch) * K * N), C(dt, (size_t)batch * M * N + 2 * guard);
+    for (size_t i = 0; i < A.f.size(); i++) A.set(i, u(rng));
+    for (size_t i = 0; i < B.f.size(); i++) B.set(i, u(rng));
+    for (size_t i = 0; i < C.f.size(); i++) C.set(i, u(rng));
+    std::vector<float> c0(C.f.size());
+    for (size_t i = 0; i < c0.size(); i++) c0[i] = C.get(i);
+    attn_gemm_op_params p;
+    std::memset(&p, 0, sizeof p);
+    /* A stored [batch, M, K] or (ta) [batch, K, M]; B [K, N] or (tb) [N, K] */
+    p.a_sz = (long long)M * K; p.a_sm = ta ? 1 : K; p.a_sk = ta ? M : 1;
+    p.b_sz = shared_b ? 0 : (long long)K * N; p.b_sk = tb ? 1 : N; p.b_sn = tb ? K : 1;
+    p.c_off = guard; p.c_sz = (long long)M * N; p.c_sm = N; p.c_sn = 1;
+    p.m = M; p.n = N; p.k = K; p.batch = batch; p.alpha = alpha; p.beta = beta;
+    dim3e g{(unsigned)(((M + GEMM_TM - 1) / GEMM_TM) * ((N + GEMM_TN - 1) / GEMM_TN)), (unsigned)batch, 1};
+    attn_emu::launch(g, GEMM_THREADS, 0, [&] {
+        attn_bgemm_params q = attn::from_gemm_op(p);
+        if (dt == DF32) attn::bgemm<attn::F32, attn::F32, attn::F32>(q, A.f.data(), B.f.data(), C.f.data(), (const int*)0, p.beta);
+        else if (dt == DF16) attn::bgemm<attn::F16, attn::F16, attn::F16>(q, A.h.data(), B.h.data(), C.h.data(), (const int*)0, p.beta);
+        else attn::bgemm<attn::BF16, attn::BF16, attn::BF16>(q, A.h.data(), B.h.data(), C.h.data(), (const int*)0, p.beta);
+    });
+    bool ok = true;
+    std::string detail;
+    for (int z = 0; z < batch && ok; z++) for (int i = 0; i < M && ok; i++) for (int j = 0; j < N && ok; j++) {
+        double acc = 0;
+        for (int x = 0; x < K; x++)
+            acc += (double)A.get(z * p.a_sz + i * p.a_sm + x * p.a_sk) * B.get(z * p.b_sz + x * p.b_sk + j * p.b_sn);
+        long long ci = guard + z * p.c_sz + (long long)i * N + j;
+        double want = alpha * acc + beta * (double)c0[ci];
+        if (!close_enough(want, C.get(ci), tol_of(dt) * (1 + std::sqrt((double)K)))) {
+            ok = false;
+            detail = "C[" + std::to_string(z) + "," + std::to_string(i) + "," + std::to_string(j) + "] = " +
+                     std::to_string(C.get(ci)) + ", want " + std::to_string(want);
+        }
+    }
+    for (long long i = 0; i < guard && ok; i++) {
+        size_t hi = C.f.size() - 1 - i;
+        if (C.get(i) != c0[i] || C.get(hi) != c0[hi]) { ok = false; detail = "wrote outside C"; }
+    }
+    char name[200];
+    std::snprintf(name, sizeof name, "gemm %s z%d M%d N%d K%d ta=%d tb=%d shared=%d alpha=%.2f beta=%.2f", dt_name(dt), batch,
+                  M, N, K, ta, tb, shared_b, alpha, beta);
+    report(ok, name, detail);
+}
+
 int main(int argc, char** argv) {
     unsigned seed = argc > 1 ? (unsigned)std::strtoul(argv[1], nullptr, 10) : 20261121u;
     std::mt19937 rng(seed);
@@ -682,6 +732,11 @@ int main(int argc, char** argv) {
         copy_case<unsigned int>(rng, 2, 3, 5, 7, permute, 1);
         copy_case<unsigned short>(rng, 1, 4, 33, 16, permute, 3);
         copy_case<unsigned char>(rng, 3, 1, 9, 5, permute, 2);
+    }
+    /* the public GEMM: partial tiles on every side, each transpose, shared B, beta on and off */
+    for (DT t : dts) for (int rep = 0; rep < 4; rep++) {
+        gemm_op_case(rng, t, 1 + (int)(rng() % 3), 1 + (int)(rng() % 140), 1 + (int)(rng() % 140), 1 + (int)(rng() % 90),
+                     rep & 1, (rep >> 1) & 1, rng() % 2, rep == 0 ? 1.0f : -0.75f, rep < 2 ? 0.0f : 0.5f);
     }
     std::printf("kernels_test: %d cases, %d failures (seed %u)\n", g_cases, g_failures, seed);
     return g_failures == 0 ? 0 : 1;

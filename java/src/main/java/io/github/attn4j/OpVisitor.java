@@ -15,4 +15,7 @@ public interface OpVisitor<R> {
     R softmaxBackward(SoftmaxBackwardParams p);
 
     R additive(AdditiveParams p);
+
+    /** The batched GEMM, {@code C = alpha * op(A) . op(B) + beta * C}. */
+    R gemm(GemmParams p);
 }

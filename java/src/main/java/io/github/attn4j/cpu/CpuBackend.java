@@ -1,6 +1,7 @@
 package io.github.attn4j.cpu;
 
 import io.github.attn4j.AdditiveParams;
+import io.github.attn4j.GemmParams;
 import io.github.attn4j.Backend;
 import io.github.attn4j.Check;
 import io.github.attn4j.DType;
@@ -112,6 +113,13 @@ public final class CpuBackend implements Backend {
                 if (a.weights() != null) {
                     Reference.store(r.weights(), a.weights());
                 }
+                return null;
+            }
+
+            @Override
+            public Void gemm(GemmParams g) {
+                double[] r = Reference.gemm(g);
+                Reference.store(r, g.c());
                 return null;
             }
         });

@@ -1,6 +1,7 @@
 package io.github.attn4j.cpu;
 
 import io.github.attn4j.AdditiveParams;
+import io.github.attn4j.GemmParams;
 import io.github.attn4j.Masks;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
@@ -229,6 +230,37 @@ public final class Reference {
             }
         });
         return new AdditiveResult(out, weights);
+    }
+
+    /**
+     * The batched GEMM in double: {@code C[z] = alpha * op(A[z]) . op(B[z]) + beta * C[z]}, as a
+     * row-major {@code [batch, M, N]} array. With {@code beta == 0} C is not read.
+     */
+    public static double[] gemm(GemmParams p) {
+        int bt = p.batch(), m = p.m(), n = p.n(), k = p.k();
+        long[] as = p.aStrides(), bs = p.bStrides(), cs = p.cStrides();
+        double[] out = new double[Math.toIntExact((long) bt * m * n)];
+        IntStream.range(0, bt * m).parallel().forEach(r -> {
+            int z = r / m, i = r % m;
+            for (int j = 0; j < n; j++) {
+                double acc = 0;
+                for (int x = 0; x < k; x++) {
+                    acc += (double) at(p.a(), z * as[0] + i * as[1] + x * as[2])
+                            * at(p.b(), z * bs[0] + x * bs[1] + j * bs[2]);
+                }
+                double v = p.alpha() * acc;
+                if (p.beta() != 0f) {
+                    v += p.beta() * (double) at(p.c(), z * cs[0] + i * cs[1] + j * cs[2]);
+                }
+                out[r * n + j] = v;
+            }
+        });
+        return out;
+    }
+
+    /** The element at {@code offset + rel} of a host tensor, as a float. */
+    private static float at(io.github.attn4j.Tensor t, long rel) {
+        return t.host().getFloat(t.offset() + rel, t.dtype());
     }
 
     /** A 4-D host tensor as a row-major double array. */

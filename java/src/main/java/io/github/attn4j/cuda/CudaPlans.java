@@ -2,6 +2,7 @@ package io.github.attn4j.cuda;
 
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
+import io.github.attn4j.GemmParams;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.OpVisitor;
 import io.github.attn4j.SdpaParams;
@@ -66,6 +67,11 @@ final class CudaPlans {
             @Override
             public Plan additive(AdditiveParams p) {
                 return CudaPlans.additive(p, c.dev(), c.gemm());
+            }
+
+            @Override
+            public Plan gemm(GemmParams g) {
+                return CudaPlans.gemm(g, c.gemm());
             }
         });
     }
@@ -340,5 +346,26 @@ final class CudaPlans {
     static boolean cublasProjection(AdditiveParams p) {
         return p.q().stride(3) == 1 && p.k().stride(3) == 1 && p.wq().stride(1) == 1 && p.wk().stride(1) == 1
                 && CublasGemm.fits(p);
+    }
+
+    // ------------------------------------------------------------------ public GEMM
+
+    /**
+     * The public batched GEMM: cuBLAS when it loaded and the operands suit its leading-dimension
+     * rules ({@link CublasGemm#fits(GemmParams)}), else {@code attn_gemm_<dt>} of {@code gemm.cu}.
+     */
+    static Plan gemm(GemmParams g, GemmProvider provider) {
+        String d = dt(g.dtype());
+        if (provider == GemmProvider.CUBLAS && CublasGemm.fits(g)) {
+            return Plan.of("gemm-cublas-" + d, 0, List.of(library("gemm", KernelArgs.gemm(g).subList(1, 4))));
+        }
+        long gx = LaunchConfig.ceilDiv(g.m(), CudaTables.GEMM_TM) * LaunchConfig.ceilDiv(g.n(), CudaTables.GEMM_TN);
+        if (!LaunchConfig.fits(gx, g.batch(), 1)) {
+            return Plan.no("grid (" + gx + ", " + g.batch() + ") exceeds CUDA's limits (batch <= 65535)");
+        }
+        String why = provider == GemmProvider.CUBLAS ? " (cuBLAS not used: no unit stride in a matrix dim of each operand)"
+                : "";
+        return Plan.of("gemm-kernel-" + d + why, 0, List.of(kernel("gemm", KernelId.GEMM.entry(g.dtype()), gx, g.batch(), 1,
+                CudaTables.GEMM_THREADS, 0, KernelArgs.gemm(g))));
     }
 }

@@ -2,6 +2,7 @@ package io.github.attn4j.opencl;
 
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
+import io.github.attn4j.GemmParams;
 import io.github.attn4j.Masks;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.OpVisitor;
@@ -136,6 +137,11 @@ final class OpenClPlans {
             @Override
             public Plan additive(AdditiveParams a) {
                 return OpenClPlans.additive(a, dev, t);
+            }
+
+            @Override
+            public Plan gemm(GemmParams g) {
+                return OpenClGemmPlan.plan(g, dev);
             }
         });
     }

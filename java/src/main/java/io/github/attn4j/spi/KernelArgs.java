@@ -1,6 +1,7 @@
 package io.github.attn4j.spi;
 
 import io.github.attn4j.AdditiveParams;
+import io.github.attn4j.GemmParams;
 import io.github.attn4j.Masks;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
@@ -107,5 +108,10 @@ public final class KernelArgs {
     /** {@code attn_copy_u<8|16|32>}: {@code dst = src} element by element, any strides. */
     public static List<Arg> copy(Tensor src, Tensor dst) {
         return new Builder().struct(KernelParams.copy(src, dst)).buf("src", src).buf("dst", dst).build();
+    }
+
+    /** {@code attn_gemm_<dt>}: the public batched GEMM, {@code C = alpha op(A) op(B) + beta C}. */
+    public static List<Arg> gemm(GemmParams g) {
+        return new Builder().struct(KernelParams.gemm(g)).buf("a", g.a()).buf("bm", g.b()).buf("c", g.c()).build();
     }
 }

@@ -14,6 +14,8 @@ public enum KernelId {
     MASKED_SOFTMAX_BWD("attn_masked_softmax_bwd"),
     ADDITIVE_FWD("attn_additive_fwd"),
     GEMM_NT("attn_gemm_nt"),
+    /** The public batched GEMM ({@code GemmParams}). */
+    GEMM("attn_gemm"),
     /** Strided copy; named by element width ({@link #copyEntry}), not by dtype. */
     COPY("attn_copy");
 

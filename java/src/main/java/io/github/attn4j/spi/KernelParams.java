@@ -1,6 +1,7 @@
 package io.github.attn4j.spi;
 
 import io.github.attn4j.AdditiveParams;
+import io.github.attn4j.GemmParams;
 import io.github.attn4j.Masks;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
@@ -191,5 +192,17 @@ public final class KernelParams {
             w.f32("alpha", alpha).i32("flags", flags);
             return w;
         }
+    }
+
+    /** {@code attn_gemm_op_params} of the public batched GEMM: the op(A), op(B) and C strides. */
+    public static StructWriter gemm(GemmParams g) {
+        StructWriter w = new StructWriter();
+        long[] as = g.aStrides(), bs = g.bStrides(), cs = g.cStrides();
+        w.i64("a_off", g.a().offset()).i64("a_sz", as[0]).i64("a_sm", as[1]).i64("a_sk", as[2]);
+        w.i64("b_off", g.b().offset()).i64("b_sz", bs[0]).i64("b_sk", bs[1]).i64("b_sn", bs[2]);
+        w.i64("c_off", g.c().offset()).i64("c_sz", cs[0]).i64("c_sm", cs[1]).i64("c_sn", cs[2]);
+        w.i32("m", g.m()).i32("n", g.n()).i32("k", g.k()).i32("batch", g.batch());
+        w.f32("alpha", g.alpha()).f32("beta", g.beta());
+        return w;
     }
 }

@@ -31,7 +31,9 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
 
     /** The ops. */
     public enum Op {
-        SDPA("sdpa"), SOFTMAX("softmax"), SOFTMAX_BACKWARD("softmax_backward"), ADDITIVE("additive");
+        SDPA("sdpa"), SOFTMAX("softmax"), SOFTMAX_BACKWARD("softmax_backward"), ADDITIVE("additive"),
+        /** The batched GEMM: {@code batch} products of {@code [seqQ, dim] . [dim, seqK]} (M, K, N). */
+        GEMM("gemm");
 
         private final String id;
 
@@ -55,7 +57,7 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
                     return o;
                 }
             }
-            throw new IllegalArgumentException("op: expected sdpa, softmax, softmax_backward or additive, got '" + s + "'");
+            throw new IllegalArgumentException("op: expected sdpa, softmax, softmax_backward, additive or gemm, got '" + s + "'");
         }
     }
 
@@ -112,7 +114,15 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
         /** Additive: the bias vector b[A]. */
         ADD_BIAS,
         /** Additive: also write the attention weights. */
-        WEIGHTS
+        WEIGHTS,
+        /** GEMM: A stored transposed, {@code [batch, K, M]}. */
+        TRANS_A,
+        /** GEMM: B stored transposed, {@code [batch, N, K]}. */
+        TRANS_B,
+        /** GEMM: beta = 0.5 (C is read; alpha is the case's scale, or 1). */
+        BETA,
+        /** GEMM: one B {@code [K, N]} (rank 2) shared by every product. */
+        SHARED_B
     }
 
     public Case {
@@ -183,6 +193,7 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
             case SOFTMAX, SOFTMAX_BACKWARD -> rows * seqK;
             case ADDITIVE -> rows * seqK * (dim + dimV) + (has(Flag.RAW) ? (long) batch * heads * (seqQ * rawDimQ
                     + seqK * rawDimK) * dim : 0);
+            case GEMM -> (long) batch * seqQ * seqK * dim;
         };
     }
 
@@ -192,7 +203,9 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
      */
     public String name() {
         StringBuilder s = new StringBuilder(op.id).append("(type=").append(dtype.name().toLowerCase(Locale.ROOT));
-        if (has(Flag.TWO_D)) {
+        if (op == Op.GEMM) {
+            s.append(",B=").append(batch).append(",M=").append(seqQ).append(",N=").append(seqK).append(",K=").append(dim);
+        } else if (has(Flag.TWO_D)) {
             s.append(",R=").append((long) batch * heads * seqQ).append(",N=").append(seqK);
         } else {
             s.append(",B=").append(batch);

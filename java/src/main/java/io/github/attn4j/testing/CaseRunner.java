@@ -3,6 +3,7 @@ package io.github.attn4j.testing;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.Backend;
 import io.github.attn4j.DType;
+import io.github.attn4j.GemmParams;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.OpVisitor;
 import io.github.attn4j.Scope;
@@ -180,6 +181,12 @@ public final class CaseRunner {
                 if (p.weights() != null) {
                     l.add(new Expected("weights", p.weights().shape(), r.weights(), n == null ? null : n.weights(), null));
                 }
+                return null;
+            }
+
+            @Override
+            public Void gemm(GemmParams p) {
+                l.add(new Expected("c", p.c().shape(), Reference.gemm(p), half ? LowPrecisionNaive.gemm(p) : null, null));
                 return null;
             }
         });

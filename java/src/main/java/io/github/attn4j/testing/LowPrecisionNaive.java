@@ -2,6 +2,7 @@ package io.github.attn4j.testing;
 
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
+import io.github.attn4j.GemmParams;
 import io.github.attn4j.Half;
 import io.github.attn4j.Masks;
 import io.github.attn4j.SdpaParams;
@@ -23,6 +24,7 @@ import java.util.stream.IntStream;
  *   <li>Softmax backward: {@code T = r(dY Y)}, {@code s = r(rowsum T)}, {@code dX = r(scale r(Y r(dY - s)))}.
  *   <li>Additive: {@code Qp = r(Q Wq^T)} (raw inputs), {@code t = r(tanh(r(r(Qp + Kp) + b)))},
  *       {@code e = r(r(t w) + bias + alibi)}, {@code P = r(softmax(e))}, {@code C = r(P V)}.
+ *   <li>GEMM: {@code C = r(r(alpha r(A B)) + r(beta C))} (a half matmul, then a scaled add).
  * </ul>
  * {@code r} rounds to the storage dtype. Masks are applied exactly as in the reference.
  */
@@ -199,5 +201,19 @@ public final class LowPrecisionNaive {
             o[i] = r(a[i], t);
         }
         return o;
+    }
+
+    /** The naive GEMM output {@code [batch, M, N]} row-major. */
+    public static double[] gemm(GemmParams p) {
+        DType t = p.dtype();
+        GemmParams plain = new GemmParams(p.a(), p.b(), p.c(), p.transA(), p.transB(), 1f, 0f);
+        double[] ab = Reference.gemm(plain);
+        double[] old = p.beta() != 0f ? Reference.gemm(new GemmParams(p.a(), p.b(), p.c(), p.transA(), p.transB(), 0f,
+                p.beta())) : null;
+        for (int i = 0; i < ab.length; i++) {
+            double v = r(p.alpha() * r(ab[i], t), t);
+            ab[i] = old == null ? v : r(v + r(old[i], t), t);
+        }
+        return ab;
     }
 }

@@ -1,0 +1,73 @@
+package io.github.attn4j.opencl;
+
+import io.github.attn4j.GemmParams;
+import io.github.attn4j.spi.KernelArgs;
+import io.github.attn4j.spi.KernelId;
+import io.github.attn4j.spi.Plan;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The plan of the public batched GEMM ({@code attn_gemm_<dt>} in {@code kernels/opencl/gemm.cl}),
+ * with its tile table. Kept beside {@link OpenClPlans}, which dispatches to it.
+ */
+final class OpenClGemmPlan {
+    private OpenClGemmPlan() {}
+
+    /**
+     * The tile table of {@code attn_gemm}: a work-group computes {@code tm x tn} of C, each
+     * work-item {@code rm} rows by {@code vw} columns, stepping K {@code tk} at a time.
+     *
+     * @param tm rows of C per work-group
+     * @param tn columns of C per work-group
+     * @param tk K slab staged in local memory per step
+     * @param rm rows per work-item (vector accumulators)
+     * @param vw columns per work-item (the vector width)
+     */
+    record Tiles(int tm, int tn, int tk, int rm, int vw) {
+        /**
+         * CPUs (PoCL): 16-wide vectors (one zmm), 8 rows per work-item (8 accumulators), 32
+         * work-items, a 64-deep K slab (32 KiB of local tiles, inside L2).
+         */
+        static final Tiles CPU = new Tiles(64, 64, 64, 8, 16);
+        /** GPUs: float4 columns, 4 rows per work-item, 16 x 16 work-items, 16-deep K slab. */
+        static final Tiles GPU = new Tiles(64, 64, 16, 4, 4);
+
+        int workItems() {
+            return (tn / vw) * (tm / rm);
+        }
+
+        long localBytes() {
+            return 4L * tk * (tm + tn);
+        }
+    }
+
+    static Plan plan(GemmParams g, OpenClDevice dev) {
+        Tiles t = dev.cpu() ? Tiles.CPU : Tiles.GPU;
+        while (t.localBytes() > dev.localMemBytes() && t.tk > 4) {
+            t = new Tiles(t.tm, t.tn, t.tk / 2, t.rm, t.vw);
+        }
+        while (t.workItems() > dev.maxWorkGroupSize() && t.tm > t.rm) {
+            t = new Tiles(t.tm / 2, t.tn, t.tk, t.rm, t.vw);
+        }
+        if (t.localBytes() > dev.localMemBytes() || t.workItems() > dev.maxWorkGroupSize()) {
+            return Plan.no("the GEMM tile (" + t + ") does not fit the device: " + dev.localMemBytes()
+                    + " B of local memory, " + dev.maxWorkGroupSize() + " work-items per group");
+        }
+        Map<String, Object> c = new LinkedHashMap<>();
+        String dt = g.dtype().name().toLowerCase(Locale.ROOT);
+        c.put("DT_" + g.dtype().name(), 1);
+        c.put("DT_SUFFIX", dt);
+        c.put("GEMM_TM", t.tm);
+        c.put("GEMM_TN", t.tn);
+        c.put("GEMM_TK", t.tk);
+        c.put("GEMM_RM", t.rm);
+        c.put("GEMM_VW", t.vw);
+        long gx = (g.n() + t.tn - 1L) / t.tn, gy = (g.m() + t.tm - 1L) / t.tm;
+        String name = String.format(Locale.ROOT, "gemm-%s-%dx%dx%d-r%dx%d", dt, t.tm, t.tn, t.tk, t.rm, t.vw);
+        return Plan.of(name, 0, List.of(new Plan.Step("gemm", KernelId.GEMM.entry(g.dtype()), c,
+                new long[] {gx, gy, g.batch()}, new long[] {t.tn / t.vw, t.tm / t.rm, 1}, 0, KernelArgs.gemm(g))));
+    }
+}
