@@ -32,7 +32,7 @@ import java.util.Set;
 public final class ShapeSets {
     private ShapeSets() {}
 
-    public static final List<String> SET_NAMES = List.of("flash", "decode", "softmax", "additive", "standard", "small");
+    public static final List<String> SET_NAMES = List.of("flash", "decode", "softmax", "additive", "standard", "small", "gemm");
 
     public static List<Shape> flash() {
         List<Shape> l = new ArrayList<>();
@@ -71,6 +71,17 @@ public final class ShapeSets {
         for (int a : new int[] {512, 1024}) {
             l.add(Shape.additive("additive-a", 32, 1, 512, 512, a, 256, false));
         }
+        return l;
+    }
+
+    /** The GEMM set: square 256..2048 (1024³ is the figure), a batched and a projection-like shape. */
+    public static List<Shape> gemm() {
+        List<Shape> l = new ArrayList<>();
+        for (int s = 256; s <= 2048; s *= 2) {
+            l.add(Shape.gemm("gemm", 1, s, s, s));
+        }
+        l.add(Shape.gemm("gemm-batched", 16, 256, 256, 256));
+        l.add(Shape.gemm("gemm-projection", 1, 4096, 1024, 1024));
         return l;
     }
 
@@ -113,6 +124,7 @@ public final class ShapeSets {
                     out.addAll(additive());
                 }
                 case "small" -> out.addAll(small());
+                case "gemm" -> out.addAll(gemm());
                 default -> {
                     if (!it.contains(":")) {
                         throw new IllegalArgumentException("--shapes: expected a set name " + SET_NAMES
@@ -156,9 +168,9 @@ public final class ShapeSets {
                 throw new IllegalArgumentException("shape '" + text + "': expected key=value or 'causal', got '" + p + "'");
             }
             String k = p.substring(0, eq);
-            if (!Set.of("b", "h", "hkv", "s", "sq", "sk", "d", "dv", "a", "r", "n").contains(k)) {
+            if (!Set.of("b", "h", "hkv", "s", "sq", "sk", "d", "dv", "a", "r", "n", "m", "k").contains(k)) {
                 throw new IllegalArgumentException("shape '" + text + "': expected a key among b, h, hkv, s, sq, sk, d, "
-                        + "dv, a, r, n, got '" + k + "'");
+                        + "dv, a, r, n, m, k, got '" + k + "'");
             }
             kv.put(k, parseSize(text, k, p.substring(eq + 1)));
         }
@@ -184,8 +196,12 @@ public final class ShapeSets {
                 int h = kv.getOrDefault("h", 1);
                 return new Shape("additive", "custom", kv.get("b"), h, h, sq, sk, 0, kv.get("dv"), kv.get("a"), causal);
             }
-            default -> throw new IllegalArgumentException("shape '" + text + "': expected op sdpa, softmax or additive, got '"
-                    + parts[0] + "'");
+            case "gemm" -> {
+                need(text, kv, "m", "n", "k");
+                return Shape.gemm("custom", kv.getOrDefault("b", 1), kv.get("m"), kv.get("n"), kv.get("k"));
+            }
+            default -> throw new IllegalArgumentException("shape '" + text + "': expected op sdpa, softmax, additive or gemm,"
+                    + " got '" + parts[0] + "'");
         }
     }
 

@@ -2,6 +2,7 @@ package io.github.attn4j.bench;
 
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
+import io.github.attn4j.GemmParams;
 import io.github.attn4j.Half;
 import io.github.attn4j.HostMemory;
 import io.github.attn4j.Masks;
@@ -68,6 +69,7 @@ public final class Workload {
             case "sdpa" -> es * ((long) s.batch() * s.heads() * s.seqQ() * (s.headDim() + s.headDimV())
                     + (long) s.batch() * s.headsKv() * s.seqK() * (s.headDim() + s.headDimV()));
             case "softmax" -> 2 * es * s.batch() * s.heads() * s.seqQ() * (long) s.seqK();
+            case "gemm" -> (long) s.bytes((int) es);
             default -> es * ((long) s.batch() * s.heads() * s.seqQ() * (s.dimA() + s.headDimV())
                     + (long) s.batch() * s.heads() * s.seqK() * (s.dimA() + s.headDimV()) + 2L * s.dimA());
         };
@@ -96,6 +98,12 @@ public final class Workload {
                     b.causal();
                 }
                 yield b.build();
+            }
+            case "gemm" -> {
+                Tensor a = filled(scope, t, rnd, 1f, s.batch(), s.seqQ(), s.headDim());
+                Tensor b = filled(scope, t, rnd, 1f, s.batch(), s.headDim(), s.seqK());
+                Tensor c = scope.allocate(t, s.batch(), s.seqQ(), s.seqK());
+                yield GemmParams.builder(a, b, c).build();
             }
             default -> {
                 Tensor qp = filled(scope, t, rnd, 1f, s.batch(), s.heads(), s.seqQ(), s.dimA());
