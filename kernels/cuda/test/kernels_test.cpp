@@ -16,6 +16,7 @@
 #include "../softmax.cu"
 #include "../additive.cu"
 #include "../gemm.cu"
+#include "../rope.cu"
 #include "../copy.cu"
 
 #include <cstdio>
@@ -655,6 +656,46 @@ static void gemm_op_case(std::mt19937& rng, DT dt, int batch, int M, int N, int 
     report(ok, name, detail);
 }
 
+/* RoPE (attn_rope_<dt> body), out of place and in place, BSHD strides, a few blocks (grid-stride loop). */
+static void rope_case(std::mt19937& rng, DT dt, int B, int H, int S, int D, int offset, float theta, bool in_place, int blocks) {
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    const size_t n = (size_t)B * H * S * D;
+    Buf X(dt, n), O(dt, n);
+    for (size_t i = 0; i < n; i++) X.set(i, u(rng));
+    std::vector<float> x0(n);
+    for (size_t i = 0; i < n; i++) x0[i] = X.get(i);
+    O.poison();
+    Str st = strides(true, B, H, S, D); /* BSHD */
+    attn_rope_params p;
+    std::memset(&p, 0, sizeof p);
+    p.x_sb = p.o_sb = st.b; p.x_sh = p.o_sh = st.h; p.x_ss = p.o_ss = st.s; p.x_sd = p.o_sd = st.d;
+    p.batch = B; p.heads = H; p.seq = S; p.head_dim = D; p.offset = offset; p.theta = theta;
+    Buf& out = in_place ? X : O;
+    attn_emu::launch({(unsigned)blocks, 1, 1}, ROPE_THREADS, 0, [&] {
+        if (dt == DF32) attn::rope<attn::F32>(p, X.f.data(), out.f.data());
+        else if (dt == DF16) attn::rope<attn::F16>(p, X.h.data(), out.h.data());
+        else attn::rope<attn::BF16>(p, X.h.data(), out.h.data());
+    });
+    bool ok = true;
+    std::string detail;
+    const int half = D / 2;
+    for (int b = 0; b < B && ok; b++) for (int h = 0; h < H && ok; h++) for (int s = 0; s < S && ok; s++) for (int i = 0; i < half && ok; i++) {
+        long long base = b * st.b + h * st.h + s * st.s;
+        double a = (double)(offset + s) * std::pow((double)theta, -2.0 * i / D);
+        double v0 = x0[base + i], v1 = x0[base + i + half];
+        double w0 = v0 * std::cos(a) - v1 * std::sin(a), w1 = v1 * std::cos(a) + v0 * std::sin(a);
+        if (!close_enough(w0, out.get(base + i), tol_of(dt) * 10) || !close_enough(w1, out.get(base + i + half), tol_of(dt) * 10)) {
+            ok = false;
+            detail = "pair " + std::to_string(i) + " at s=" + std::to_string(s) + ": " + std::to_string(out.get(base + i)) + " want " +
+                     std::to_string(w0);
+        }
+    }
+    char name[160];
+    std::snprintf(name, sizeof name, "rope %s B%d H%d S%d D%d off=%d theta=%.0f in_place=%d blocks=%d", dt_name(dt), B, H, S, D,
+                  offset, theta, in_place, blocks);
+    report(ok, name, detail);
+}
+
 int main(int argc, char** argv) {
     unsigned seed = argc > 1 ? (unsigned)std::strtoul(argv[1], nullptr, 10) : 20261121u;
     std::mt19937 rng(seed);
@@ -737,6 +778,11 @@ int main(int argc, char** argv) {
     for (DT t : dts) for (int rep = 0; rep < 4; rep++) {
         gemm_op_case(rng, t, 1 + (int)(rng() % 3), 1 + (int)(rng() % 140), 1 + (int)(rng() % 140), 1 + (int)(rng() % 90),
                      rep & 1, (rep >> 1) & 1, rng() % 2, rep == 0 ? 1.0f : -0.75f, rep < 2 ? 0.0f : 0.5f);
+    }
+    /* RoPE */
+    for (DT t : dts) {
+        rope_case(rng, t, 2, 3, 7, 16, 0, 10000.0f, false, 1);
+        rope_case(rng, t, 1, 2, 5, 64, 37, 500000.0f, true, 3);
     }
     std::printf("kernels_test: %d cases, %d failures (seed %u)\n", g_cases, g_failures, seed);
     return g_failures == 0 ? 0 : 1;

@@ -50,6 +50,11 @@ public interface Backend extends AutoCloseable {
         run(p);
     }
 
+    /** Applies rotary position embedding (see {@link RopeParams}). */
+    default void rope(RopeParams p) {
+        run(p);
+    }
+
     /** Releases the device. Reports (and with {@code -Dattn4j.leaks=fail} throws on) scopes never closed. */
     @Override
     void close();

@@ -9,7 +9,7 @@ import java.util.function.UnaryOperator;
  * anything native runs.
  */
 public sealed interface OpParams permits SdpaParams, SoftmaxParams, SoftmaxBackwardParams, AdditiveParams,
-        GemmParams {
+        GemmParams, RopeParams {
     /** The op's name: "sdpa", "softmax", "softmax_backward", "additive". */
     String op();
 

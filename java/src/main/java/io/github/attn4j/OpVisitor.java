@@ -18,4 +18,7 @@ public interface OpVisitor<R> {
 
     /** The batched GEMM, {@code C = alpha * op(A) . op(B) + beta * C}. */
     R gemm(GemmParams p);
+
+    /** Rotary position embedding (rotate-half, Llama/HF). */
+    R rope(RopeParams p);
 }

@@ -75,6 +75,11 @@ public interface Scope extends AutoCloseable {
         run(p);
     }
 
+    /** Applies rotary position embedding (see {@link RopeParams}). */
+    default void rope(RopeParams p) {
+        run(p);
+    }
+
     /** Waits until everything issued on this scope's stream has finished. */
     void synchronize();
 

@@ -2,6 +2,7 @@ package io.github.attn4j.cpu;
 
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.GemmParams;
+import io.github.attn4j.RopeParams;
 import io.github.attn4j.Backend;
 import io.github.attn4j.Check;
 import io.github.attn4j.DType;
@@ -120,6 +121,12 @@ public final class CpuBackend implements Backend {
             public Void gemm(GemmParams g) {
                 double[] r = Reference.gemm(g);
                 Reference.store(r, g.c());
+                return null;
+            }
+
+            @Override
+            public Void rope(RopeParams r) {
+                Reference.store(Reference.rope(r), r.out());
                 return null;
             }
         });

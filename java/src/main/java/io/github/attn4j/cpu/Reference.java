@@ -2,6 +2,7 @@ package io.github.attn4j.cpu;
 
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.GemmParams;
+import io.github.attn4j.RopeParams;
 import io.github.attn4j.Masks;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
@@ -261,6 +262,30 @@ public final class Reference {
     /** The element at {@code offset + rel} of a host tensor, as a float. */
     private static float at(io.github.attn4j.Tensor t, long rel) {
         return t.host().getFloat(t.offset() + rel, t.dtype());
+    }
+
+    /**
+     * Rotary position embedding in double (the angle {@code (offset + s) * theta^(-2i/D)} too), as a
+     * row-major {@code [B, H, S, D]} array.
+     */
+    public static double[] rope(RopeParams p) {
+        int bn = p.batch(), hn = p.heads(), sn = p.seq(), d = p.headDim(), half = d / 2;
+        double[] out = new double[Math.toIntExact((long) bn * hn * sn * d)];
+        for (int b = 0; b < bn; b++) {
+            for (int h = 0; h < hn; h++) {
+                for (int s = 0; s < sn; s++) {
+                    int base = ((b * hn + h) * sn + s) * d;
+                    double pos = (double) p.offset() + s;
+                    for (int i = 0; i < half; i++) {
+                        double a = pos * Math.pow(p.theta(), -2.0 * i / d);
+                        double x0 = p.x().get(b, h, s, i), x1 = p.x().get(b, h, s, i + half);
+                        out[base + i] = x0 * Math.cos(a) - x1 * Math.sin(a);
+                        out[base + i + half] = x1 * Math.cos(a) + x0 * Math.sin(a);
+                    }
+                }
+            }
+        }
+        return out;
     }
 
     /** A 4-D host tensor as a row-major double array. */

@@ -3,6 +3,7 @@ package io.github.attn4j.cuda;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
 import io.github.attn4j.GemmParams;
+import io.github.attn4j.RopeParams;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.OpVisitor;
 import io.github.attn4j.SdpaParams;
@@ -72,6 +73,15 @@ final class CudaPlans {
             @Override
             public Plan gemm(GemmParams g) {
                 return CudaPlans.gemm(g, c.gemm());
+            }
+
+            @Override
+            public Plan rope(RopeParams r) {
+                long pairs = (long) r.batch() * r.heads() * r.seq() * (r.headDim() / 2);
+                long blocks = Math.max(1, Math.min(LaunchConfig.ceilDiv(pairs, CudaTables.ROPE_THREADS),
+                        32L * c.dev().multiprocessors()));
+                return Plan.of("rope-" + dt(r.dtype()), 0, List.of(kernel("rope", KernelId.ROPE.entry(r.dtype()), blocks, 1, 1,
+                        CudaTables.ROPE_THREADS, 0, KernelArgs.rope(r))));
             }
         });
     }

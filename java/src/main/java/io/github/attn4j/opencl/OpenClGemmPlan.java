@@ -1,6 +1,7 @@
 package io.github.attn4j.opencl;
 
 import io.github.attn4j.GemmParams;
+import io.github.attn4j.RopeParams;
 import io.github.attn4j.spi.KernelArgs;
 import io.github.attn4j.spi.KernelId;
 import io.github.attn4j.spi.Plan;
@@ -10,8 +11,9 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The plan of the public batched GEMM ({@code attn_gemm_<dt>} in {@code kernels/opencl/gemm.cl}),
- * with its tile table. Kept beside {@link OpenClPlans}, which dispatches to it.
+ * The plans of the layer ops: the public batched GEMM ({@code attn_gemm_<dt>} in
+ * {@code kernels/opencl/gemm.cl}, with its tile table) and RoPE ({@code attn_rope_<dt>} in
+ * {@code kernels/opencl/rope.cl}). Kept beside {@link OpenClPlans}, which dispatches to them.
  */
 final class OpenClGemmPlan {
     private OpenClGemmPlan() {}
@@ -69,5 +71,19 @@ final class OpenClGemmPlan {
         String name = String.format(Locale.ROOT, "gemm-%s-%dx%dx%d-r%dx%d", dt, t.tm, t.tn, t.tk, t.rm, t.vw);
         return Plan.of(name, 0, List.of(new Plan.Step("gemm", KernelId.GEMM.entry(g.dtype()), c,
                 new long[] {gx, gy, g.batch()}, new long[] {t.tn / t.vw, t.tm / t.rm, 1}, 0, KernelArgs.gemm(g))));
+    }
+
+    /** Work-items per RoPE work-group (fewer when the device allows fewer). */
+    static final int ROPE_WG = 256;
+
+    static Plan rope(RopeParams r, OpenClDevice dev) {
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("DT_" + r.dtype().name(), 1);
+        c.put("DT_SUFFIX", r.dtype().name().toLowerCase(Locale.ROOT));
+        long wg = Math.min(ROPE_WG, Integer.highestOneBit((int) Math.min(dev.maxWorkGroupSize(), 1 << 20)));
+        long pairs = (long) r.batch() * r.heads() * r.seq() * (r.headDim() / 2);
+        long groups = Math.max(1, Math.min((pairs + wg - 1) / wg, 4L * dev.computeUnits() * 64));
+        return Plan.of("rope-" + c.get("DT_SUFFIX"), 0, List.of(new Plan.Step("rope", KernelId.ROPE.entry(r.dtype()), c,
+                new long[] {groups}, new long[] {wg}, 0, KernelArgs.rope(r))));
     }
 }

@@ -3,6 +3,7 @@ package io.github.attn4j.opencl;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
 import io.github.attn4j.GemmParams;
+import io.github.attn4j.RopeParams;
 import io.github.attn4j.Masks;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.OpVisitor;
@@ -142,6 +143,11 @@ final class OpenClPlans {
             @Override
             public Plan gemm(GemmParams g) {
                 return OpenClGemmPlan.plan(g, dev);
+            }
+
+            @Override
+            public Plan rope(RopeParams r) {
+                return OpenClGemmPlan.rope(r, dev);
             }
         });
     }

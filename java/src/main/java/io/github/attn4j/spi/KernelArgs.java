@@ -2,6 +2,7 @@ package io.github.attn4j.spi;
 
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.GemmParams;
+import io.github.attn4j.RopeParams;
 import io.github.attn4j.Masks;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
@@ -113,5 +114,10 @@ public final class KernelArgs {
     /** {@code attn_gemm_<dt>}: the public batched GEMM, {@code C = alpha op(A) op(B) + beta C}. */
     public static List<Arg> gemm(GemmParams g) {
         return new Builder().struct(KernelParams.gemm(g)).buf("a", g.a()).buf("bm", g.b()).buf("c", g.c()).build();
+    }
+
+    /** {@code attn_rope_<dt>}: rotary position embedding, {@code o} may be {@code x}. */
+    public static List<Arg> rope(RopeParams p) {
+        return new Builder().struct(KernelParams.rope(p)).buf("x", p.x()).buf("o", p.out()).build();
     }
 }

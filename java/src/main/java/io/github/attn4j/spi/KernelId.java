@@ -16,6 +16,8 @@ public enum KernelId {
     GEMM_NT("attn_gemm_nt"),
     /** The public batched GEMM ({@code GemmParams}). */
     GEMM("attn_gemm"),
+    /** Rotary position embedding ({@code RopeParams}). */
+    ROPE("attn_rope"),
     /** Strided copy; named by element width ({@link #copyEntry}), not by dtype. */
     COPY("attn_copy");
 

@@ -2,6 +2,7 @@ package io.github.attn4j.spi;
 
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.GemmParams;
+import io.github.attn4j.RopeParams;
 import io.github.attn4j.Masks;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
@@ -203,6 +204,16 @@ public final class KernelParams {
         w.i64("c_off", g.c().offset()).i64("c_sz", cs[0]).i64("c_sm", cs[1]).i64("c_sn", cs[2]);
         w.i32("m", g.m()).i32("n", g.n()).i32("k", g.k()).i32("batch", g.batch());
         w.f32("alpha", g.alpha()).f32("beta", g.beta());
+        return w;
+    }
+
+    /** {@code attn_rope_params}. */
+    public static StructWriter rope(RopeParams p) {
+        StructWriter w = new StructWriter();
+        t4(w, "x", p.x(), "sb", "sh", "ss", "sd");
+        t4(w, "o", p.out(), "sb", "sh", "ss", "sd");
+        w.i32("batch", p.batch()).i32("heads", p.heads()).i32("seq", p.seq()).i32("head_dim", p.headDim());
+        w.i32("offset", p.offset()).f32("theta", p.theta());
         return w;
     }
 }

@@ -33,7 +33,9 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
     public enum Op {
         SDPA("sdpa"), SOFTMAX("softmax"), SOFTMAX_BACKWARD("softmax_backward"), ADDITIVE("additive"),
         /** The batched GEMM: {@code batch} products of {@code [seqQ, dim] . [dim, seqK]} (M, K, N). */
-        GEMM("gemm");
+        GEMM("gemm"),
+        /** Rotary position embedding: x {@code [batch, heads, seqQ, dim]}, position offset {@code seqK}, theta {@code scale}. */
+        ROPE("rope");
 
         private final String id;
 
@@ -57,7 +59,7 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
                     return o;
                 }
             }
-            throw new IllegalArgumentException("op: expected sdpa, softmax, softmax_backward, additive or gemm, got '" + s + "'");
+            throw new IllegalArgumentException("op: expected sdpa, softmax, softmax_backward, additive, gemm or rope, got '" + s + "'");
         }
     }
 
@@ -194,6 +196,7 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
             case ADDITIVE -> rows * seqK * (dim + dimV) + (has(Flag.RAW) ? (long) batch * heads * (seqQ * rawDimQ
                     + seqK * rawDimK) * dim : 0);
             case GEMM -> (long) batch * seqQ * seqK * dim;
+            case ROPE -> (long) batch * heads * seqQ * dim;
         };
     }
 
@@ -203,7 +206,10 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
      */
     public String name() {
         StringBuilder s = new StringBuilder(op.id).append("(type=").append(dtype.name().toLowerCase(Locale.ROOT));
-        if (op == Op.GEMM) {
+        if (op == Op.ROPE) {
+            s.append(",B=").append(batch).append(",H=").append(heads).append(",S=").append(seqQ).append(",D=").append(dim)
+                    .append(",off=").append(seqK);
+        } else if (op == Op.GEMM) {
             s.append(",B=").append(batch).append(",M=").append(seqQ).append(",N=").append(seqK).append(",K=").append(dim);
         } else if (has(Flag.TWO_D)) {
             s.append(",R=").append((long) batch * heads * seqQ).append(",N=").append(seqK);
@@ -254,7 +260,7 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
             s.append(",softcap=").append(fmt(softcap));
         }
         if (!Float.isNaN(scale)) {
-            s.append(",scale=").append(fmt(scale));
+            s.append(op == Op.ROPE ? ",theta=" : ",scale=").append(fmt(scale));
         }
         if (special != Special.NONE) {
             s.append(",").append(special.name().toLowerCase(Locale.ROOT).replace('_', '-'));

@@ -3,6 +3,7 @@ package io.github.attn4j.testing;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
 import io.github.attn4j.GemmParams;
+import io.github.attn4j.RopeParams;
 import io.github.attn4j.Layout;
 import io.github.attn4j.Masks;
 import io.github.attn4j.OpParams;
@@ -51,6 +52,7 @@ public final class CaseData {
             case SOFTMAX_BACKWARD -> d.softmaxBackward();
             case ADDITIVE -> d.additive();
             case GEMM -> d.gemm();
+            case ROPE -> d.rope();
         }
         d.inputs.values().forEach(GuardedBuffer::seal);
         d.outputs.values().forEach(GuardedBuffer::seal);
@@ -435,6 +437,19 @@ public final class CaseData {
         }
     }
 
+    private void rope() {
+        GuardedBuffer x = input(fill(data4("x", c.batch(), c.heads(), c.seqQ(), c.dim()), 1f));
+        if (c.has(Flag.IN_PLACE)) {
+            outputs.put("out", x);
+        } else {
+            output(data4("out", c.batch(), c.heads(), c.seqQ(), c.dim()));
+        }
+        scale = c.scale();
+        if (c.special() == Special.NAN_READ) {
+            x.hostView().set(Float.NaN, c.batch() - 1, 0, c.seqQ() / 2, c.dim() / 2);
+        }
+    }
+
     private GuardedBuffer weights(String name, int a, int d) {
         long[] st = c.storage() == Storage.PADDED ? new long[] {d + 1L, 1} : Tensor.contiguousStrides(a, d);
         return GuardedBuffer.of(name, c.dtype(), new int[] {a, d}, st);
@@ -504,6 +519,15 @@ public final class CaseData {
                 }
                 if (c.has(Flag.BETA)) {
                     p.beta(0.5f);
+                }
+                yield p.build();
+            }
+            case ROPE -> {
+                Tensor x = view.apply(inputs.get("x"));
+                RopeParams.Builder p = RopeParams.builder(x, c.has(Flag.IN_PLACE) ? x : view.apply(outputs.get("out")))
+                        .offset(c.seqK());
+                if (!Float.isNaN(scale)) {
+                    p.theta(scale);
                 }
                 yield p.build();
             }

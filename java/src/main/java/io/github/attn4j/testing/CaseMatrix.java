@@ -56,6 +56,7 @@ public final class CaseMatrix {
         softmaxBackward(add);
         additive(add);
         gemm(add);
+        rope(add);
         return List.copyOf(m.values());
     }
 
@@ -553,6 +554,28 @@ public final class CaseMatrix {
             add.accept(gemmCase(3, 17, 113, 40).dtype(t).flag(Flag.TRANS_A).flag(Flag.TRANS_B).flag(Flag.BETA));
             add.accept(gemmCase(2, 7, 100, 24).dtype(t).storage(Storage.PADDED).flag(Flag.SHARED_B).flag(Flag.TRANS_B));
             add.accept(gemmCase(2, 17, 33, 40).dtype(t).special(Special.NAN_READ));
+        }
+    }
+
+    /**
+     * RoPE: odd and even head counts, D from 2 to 256, position offsets (0, a decode position, a
+     * long one), in place and out of place, BSHD and padded storage, another theta, a NaN; F16 and
+     * BF16. One kernel variant per dtype.
+     */
+    private static void rope(Consumer<Builder> add) {
+        for (int[] s : new int[][] {{1, 1, 1, 2, 0}, {2, 3, 7, 64, 0}, {1, 4, 17, 128, 5}, {2, 2, 1, 96, 1000},
+            {1, 2, 113, 256, 0}, {3, 1, 9, 16, 31}, {1, 1, 129, 32, 0}, {1, 1, 1000, 16, 3}}) {
+            add.accept(Case.builder(Op.ROPE).bh(s[0], s[1]).seq(s[2], s[4]).dims(s[3], s[3]));
+        }
+        add.accept(Case.builder(Op.ROPE).bh(2, 3).seq(7, 3).dims(64, 64).flag(Flag.IN_PLACE));
+        add.accept(Case.builder(Op.ROPE).bh(2, 3).seq(17, 0).dims(64, 64).storage(Storage.BSHD).flag(Flag.IN_PLACE));
+        add.accept(Case.builder(Op.ROPE).bh(2, 3).seq(7, 9).dims(40, 40).storage(Storage.PADDED));
+        add.accept(Case.builder(Op.ROPE).bh(1, 2).seq(17, 100).dims(64, 64).scale(500000f));
+        add.accept(Case.builder(Op.ROPE).bh(2, 2).seq(7, 0).dims(32, 32).special(Special.NAN_READ));
+        for (DType t : HALF) {
+            add.accept(Case.builder(Op.ROPE).dtype(t).bh(2, 3).seq(17, 4).dims(64, 64));
+            add.accept(Case.builder(Op.ROPE).dtype(t).bh(2, 2).seq(7, 0).dims(128, 128).storage(Storage.BSHD)
+                    .flag(Flag.IN_PLACE));
         }
     }
 }

@@ -4,6 +4,7 @@ import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.Backend;
 import io.github.attn4j.DType;
 import io.github.attn4j.GemmParams;
+import io.github.attn4j.RopeParams;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.OpVisitor;
 import io.github.attn4j.Scope;
@@ -187,6 +188,12 @@ public final class CaseRunner {
             @Override
             public Void gemm(GemmParams p) {
                 l.add(new Expected("c", p.c().shape(), Reference.gemm(p), half ? LowPrecisionNaive.gemm(p) : null, null));
+                return null;
+            }
+
+            @Override
+            public Void rope(RopeParams p) {
+                l.add(new Expected("out", p.x().shape(), Reference.rope(p), half ? LowPrecisionNaive.rope(p) : null, null));
                 return null;
             }
         });

@@ -3,6 +3,7 @@ package io.github.attn4j.testing;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
 import io.github.attn4j.GemmParams;
+import io.github.attn4j.RopeParams;
 import io.github.attn4j.Half;
 import io.github.attn4j.Masks;
 import io.github.attn4j.SdpaParams;
@@ -25,6 +26,8 @@ import java.util.stream.IntStream;
  *   <li>Additive: {@code Qp = r(Q Wq^T)} (raw inputs), {@code t = r(tanh(r(r(Qp + Kp) + b)))},
  *       {@code e = r(r(t w) + bias + alibi)}, {@code P = r(softmax(e))}, {@code C = r(P V)}.
  *   <li>GEMM: {@code C = r(r(alpha r(A B)) + r(beta C))} (a half matmul, then a scaled add).
+ *   <li>RoPE: {@code out = r(r(x cos) + r(rot(x) sin))} with cos and sin rounded to the dtype (HF's
+ *       cached half cos/sin tables).
  * </ul>
  * {@code r} rounds to the storage dtype. Masks are applied exactly as in the reference.
  */
@@ -215,5 +218,28 @@ public final class LowPrecisionNaive {
             ab[i] = old == null ? v : r(v + r(old[i], t), t);
         }
         return ab;
+    }
+
+    /** The naive RoPE output {@code [B, H, S, D]} row-major (HF: half cos/sin tables, two half products). */
+    public static double[] rope(RopeParams p) {
+        DType t = p.dtype();
+        int bn = p.batch(), hn = p.heads(), sn = p.seq(), d = p.headDim(), half = d / 2;
+        double[] out = new double[Math.toIntExact((long) bn * hn * sn * d)];
+        for (int b = 0; b < bn; b++) {
+            for (int h = 0; h < hn; h++) {
+                for (int s = 0; s < sn; s++) {
+                    int base = ((b * hn + h) * sn + s) * d;
+                    for (int i = 0; i < half; i++) {
+                        float f = (float) (1.0 / Math.pow(p.theta(), 2.0 * i / d));
+                        float a = (float) (p.offset() + s) * f;
+                        double c = r(Math.cos(a), t), sn2 = r(Math.sin(a), t);
+                        double x0 = p.x().get(b, h, s, i), x1 = p.x().get(b, h, s, i + half);
+                        out[base + i] = r(r(x0 * c, t) - r(x1 * sn2, t), t);
+                        out[base + i + half] = r(r(x1 * c, t) + r(x0 * sn2, t), t);
+                    }
+                }
+            }
+        }
+        return out;
     }
 }

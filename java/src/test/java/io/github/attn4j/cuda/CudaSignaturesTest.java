@@ -66,6 +66,8 @@ class CudaSignaturesTest {
             }
             l.add(io.github.attn4j.GemmParams.builder(t(dt, 3, 7, 5), t(dt, 9, 5), t(dt, 3, 7, 9)).transB(true).beta(1f)
                     .build());
+            Tensor rx = t(dt, 2, 3, 5, 8);
+            l.add(io.github.attn4j.RopeParams.builder(rx, rx).offset(4).build());
         }
         return l;
     }
@@ -115,7 +117,7 @@ class CudaSignaturesTest {
                 "attn_sdpa_fwd_<dt>", "attn_sdpa_fwd_tc_<dt>_d128", "attn_sdpa_combine_<dt>", "attn_masked_softmax_<dt>_warp",
                 "attn_masked_softmax_<dt>", "attn_masked_softmax_bwd_<dt>_warp", "attn_masked_softmax_bwd_<dt>",
                 "attn_additive_fwd_<dt>_d64", "attn_additive_fwd_<dt>", "attn_additive_fwd_<dt>_qkf32_d64",
-                "attn_additive_fwd_<dt>_qkf32", "attn_gemm_nt_<dt>", "attn_bgemm_<dt>_<dt>_<dt>", "attn_gemm_<dt>")) {
+                "attn_additive_fwd_<dt>_qkf32", "attn_gemm_nt_<dt>", "attn_bgemm_<dt>_<dt>_<dt>", "attn_gemm_<dt>", "attn_rope_<dt>")) {
             assertTrue(seen.contains(kind), kind + " never planned; planned: " + seen);
         }
     }
@@ -123,7 +125,7 @@ class CudaSignaturesTest {
     @Test
     void theSharedEntryNamesExistForEveryDtype() {
         Map<String, List<String>> all = new HashMap<>();
-        for (String m : List.of("sdpa", "softmax", "additive", "gemm", "copy")) {
+        for (String m : List.of("sdpa", "softmax", "additive", "gemm", "copy", "rope")) {
             all.putAll(entries(m));
         }
         for (KernelId id : KernelId.values()) {

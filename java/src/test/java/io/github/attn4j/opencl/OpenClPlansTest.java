@@ -61,6 +61,8 @@ class OpenClPlansTest {
             l.add(AdditiveParams.builder(q, k, v, t(dt, 12), o).projections(t(dt, 12, 16), t(dt, 12, 16)).build());
             l.add(io.github.attn4j.GemmParams.builder(t(dt, 3, 7, 5), t(dt, 9, 5), t(dt, 3, 7, 9)).transB(true).beta(1f)
                     .build());
+            Tensor rx = t(dt, 2, 3, 5, 8);
+            l.add(io.github.attn4j.RopeParams.builder(rx, rx).offset(4).build());
         }
         return l;
     }

@@ -251,6 +251,20 @@ class KernelParamsTest {
     }
 
     @Test
+    void rope() {
+        Tensor x = f(2, 3, 5, 8);
+        io.github.attn4j.RopeParams p = io.github.attn4j.RopeParams.builder(x, f(2, 3, 5, 8)).offset(7).theta(500f).build();
+        String g = "attn_rope_params";
+        ByteBuffer b = check(g, KernelParams.rope(p));
+        i64(b, g, "x_sh", 40);
+        i64(b, g, "o_ss", 8);
+        i32(b, g, "seq", 5);
+        i32(b, g, "head_dim", 8);
+        i32(b, g, "offset", 7);
+        f32(b, g, "theta", 500f);
+    }
+
+    @Test
     void batchedGemm() {
         KernelParams.Operand o = new KernelParams.Operand(1, 2, 3, 4, 5);
         String g = "attn_bgemm_params";
