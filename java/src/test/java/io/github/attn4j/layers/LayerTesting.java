@@ -1,0 +1,145 @@
+package io.github.attn4j.layers;
+
+import io.github.attn4j.Tensor;
+import io.github.attn4j.weights.AttentionWeights;
+import java.util.SplittableRandom;
+
+/** Seeded weights and inputs, and an independent float64 multi-head attention for the layer tests. */
+public final class LayerTesting {
+    private LayerTesting() {}
+
+    /** Uniform nonzero values in [-amp, amp]. */
+    public static Tensor random(SplittableRandom r, float amp, int... shape) {
+        float[] a = new float[(int) Tensor.numel(shape)];
+        for (int i = 0; i < a.length; i++) {
+            double u = 0.01 + 0.99 * r.nextDouble();
+            a[i] = (float) ((r.nextBoolean() ? u : -u) * amp);
+        }
+        return Tensor.of(a, shape);
+    }
+
+    /** Random weights of a block: E, Hq, Hkv, D, key/value input width Ek, with or without biases. */
+    public static AttentionWeights weights(long seed, int e, int hq, int hkv, int d, int ek, boolean bias) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float a = (float) (1.5 / Math.sqrt(e)), ak = (float) (1.5 / Math.sqrt(ek)), ao = (float) (1 / Math.sqrt(hq * d));
+        return new AttentionWeights(hq, hkv, d, random(r, a, hq * d, e), random(r, ak, hkv * d, ek), random(r, ak, hkv * d, ek),
+                random(r, ao, e, hq * d), bias ? random(r, 0.2f, hq * d) : null, bias ? random(r, 0.2f, hkv * d) : null,
+                bias ? random(r, 0.2f, hkv * d) : null, bias ? random(r, 0.2f, e) : null);
+    }
+
+    /** {@code x [B, S, F] . w^T + b} in double: {@code [B, S, N]}. */
+    static double[][][] linear(Tensor x, Tensor w, Tensor b) {
+        int bn = x.dim(0), s = x.dim(1), f = x.dim(2), n = w.dim(0);
+        double[][][] y = new double[bn][s][n];
+        for (int i = 0; i < bn; i++) {
+            for (int t = 0; t < s; t++) {
+                for (int o = 0; o < n; o++) {
+                    double acc = b == null ? 0 : b.get(o);
+                    for (int k = 0; k < f; k++) {
+                        acc += (double) x.get(i, t, k) * w.get(o, k);
+                    }
+                    y[i][t][o] = acc;
+                }
+            }
+        }
+        return y;
+    }
+
+    static void rope(double[][][] y, int heads, int d, int offset, double theta) {
+        for (double[][] rows : y) {
+            for (int t = 0; t < rows.length; t++) {
+                for (int h = 0; h < heads; h++) {
+                    for (int i = 0; i < d / 2; i++) {
+                        double a = (offset + t) * Math.pow(theta, -2.0 * i / d);
+                        double x0 = rows[t][h * d + i], x1 = rows[t][h * d + i + d / 2];
+                        rows[t][h * d + i] = x0 * Math.cos(a) - x1 * Math.sin(a);
+                        rows[t][h * d + i + d / 2] = x1 * Math.cos(a) + x0 * Math.sin(a);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The whole block in double: self-attention when {@code mem} is null, causal (bottom-right),
+     * keys {@code j >= kvLen[b]} masked, RoPE when {@code theta > 0}. Returns {@code [B, S, E]} flat,
+     * and fills {@code weightsOut [B, Hq, S, Sk]} flat when it is not null.
+     */
+    public static double[] forward(AttentionWeights w, Tensor x, Tensor mem, boolean causal, int[] kvLen, double theta,
+            double[] weightsOut) {
+        Tensor m = mem == null ? x : mem;
+        int hq = w.heads(), hkv = w.kvHeads(), d = w.headDim(), e = w.embed(), g = hq / hkv;
+        double[][][] q = linear(x, w.wq(), w.bq());
+        double[][][] k = linear(m, w.wk(), w.bk());
+        double[][][] v = linear(m, w.wv(), w.bv());
+        if (theta > 0 && mem == null) {
+            rope(q, hq, d, 0, theta);
+            rope(k, hkv, d, 0, theta);
+        }
+        int bn = x.dim(0), s = x.dim(1), sk = m.dim(1);
+        double[][][] o = new double[bn][s][hq * d];
+        double scale = 1 / Math.sqrt(d);
+        for (int b = 0; b < bn; b++) {
+            for (int h = 0; h < hq; h++) {
+                int hk = h / g;
+                for (int i = 0; i < s; i++) {
+                    double[] sc = new double[sk];
+                    double mx = Double.NEGATIVE_INFINITY;
+                    for (int j = 0; j < sk; j++) {
+                        boolean ok = (!causal || j <= i + (sk - s)) && (kvLen == null || j < kvLen[b]);
+                        if (!ok) {
+                            sc[j] = Double.NEGATIVE_INFINITY;
+                            continue;
+                        }
+                        double dot = 0;
+                        for (int x2 = 0; x2 < d; x2++) {
+                            dot += q[b][i][h * d + x2] * k[b][j][hk * d + x2];
+                        }
+                        sc[j] = dot * scale;
+                        mx = Math.max(mx, sc[j]);
+                    }
+                    double sum = 0;
+                    for (int j = 0; j < sk; j++) {
+                        sc[j] = sc[j] == Double.NEGATIVE_INFINITY ? 0 : Math.exp(sc[j] - mx);
+                        sum += sc[j];
+                    }
+                    for (int j = 0; j < sk; j++) {
+                        double p = sum == 0 ? 0 : sc[j] / sum;
+                        if (weightsOut != null) {
+                            weightsOut[((b * hq + h) * s + i) * sk + j] = p;
+                        }
+                        for (int x2 = 0; x2 < d; x2++) {
+                            o[b][i][h * d + x2] += p * v[b][j][hk * d + x2];
+                        }
+                    }
+                }
+            }
+        }
+        double[] y = new double[bn * s * e];
+        for (int b = 0; b < bn; b++) {
+            for (int i = 0; i < s; i++) {
+                for (int c = 0; c < e; c++) {
+                    double acc = w.bo() == null ? 0 : w.bo().get(c);
+                    for (int x2 = 0; x2 < hq * d; x2++) {
+                        acc += o[b][i][x2] * w.wo().get(c, x2);
+                    }
+                    y[(b * s + i) * e + c] = acc;
+                }
+            }
+        }
+        return y;
+    }
+
+    /** The largest absolute difference, relative to the largest magnitude of {@code want}. */
+    public static double relErr(double[] want, float[] got) {
+        double err = 0, mag = 1e-30;
+        for (int i = 0; i < want.length; i++) {
+            err = Math.max(err, Math.abs(want[i] - got[i]));
+            mag = Math.max(mag, Math.abs(want[i]));
+            if (Double.isNaN(got[i])) {
+                return Double.NaN;
+            }
+        }
+        return err / mag;
+    }
+}
