@@ -33,9 +33,13 @@ final class Buffers {
         return f.view(f.offset(), shape, Tensor.contiguousStrides(shape));
     }
 
-    /** {@code t} itself when it is on the device, else a device copy in the buffer {@code name}. */
+    /**
+     * {@code t [B, S, F]} itself when it is on the device with rows {@code [B*S, F]} (B and S
+     * contiguous), else a contiguous device copy in the buffer {@code name}.
+     */
     Tensor device(String name, Tensor t) {
-        if (!t.memory().isHost()) {
+        boolean rows = t.rank() != 3 || t.dim(0) == 1 || t.stride(0) == (long) t.dim(1) * t.stride(1);
+        if (!t.memory().isHost() && rows) {
             return t;
         }
         Tensor d = get(name, t.dtype(), t.shape());

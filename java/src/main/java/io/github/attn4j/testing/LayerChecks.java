@@ -1,12 +1,22 @@
-package io.github.attn4j.layers;
+package io.github.attn4j.testing;
 
+import io.github.attn4j.Backend;
+import io.github.attn4j.DType;
+import io.github.attn4j.Half;
+import io.github.attn4j.HostMemory;
+import io.github.attn4j.Scope;
 import io.github.attn4j.Tensor;
+import io.github.attn4j.layers.MultiHeadAttention;
 import io.github.attn4j.weights.AttentionWeights;
 import java.util.SplittableRandom;
 
-/** Seeded weights and inputs, and an independent float64 multi-head attention for the layer tests. */
-public final class LayerTesting {
-    private LayerTesting() {}
+/**
+ * The layer checks, runnable on any backend (the reference in the java module's tests, the device
+ * backends in native-tests): seeded weights and inputs, an independent float64 multi-head
+ * attention, and the scenarios. A failed check throws {@link AssertionError}.
+ */
+public final class LayerChecks {
+    private LayerChecks() {}
 
     /** Uniform nonzero values in [-amp, amp]. */
     public static Tensor random(SplittableRandom r, float amp, int... shape) {
@@ -28,7 +38,7 @@ public final class LayerTesting {
     }
 
     /** {@code x [B, S, F] . w^T + b} in double: {@code [B, S, N]}. */
-    static double[][][] linear(Tensor x, Tensor w, Tensor b) {
+    private static double[][][] linear(Tensor x, Tensor w, Tensor b) {
         int bn = x.dim(0), s = x.dim(1), f = x.dim(2), n = w.dim(0);
         double[][][] y = new double[bn][s][n];
         for (int i = 0; i < bn; i++) {
@@ -45,7 +55,7 @@ public final class LayerTesting {
         return y;
     }
 
-    static void rope(double[][][] y, int heads, int d, int offset, double theta) {
+    private static void rope(double[][][] y, int heads, int d, int offset, double theta) {
         for (double[][] rows : y) {
             for (int t = 0; t < rows.length; t++) {
                 for (int h = 0; h < heads; h++) {
@@ -141,5 +151,99 @@ public final class LayerTesting {
             }
         }
         return err / mag;
+    }
+
+    /** A contiguous host copy of a host tensor in {@code dt}. */
+    public static Tensor convert(Tensor host, DType dt) {
+        int n = Math.toIntExact(host.numel());
+        float[] f = host.toFloatArray();
+        if (dt == DType.F32) {
+            return Tensor.of(f, host.shape());
+        }
+        short[] s = new short[n];
+        for (int i = 0; i < n; i++) {
+            s[i] = dt == DType.F16 ? Half.floatToF16(f[i]) : Half.floatToBf16(f[i]);
+        }
+        return Tensor.of(HostMemory.of(s), dt, host.shape(), Tensor.contiguousStrides(host.shape()), 0);
+    }
+
+    /** A tensor (host or device) read back as floats. */
+    public static float[] readBack(Scope scope, Tensor t) {
+        Tensor h = convert(Tensor.of(new float[(int) t.numel()], t.shape()), t.dtype());
+        scope.copy(t, h);
+        return h.toFloatArray();
+    }
+
+    private static void check(boolean ok, String what) {
+        if (!ok) {
+            throw new AssertionError(what);
+        }
+    }
+
+    /**
+     * Self-attention with biases, GQA (Hq = 4, Hkv = 2), E = 24 != Hq·D = 32, RoPE, causal and key
+     * padding, with the attention weights; then cross-attention with a memory of another width.
+     * Errors are relative to the largest output; {@code tol} is the bound.
+     */
+    public static void againstDouble(Backend backend, DType dt, double tol) {
+        SplittableRandom r = new SplittableRandom(11);
+        try (Scope scope = backend.newScope()) {
+            AttentionWeights w = weights(5, 24, 4, 2, 8, 24, true);
+            MultiHeadAttention mha = MultiHeadAttention.builder(w).dtype(dt).causal(true).rope(10000f).build(scope);
+            Tensor x = convert(random(r, 1f, 2, 7, 24), dt);
+            int[] lens = {5, 7};
+            double[] wantW = new double[2 * 4 * 7 * 7];
+            double[] want = forward(w, x, null, true, lens, 10000, wantW);
+            MultiHeadAttention.Result res = mha.forward(MultiHeadAttention.Call.builder(x).kvLengths(lens).weights(true)
+                    .build());
+            double e = relErr(want, readBack(scope, res.y()));
+            check(e < tol, "self-attention on " + backend.name() + " " + dt + ": error " + e + " (bound " + tol + ")");
+            double ew = relErr(wantW, readBack(scope, res.weights()));
+            check(ew < tol, "attention weights on " + backend.name() + " " + dt + ": error " + ew + " (bound " + tol + ")");
+
+            AttentionWeights wc = weights(6, 16, 2, 2, 8, 12, false);
+            MultiHeadAttention cross = MultiHeadAttention.builder(wc).dtype(dt).build(scope);
+            Tensor q = convert(random(r, 1f, 2, 3, 16), dt);
+            Tensor mem = convert(random(r, 1f, 2, 9, 12), dt);
+            double[] wantC = forward(wc, q, mem, false, new int[] {9, 4}, 0, null);
+            MultiHeadAttention.Result rc = cross.forward(MultiHeadAttention.Call.builder(q).memory(mem).kvLengths(9, 4).build());
+            double ec = relErr(wantC, readBack(scope, rc.y()));
+            check(ec < tol, "cross-attention on " + backend.name() + " " + dt + ": error " + ec + " (bound " + tol + ")");
+        }
+    }
+
+    /**
+     * Prefill 4 tokens into a KV cache, then decode 7 more one at a time (RoPE, MQA, biases); each
+     * step's rows must equal the full causal forward's rows for those tokens within {@code tol}
+     * (relative to 1 + |value|).
+     */
+    public static void incrementalEqualsFull(Backend backend, DType dt, double tol) {
+        SplittableRandom r = new SplittableRandom(29);
+        int bn = 2, s = 11, e = 32, p = 4;
+        try (Scope scope = backend.newScope()) {
+            AttentionWeights w = weights(9, e, 4, 1, 8, e, true);
+            MultiHeadAttention mha = MultiHeadAttention.builder(w).dtype(dt).causal(true).rope(10000f).build(scope);
+            Tensor x = convert(random(r, 1f, bn, s, e), dt);
+            float[] full = readBack(scope, mha.forward(x).y());
+            MultiHeadAttention.KvCache cache = mha.newCache(bn, 16);
+            Tensor xd = scope.upload(x);
+            for (int t0 = 0; t0 < s; ) {
+                int n = t0 == 0 ? p : 1;
+                Tensor step = xd.view(xd.offset() + (long) t0 * e, new int[] {bn, n, e}, xd.strides());
+                float[] got = readBack(scope, mha.forward(step, cache).y());
+                for (int b = 0; b < bn; b++) {
+                    for (int t = 0; t < n; t++) {
+                        for (int c = 0; c < e; c++) {
+                            double want = full[(b * s + t0 + t) * e + c];
+                            double g = got[(b * n + t) * e + c];
+                            check(Math.abs(want - g) <= tol * (1 + Math.abs(want)), backend.name() + " " + dt + ": token "
+                                    + (t0 + t) + " batch " + b + " feature " + c + ": incremental " + g + ", full " + want);
+                        }
+                    }
+                }
+                t0 += n;
+                check(cache.length() == t0, "cache length " + cache.length() + ", expected " + t0);
+            }
+        }
     }
 }

@@ -1,0 +1,44 @@
+package io.github.attn4j.nativetests;
+
+import io.github.attn4j.Backend;
+import io.github.attn4j.DType;
+import io.github.attn4j.testing.LayerChecks;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * The layers on every device backend: multi-head attention against an independent float64 block
+ * (self-attention with GQA, RoPE, causal, key padding and the weights; cross-attention), and
+ * incremental decoding equal to the full causal forward token by token; F32 and BF16 storage
+ * (BF16 with a bound of a few BF16 roundings through two projections).
+ */
+class LayersOnDevicesTest {
+    @TestFactory
+    Stream<DynamicTest> layers() {
+        List<DynamicTest> l = new ArrayList<>();
+        for (String name : List.of("opencl", "cuda")) {
+            for (DType dt : new DType[] {DType.F32, DType.BF16}) {
+                double tol = dt == DType.F32 ? 2e-5 : 6e-2;
+                l.add(DynamicTest.dynamicTest(name + " " + dt + " mha against float64", () -> run(name,
+                        b -> LayerChecks.againstDouble(b, dt, tol))));
+                l.add(DynamicTest.dynamicTest(name + " " + dt + " incremental decoding == full causal", () -> run(name,
+                        b -> LayerChecks.incrementalEqualsFull(b, dt, dt == DType.F32 ? 2e-5 : 3e-2))));
+            }
+        }
+        return l.stream();
+    }
+
+    private static void run(String name, java.util.function.Consumer<Backend> check) {
+        String why = Requirement.unavailableReason(name);
+        if (why != null && !Requirement.isRequired(name)) {
+            Assumptions.abort(name + " is unavailable: " + why);
+        }
+        try (Backend b = Requirement.open(name)) {
+            check.accept(b);
+        }
+    }
+}
