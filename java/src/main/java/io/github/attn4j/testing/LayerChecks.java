@@ -6,6 +6,7 @@ import io.github.attn4j.Half;
 import io.github.attn4j.HostMemory;
 import io.github.attn4j.Scope;
 import io.github.attn4j.Tensor;
+import io.github.attn4j.layers.AdditiveAttention;
 import io.github.attn4j.layers.MultiHeadAttention;
 import io.github.attn4j.weights.AttentionWeights;
 import java.util.SplittableRandom;
@@ -243,6 +244,79 @@ public final class LayerChecks {
                 }
                 t0 += n;
                 check(cache.length() == t0, "cache length " + cache.length() + ", expected " + t0);
+            }
+        }
+    }
+
+    /**
+     * Bahdanau attention: the whole decoder sequence against float64 (context and alignment,
+     * padding keys masked by lengths), and step by step equal to the whole sequence.
+     */
+    public static void additiveChecks(Backend backend, DType dt, double tol) {
+        SplittableRandom r = new SplittableRandom(41);
+        int bn = 2, sk = 9, sq = 5, dk = 12, dq = 10, a = 16;
+        int[] lens = {9, 6};
+        Tensor wq = random(r, (float) (1.5 / Math.sqrt(dq)), a, dq), wk = random(r, (float) (1.5 / Math.sqrt(dk)), a, dk);
+        Tensor w = random(r, 1f, a), b = random(r, 0.3f, a);
+        Tensor h = convert(random(r, 1f, bn, sk, dk), dt), s = convert(random(r, 1f, bn, sq, dq), dt);
+        double[] wantC = new double[bn * sq * dk], wantA = new double[bn * sq * sk];
+        for (int x = 0; x < bn; x++) {
+            for (int i = 0; i < sq; i++) {
+                double[] e = new double[sk];
+                double mx = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < lens[x]; j++) {
+                    double acc = 0;
+                    for (int c = 0; c < a; c++) {
+                        double qp = 0, kp = 0;
+                        for (int y = 0; y < dq; y++) {
+                            qp += (double) wq.get(c, y) * s.get(x, i, y);
+                        }
+                        for (int y = 0; y < dk; y++) {
+                            kp += (double) wk.get(c, y) * h.get(x, j, y);
+                        }
+                        acc += w.get(c) * Math.tanh(qp + kp + b.get(c));
+                    }
+                    e[j] = acc;
+                    mx = Math.max(mx, acc);
+                }
+                double sum = 0;
+                for (int j = 0; j < lens[x]; j++) {
+                    e[j] = Math.exp(e[j] - mx);
+                    sum += e[j];
+                }
+                for (int j = 0; j < lens[x]; j++) {
+                    wantA[(x * sq + i) * sk + j] = e[j] / sum;
+                    for (int y = 0; y < dk; y++) {
+                        wantC[(x * sq + i) * dk + y] += e[j] / sum * h.get(x, j, y);
+                    }
+                }
+            }
+        }
+        try (Scope scope = backend.newScope()) {
+            AdditiveAttention att = AdditiveAttention.create(scope, dt, wq, wk, w, b);
+            AdditiveAttention.Encoded enc = att.encode(h, lens);
+            AdditiveAttention.Result all = att.forward(enc, s);
+            float[] c = readBack(scope, all.context()), al = readBack(scope, all.weights());
+            double ec = relErr(wantC, c), ea = relErr(wantA, al);
+            check(ec < tol && ea < tol, "additive on " + backend.name() + " " + dt + ": context error " + ec + ", alignment error "
+                    + ea + " (bound " + tol + ")");
+            Tensor sd = scope.upload(s);
+            for (int i = 0; i < sq; i++) {
+                Tensor si = sd.view(sd.offset() + (long) i * dq, new int[] {bn, dq}, new long[] {sd.stride(0), 1});
+                AdditiveAttention.Result st = att.step(enc, si);
+                float[] cs = readBack(scope, st.context()), as = readBack(scope, st.weights());
+                for (int x = 0; x < bn; x++) {
+                    for (int y = 0; y < dk; y++) {
+                        double want = c[(x * sq + i) * dk + y], got = cs[x * dk + y];
+                        check(Math.abs(want - got) <= 1e-6 + tol * Math.abs(want), "additive step " + i + " batch " + x
+                                + ": context " + got + ", whole sequence " + want);
+                    }
+                    for (int j = 0; j < sk; j++) {
+                        double want = al[(x * sq + i) * sk + j], got = as[x * sk + j];
+                        check(Math.abs(want - got) <= 1e-6 + tol * Math.abs(want), "additive step " + i + " batch " + x
+                                + ": weight " + got + ", whole sequence " + want);
+                    }
+                }
             }
         }
     }

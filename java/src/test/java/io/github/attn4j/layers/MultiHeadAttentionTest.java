@@ -34,6 +34,13 @@ class MultiHeadAttentionTest {
     }
 
     @Test
+    void additiveAgainstDoubleAndStepByStep() {
+        try (Backend cpu = new CpuBackend()) {
+            LayerChecks.additiveChecks(cpu, DType.F32, 1e-5);
+        }
+    }
+
+    @Test
     void validation() {
         try (Backend cpu = new CpuBackend(); Scope scope = cpu.newScope()) {
             AttentionWeights w = LayerChecks.weights(5, 24, 4, 2, 8, 24, false);

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.TestFactory;
  * The layers on every device backend: multi-head attention against an independent float64 block
  * (self-attention with GQA, RoPE, causal, key padding and the weights; cross-attention), and
  * incremental decoding equal to the full causal forward token by token; F32 and BF16 storage
- * (BF16 with a bound of a few BF16 roundings through two projections).
+ * Bahdanau attention against float64 and step by step == whole sequence (BF16 with a bound of a few BF16 roundings through two projections).
  */
 class LayersOnDevicesTest {
     @TestFactory
@@ -27,6 +27,8 @@ class LayersOnDevicesTest {
                         b -> LayerChecks.againstDouble(b, dt, tol))));
                 l.add(DynamicTest.dynamicTest(name + " " + dt + " incremental decoding == full causal", () -> run(name,
                         b -> LayerChecks.incrementalEqualsFull(b, dt, dt == DType.F32 ? 2e-5 : 3e-2))));
+                l.add(DynamicTest.dynamicTest(name + " " + dt + " bahdanau against float64, step by step", () -> run(name,
+                        b -> LayerChecks.additiveChecks(b, dt, tol))));
             }
         }
         return l.stream();
