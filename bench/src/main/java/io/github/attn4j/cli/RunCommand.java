@@ -31,7 +31,9 @@ public final class RunCommand {
             MASK FLAGS: [--align top-left|bottom-right] [--causal] [--window L,R] [--kv-lengths n,n,..]
                         [--q-lengths n,n,..] [--mask M.npy] [--bias BIAS.npy] [--alibi SLOPES.npy]
             With --wq/--wk, --q/--k are the raw inputs (Qp = Q Wq^T, Kp = K Wk^T).
-            Without --backend the best available backend runs (cuda > opencl > cpu).""";
+            Without --backend the best available backend runs (cuda > opencl > cpu).
+            The attention layers (projections, RoPE, cache; weights from .safetensors):
+            """ + LayerCommand.USAGE;
 
     private static final Set<String> SDPA = Cli.names(Cli.MASK_FLAGS, "backend", "q", "k", "v", "out", "lse",
             "layout", "scale", "softcap");
@@ -49,11 +51,27 @@ public final class RunCommand {
             }
             String op = args[0];
             String[] rest = Arrays.copyOfRange(args, 1, args.length);
+            if (op.equals("mha") || op.equals("bahdanau")) {
+                Cli.Args la = Cli.parse(rest, op.equals("mha") ? LayerCommand.MHA : LayerCommand.BAHDANAU, BOOL);
+                if (la.has("help")) {
+                    out.println(USAGE);
+                    return Cli.OK;
+                }
+                if (!la.positional().isEmpty()) {
+                    throw new Cli.UsageException("unexpected argument '" + la.positional().get(0) + "'");
+                }
+                if (op.equals("mha")) {
+                    LayerCommand.mha(la, out);
+                } else {
+                    LayerCommand.bahdanau(la, out);
+                }
+                return Cli.OK;
+            }
             Set<String> flags = switch (op) {
                 case "sdpa" -> SDPA;
                 case "softmax" -> SOFTMAX;
                 case "additive" -> ADDITIVE;
-                default -> throw new Cli.UsageException("unknown op '" + op + "': expected sdpa, softmax or additive");
+                default -> throw new Cli.UsageException("unknown op '" + op + "': expected sdpa, softmax, additive, mha or bahdanau");
             };
             Cli.Args a = Cli.parse(rest, flags, BOOL);
             if (a.has("help")) {

@@ -8,7 +8,10 @@ import io.github.attn4j.Scope;
 import io.github.attn4j.Tensor;
 import io.github.attn4j.layers.AdditiveAttention;
 import io.github.attn4j.layers.MultiHeadAttention;
+import io.github.attn4j.npy.Npy;
 import io.github.attn4j.weights.AttentionWeights;
+import io.github.attn4j.weights.WeightSource;
+import java.nio.file.Path;
 import java.util.SplittableRandom;
 
 /**
@@ -319,5 +322,75 @@ public final class LayerChecks {
                 }
             }
         }
+    }
+
+    private static double[] doubles(Tensor t) {
+        float[] f = t.toFloatArray();
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) {
+            d[i] = f[i];
+        }
+        return d;
+    }
+
+    /**
+     * The golden files of {@code tools/golden/make_golden.py} (PyTorch outputs) in {@code dir}:
+     * {@code nn.MultiheadAttention} without a mask, causal (with its weights) and with key padding;
+     * the Llama-style block (GQA, RoPE, E != Hq·D) in one call, and again as prefill + decode steps.
+     * Errors are relative to the largest output; {@code tol} is the bound. Returns the number of
+     * comparisons made.
+     */
+    public static int golden(Backend backend, DType dt, Path dir, double tol) {
+        int n = 0;
+        try (Scope scope = backend.newScope()) {
+            AttentionWeights mw = AttentionWeights.load(WeightSource.open(dir.resolve("mha.safetensors")), "enc.self_attn.", 4, 0);
+            Tensor x = convert(Npy.read(dir.resolve("mha_x.npy")), dt);
+            MultiHeadAttention mha = MultiHeadAttention.builder(mw).dtype(dt).build(scope);
+            String[] names = {"mha_y_plain", "mha_y_causal", "mha_y_padding"};
+            for (String name : names) {
+                MultiHeadAttention.Call.Builder c = MultiHeadAttention.Call.builder(x);
+                if (name.endsWith("causal")) {
+                    c.causal(true).weights(true);
+                }
+                if (name.endsWith("padding")) {
+                    c.kvLengths(5, 3);
+                }
+                MultiHeadAttention.Result r = mha.forward(c.build());
+                double e = relErr(doubles(Npy.read(dir.resolve(name + ".npy"))), readBack(scope, r.y()));
+                check(e < tol, name + " on " + backend.name() + " " + dt + ": error " + e + " against PyTorch (bound " + tol + ")");
+                n++;
+                if (r.weights() != null) {
+                    double ew = relErr(doubles(Npy.read(dir.resolve("mha_w_causal.npy"))), readBack(scope, r.weights()));
+                    check(ew < tol, "mha_w_causal on " + backend.name() + " " + dt + ": error " + ew + " (bound " + tol + ")");
+                    n++;
+                }
+            }
+            AttentionWeights lw = AttentionWeights.load(WeightSource.open(dir.resolve("llama.safetensors")),
+                    "model.layers.0.self_attn.", 4, 2);
+            Tensor lx = convert(Npy.read(dir.resolve("llama_x.npy")), dt);
+            double[] want = doubles(Npy.read(dir.resolve("llama_y.npy")));
+            MultiHeadAttention block = MultiHeadAttention.builder(lw).dtype(dt).causal(true).rope(10000f).build(scope);
+            double e = relErr(want, readBack(scope, block.forward(lx).y()));
+            check(e < tol, "llama_y on " + backend.name() + " " + dt + ": error " + e + " against PyTorch (bound " + tol + ")");
+            n++;
+            int bn = lx.dim(0), s = lx.dim(1), emb = lx.dim(2);
+            MultiHeadAttention.KvCache cache = block.newCache(bn, s);
+            Tensor xd = scope.upload(lx);
+            float[] inc = new float[bn * s * emb];
+            for (int t0 = 0; t0 < s; ) {
+                int k = t0 == 0 ? 2 : 1;
+                float[] got = readBack(scope, block.forward(xd.view(xd.offset() + (long) t0 * emb, new int[] {bn, k, emb},
+                        xd.strides()), cache).y());
+                for (int b = 0; b < bn; b++) {
+                    System.arraycopy(got, b * k * emb, inc, (b * s + t0) * emb, k * emb);
+                }
+                t0 += k;
+            }
+            double ei = relErr(want, inc);
+            check(ei < tol, "llama_y decoded token by token on " + backend.name() + " " + dt + ": error " + ei + " (bound "
+                    + tol + ")");
+            n++;
+        }
+        return n;
     }
 }

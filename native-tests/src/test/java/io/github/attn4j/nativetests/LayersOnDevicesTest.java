@@ -14,9 +14,12 @@ import org.junit.jupiter.api.TestFactory;
  * The layers on every device backend: multi-head attention against an independent float64 block
  * (self-attention with GQA, RoPE, causal, key padding and the weights; cross-attention), and
  * incremental decoding equal to the full causal forward token by token; F32 and BF16 storage
- * Bahdanau attention against float64 and step by step == whole sequence (BF16 with a bound of a few BF16 roundings through two projections).
+ * PyTorch's golden outputs (nn.MultiheadAttention, a Llama block), Bahdanau attention against float64 and step by step == whole sequence (BF16 with a bound of a few BF16 roundings through two projections).
  */
 class LayersOnDevicesTest {
+    /** The golden files of tools/golden/make_golden.py (surefire runs in the module folder). */
+    static final java.nio.file.Path GOLDEN = java.nio.file.Path.of("..", "java", "src", "test", "resources", "golden");
+
     @TestFactory
     Stream<DynamicTest> layers() {
         List<DynamicTest> l = new ArrayList<>();
@@ -29,6 +32,8 @@ class LayersOnDevicesTest {
                         b -> LayerChecks.incrementalEqualsFull(b, dt, dt == DType.F32 ? 2e-5 : 3e-2))));
                 l.add(DynamicTest.dynamicTest(name + " " + dt + " bahdanau against float64, step by step", () -> run(name,
                         b -> LayerChecks.additiveChecks(b, dt, tol))));
+                l.add(DynamicTest.dynamicTest(name + " " + dt + " golden files from PyTorch", () -> run(name,
+                        b -> LayerChecks.golden(b, dt, GOLDEN, tol))));
             }
         }
         return l.stream();
