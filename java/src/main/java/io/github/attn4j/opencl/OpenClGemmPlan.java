@@ -30,10 +30,12 @@ final class OpenClGemmPlan {
      */
     record Tiles(int tm, int tn, int tk, int rm, int vw) {
         /**
-         * CPUs (PoCL): 16-wide vectors (one zmm), 8 rows per work-item (8 accumulators), 32
-         * work-items, a 64-deep K slab (32 KiB of local tiles, inside L2).
+         * CPUs (PoCL): one native vector of columns (the device's preferred float width: 8 on AVX2,
+         * 16 on AVX-512; 8 if it reports none), 8 rows per work-item (8 vector accumulators), a
+         * 64-deep K slab (32 KiB of local tiles, inside L2). On the 2-vCPU AVX2 host of
+         * bench/results/gemm-pocl, 8 x 8 beat 8 x 16 (16 accumulators of two registers each spill).
          */
-        static final Tiles CPU = new Tiles(64, 64, 64, 8, 16);
+        static final Tiles CPU = new Tiles(64, 64, 64, 8, 8);
         /** GPUs: float4 columns, 4 rows per work-item, 16 x 16 work-items, 16-deep K slab. */
         static final Tiles GPU = new Tiles(64, 64, 16, 4, 4);
 
@@ -48,6 +50,9 @@ final class OpenClGemmPlan {
 
     static Plan plan(GemmParams g, OpenClDevice dev) {
         Tiles t = dev.cpu() ? Tiles.CPU : Tiles.GPU;
+        if (dev.cpu() && (dev.preferredFloatWidth() == 4 || dev.preferredFloatWidth() == 16)) {
+            t = new Tiles(t.tm, t.tn, t.tk, t.rm, dev.preferredFloatWidth());
+        }
         while (t.localBytes() > dev.localMemBytes() && t.tk > 4) {
             t = new Tiles(t.tm, t.tn, t.tk / 2, t.rm, t.vw);
         }
