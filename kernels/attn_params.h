@@ -143,4 +143,24 @@ typedef struct attn_bgemm_params {
     a_i32 flags;
 } attn_bgemm_params;
 
+/* Merge of attention states (attn_merge_states_<dt>): parts i < n_parts of O_i [B, H, S, Dv] (data
+ * dtype) and LSE_i [B, H, S] (F32), each over a disjoint key set, give with m = max_i LSE_i
+ *   LSE = m + log sum_i exp(LSE_i - m),   O = sum_i exp(LSE_i - LSE) * O_i,
+ * a part with LSE_i = -inf is skipped (its O_i never read); all parts -inf give O = 0, LSE = -inf;
+ * a NaN (or +inf) LSE_i gives a NaN row. ATTN_F_LSE in flags: also write LSE. Buffers o0..o7,
+ * lse0..lse7 (absent parts: placeholders never read), then o, lse. */
+#define ATTN_MERGE_MAX_PARTS 8
+typedef struct attn_merge_part {
+    a_i64 o_off, o_sb, o_sh, o_ss, o_sd;
+    a_i64 lse_off, lse_sb, lse_sh, lse_ss;
+} attn_merge_part;
+
+typedef struct attn_merge_params {
+    attn_merge_part p0, p1, p2, p3, p4, p5, p6, p7;
+    attn_merge_part out;      /* O and LSE of the result */
+    a_i32 batch, heads, seq, head_dim_v;
+    a_i32 n_parts;            /* 1 .. ATTN_MERGE_MAX_PARTS */
+    a_i32 flags;              /* ATTN_F_LSE */
+} attn_merge_params;
+
 #endif /* ATTN_PARAMS_H */

@@ -45,6 +45,11 @@ public interface Backend extends AutoCloseable {
         run(p);
     }
 
+    /** Merges partial attention states ({@link MergeParams}). */
+    default void merge(MergeParams p) {
+        run(p);
+    }
+
     /** Releases the device. Reports (and with {@code -Dattn4j.leaks=fail} throws on) scopes never closed. */
     @Override
     void close();

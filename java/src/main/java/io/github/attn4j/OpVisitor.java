@@ -15,4 +15,7 @@ public interface OpVisitor<R> {
     R softmaxBackward(SoftmaxBackwardParams p);
 
     R additive(AdditiveParams p);
+
+    /** Merge of attention states ({@link MergeParams}). */
+    R merge(MergeParams p);
 }

@@ -70,6 +70,11 @@ public interface Scope extends AutoCloseable {
         run(p);
     }
 
+    /** Merges partial attention states ({@link MergeParams}). */
+    default void merge(MergeParams p) {
+        run(p);
+    }
+
     /** Waits until everything issued on this scope's stream has finished. */
     void synchronize();
 

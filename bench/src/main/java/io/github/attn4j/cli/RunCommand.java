@@ -5,18 +5,21 @@ import io.github.attn4j.Backend;
 import io.github.attn4j.DType;
 import io.github.attn4j.HostMemory;
 import io.github.attn4j.Layout;
+import io.github.attn4j.MergeParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxParams;
 import io.github.attn4j.Tensor;
 import io.github.attn4j.npy.Npy;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 
 /**
- * {@code attn4j run sdpa|softmax|additive ...}: runs one op on .npy inputs and writes .npy outputs.
+ * {@code attn4j run sdpa|softmax|additive|merge ...}: runs one op on .npy inputs and writes .npy outputs.
  * Data files are {@code <f4} or {@code <f2}; masks {@code |b1}; bias and ALiBi slopes {@code <f4}.
  */
 public final class RunCommand {
@@ -28,6 +31,8 @@ public final class RunCommand {
                    attn4j run softmax --backend NAME --x X.npy --out Y.npy [--scale X] [MASK FLAGS]
                    attn4j run additive --backend NAME --q Q.npy --k K.npy --v V.npy --w W.npy --out C.npy
                      [--b B.npy] [--wq WQ.npy --wk WK.npy] [--weights A.npy] [MASK FLAGS]
+                   attn4j run merge --backend NAME --o O1.npy,O2.npy[,..] --lse L1.npy,L2.npy[,..] --out O.npy
+                     [--lse-out L.npy]
             MASK FLAGS: [--align top-left|bottom-right] [--causal] [--window L,R] [--kv-lengths n,n,..]
                         [--q-lengths n,n,..] [--mask M.npy] [--bias BIAS.npy] [--alibi SLOPES.npy]
             With --wq/--wk, --q/--k are the raw inputs (Qp = Q Wq^T, Kp = K Wk^T).
@@ -38,6 +43,7 @@ public final class RunCommand {
     private static final Set<String> SOFTMAX = Cli.names(Cli.MASK_FLAGS, "backend", "x", "out", "scale");
     private static final Set<String> ADDITIVE = Cli.names(Cli.MASK_FLAGS, "backend", "q", "k", "v", "w", "out", "b",
             "wq", "wk", "weights");
+    private static final Set<String> MERGE = Set.of("backend", "o", "lse", "out", "lse-out");
     private static final Set<String> BOOL = Set.of("causal", "help");
 
     /** Runs the command on the arguments after {@code run}; returns the exit code. */
@@ -53,7 +59,9 @@ public final class RunCommand {
                 case "sdpa" -> SDPA;
                 case "softmax" -> SOFTMAX;
                 case "additive" -> ADDITIVE;
-                default -> throw new Cli.UsageException("unknown op '" + op + "': expected sdpa, softmax or additive");
+                case "merge" -> MERGE;
+                default -> throw new Cli.UsageException("unknown op '" + op
+                        + "': expected sdpa, softmax, additive or merge");
             };
             Cli.Args a = Cli.parse(rest, flags, BOOL);
             if (a.has("help")) {
@@ -67,6 +75,7 @@ public final class RunCommand {
             Prepared p = switch (op) {
                 case "sdpa" -> sdpa(a);
                 case "softmax" -> softmax(a);
+                case "merge" -> merge(a);
                 default -> additive(a);
             };
             String where = execute(a, p);
@@ -162,6 +171,46 @@ public final class RunCommand {
             }
         };
         r.written = a.get("out") + " " + Arrays.toString(oStored.shape()) + (lse != null ? " and " + a.get("lse") : "");
+        return r;
+    }
+
+    /** The comma-separated .npy files of a list flag, read in order. */
+    private static List<Tensor> npyList(Cli.Args a, String flag) {
+        List<Tensor> l = new ArrayList<>();
+        for (String f : a.required(flag).split(",")) {
+            if (f.isBlank()) {
+                throw new Cli.UsageException("--" + flag + " " + a.get(flag) + ": expected FILE.npy[,FILE.npy..], got an empty name");
+            }
+            l.add(Npy.read(Path.of(f.trim())));
+        }
+        return l;
+    }
+
+    private static Prepared merge(Cli.Args a) {
+        List<Tensor> os = npyList(a, "o"), ls = npyList(a, "lse");
+        for (int i = 0; i < os.size(); i++) {
+            Tensor o = os.get(i);
+            if (o.dtype() != DType.F32 && o.dtype() != DType.F16) {
+                throw new Cli.UsageException("--o " + a.get("o").split(",")[i] + ": expected <f4 or <f2 data, got " + o.dtype());
+            }
+            if (o.rank() != 4) {
+                throw new Cli.UsageException("--o " + a.get("o").split(",")[i] + ": expected a 4-D array [B, H, S, Dv], got shape "
+                        + Arrays.toString(o.shape()));
+            }
+        }
+        a.required("out");
+        Tensor first = os.get(0);
+        Tensor out = alloc(first.dtype(), first.shape());
+        Tensor lse = a.has("lse-out") ? alloc(DType.F32, first.dim(0), first.dim(1), first.dim(2)) : null;
+        Prepared r = new Prepared();
+        r.params = MergeParams.builder(os, ls, out).lse(lse).build();
+        r.write = () -> {
+            Npy.write(Path.of(a.get("out")), out);
+            if (lse != null) {
+                Npy.write(Path.of(a.get("lse-out")), lse);
+            }
+        };
+        r.written = a.get("out") + " " + Arrays.toString(out.shape()) + (lse != null ? " and " + a.get("lse-out") : "");
         return r;
     }
 

@@ -185,6 +185,27 @@ class CliSmokeTest {
     }
 
     @Test
+    void runMerge() {
+        // Part 0: LSE 0, O = 2; part 1: LSE ln 3, O = 6 -> O = (2 + 3*6)/4 = 5, LSE = ln 4. Row 1: part 0 empty.
+        Path o0 = npy("m0.npy", Tensor.of(new float[] {2, Float.NaN}, 1, 1, 2, 1));
+        Path o1 = npy("m1.npy", Tensor.of(new float[] {6, 7}, 1, 1, 2, 1));
+        Path l0 = npy("l0.npy", Tensor.of(new float[] {0, Float.NEGATIVE_INFINITY}, 1, 1, 2));
+        Path l1 = npy("l1.npy", Tensor.of(new float[] {(float) Math.log(3), 1}, 1, 1, 2));
+        Path out = dir.resolve("mo.npy"), lse = dir.resolve("ml.npy");
+        Out r = call(RunCommand::run, "merge", "--backend", "cpu", "--o", o0 + "," + o1, "--lse", l0 + "," + l1, "--out",
+                out.toString(), "--lse-out", lse.toString());
+        assertEquals(0, r.code(), r.err());
+        assertArrayEquals(new float[] {5, 7}, Npy.read(out).toFloatArray(), 1e-6f);
+        assertArrayEquals(new float[] {(float) Math.log(4), 1}, Npy.read(lse).toFloatArray(), 1e-6f);
+        oneLineError(call(RunCommand::run, "merge", "--backend", "cpu", "--o", o0 + "," + o1, "--lse", l0.toString(),
+                "--out", out.toString()), "lse: expected 2 partial LSEs");
+        oneLineError(call(RunCommand::run, "merge", "--backend", "cpu", "--o", o0 + "," + l1, "--lse", l0 + "," + l1,
+                "--out", out.toString()), "expected a 4-D array [B, H, S, Dv]");
+        oneLineError(call(RunCommand::run, "merge", "--backend", "cpu", "--o", o0.toString(), "--lse", l0.toString()),
+                "missing --out");
+    }
+
+    @Test
     void runRejectsBadFlagsAndFiles() {
         Path q = npy("q.npy", rand(1, 1, 1, 2, 4));
         Path k = npy("k.npy", rand(2, 1, 1, 3, 4));

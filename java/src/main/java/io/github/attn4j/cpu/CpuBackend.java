@@ -6,6 +6,7 @@ import io.github.attn4j.Check;
 import io.github.attn4j.DType;
 import io.github.attn4j.DeviceInfo;
 import io.github.attn4j.HostMemory;
+import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.OpVisitor;
 import io.github.attn4j.Scope;
@@ -111,6 +112,16 @@ public final class CpuBackend implements Backend {
                 Reference.store(r.out(), a.out());
                 if (a.weights() != null) {
                     Reference.store(r.weights(), a.weights());
+                }
+                return null;
+            }
+
+            @Override
+            public Void merge(MergeParams m) {
+                Reference.MergeResult r = Reference.merge(m);
+                Reference.store(r.o(), m.out());
+                if (m.outLse() != null) {
+                    Reference.store(r.lse(), m.outLse());
                 }
                 return null;
             }

@@ -2,6 +2,7 @@ package io.github.attn4j.cpu;
 
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.Masks;
+import io.github.attn4j.MergeParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
 import io.github.attn4j.SoftmaxParams;
@@ -229,6 +230,56 @@ public final class Reference {
             }
         });
         return new AdditiveResult(out, weights);
+    }
+
+    /** Merge outputs: {@code o} is {@code [B, H, S, Dv]}, {@code lse} is {@code [B, H, S]}, row-major. */
+    public record MergeResult(double[] o, double[] lse) {}
+
+    /**
+     * Merge of attention states in double ({@link MergeParams} gives the semantics): parts with
+     * LSE = -inf are skipped (never read), all parts -inf give zeros and -inf, a NaN (or +inf) LSE
+     * gives a NaN row.
+     */
+    public static MergeResult merge(MergeParams p) {
+        int bn = p.batch(), hn = p.heads(), sn = p.seq(), dv = p.headDimV(), n = p.parts();
+        double[] o = new double[Math.toIntExact(p.rows() * dv)];
+        double[] lse = new double[Math.toIntExact(p.rows())];
+        IntStream.range(0, Math.toIntExact(p.rows())).parallel().forEach(r -> {
+            int s = r % sn, h = (r / sn) % hn, b = r / sn / hn;
+            double[] l = new double[n];
+            double m = Double.NEGATIVE_INFINITY;
+            boolean nan = false;
+            for (int i = 0; i < n; i++) {
+                l[i] = p.lse().get(i).get(b, h, s);
+                nan |= Double.isNaN(l[i]);
+                m = Math.max(m, l[i]);
+            }
+            if (nan || m == Double.POSITIVE_INFINITY) {
+                java.util.Arrays.fill(o, r * dv, (r + 1) * dv, Double.NaN);
+                lse[r] = Double.NaN;
+                return;
+            }
+            if (m == Double.NEGATIVE_INFINITY) {
+                lse[r] = Double.NEGATIVE_INFINITY;
+                return;
+            }
+            double sum = 0;
+            double[] w = new double[n];
+            for (int i = 0; i < n; i++) {
+                w[i] = l[i] == Double.NEGATIVE_INFINITY ? 0 : Math.exp(l[i] - m);
+                sum += w[i];
+            }
+            for (int i = 0; i < n; i++) {
+                if (l[i] == Double.NEGATIVE_INFINITY) {
+                    continue;
+                }
+                for (int x = 0; x < dv; x++) {
+                    o[r * dv + x] += w[i] / sum * p.o().get(i).get(b, h, s, x);
+                }
+            }
+            lse[r] = m + Math.log(sum);
+        });
+        return new MergeResult(o, lse);
     }
 
     /** A 4-D host tensor as a row-major double array. */

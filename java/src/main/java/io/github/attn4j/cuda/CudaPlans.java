@@ -2,6 +2,7 @@ package io.github.attn4j.cuda;
 
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
+import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.OpVisitor;
 import io.github.attn4j.SdpaParams;
@@ -67,6 +68,11 @@ final class CudaPlans {
             public Plan additive(AdditiveParams p) {
                 return CudaPlans.additive(p, c.dev(), c.gemm());
             }
+
+            @Override
+            public Plan merge(MergeParams p) {
+                return CudaPlans.merge(p, c.dev());
+            }
         });
     }
 
@@ -86,6 +92,20 @@ final class CudaPlans {
         String entry = KernelId.copyEntry(src.dtype());
         return Plan.of("copy-" + entry.substring(entry.lastIndexOf('_') + 1), 0,
                 List.of(kernel("copy", entry, blocks, 1, 1, threads, 0, KernelArgs.copy(src, dst))));
+    }
+
+    /** Merge of attention states ({@code merge.cu}): one grid-stride launch over the elements of O. */
+    static Plan merge(MergeParams p, DeviceProps dev) {
+        if (p.parts() > MergeParams.MAX_DEVICE_PARTS) {
+            return Plan.no(p.parts() + " parts: the merge kernel takes at most " + MergeParams.MAX_DEVICE_PARTS
+                    + " per call (merge in a tree: a merged LSE is a valid part)");
+        }
+        int threads = CudaTables.MERGE_THREADS;
+        long blocks = Math.max(1, Math.min(LaunchConfig.ceilDiv(p.rows() * p.headDimV(), threads),
+                32L * dev.multiprocessors()));
+        String entry = KernelId.MERGE_STATES.entry(p.dtype());
+        return Plan.of("merge-" + dt(p.dtype()), 0, List.of(kernel("merge", entry, blocks, 1, 1, threads, 0,
+                KernelArgs.merge(p))));
     }
 
     // ------------------------------------------------------------------ SDPA

@@ -41,6 +41,8 @@ final class CudaTables {
     static final int GEMM_TM, GEMM_TN, GEMM_THREADS;
     /** copy.cu. */
     static final int COPY_THREADS;
+    /** merge.cu. */
+    static final int MERGE_THREADS;
     /** tc_traits.cuh: the shared-memory bound every tensor-core row stays within. */
     static final int TC_SMEM_LIMIT;
 
@@ -60,6 +62,7 @@ final class CudaTables {
         GEMM_THREADS = define(gemm, "GEMM_THREADS");
         TC_SMEM_LIMIT = define(tc, "ATTN_TC_SMEM_LIMIT");
         COPY_THREADS = define(text("copy.cu"), "ATTN_COPY_THREADS");
+        MERGE_THREADS = define(text("merge.cu"), "ATTN_MERGE_THREADS");
     }
 
     private static String text(String file) {

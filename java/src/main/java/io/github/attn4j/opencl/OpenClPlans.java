@@ -3,6 +3,7 @@ package io.github.attn4j.opencl;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
 import io.github.attn4j.Masks;
+import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.OpVisitor;
 import io.github.attn4j.SdpaParams;
@@ -136,6 +137,11 @@ final class OpenClPlans {
             @Override
             public Plan additive(AdditiveParams a) {
                 return OpenClPlans.additive(a, dev, t);
+            }
+
+            @Override
+            public Plan merge(MergeParams m) {
+                return OpenClPlans.merge(m, dev);
             }
         });
     }
@@ -375,5 +381,20 @@ final class OpenClPlans {
         String name = String.format(Locale.ROOT, "fused-additive-%s-a%d-dv%d-bn%d-wg%d%s", dt(dt), da, dv, bn, wg,
                 a.raw() ? "+gemm" : "");
         return Plan.of(name, ws, steps);
+    }
+
+    /** Work-items per group of the merge kernel (fewer when the device or kernel allows fewer). */
+    static final int MERGE_WG = 256;
+
+    /** Merge of attention states: one grid-stride launch over the elements of O, one variant per dtype. */
+    private static Plan merge(MergeParams m, OpenClDevice dev) {
+        if (m.parts() > MergeParams.MAX_DEVICE_PARTS) {
+            return Plan.no(m.parts() + " parts: the merge kernel takes at most " + MergeParams.MAX_DEVICE_PARTS
+                    + " per call (merge in a tree: a merged LSE is a valid part)");
+        }
+        long wg = Math.min(MERGE_WG, pow2Floor(dev.maxWorkGroupSize()));
+        long groups = Math.max(1, Math.min(ceilDiv(m.rows() * m.headDimV(), wg), 4L * dev.computeUnits() * 64));
+        return Plan.of("merge-" + dt(m.dtype()), 0, List.of(new Plan.Step("merge", KernelId.MERGE_STATES.entry(m.dtype()),
+                dtypeConstants(m.dtype()), new long[] {groups}, new long[] {wg}, 0, KernelArgs.merge(m))));
     }
 }

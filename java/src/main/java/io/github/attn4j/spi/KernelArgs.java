@@ -2,6 +2,7 @@ package io.github.attn4j.spi;
 
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.Masks;
+import io.github.attn4j.MergeParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
 import io.github.attn4j.SoftmaxParams;
@@ -107,5 +108,20 @@ public final class KernelArgs {
     /** {@code attn_copy_u<8|16|32>}: {@code dst = src} element by element, any strides. */
     public static List<Arg> copy(Tensor src, Tensor dst) {
         return new Builder().struct(KernelParams.copy(src, dst)).buf("src", src).buf("dst", dst).build();
+    }
+
+    /**
+     * {@code attn_merge_states_<dt>}: the struct, {@code o0..o7}, {@code lse0..lse7} (parts past
+     * {@code p.parts()} absent), then {@code o} and {@code lse}.
+     */
+    public static List<Arg> merge(MergeParams p) {
+        Builder b = new Builder().struct(KernelParams.merge(p));
+        for (int i = 0; i < MergeParams.MAX_DEVICE_PARTS; i++) {
+            b.buf("o" + i, i < p.parts() ? p.o().get(i) : null);
+        }
+        for (int i = 0; i < MergeParams.MAX_DEVICE_PARTS; i++) {
+            b.buf("lse" + i, i < p.parts() ? p.lse().get(i) : null);
+        }
+        return b.buf("o", p.out()).buf("lse", p.outLse()).build();
     }
 }

@@ -15,7 +15,9 @@ public enum KernelId {
     ADDITIVE_FWD("attn_additive_fwd"),
     GEMM_NT("attn_gemm_nt"),
     /** Strided copy; named by element width ({@link #copyEntry}), not by dtype. */
-    COPY("attn_copy");
+    COPY("attn_copy"),
+    /** Merge of attention states ({@code kernels/<lang>/merge.*}). */
+    MERGE_STATES("attn_merge_states");
 
     private final String stem;
 

@@ -2,6 +2,7 @@ package io.github.attn4j.spi;
 
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.Masks;
+import io.github.attn4j.MergeParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
 import io.github.attn4j.SoftmaxParams;
@@ -191,5 +192,30 @@ public final class KernelParams {
             w.f32("alpha", alpha).i32("flags", flags);
             return w;
         }
+    }
+
+    /** Writes one {@code attn_merge_part}: an O view and an LSE view (zeros for absent ones). */
+    private static void mergePart(StructWriter w, String name, Tensor o, Tensor lse) {
+        w.begin(name);
+        t4(w, "o", o, "sb", "sh", "ss", "sd");
+        t4(w, "lse", lse, "sb", "sh", "ss");
+        w.end();
+    }
+
+    /** {@code attn_merge_params}: parts past {@code p.parts()} are zeros (never read). */
+    public static StructWriter merge(MergeParams p) {
+        if (p.parts() > MergeParams.MAX_DEVICE_PARTS) {
+            throw new IllegalArgumentException("merge: expected at most " + MergeParams.MAX_DEVICE_PARTS
+                    + " parts per kernel launch, got " + p.parts());
+        }
+        StructWriter w = new StructWriter();
+        for (int i = 0; i < MergeParams.MAX_DEVICE_PARTS; i++) {
+            boolean live = i < p.parts();
+            mergePart(w, "p" + i, live ? p.o().get(i) : null, live ? p.lse().get(i) : null);
+        }
+        mergePart(w, "out", p.out(), p.outLse());
+        w.i32("batch", p.batch()).i32("heads", p.heads()).i32("seq", p.seq()).i32("head_dim_v", p.headDimV());
+        w.i32("n_parts", p.parts()).i32("flags", p.outLse() != null ? F_LSE : 0);
+        return w;
     }
 }

@@ -22,6 +22,8 @@ import java.util.Set;
  *   <li>ADDITIVE: Qp {@code [batch, heads, seqQ, dim]}, Kp {@code [batch, heads, seqK, dim]}
  *       ({@code dim} is A), V {@code [batch, heads, seqK, dimV]}; with {@link Flag#RAW} Q is
  *       {@code [.., rawDimQ]} and K {@code [.., rawDimK]} with weights {@code [A, rawDim*]}.
+ *   <li>MERGE: {@code dim} partial outputs O_i {@code [batch, heads, seqQ, dimV]} with their LSEs
+ *       {@code [batch, heads, seqQ]} ({@code seqK} unused); {@link Flag#LSE} also writes the merged LSE.
  * </ul>
  */
 public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int seqQ, int seqK, int dim, int dimV,
@@ -31,7 +33,9 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
 
     /** The ops. */
     public enum Op {
-        SDPA("sdpa"), SOFTMAX("softmax"), SOFTMAX_BACKWARD("softmax_backward"), ADDITIVE("additive");
+        SDPA("sdpa"), SOFTMAX("softmax"), SOFTMAX_BACKWARD("softmax_backward"), ADDITIVE("additive"),
+        /** Merge of attention states. */
+        MERGE("merge");
 
         private final String id;
 
@@ -55,7 +59,7 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
                     return o;
                 }
             }
-            throw new IllegalArgumentException("op: expected sdpa, softmax, softmax_backward or additive, got '" + s + "'");
+            throw new IllegalArgumentException("op: expected sdpa, softmax, softmax_backward, additive or merge, got '" + s + "'");
         }
     }
 
@@ -181,6 +185,7 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
         return switch (op) {
             case SDPA -> rows * seqK * (dim + dimV);
             case SOFTMAX, SOFTMAX_BACKWARD -> rows * seqK;
+            case MERGE -> rows * dimV * dim;
             case ADDITIVE -> rows * seqK * (dim + dimV) + (has(Flag.RAW) ? (long) batch * heads * (seqQ * rawDimQ
                     + seqK * rawDimK) * dim : 0);
         };
@@ -192,7 +197,10 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
      */
     public String name() {
         StringBuilder s = new StringBuilder(op.id).append("(type=").append(dtype.name().toLowerCase(Locale.ROOT));
-        if (has(Flag.TWO_D)) {
+        if (op == Op.MERGE) {
+            s.append(",B=").append(batch).append(",H=").append(heads).append(",S=").append(seqQ).append(",Dv=")
+                    .append(dimV).append(",parts=").append(dim);
+        } else if (has(Flag.TWO_D)) {
             s.append(",R=").append((long) batch * heads * seqQ).append(",N=").append(seqK);
         } else {
             s.append(",B=").append(batch);

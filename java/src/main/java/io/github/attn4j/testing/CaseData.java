@@ -4,6 +4,7 @@ import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
 import io.github.attn4j.Layout;
 import io.github.attn4j.Masks;
+import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
@@ -49,6 +50,7 @@ public final class CaseData {
             case SOFTMAX -> d.softmax();
             case SOFTMAX_BACKWARD -> d.softmaxBackward();
             case ADDITIVE -> d.additive();
+            case MERGE -> d.merge();
         }
         d.inputs.values().forEach(GuardedBuffer::seal);
         d.outputs.values().forEach(GuardedBuffer::seal);
@@ -403,6 +405,56 @@ public final class CaseData {
         }
     }
 
+    /** The LSE-shaped [b, h, s] F32 buffer in the case's storage. */
+    private GuardedBuffer rows3(String name, int b, int h, int s) {
+        long[] st = c.storage() == Storage.PADDED ? new long[] {h * (s + 2L) + 1, s + 2L, 1}
+                : Tensor.contiguousStrides(b, h, s);
+        return GuardedBuffer.of(name, DType.F32, new int[] {b, h, s}, st);
+    }
+
+    /**
+     * Merge: {@code dim} parts. LSE_i in [-4, 4] (LARGE: +-1e4, so all but the largest weight
+     * underflow), about one part-row in six empty (-inf) with NaN in its O_i row, which must never be
+     * read; FULLY_MASKED: row 0 of every (b, h) empty in every part; NAN_READ: a NaN LSE in one row
+     * and a NaN in a read O_i element of another.
+     */
+    private void merge() {
+        int b = c.batch(), h = c.heads(), s = c.seqQ(), dv = c.dimV(), n = c.dim();
+        for (int i = 0; i < n; i++) {
+            input(fill(data4("part" + i, b, h, s, dv), 1f));
+        }
+        for (int i = 0; i < n; i++) {
+            GuardedBuffer g = input(rows3("lse" + i, b, h, s));
+            Tensor t = g.hostView();
+            float mul = c.special() == Special.LARGE ? 1e4f : 4f;
+            forEach(t.shape(), idx -> t.set(rnd.nextDouble() < 1.0 / 6 || (c.special() == Special.FULLY_MASKED
+                    && idx[2] == 0) ? Float.NEGATIVE_INFINITY : value() * mul, idx));
+        }
+        output(data4("o", b, h, s, dv));
+        if (c.has(Flag.LSE)) {
+            output(rows3("lse", b, h, s));
+        }
+        for (int i = 0; i < n; i++) { // empty parts: garbage that must not be read
+            Tensor l = inputs.get("lse" + i).hostView(), o = inputs.get("part" + i).hostView();
+            forEach(l.shape(), idx -> {
+                if (l.get(idx) == Float.NEGATIVE_INFINITY) {
+                    for (int x = 0; x < dv; x++) {
+                        o.set(Float.NaN, idx[0], idx[1], idx[2], x);
+                    }
+                }
+            });
+        }
+        if (c.special() == Special.NAN_READ) {
+            inputs.get("lse0").hostView().set(Float.NaN, 0, 0, s / 2);
+            inputs.get("lse" + (n - 1)).hostView().set(0.5f, b - 1, h - 1, s - 1);
+            Tensor o = inputs.get("part" + (n - 1)).hostView();
+            for (int x = 0; x < dv; x++) {
+                o.set(value(), b - 1, h - 1, s - 1, x);
+            }
+            o.set(Float.NaN, b - 1, h - 1, s - 1, dv / 2);
+        }
+    }
+
     private GuardedBuffer weights(String name, int a, int d) {
         long[] st = c.storage() == Storage.PADDED ? new long[] {d + 1L, 1} : Tensor.contiguousStrides(a, d);
         return GuardedBuffer.of(name, c.dtype(), new int[] {a, d}, st);
@@ -461,6 +513,18 @@ public final class CaseData {
                 }
                 if (outputs.containsKey("weights")) {
                     p.weights(view.apply(outputs.get("weights")));
+                }
+                yield p.build();
+            }
+            case MERGE -> {
+                List<Tensor> o = new ArrayList<>(), l = new ArrayList<>();
+                for (int i = 0; i < c.dim(); i++) {
+                    o.add(view.apply(inputs.get("part" + i)));
+                    l.add(view.apply(inputs.get("lse" + i)));
+                }
+                MergeParams.Builder p = MergeParams.builder(o, l, view.apply(outputs.get("o")));
+                if (outputs.containsKey("lse")) {
+                    p.lse(view.apply(outputs.get("lse")));
                 }
                 yield p.build();
             }

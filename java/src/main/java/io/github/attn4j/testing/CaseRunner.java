@@ -3,6 +3,7 @@ package io.github.attn4j.testing;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.Backend;
 import io.github.attn4j.DType;
+import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.OpVisitor;
 import io.github.attn4j.Scope;
@@ -179,6 +180,16 @@ public final class CaseRunner {
                 l.add(new Expected("out", p.out().shape(), r.out(), n == null ? null : n.out(), null));
                 if (p.weights() != null) {
                     l.add(new Expected("weights", p.weights().shape(), r.weights(), n == null ? null : n.weights(), null));
+                }
+                return null;
+            }
+
+            @Override
+            public Void merge(MergeParams p) {
+                Reference.MergeResult r = Reference.merge(p);
+                l.add(new Expected("o", p.out().shape(), r.o(), half ? LowPrecisionNaive.merge(p) : null, null));
+                if (p.outLse() != null) {
+                    l.add(new Expected("lse", p.outLse().shape(), r.lse(), null, null));
                 }
                 return null;
             }

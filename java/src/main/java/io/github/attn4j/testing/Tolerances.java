@@ -27,6 +27,9 @@ import java.util.Map;
  * <tr><td>additive.out</td><td>1e-8</td><td>as sdpa.o, plus fp32 tanh (1-2 ulp) in A &le; 256 terms
  *   and, for raw inputs, an fp32 projection GEMM over Dq, Dk &le; 128.</td></tr>
  * <tr><td>additive.weights</td><td>1e-8</td><td>the softmax of the same scores, one fp32 division.</td></tr>
+ * <tr><td>merge.o</td><td>1e-9</td><td>at most 8 fp32 exp weights (1-2 ulp) and products per element:
+ *   NMSE near 1e-13; a part dropped or counted twice moves O by a sizeable fraction, NMSE above 1e-3.</td></tr>
+ * <tr><td>merge.lse</td><td>1e-10</td><td>one fp32 rounding of m + log(sum of at most 8 weights).</td></tr>
  * </table>
  *
  * <h2>F16 and BF16 storage: the FlashAttention rule</h2>
@@ -63,6 +66,8 @@ public final class Tolerances {
         row("softmax_backward.dx", 1e-8, "cancellation in dY - rowsum(dY*Y): < 1e-10");
         row("additive.out", 1e-8, "as sdpa.o plus fp32 tanh and the projection GEMM");
         row("additive.weights", 1e-8, "the softmax of the same scores");
+        row("merge.o", 1e-9, "at most 8 fp32 exp weights and products per element: ~1e-13");
+        row("merge.lse", 1e-10, "one fp32 rounding of m + log(sum): ~1e-14");
     }
 
     /** Every row, in table order. */

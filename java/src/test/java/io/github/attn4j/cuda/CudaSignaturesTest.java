@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
 import io.github.attn4j.Masks;
+import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
@@ -65,6 +66,17 @@ class CudaSignaturesTest {
                 l.add(AdditiveParams.builder(q, k, v, t(dt, 12), o).projections(t(dt, 12, 16), t(dt, 12, 16)).build());
             }
         }
+        for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) { // merge: 1, 3 and 8 parts, with and without LSE
+            for (int n : new int[] {1, 3, MergeParams.MAX_DEVICE_PARTS}) {
+                List<Tensor> os = new ArrayList<>(), ls = new ArrayList<>();
+                for (int i = 0; i < n; i++) {
+                    os.add(t(dt, 2, 3, 5, 24));
+                    ls.add(t(DType.F32, 2, 3, 5));
+                }
+                MergeParams.Builder m = MergeParams.builder(os, ls, t(dt, 2, 3, 5, 24));
+                l.add((n == 3 ? m : m.lse(t(DType.F32, 2, 3, 5))).build());
+            }
+        }
         return l;
     }
 
@@ -113,7 +125,7 @@ class CudaSignaturesTest {
                 "attn_sdpa_fwd_<dt>", "attn_sdpa_fwd_tc_<dt>_d128", "attn_sdpa_combine_<dt>", "attn_masked_softmax_<dt>_warp",
                 "attn_masked_softmax_<dt>", "attn_masked_softmax_bwd_<dt>_warp", "attn_masked_softmax_bwd_<dt>",
                 "attn_additive_fwd_<dt>_d64", "attn_additive_fwd_<dt>", "attn_additive_fwd_<dt>_qkf32_d64",
-                "attn_additive_fwd_<dt>_qkf32", "attn_gemm_nt_<dt>", "attn_bgemm_<dt>_<dt>_<dt>")) {
+                "attn_additive_fwd_<dt>_qkf32", "attn_gemm_nt_<dt>", "attn_bgemm_<dt>_<dt>_<dt>", "attn_merge_states_<dt>")) {
             assertTrue(seen.contains(kind), kind + " never planned; planned: " + seen);
         }
     }
@@ -121,7 +133,7 @@ class CudaSignaturesTest {
     @Test
     void theSharedEntryNamesExistForEveryDtype() {
         Map<String, List<String>> all = new HashMap<>();
-        for (String m : List.of("sdpa", "softmax", "additive", "gemm", "copy")) {
+        for (String m : List.of("sdpa", "softmax", "additive", "gemm", "copy", "merge")) {
             all.putAll(entries(m));
         }
         for (KernelId id : KernelId.values()) {

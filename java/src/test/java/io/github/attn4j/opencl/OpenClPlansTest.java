@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
 import io.github.attn4j.Masks;
+import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
@@ -59,6 +60,17 @@ class OpenClPlansTest {
             l.add(AdditiveParams.builder(q, k, v, t(dt, 16), o).bias(t(dt, 16)).weights(t(dt, 2, 2, 7, 9)).masks(all)
                     .build());
             l.add(AdditiveParams.builder(q, k, v, t(dt, 12), o).projections(t(dt, 12, 16), t(dt, 12, 16)).build());
+        }
+        for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) { // merge: 1, 3 and 8 parts, with and without LSE
+            for (int n : new int[] {1, 3, MergeParams.MAX_DEVICE_PARTS}) {
+                List<Tensor> os = new ArrayList<>(), ls = new ArrayList<>();
+                for (int i = 0; i < n; i++) {
+                    os.add(t(dt, 2, 3, 5, 24));
+                    ls.add(t(DType.F32, 2, 3, 5));
+                }
+                MergeParams.Builder m = MergeParams.builder(os, ls, t(dt, 2, 3, 5, 24));
+                l.add((n == 3 ? m : m.lse(t(DType.F32, 2, 3, 5))).build());
+            }
         }
         return l;
     }

@@ -254,4 +254,27 @@ class KernelParamsTest {
         i32(bb, c, "d0", 1);
         i32(bb, c, "d3", 5);
     }
+
+    @Test
+    void merge() {
+        // Two parts (the second O at offset 3 in BSHD strides), output with LSE: 8 part slots, then out.
+        Tensor oMem = f(3 + 2 * 3 * 4 * 5);
+        Tensor o1 = oMem.view(3, new int[] {2, 3, 4, 5}, io.github.attn4j.Layout.BSHD.strides(2, 3, 4, 5));
+        io.github.attn4j.MergeParams p = io.github.attn4j.MergeParams.builder(List.of(f(2, 3, 4, 5), o1),
+                List.of(f(2, 3, 4), f(2, 3, 4)), f(2, 3, 4, 5)).lse(f(2, 3, 4)).build();
+        String m = "attn_merge_params";
+        ByteBuffer bb = check(m, KernelParams.merge(p));
+        Struct part = STRUCTS.get("attn_merge_part");
+        assertEquals(72, part.size());
+        int p1 = field(m, "p1{").offset(), out = 8 * part.size();
+        assertEquals(part.size(), p1);
+        assertEquals(3, bb.getLong(p1)); // p1.o_off
+        assertEquals(60, bb.getLong(p1 + 8)); // p1.o_sb: BSHD [2, 3, 4, 5] = S*H*D
+        assertEquals(5, bb.getLong(p1 + 16)); // p1.o_sh = D
+        assertEquals(0, bb.getLong(2 * part.size())); // p2 absent: zeros
+        assertEquals(out, field(m, "out{").offset());
+        i32(bb, m, "n_parts", 2);
+        i32(bb, m, "flags", KernelParams.F_LSE);
+        i32(bb, m, "head_dim_v", 5);
+    }
 }
