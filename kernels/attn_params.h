@@ -163,4 +163,20 @@ typedef struct attn_merge_params {
     a_i32 flags;              /* ATTN_F_LSE */
 } attn_merge_params;
 
+/* KV append into paged caches (attn_kv_append_<dt>): for every sequence b, kv head h and new row
+ * t < append_len[b], with pos = start_pos[b] + t, page = block_table[b, pos / page_size]:
+ *   k_cache[page, pos % page_size, h, :] = k_new[b, h, t, :]   (and v_cache from v_new),
+ * bit for bit. A page outside [0, num_pages) skips the row (nothing written). The caches are
+ * [num_pages, page_size, heads_kv, D|Dv] ("NHD" pages) with strides <c>_sp, _ss, _sh, _sd. Buffers:
+ * k_new, v_new, k_cache, v_cache, block_table (int32), then start_pos and append_len (int32 [B]). */
+typedef struct attn_kv_append_params {
+    a_i64 kn_off, kn_sb, kn_sh, kn_ss, kn_sd;
+    a_i64 vn_off, vn_sb, vn_sh, vn_ss, vn_sd;
+    a_i64 kc_off, kc_sp, kc_ss, kc_sh, kc_sd;
+    a_i64 vc_off, vc_sp, vc_ss, vc_sh, vc_sd;
+    a_i64 bt_off, bt_sb, bt_sp;
+    a_i32 batch, heads_kv, seq_new, head_dim, head_dim_v;
+    a_i32 num_pages, page_size, max_pages;
+} attn_kv_append_params;
+
 #endif /* ATTN_PARAMS_H */

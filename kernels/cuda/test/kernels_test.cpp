@@ -6,7 +6,8 @@
  * both layouts, every SDPA tile, warp- and block-per-row softmax (vector and scalar paths, in
  * place), softmax backward, fused additive with and without weights, pre-projected and through
  * the projection GEMM, the unfused GEMM + softmax + GEMM path, the strided copy and the merge of
- * attention states (merge.cu: empty parts with NaN garbage, NaN LSEs, every dtype, 1..8 parts).
+ * attention states (merge.cu: empty parts with NaN garbage, NaN LSEs, every dtype, 1..8 parts) and
+ * the KV append into paged caches (kv_append.cu: garbage everywhere else, bad table entries skipped).
  *
  *   g++ -std=c++20 -O2 -pthread kernels_test.cpp -o kernels_test && ./kernels_test [seed]
  * Exit status 0 when every case passes; each failure prints the case and the first mismatch.
@@ -19,6 +20,7 @@
 #include "../gemm.cu"
 #include "../copy.cu"
 #include "../merge.cu"
+#include "../kv_append.cu"
 
 #include <cstdio>
 #include <random>
@@ -683,6 +685,63 @@ static void merge_case(std::mt19937& rng, DT dt, int B, int H, int S, int Dv, in
     report(ok, name, detail);
 }
 
+/* KV append (kv_append.cu): B sequences of Snew rows (ragged: some shorter, one empty) into pages of
+ * page_size rows through a shuffled block table whose unreached entries are garbage, plus one
+ * reached entry out of range (that row must be skipped). Every cache element the reference does not
+ * write must keep its garbage; element width W (u32 or u16 storage). */
+template <typename T>
+static void kv_append_case(std::mt19937& rng, int B, int H, int Sn, int D, int Dv, int ps, bool ragged, int blocks) {
+    std::vector<int> start(B), len(B);
+    int max_pages = 1;
+    for (int b = 0; b < B; b++) {
+        start[b] = b == 0 ? 0 : (int)(rng() % (3 * ps + 1));
+        len[b] = ragged ? (b % 3 == 1 ? 0 : b % 3 == 2 ? std::max(1, Sn / 2) : Sn) : Sn;
+        max_pages = std::max(max_pages, (start[b] + Sn + ps - 1) / ps + 1);
+    }
+    const int pages = B * max_pages + 3;
+    std::vector<int> perm(pages);
+    for (int i = 0; i < pages; i++) perm[i] = i;
+    std::shuffle(perm.begin(), perm.end(), rng);
+    std::vector<int> bt((size_t)B * max_pages);
+    for (int b = 0; b < B; b++) for (int j = 0; j < max_pages; j++) {
+        int first = start[b] / ps, last = len[b] == 0 ? first - 1 : (start[b] + len[b] - 1) / ps;
+        bt[(size_t)b * max_pages + j] = (j >= first && j <= last) ? perm[b * max_pages + j] : (j % 2 ? -7 : pages + 5);
+    }
+    int bad_b = B - 1, bad_j = start[bad_b] / ps; /* a reached entry out of range: its rows are skipped */
+    if (len[bad_b] > 0) bt[(size_t)bad_b * max_pages + bad_j] = pages + 1;
+    std::vector<T> kn((size_t)B * H * Sn * D), vn((size_t)B * H * Sn * Dv), kc((size_t)pages * ps * H * D),
+        vc((size_t)pages * ps * H * Dv);
+    for (auto& x : kn) x = (T)rng();
+    for (auto& x : vn) x = (T)rng();
+    for (auto& x : kc) x = (T)rng();
+    for (auto& x : vc) x = (T)rng();
+    std::vector<T> kw = kc, vw = vc; /* the reference */
+    for (int b = 0; b < B; b++) for (int t = 0; t < len[b]; t++) {
+        int pos = start[b] + t, page = bt[(size_t)b * max_pages + pos / ps], slot = pos % ps;
+        if (page < 0 || page >= pages) continue;
+        for (int h = 0; h < H; h++) {
+            for (int d = 0; d < D; d++) kw[(((size_t)page * ps + slot) * H + h) * D + d] = kn[(((size_t)b * H + h) * Sn + t) * D + d];
+            for (int d = 0; d < Dv; d++) vw[(((size_t)page * ps + slot) * H + h) * Dv + d] = vn[(((size_t)b * H + h) * Sn + t) * Dv + d];
+        }
+    }
+    attn_kv_append_params p{};
+    p.kn_sb = (long long)H * Sn * D; p.kn_sh = (long long)Sn * D; p.kn_ss = D; p.kn_sd = 1;
+    p.vn_sb = (long long)H * Sn * Dv; p.vn_sh = (long long)Sn * Dv; p.vn_ss = Dv; p.vn_sd = 1;
+    p.kc_sp = (long long)ps * H * D; p.kc_ss = (long long)H * D; p.kc_sh = D; p.kc_sd = 1;
+    p.vc_sp = (long long)ps * H * Dv; p.vc_ss = (long long)H * Dv; p.vc_sh = Dv; p.vc_sd = 1;
+    p.bt_sb = max_pages; p.bt_sp = 1;
+    p.batch = B; p.heads_kv = H; p.seq_new = Sn; p.head_dim = D; p.head_dim_v = Dv;
+    p.num_pages = pages; p.page_size = ps; p.max_pages = max_pages;
+    attn_emu::launch({(unsigned)blocks, 1, 1}, ATTN_KV_APPEND_THREADS, 0, [&] {
+        attn::kv_append<T>(p, kn.data(), vn.data(), kc.data(), vc.data(), bt.data(), start.data(), len.data());
+    });
+    bool ok = kc == kw && vc == vw;
+    char name[160];
+    std::snprintf(name, sizeof name, "kv_append u%d B%d H%d Snew%d D%d Dv%d page%d ragged=%d blocks=%d", (int)(8 * sizeof(T)), B, H,
+                  Sn, D, Dv, ps, ragged, blocks);
+    report(ok, name, ok ? "" : "a cache element differs from the reference");
+}
+
 int main(int argc, char** argv) {
     unsigned seed = argc > 1 ? (unsigned)std::strtoul(argv[1], nullptr, 10) : 20261121u;
     std::mt19937 rng(seed);
@@ -768,6 +827,11 @@ int main(int argc, char** argv) {
         merge_case(rng, t, 2, 1, 3, 5, 1, false, 4);
         merge_case(rng, t, 1, 1, 9, 130, 2, true, 5);
     }
+    /* KV append: page sizes 1, 5, 16, decode and chunks, ragged, both element widths */
+    kv_append_case<unsigned int>(rng, 3, 2, 1, 16, 16, 16, false, 2);
+    kv_append_case<unsigned int>(rng, 3, 2, 7, 16, 8, 5, true, 3);
+    kv_append_case<unsigned int>(rng, 2, 1, 9, 4, 4, 1, false, 1);
+    kv_append_case<unsigned short>(rng, 4, 2, 33, 8, 12, 16, true, 4);
     std::printf("kernels_test: %d cases, %d failures (seed %u)\n", g_cases, g_failures, seed);
     return g_failures == 0 ? 0 : 1;
 }

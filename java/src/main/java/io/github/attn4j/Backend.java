@@ -50,6 +50,11 @@ public interface Backend extends AutoCloseable {
         run(p);
     }
 
+    /** Appends K/V rows to paged caches ({@link KvAppendParams}). */
+    default void kvAppend(KvAppendParams p) {
+        run(p);
+    }
+
     /** Releases the device. Reports (and with {@code -Dattn4j.leaks=fail} throws on) scopes never closed. */
     @Override
     void close();

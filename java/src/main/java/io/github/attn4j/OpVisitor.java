@@ -18,4 +18,7 @@ public interface OpVisitor<R> {
 
     /** Merge of attention states ({@link MergeParams}). */
     R merge(MergeParams p);
+
+    /** KV append into paged caches ({@link KvAppendParams}). */
+    R kvAppend(KvAppendParams p);
 }

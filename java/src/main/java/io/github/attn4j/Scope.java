@@ -75,6 +75,11 @@ public interface Scope extends AutoCloseable {
         run(p);
     }
 
+    /** Appends K/V rows to paged caches ({@link KvAppendParams}). */
+    default void kvAppend(KvAppendParams p) {
+        run(p);
+    }
+
     /** Waits until everything issued on this scope's stream has finished. */
     void synchronize();
 

@@ -4,6 +4,7 @@ import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.Backend;
 import io.github.attn4j.DType;
 import io.github.attn4j.HostMemory;
+import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Layout;
 import io.github.attn4j.MergeParams;
 import io.github.attn4j.SdpaParams;
@@ -19,7 +20,7 @@ import java.util.Locale;
 import java.util.Set;
 
 /**
- * {@code attn4j run sdpa|softmax|additive|merge ...}: runs one op on .npy inputs and writes .npy outputs.
+ * {@code attn4j run sdpa|softmax|additive|merge|kv-append ...}: runs one op on .npy inputs and writes .npy outputs.
  * Data files are {@code <f4} or {@code <f2}; masks {@code |b1}; bias and ALiBi slopes {@code <f4}.
  */
 public final class RunCommand {
@@ -33,6 +34,9 @@ public final class RunCommand {
                      [--b B.npy] [--wq WQ.npy --wk WK.npy] [--weights A.npy] [MASK FLAGS]
                    attn4j run merge --backend NAME --o O1.npy,O2.npy[,..] --lse L1.npy,L2.npy[,..] --out O.npy
                      [--lse-out L.npy]
+                   attn4j run kv-append --backend NAME --k-cache KC.npy --v-cache VC.npy --block-table BT.npy
+                     --k K.npy --v V.npy --start-positions n,n,.. [--append-lengths n,n,..]
+                     --k-out KC2.npy --v-out VC2.npy
             MASK FLAGS: [--align top-left|bottom-right] [--causal] [--window L,R] [--kv-lengths n,n,..]
                         [--q-lengths n,n,..] [--mask M.npy] [--bias BIAS.npy] [--alibi SLOPES.npy]
             With --wq/--wk, --q/--k are the raw inputs (Qp = Q Wq^T, Kp = K Wk^T).
@@ -44,6 +48,8 @@ public final class RunCommand {
     private static final Set<String> ADDITIVE = Cli.names(Cli.MASK_FLAGS, "backend", "q", "k", "v", "w", "out", "b",
             "wq", "wk", "weights");
     private static final Set<String> MERGE = Set.of("backend", "o", "lse", "out", "lse-out");
+    private static final Set<String> KV_APPEND = Set.of("backend", "k-cache", "v-cache", "block-table", "k", "v",
+            "start-positions", "append-lengths", "k-out", "v-out");
     private static final Set<String> BOOL = Set.of("causal", "help");
 
     /** Runs the command on the arguments after {@code run}; returns the exit code. */
@@ -60,8 +66,9 @@ public final class RunCommand {
                 case "softmax" -> SOFTMAX;
                 case "additive" -> ADDITIVE;
                 case "merge" -> MERGE;
+                case "kv-append" -> KV_APPEND;
                 default -> throw new Cli.UsageException("unknown op '" + op
-                        + "': expected sdpa, softmax, additive or merge");
+                        + "': expected sdpa, softmax, additive, merge or kv-append");
             };
             Cli.Args a = Cli.parse(rest, flags, BOOL);
             if (a.has("help")) {
@@ -76,6 +83,7 @@ public final class RunCommand {
                 case "sdpa" -> sdpa(a);
                 case "softmax" -> softmax(a);
                 case "merge" -> merge(a);
+                case "kv-append" -> kvAppend(a);
                 default -> additive(a);
             };
             String where = execute(a, p);
@@ -211,6 +219,33 @@ public final class RunCommand {
             }
         };
         r.written = a.get("out") + " " + Arrays.toString(out.shape()) + (lse != null ? " and " + a.get("lse-out") : "");
+        return r;
+    }
+
+    /**
+     * KV append: the caches are read, the new rows written into them through the block table (int32
+     * {@code <i4}), and the updated caches written to {@code --k-out} and {@code --v-out}.
+     */
+    private static Prepared kvAppend(Cli.Args a) {
+        Tensor kc = rank(a, "k-cache", data(a, "k-cache"), 4, "[numPages, pageSize, Hkv, D]");
+        Tensor vc = rank(a, "v-cache", data(a, "v-cache"), 4, "[numPages, pageSize, Hkv, Dv]");
+        Tensor bt = rank(a, "block-table", Cli.npy(a, "block-table"), 2, "[B, maxPagesPerSeq]");
+        Tensor k = rank(a, "k", data(a, "k"), 4, "[B, Hkv, Snew, D]");
+        Tensor v = rank(a, "v", data(a, "v"), 4, "[B, Hkv, Snew, Dv]");
+        a.required("start-positions");
+        a.required("k-out");
+        a.required("v-out");
+        KvAppendParams.Builder p = KvAppendParams.builder(k, v, kc, vc, bt, a.ints("start-positions"));
+        if (a.has("append-lengths")) {
+            p.appendLengths(a.ints("append-lengths"));
+        }
+        Prepared r = new Prepared();
+        r.params = p.build();
+        r.write = () -> {
+            Npy.write(Path.of(a.get("k-out")), kc);
+            Npy.write(Path.of(a.get("v-out")), vc);
+        };
+        r.written = a.get("k-out") + " and " + a.get("v-out") + " " + Arrays.toString(kc.shape());
         return r;
     }
 

@@ -6,6 +6,7 @@ import io.github.attn4j.Check;
 import io.github.attn4j.DType;
 import io.github.attn4j.DeviceInfo;
 import io.github.attn4j.HostMemory;
+import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.OpVisitor;
@@ -123,6 +124,14 @@ public final class CpuBackend implements Backend {
                 if (m.outLse() != null) {
                     Reference.store(r.lse(), m.outLse());
                 }
+                return null;
+            }
+
+            @Override
+            public Void kvAppend(KvAppendParams k) {
+                Reference.KvAppendResult r = Reference.kvAppend(k);
+                Reference.store(r.kCache(), k.kCache());
+                Reference.store(r.vCache(), k.vCache());
                 return null;
             }
         });

@@ -1,6 +1,7 @@
 package io.github.attn4j.cpu;
 
 import io.github.attn4j.AdditiveParams;
+import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Masks;
 import io.github.attn4j.MergeParams;
 import io.github.attn4j.SdpaParams;
@@ -280,6 +281,34 @@ public final class Reference {
             lse[r] = m + Math.log(sum);
         });
         return new MergeResult(o, lse);
+    }
+
+    /** KV append outputs: the whole caches after the append, row-major {@code [numPages, pageSize, Hkv, D|Dv]}. */
+    public record KvAppendResult(double[] kCache, double[] vCache) {}
+
+    /** KV append: the caches as they are, with the new rows written through the block table. */
+    public static KvAppendResult kvAppend(KvAppendParams p) {
+        double[] kc = copy4(p.kCache()), vc = copy4(p.vCache());
+        int ps = p.pageSize(), h = p.headsKv(), d = p.headDim(), dv = p.headDimV();
+        for (int b = 0; b < p.batch(); b++) {
+            for (int t = 0; t < p.appendLength(b); t++) {
+                long pos = (long) p.startPositions()[b] + t;
+                int page = (int) p.blockTable().get(b, (int) (pos / ps)), slot = (int) (pos % ps);
+                if (page < 0 || page >= p.numPages()) {
+                    continue; // a device-resident table is not checked on the host: the row is skipped
+                }
+                for (int hh = 0; hh < h; hh++) {
+                    long row = ((long) page * ps + slot) * h + hh;
+                    for (int x = 0; x < d; x++) {
+                        kc[Math.toIntExact(row * d + x)] = p.kNew().get(b, hh, t, x);
+                    }
+                    for (int x = 0; x < dv; x++) {
+                        vc[Math.toIntExact(row * dv + x)] = p.vNew().get(b, hh, t, x);
+                    }
+                }
+            }
+        }
+        return new KvAppendResult(kc, vc);
     }
 
     /** A 4-D host tensor as a row-major double array. */

@@ -2,6 +2,7 @@ package io.github.attn4j.cuda;
 
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
+import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.OpVisitor;
@@ -73,6 +74,11 @@ final class CudaPlans {
             public Plan merge(MergeParams p) {
                 return CudaPlans.merge(p, c.dev());
             }
+
+            @Override
+            public Plan kvAppend(KvAppendParams p) {
+                return CudaPlans.kvAppend(p, c.dev());
+            }
         });
     }
 
@@ -106,6 +112,15 @@ final class CudaPlans {
         String entry = KernelId.MERGE_STATES.entry(p.dtype());
         return Plan.of("merge-" + dt(p.dtype()), 0, List.of(kernel("merge", entry, blocks, 1, 1, threads, 0,
                 KernelArgs.merge(p))));
+    }
+
+    /** KV append ({@code kv_append.cu}): one grid-stride launch over the new rows' elements. */
+    static Plan kvAppend(KvAppendParams p, DeviceProps dev) {
+        int threads = CudaTables.KV_APPEND_THREADS;
+        long n = (long) p.batch() * p.seqNew() * p.headsKv() * (p.headDim() + p.headDimV());
+        long blocks = Math.max(1, Math.min(LaunchConfig.ceilDiv(n, threads), 32L * dev.multiprocessors()));
+        return Plan.of("kv-append-" + dt(p.dtype()), 0, List.of(kernel("kv_append", KernelId.KV_APPEND.entry(p.dtype()),
+                blocks, 1, 1, threads, 0, KernelArgs.kvAppend(p))));
     }
 
     // ------------------------------------------------------------------ SDPA

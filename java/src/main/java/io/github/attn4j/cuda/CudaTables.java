@@ -43,6 +43,8 @@ final class CudaTables {
     static final int COPY_THREADS;
     /** merge.cu. */
     static final int MERGE_THREADS;
+    /** kv_append.cu. */
+    static final int KV_APPEND_THREADS;
     /** tc_traits.cuh: the shared-memory bound every tensor-core row stays within. */
     static final int TC_SMEM_LIMIT;
 
@@ -63,6 +65,7 @@ final class CudaTables {
         TC_SMEM_LIMIT = define(tc, "ATTN_TC_SMEM_LIMIT");
         COPY_THREADS = define(text("copy.cu"), "ATTN_COPY_THREADS");
         MERGE_THREADS = define(text("merge.cu"), "ATTN_MERGE_THREADS");
+        KV_APPEND_THREADS = define(text("kv_append.cu"), "ATTN_KV_APPEND_THREADS");
     }
 
     private static String text(String file) {

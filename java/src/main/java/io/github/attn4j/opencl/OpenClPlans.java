@@ -2,6 +2,7 @@ package io.github.attn4j.opencl;
 
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
+import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Masks;
 import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
@@ -142,6 +143,11 @@ final class OpenClPlans {
             @Override
             public Plan merge(MergeParams m) {
                 return OpenClPlans.merge(m, dev);
+            }
+
+            @Override
+            public Plan kvAppend(KvAppendParams k) {
+                return OpenClPlans.kvAppend(k, dev);
             }
         });
     }
@@ -396,5 +402,16 @@ final class OpenClPlans {
         long groups = Math.max(1, Math.min(ceilDiv(m.rows() * m.headDimV(), wg), 4L * dev.computeUnits() * 64));
         return Plan.of("merge-" + dt(m.dtype()), 0, List.of(new Plan.Step("merge", KernelId.MERGE_STATES.entry(m.dtype()),
                 dtypeConstants(m.dtype()), new long[] {groups}, new long[] {wg}, 0, KernelArgs.merge(m))));
+    }
+
+    /** KV append: one grid-stride launch over the new rows' elements, one variant per element width. */
+    private static Plan kvAppend(KvAppendParams k, OpenClDevice dev) {
+        long wg = Math.min(MERGE_WG, pow2Floor(dev.maxWorkGroupSize()));
+        long n = (long) k.batch() * k.seqNew() * k.headsKv() * (k.headDim() + k.headDimV());
+        long groups = Math.max(1, Math.min(ceilDiv(n, wg), 4L * dev.computeUnits() * 64));
+        Map<String, Object> c = dtypeConstants(k.dtype());
+        c.put("KV_T", k.dtype().bytes() == 4 ? "uint" : "ushort");
+        return Plan.of("kv-append-" + dt(k.dtype()), 0, List.of(new Plan.Step("kv_append",
+                KernelId.KV_APPEND.entry(k.dtype()), c, new long[] {groups}, new long[] {wg}, 0, KernelArgs.kvAppend(k))));
     }
 }

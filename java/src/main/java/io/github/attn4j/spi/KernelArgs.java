@@ -1,6 +1,7 @@
 package io.github.attn4j.spi;
 
 import io.github.attn4j.AdditiveParams;
+import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Masks;
 import io.github.attn4j.MergeParams;
 import io.github.attn4j.SdpaParams;
@@ -123,5 +124,19 @@ public final class KernelArgs {
             b.buf("lse" + i, i < p.parts() ? p.lse().get(i) : null);
         }
         return b.buf("o", p.out()).buf("lse", p.outLse()).build();
+    }
+
+    /**
+     * {@code attn_kv_append_<dt>}: the struct, the new rows, the caches, the block table, then the
+     * start positions and the row counts (Snew for each sequence when the call gives none).
+     */
+    public static List<Arg> kvAppend(KvAppendParams p) {
+        int[] len = new int[p.batch()];
+        for (int b = 0; b < len.length; b++) {
+            len[b] = p.appendLength(b);
+        }
+        return new Builder().struct(KernelParams.kvAppend(p)).buf("k_new", p.kNew()).buf("v_new", p.vNew())
+                .buf("k_cache", p.kCache()).buf("v_cache", p.vCache()).buf("block_table", p.blockTable())
+                .ints("start_pos", p.startPositions()).ints("append_len", len).build();
     }
 }

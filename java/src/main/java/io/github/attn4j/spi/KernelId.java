@@ -17,7 +17,9 @@ public enum KernelId {
     /** Strided copy; named by element width ({@link #copyEntry}), not by dtype. */
     COPY("attn_copy"),
     /** Merge of attention states ({@code kernels/<lang>/merge.*}). */
-    MERGE_STATES("attn_merge_states");
+    MERGE_STATES("attn_merge_states"),
+    /** KV append into paged caches ({@code kernels/<lang>/kv_append.*}). */
+    KV_APPEND("attn_kv_append");
 
     private final String stem;
 

@@ -24,6 +24,9 @@ import java.util.Set;
  *       {@code [.., rawDimQ]} and K {@code [.., rawDimK]} with weights {@code [A, rawDim*]}.
  *   <li>MERGE: {@code dim} partial outputs O_i {@code [batch, heads, seqQ, dimV]} with their LSEs
  *       {@code [batch, heads, seqQ]} ({@code seqK} unused); {@link Flag#LSE} also writes the merged LSE.
+ *   <li>KV_APPEND: new rows K {@code [batch, heads, seqQ, dim]}, V {@code [batch, heads, seqQ, dimV]}
+ *       into paged caches of page size {@code seqK}; {@code kvLengths} makes the batch ragged
+ *       (per-sequence append lengths).
  * </ul>
  */
 public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int seqQ, int seqK, int dim, int dimV,
@@ -35,7 +38,9 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
     public enum Op {
         SDPA("sdpa"), SOFTMAX("softmax"), SOFTMAX_BACKWARD("softmax_backward"), ADDITIVE("additive"),
         /** Merge of attention states. */
-        MERGE("merge");
+        MERGE("merge"),
+        /** KV append into paged caches. */
+        KV_APPEND("kv_append");
 
         private final String id;
 
@@ -59,7 +64,7 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
                     return o;
                 }
             }
-            throw new IllegalArgumentException("op: expected sdpa, softmax, softmax_backward, additive or merge, got '" + s + "'");
+            throw new IllegalArgumentException("op: expected sdpa, softmax, softmax_backward, additive, merge or kv_append, got '" + s + "'");
         }
     }
 
@@ -186,6 +191,7 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
             case SDPA -> rows * seqK * (dim + dimV);
             case SOFTMAX, SOFTMAX_BACKWARD -> rows * seqK;
             case MERGE -> rows * dimV * dim;
+            case KV_APPEND -> rows * (dim + dimV);
             case ADDITIVE -> rows * seqK * (dim + dimV) + (has(Flag.RAW) ? (long) batch * heads * (seqQ * rawDimQ
                     + seqK * rawDimK) * dim : 0);
         };
@@ -200,6 +206,9 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
         if (op == Op.MERGE) {
             s.append(",B=").append(batch).append(",H=").append(heads).append(",S=").append(seqQ).append(",Dv=")
                     .append(dimV).append(",parts=").append(dim);
+        } else if (op == Op.KV_APPEND) {
+            s.append(",B=").append(batch).append(",Hkv=").append(heads).append(",Snew=").append(seqQ).append(",page=")
+                    .append(seqK).append(",D=").append(dim).append(",Dv=").append(dimV);
         } else if (has(Flag.TWO_D)) {
             s.append(",R=").append((long) batch * heads * seqQ).append(",N=").append(seqK);
         } else {
@@ -230,7 +239,9 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
         } else if (windowLeft >= 0 || windowRight >= 0) {
             s.append(",win=").append(windowLeft).append(':').append(windowRight);
         }
-        if (kvLengths) {
+        if (kvLengths && op == Op.KV_APPEND) {
+            s.append(",ragged");
+        } else if (kvLengths) {
             s.append(",kvlen");
         }
         if (qLengths) {

@@ -3,6 +3,7 @@ package io.github.attn4j.testing;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
 import io.github.attn4j.Layout;
+import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Masks;
 import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
@@ -51,6 +52,7 @@ public final class CaseData {
             case SOFTMAX_BACKWARD -> d.softmaxBackward();
             case ADDITIVE -> d.additive();
             case MERGE -> d.merge();
+            case KV_APPEND -> d.kvAppend();
         }
         d.inputs.values().forEach(GuardedBuffer::seal);
         d.outputs.values().forEach(GuardedBuffer::seal);
@@ -455,6 +457,55 @@ public final class CaseData {
         }
     }
 
+    private int[] startPositions;
+    private int[] appendLengths;
+
+    /**
+     * KV append: caches full of garbage (random values, NaN in every tenth element), some pages
+     * never used, the block table a shuffled assignment of pages with garbage (-7, numPages + 5)
+     * in the entries the append does not reach; start positions at, before and across page ends.
+     * The caches are inputs and outputs (written in place): everything the append does not write
+     * must come back unchanged.
+     */
+    private void kvAppend() {
+        int b = c.batch(), h = c.heads(), sn = c.seqQ(), ps = c.seqK();
+        input(fill(data4("k_new", b, h, sn, c.dim()), 1f));
+        input(fill(data4("v_new", b, h, sn, c.dimV()), 1f));
+        startPositions = new int[b];
+        appendLengths = c.kvLengths() ? new int[b] : null;
+        int maxPages = 1;
+        for (int i = 0; i < b; i++) {
+            startPositions[i] = i == 0 ? 0 : rnd.nextInt(3 * ps + 1);
+            if (appendLengths != null) {
+                appendLengths[i] = i % 3 == 1 ? 0 : i % 3 == 2 ? Math.max(1, sn / 2) : sn;
+            }
+            maxPages = Math.max(maxPages, (startPositions[i] + sn + ps - 1) / ps + 1);
+        }
+        int pages = b * maxPages + 3;
+        List<Integer> perm = new ArrayList<>();
+        for (int i = 0; i < pages; i++) {
+            perm.add(i);
+        }
+        java.util.Collections.shuffle(perm, new java.util.Random(rnd.nextLong()));
+        GuardedBuffer bt = input(GuardedBuffer.contiguous("block_table", DType.I32, b, maxPages));
+        Tensor t = bt.hostView();
+        for (int i = 0; i < b; i++) {
+            int n = appendLengths == null ? sn : appendLengths[i];
+            int first = startPositions[i] / ps, last = n == 0 ? first - 1 : (startPositions[i] + n - 1) / ps;
+            for (int j = 0; j < maxPages; j++) {
+                boolean used = j >= first && j <= last;
+                t.set(used ? perm.get(i * maxPages + j) : (j % 2 == 0 ? -7 : pages + 5), i, j);
+            }
+        }
+        for (String n : new String[] {"k_cache", "v_cache"}) {
+            GuardedBuffer g = input(data4(n, pages, ps, h, n.equals("k_cache") ? c.dim() : c.dimV()));
+            Tensor ct = g.hostView();
+            int[] k = {0};
+            forEach(ct.shape(), idx -> ct.set(k[0]++ % 10 == 3 ? Float.NaN : value() * 3, idx));
+            outputs.put(n, g);
+        }
+    }
+
     private GuardedBuffer weights(String name, int a, int d) {
         long[] st = c.storage() == Storage.PADDED ? new long[] {d + 1L, 1} : Tensor.contiguousStrides(a, d);
         return GuardedBuffer.of(name, c.dtype(), new int[] {a, d}, st);
@@ -516,6 +567,9 @@ public final class CaseData {
                 }
                 yield p.build();
             }
+            case KV_APPEND -> KvAppendParams.builder(view.apply(inputs.get("k_new")), view.apply(inputs.get("v_new")),
+                    view.apply(inputs.get("k_cache")), view.apply(inputs.get("v_cache")),
+                    view.apply(inputs.get("block_table")), startPositions).appendLengths(appendLengths).build();
             case MERGE -> {
                 List<Tensor> o = new ArrayList<>(), l = new ArrayList<>();
                 for (int i = 0; i < c.dim(); i++) {

@@ -56,6 +56,7 @@ public final class CaseMatrix {
         softmaxBackward(add);
         additive(add);
         merge(add);
+        kvAppend(add);
         return List.copyOf(m.values());
     }
 
@@ -546,6 +547,35 @@ public final class CaseMatrix {
             add.accept(mg(3).dtype(t).bh(2, 3).seq(7, 1).dims(3, 64).flag(Flag.LSE));
             add.accept(mg(2).dtype(t).bh(2, 2).seq(7, 1).special(Special.NAN_READ).flag(Flag.LSE));
             add.accept(mg(8).dtype(t).bh(1, 2).seq(17, 1).dims(8, 72).storage(Storage.PADDED));
+        }
+    }
+
+    // ---- KV append -------------------------------------------------------------------------------
+
+    private static Builder kv() {
+        return Case.builder(Op.KV_APPEND);
+    }
+
+    /**
+     * KV append: page sizes 1, 5 and 16 (rows across page ends), decode (Snew = 1) and chunks of 7
+     * and 33 rows, D = Dv and D != Dv, a ragged batch (one sequence appends nothing), BSHD and
+     * padded storage, F16 and BF16. One kernel variant per dtype.
+     */
+    private static void kvAppend(Consumer<Builder> add) {
+        for (int ps : new int[] {1, 5, 16}) {
+            for (int sn : new int[] {1, 7, 33}) {
+                add.accept(kv().bh(3, 2).seq(sn, ps).dims(16, 16));
+            }
+        }
+        add.accept(kv().bh(2, 3).seq(7, 5).dims(64, 40));
+        add.accept(kv().bh(3, 2).seq(7, 5).kvLengths(true));
+        add.accept(kv().bh(4, 1).seq(33, 16).dims(32, 24).kvLengths(true));
+        for (Storage st : new Storage[] {Storage.BSHD, Storage.PADDED}) {
+            add.accept(kv().bh(3, 2).seq(7, 5).storage(st));
+        }
+        for (DType t : HALF) {
+            add.accept(kv().dtype(t).bh(3, 2).seq(7, 5).dims(64, 40));
+            add.accept(kv().dtype(t).bh(3, 2).seq(1, 16).kvLengths(true).storage(Storage.PADDED));
         }
     }
 }

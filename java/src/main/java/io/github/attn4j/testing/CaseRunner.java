@@ -3,6 +3,7 @@ package io.github.attn4j.testing;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.Backend;
 import io.github.attn4j.DType;
+import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.OpVisitor;
@@ -191,6 +192,14 @@ public final class CaseRunner {
                 if (p.outLse() != null) {
                     l.add(new Expected("lse", p.outLse().shape(), r.lse(), null, null));
                 }
+                return null;
+            }
+
+            @Override
+            public Void kvAppend(KvAppendParams p) {
+                Reference.KvAppendResult r = Reference.kvAppend(p); // a copy: exact in every dtype
+                l.add(new Expected("k_cache", p.kCache().shape(), r.kCache(), half ? r.kCache() : null, null));
+                l.add(new Expected("v_cache", p.vCache().shape(), r.vCache(), half ? r.vCache() : null, null));
                 return null;
             }
         });

@@ -29,6 +29,8 @@ import java.util.Map;
  * <tr><td>additive.weights</td><td>1e-8</td><td>the softmax of the same scores, one fp32 division.</td></tr>
  * <tr><td>merge.o</td><td>1e-9</td><td>at most 8 fp32 exp weights (1-2 ulp) and products per element:
  *   NMSE near 1e-13; a part dropped or counted twice moves O by a sizeable fraction, NMSE above 1e-3.</td></tr>
+ * <tr><td>kv_append.k_cache, kv_append.v_cache</td><td>0</td><td>a copy of stored bits: exact in
+ *   every dtype (F16/BF16 compare against the same exact values).</td></tr>
  * <tr><td>merge.lse</td><td>1e-10</td><td>one fp32 rounding of m + log(sum of at most 8 weights).</td></tr>
  * </table>
  *
@@ -68,6 +70,8 @@ public final class Tolerances {
         row("additive.weights", 1e-8, "the softmax of the same scores");
         row("merge.o", 1e-9, "at most 8 fp32 exp weights and products per element: ~1e-13");
         row("merge.lse", 1e-10, "one fp32 rounding of m + log(sum): ~1e-14");
+        row("kv_append.k_cache", 0, "a copy of stored bits: exact");
+        row("kv_append.v_cache", 0, "a copy of stored bits: exact");
     }
 
     /** Every row, in table order. */

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
+import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Masks;
 import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
@@ -77,6 +78,14 @@ class CudaSignaturesTest {
                 l.add((n == 3 ? m : m.lse(t(DType.F32, 2, 3, 5))).build());
             }
         }
+        for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) { // kv append, plain and ragged
+            Tensor bt = Tensor.of(io.github.attn4j.HostMemory.of(new int[] {0, 1, 2, 3}), DType.I32, new int[] {2, 2},
+                    new long[] {2, 1}, 0);
+            KvAppendParams.Builder k = KvAppendParams.builder(t(dt, 2, 3, 4, 16), t(dt, 2, 3, 4, 8), t(dt, 4, 5, 3, 16),
+                    t(dt, 4, 5, 3, 8), bt, 0, 6);
+            l.add(k.build());
+            l.add(k.appendLengths(2, 0).build());
+        }
         return l;
     }
 
@@ -125,7 +134,7 @@ class CudaSignaturesTest {
                 "attn_sdpa_fwd_<dt>", "attn_sdpa_fwd_tc_<dt>_d128", "attn_sdpa_combine_<dt>", "attn_masked_softmax_<dt>_warp",
                 "attn_masked_softmax_<dt>", "attn_masked_softmax_bwd_<dt>_warp", "attn_masked_softmax_bwd_<dt>",
                 "attn_additive_fwd_<dt>_d64", "attn_additive_fwd_<dt>", "attn_additive_fwd_<dt>_qkf32_d64",
-                "attn_additive_fwd_<dt>_qkf32", "attn_gemm_nt_<dt>", "attn_bgemm_<dt>_<dt>_<dt>", "attn_merge_states_<dt>")) {
+                "attn_additive_fwd_<dt>_qkf32", "attn_gemm_nt_<dt>", "attn_bgemm_<dt>_<dt>_<dt>", "attn_merge_states_<dt>", "attn_kv_append_<dt>")) {
             assertTrue(seen.contains(kind), kind + " never planned; planned: " + seen);
         }
     }
@@ -133,7 +142,7 @@ class CudaSignaturesTest {
     @Test
     void theSharedEntryNamesExistForEveryDtype() {
         Map<String, List<String>> all = new HashMap<>();
-        for (String m : List.of("sdpa", "softmax", "additive", "gemm", "copy", "merge")) {
+        for (String m : List.of("sdpa", "softmax", "additive", "gemm", "copy", "merge", "kv_append")) {
             all.putAll(entries(m));
         }
         for (KernelId id : KernelId.values()) {

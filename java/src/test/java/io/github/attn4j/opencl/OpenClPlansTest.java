@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
+import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Masks;
 import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
@@ -71,6 +72,14 @@ class OpenClPlansTest {
                 MergeParams.Builder m = MergeParams.builder(os, ls, t(dt, 2, 3, 5, 24));
                 l.add((n == 3 ? m : m.lse(t(DType.F32, 2, 3, 5))).build());
             }
+        }
+        for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) { // kv append, plain and ragged
+            Tensor bt = Tensor.of(io.github.attn4j.HostMemory.of(new int[] {0, 1, 2, 3}), DType.I32, new int[] {2, 2},
+                    new long[] {2, 1}, 0);
+            KvAppendParams.Builder k = KvAppendParams.builder(t(dt, 2, 3, 4, 16), t(dt, 2, 3, 4, 8), t(dt, 4, 5, 3, 16),
+                    t(dt, 4, 5, 3, 8), bt, 0, 6);
+            l.add(k.build());
+            l.add(k.appendLengths(2, 0).build());
         }
         return l;
     }

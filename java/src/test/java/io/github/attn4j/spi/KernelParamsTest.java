@@ -277,4 +277,22 @@ class KernelParamsTest {
         i32(bb, m, "flags", KernelParams.F_LSE);
         i32(bb, m, "head_dim_v", 5);
     }
+
+    @Test
+    void kvAppend() {
+        Tensor bt = Tensor.of(io.github.attn4j.HostMemory.of(new int[] {0, 1, 2, 3}), DType.I32, new int[] {2, 2},
+                new long[] {2, 1}, 0);
+        io.github.attn4j.KvAppendParams p = io.github.attn4j.KvAppendParams.builder(f(2, 3, 4, 8), f(2, 3, 4, 6),
+                f(4, 5, 3, 8), f(4, 5, 3, 6), bt, 0, 6).build();
+        String k = "attn_kv_append_params";
+        ByteBuffer bb = check(k, KernelParams.kvAppend(p));
+        i64(bb, k, "kc_sp", 5 * 3 * 8);
+        i64(bb, k, "kc_ss", 3 * 8);
+        i64(bb, k, "kc_sh", 8);
+        i64(bb, k, "vn_sh", 4 * 6);
+        i64(bb, k, "bt_sb", 2);
+        i32(bb, k, "page_size", 5);
+        i32(bb, k, "max_pages", 2);
+        i32(bb, k, "head_dim_v", 6);
+    }
 }

@@ -40,7 +40,7 @@ class CaseMatrixTest {
     @Test
     void sizesHeadDimsAndGqa() {
         for (Op op : Op.values()) {
-            if (op == Op.MERGE) { // no keys: rows and parts, see merge() below
+            if (op == Op.MERGE || op == Op.KV_APPEND) { // no keys: see merge() and kvAppend() below
                 continue;
             }
             for (int s : CaseMatrix.SIZES) {
@@ -79,6 +79,20 @@ class CaseMatrixTest {
         }
         covered("merge without LSE out", c -> c.op() == Op.MERGE && !c.has(Case.Flag.LSE));
         covered("merge padded", c -> c.op() == Op.MERGE && c.storage() == Case.Storage.PADDED);
+    }
+
+    @Test
+    void kvAppend() {
+        for (int ps : new int[] {1, 5, 16}) {
+            covered("kv append page " + ps, c -> c.op() == Op.KV_APPEND && c.seqK() == ps);
+        }
+        covered("kv append decode", c -> c.op() == Op.KV_APPEND && c.seqQ() == 1);
+        covered("kv append across pages", c -> c.op() == Op.KV_APPEND && c.seqQ() > c.seqK());
+        covered("kv append ragged", c -> c.op() == Op.KV_APPEND && c.kvLengths());
+        covered("kv append D != Dv", c -> c.op() == Op.KV_APPEND && c.dim() != c.dimV());
+        for (DType t : new DType[] {DType.F32, DType.F16, DType.BF16}) {
+            covered("kv append " + t, c -> c.op() == Op.KV_APPEND && c.dtype() == t);
+        }
     }
 
     @Test
