@@ -15,8 +15,9 @@
  * Backward: dX = scale * Y * (dY - sum(dY * Y)), one tree sum; dX may be dY.
  *
  * ROW_PER_ITEM = 1 (CPU devices, chosen by the planner from the tuning table) replaces both shapes
- * by one work-item per row, work-groups of one, each work-item walking rows grid-stride: no
- * barriers, no local memory, and explicit VW-wide vectors along the row, which PoCL maps to SIMD
+ * by one work-item per row, work-groups of one, each work-item walking its own contiguous block of
+ * rows (so that its reads stream through memory and the prefetchers follow): no barriers, no local
+ * memory, and explicit VW-wide vectors along the row, which PoCL maps to SIMD
  * registers. A row is read from memory once and then stays in the core's cache for the later
  * passes: forward (1) max, (2) e = exp(z - max) and the sum (f32 stores e into Y), (3) Y = e / sum
  * (f32: scales Y in place; f16/bf16 recompute e, so Y is rounded once); backward (1) the dot
@@ -292,7 +293,9 @@ void ENTRY(attn_masked_softmax)(const attn_softmax_params p, __global const st_t
                                 __global const float *alibi, __global const int *kv_len,
                                 __global const int *q_len) {
     const long rows = (long)p.batch * p.heads * p.seq_q;
-    for (long row = get_global_id(0); row < rows; row += get_global_size(0)) {
+    const long per = (rows + get_global_size(0) - 1) / get_global_size(0);
+    const long end = min(rows, (long)(get_global_id(0) + 1) * per);
+    for (long row = get_global_id(0) * per; row < end; row++) {
         softmax_row(p, x, y, mask, bias, alibi, kv_len, q_len, row);
     }
 }
@@ -302,7 +305,9 @@ void ENTRY(attn_masked_softmax_bwd)(const attn_softmax_bwd_params p, __global co
                                     __global const st_t *dy, __global st_t *dx) {
     const long rows = (long)p.batch * p.heads * p.seq_q;
     const int n = p.seq_k;
-    for (long row = get_global_id(0); row < rows; row += get_global_size(0)) {
+    const long per = (rows + get_global_size(0) - 1) / get_global_size(0);
+    const long end = min(rows, (long)(get_global_id(0) + 1) * per);
+    for (long row = get_global_id(0) * per; row < end; row++) {
         const int i = (int)(row % p.seq_q);
         const int h = (int)((row / p.seq_q) % p.heads);
         const int b = (int)(row / p.seq_q / p.heads);
