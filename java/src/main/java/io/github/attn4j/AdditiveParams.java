@@ -99,6 +99,58 @@ public record AdditiveParams(Tensor q, Tensor k, Tensor v, Tensor w, Tensor b, T
         return new AdditiveParams(qp, kp, v, w, b, null, null, out, weights, masks);
     }
 
+    /**
+     * The checks of the forward's inputs, shared with {@link AdditiveBackwardParams}: ranks, one float
+     * dtype, the dims of q, k, v, w, the optional b and the optional projection weights.
+     */
+    static void checkInputs(Tensor q, Tensor k, Tensor v, Tensor w, Tensor b, Tensor wq, Tensor wk) {
+        OpParams.rank("q", q, 4);
+        OpParams.rank("k", k, 4);
+        OpParams.rank("v", v, 4);
+        OpParams.rank("w", w, 1);
+        DType dt = v.dtype();
+        Check.arg(dt.isFloat(), "v.dtype", "F32, F16 or BF16", dt);
+        OpParams.dtype("q", q, dt);
+        OpParams.dtype("k", k, dt);
+        OpParams.dtype("w", w, dt);
+        int bt = q.dim(0), h = q.dim(1), sk = k.dim(2), a = w.dim(0);
+        for (Tensor t : new Tensor[] {q, k, v}) {
+            for (int i = 0; i < 4; i++) {
+                Check.arg(t.dim(i) >= 1, (t == q ? "q" : t == k ? "k" : "v") + ".shape[" + i + "]", ">= 1",
+                        t.dim(i));
+            }
+        }
+        Check.arg(a >= 1, "w.shape[0] (A)", ">= 1", a);
+        Check.arg(a == 1 || w.stride(0) == 1, "w.strides", "[1] (a contiguous vector)", Arrays.toString(w.strides()));
+        OpParams.dim("k", k, 0, "B", bt);
+        OpParams.dim("k", k, 1, "H", h);
+        OpParams.dim("v", v, 0, "B", bt);
+        OpParams.dim("v", v, 1, "H", h);
+        OpParams.dim("v", v, 2, "Sk", sk);
+        Check.arg((wq == null) == (wk == null), "wq/wk", "both projection weights or neither",
+                (wq == null ? "no wq" : "wq") + " and " + (wk == null ? "no wk" : "wk"));
+        if (wq != null) {
+            OpParams.rank("wq", wq, 2);
+            OpParams.rank("wk", wk, 2);
+            OpParams.dtype("wq", wq, dt);
+            OpParams.dtype("wk", wk, dt);
+            OpParams.dim("wq", wq, 0, "A", a);
+            OpParams.dim("wq", wq, 1, "Dq", q.dim(3));
+            OpParams.dim("wk", wk, 0, "A", a);
+            OpParams.dim("wk", wk, 1, "Dk", k.dim(3));
+        } else {
+            OpParams.dim("q", q, 3, "A", a);
+            OpParams.dim("k", k, 3, "A", a);
+        }
+        if (b != null) {
+            OpParams.rank("b", b, 1);
+            OpParams.dtype("b", b, dt);
+            OpParams.dim("b", b, 0, "A", a);
+            Check.arg(a == 1 || b.stride(0) == 1, "b.strides", "[1] (a contiguous vector)",
+                    Arrays.toString(b.strides()));
+        }
+    }
+
     /** Builder that validates every argument in {@link #build()}. */
     public static final class Builder {
         private final Tensor q, k, v, w, out;
@@ -159,57 +211,11 @@ public record AdditiveParams(Tensor q, Tensor k, Tensor v, Tensor w, Tensor b, T
         }
 
         public AdditiveParams build() {
-            OpParams.rank("q", q, 4);
-            OpParams.rank("k", k, 4);
-            OpParams.rank("v", v, 4);
-            OpParams.rank("w", w, 1);
+            checkInputs(q, k, v, w, b, wq, wk);
             OpParams.rank("out", out, 4);
             DType dt = v.dtype();
-            Check.arg(dt.isFloat(), "v.dtype", "F32, F16 or BF16", dt);
-            for (String n : new String[] {"q", "k", "w", "out"}) {
-                OpParams.dtype(n, switch (n) {
-                    case "q" -> q;
-                    case "k" -> k;
-                    case "w" -> w;
-                    default -> out;
-                }, dt);
-            }
-            int bt = q.dim(0), h = q.dim(1), sq = q.dim(2), sk = k.dim(2), a = w.dim(0), dv = v.dim(3);
-            for (Tensor t : new Tensor[] {q, k, v}) {
-                for (int i = 0; i < 4; i++) {
-                    Check.arg(t.dim(i) >= 1, (t == q ? "q" : t == k ? "k" : "v") + ".shape[" + i + "]", ">= 1",
-                            t.dim(i));
-                }
-            }
-            Check.arg(a >= 1, "w.shape[0] (A)", ">= 1", a);
-            Check.arg(a == 1 || w.stride(0) == 1, "w.strides", "[1] (a contiguous vector)", Arrays.toString(w.strides()));
-            OpParams.dim("k", k, 0, "B", bt);
-            OpParams.dim("k", k, 1, "H", h);
-            OpParams.dim("v", v, 0, "B", bt);
-            OpParams.dim("v", v, 1, "H", h);
-            OpParams.dim("v", v, 2, "Sk", sk);
-            Check.arg((wq == null) == (wk == null), "wq/wk", "both projection weights or neither",
-                    (wq == null ? "no wq" : "wq") + " and " + (wk == null ? "no wk" : "wk"));
-            if (wq != null) {
-                OpParams.rank("wq", wq, 2);
-                OpParams.rank("wk", wk, 2);
-                OpParams.dtype("wq", wq, dt);
-                OpParams.dtype("wk", wk, dt);
-                OpParams.dim("wq", wq, 0, "A", a);
-                OpParams.dim("wq", wq, 1, "Dq", q.dim(3));
-                OpParams.dim("wk", wk, 0, "A", a);
-                OpParams.dim("wk", wk, 1, "Dk", k.dim(3));
-            } else {
-                OpParams.dim("q", q, 3, "A", a);
-                OpParams.dim("k", k, 3, "A", a);
-            }
-            if (b != null) {
-                OpParams.rank("b", b, 1);
-                OpParams.dtype("b", b, dt);
-                OpParams.dim("b", b, 0, "A", a);
-                Check.arg(a == 1 || b.stride(0) == 1, "b.strides", "[1] (a contiguous vector)",
-                        Arrays.toString(b.strides()));
-            }
+            OpParams.dtype("out", out, dt);
+            int bt = q.dim(0), h = q.dim(1), sq = q.dim(2), sk = k.dim(2), dv = v.dim(3);
             Check.arg(Arrays.equals(out.shape(), new int[] {bt, h, sq, dv}), "out.shape",
                     Arrays.toString(new int[] {bt, h, sq, dv}), Arrays.toString(out.shape()));
             if (weights != null) {

@@ -45,6 +45,11 @@ public interface Backend extends AutoCloseable {
         run(p);
     }
 
+    /** Runs the additive attention backward ({@link AdditiveBackwardParams}). */
+    default void additiveBackward(AdditiveBackwardParams p) {
+        run(p);
+    }
+
     /** Releases the device. Reports (and with {@code -Dattn4j.leaks=fail} throws on) scopes never closed. */
     @Override
     void close();

@@ -8,8 +8,9 @@ import java.util.function.UnaryOperator;
  * same record. Records are built through their builders, which check every argument before
  * anything native runs.
  */
-public sealed interface OpParams permits SdpaParams, SoftmaxParams, SoftmaxBackwardParams, AdditiveParams {
-    /** The op's name: "sdpa", "softmax", "softmax_backward", "additive". */
+public sealed interface OpParams permits SdpaParams, SoftmaxParams, SoftmaxBackwardParams, AdditiveParams,
+        AdditiveBackwardParams {
+    /** The op's name: "sdpa", "softmax", "softmax_backward", "additive", "additive_backward". */
     String op();
 
     /** Calls the visitor's method for this op: the one dispatch over the ops. */

@@ -70,6 +70,11 @@ public interface Scope extends AutoCloseable {
         run(p);
     }
 
+    /** Runs the additive attention backward ({@link AdditiveBackwardParams}). */
+    default void additiveBackward(AdditiveBackwardParams p) {
+        run(p);
+    }
+
     /** Waits until everything issued on this scope's stream has finished. */
     void synchronize();
 

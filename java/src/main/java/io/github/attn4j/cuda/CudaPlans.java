@@ -1,5 +1,6 @@
 package io.github.attn4j.cuda;
 
+import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
 import io.github.attn4j.OpParams;
@@ -66,6 +67,11 @@ final class CudaPlans {
             @Override
             public Plan additive(AdditiveParams p) {
                 return CudaPlans.additive(p, c.dev(), c.gemm());
+            }
+
+            @Override
+            public Plan additiveBackward(AdditiveBackwardParams p) {
+                return Plan.no("additive backward: no CUDA kernels yet (the OpenCL and cpu backends run it)");
             }
         });
     }

@@ -1,5 +1,6 @@
 package io.github.attn4j.opencl;
 
+import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
 import io.github.attn4j.Masks;
@@ -136,6 +137,11 @@ final class OpenClPlans {
             @Override
             public Plan additive(AdditiveParams a) {
                 return OpenClPlans.additive(a, dev, t);
+            }
+
+            @Override
+            public Plan additiveBackward(AdditiveBackwardParams a) {
+                return OpenClPlans.additiveBackward(a, dev, t);
             }
         });
     }
@@ -375,5 +381,9 @@ final class OpenClPlans {
         String name = String.format(Locale.ROOT, "fused-additive-%s-a%d-dv%d-bn%d-wg%d%s", dt(dt), da, dv, bn, wg,
                 a.raw() ? "+gemm" : "");
         return Plan.of(name, ws, steps);
+    }
+
+    private static Plan additiveBackward(AdditiveBackwardParams a, OpenClDevice dev, Tune t) {
+        return Plan.no("additive backward: not yet on OpenCL");
     }
 }

@@ -1,5 +1,6 @@
 package io.github.attn4j.testing;
 
+import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.Backend;
 import io.github.attn4j.DType;
@@ -179,6 +180,24 @@ public final class CaseRunner {
                 l.add(new Expected("out", p.out().shape(), r.out(), n == null ? null : n.out(), null));
                 if (p.weights() != null) {
                     l.add(new Expected("weights", p.weights().shape(), r.weights(), n == null ? null : n.weights(), null));
+                }
+                return null;
+            }
+
+            @Override
+            public Void additiveBackward(AdditiveBackwardParams p) {
+                Reference.AdditiveBackwardResult r = Reference.additiveBackward(p);
+                Reference.AdditiveBackwardResult n = half ? LowPrecisionNaive.additiveBackward(p) : null;
+                l.add(new Expected("dq", p.dq().shape(), r.dq(), n == null ? null : n.dq(), null));
+                l.add(new Expected("dk", p.dk().shape(), r.dk(), n == null ? null : n.dk(), null));
+                l.add(new Expected("dv", p.dv().shape(), r.dv(), n == null ? null : n.dv(), null));
+                l.add(new Expected("dw", p.dw().shape(), r.dw(), n == null ? null : n.dw(), null));
+                if (p.db() != null) {
+                    l.add(new Expected("db", p.db().shape(), r.db(), n == null ? null : n.db(), null));
+                }
+                if (p.dwq() != null) {
+                    l.add(new Expected("dwq", p.dwq().shape(), r.dwq(), n == null ? null : n.dwq(), null));
+                    l.add(new Expected("dwk", p.dwk().shape(), r.dwk(), n == null ? null : n.dwk(), null));
                 }
                 return null;
             }
