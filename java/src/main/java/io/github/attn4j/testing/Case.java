@@ -112,7 +112,9 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
         /** Additive: the bias vector b[A]. */
         ADD_BIAS,
         /** Additive: also write the attention weights. */
-        WEIGHTS
+        WEIGHTS,
+        /** Additive: the backward ({@code AdditiveBackwardParams}) from a drawn dOut instead of the forward. */
+        BACKWARD
     }
 
     public Case {
@@ -181,7 +183,7 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
         return switch (op) {
             case SDPA -> rows * seqK * (dim + dimV);
             case SOFTMAX, SOFTMAX_BACKWARD -> rows * seqK;
-            case ADDITIVE -> rows * seqK * (dim + dimV) + (has(Flag.RAW) ? (long) batch * heads * (seqQ * rawDimQ
+            case ADDITIVE -> (has(Flag.BACKWARD) ? 3 : 1) * rows * seqK * (dim + dimV) + (has(Flag.RAW) ? (long) batch * heads * (seqQ * rawDimQ
                     + seqK * rawDimK) * dim : 0);
         };
     }

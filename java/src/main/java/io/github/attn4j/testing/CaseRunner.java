@@ -117,7 +117,7 @@ public final class CaseRunner {
             java.util.function.IntPredicate poisoned = k -> g.isPoison(bytes, view.index(elementIndex(view, x.rows(), k)));
             DType storage = x.name().equals("lse") ? DType.F32 : c.dtype();
             Comparator.Result r = Comparator.compare(x.name(), x.shape(), x.values(), actual,
-                    storage == DType.F32 ? null : x.naive(), storage, Tolerances.nmseF32(c.op().id(), x.name()),
+                    storage == DType.F32 ? null : x.naive(), storage, Tolerances.nmseF32(host.op(), x.name()),
                     poisoned);
             if (!r.pass()) {
                 return new CaseResult(c, id, Status.FAIL, r.nmse(), r.maxAbs(), r.message(), seconds(t0));

@@ -27,6 +27,10 @@ import java.util.Map;
  * <tr><td>additive.out</td><td>1e-8</td><td>as sdpa.o, plus fp32 tanh (1-2 ulp) in A &le; 256 terms
  *   and, for raw inputs, an fp32 projection GEMM over Dq, Dk &le; 128.</td></tr>
  * <tr><td>additive.weights</td><td>1e-8</td><td>the softmax of the same scores, one fp32 division.</td></tr>
+ * <tr><td>additive_backward.dv</td><td>1e-8</td><td>P^T dC with P recomputed from an fp32 LSE.</td></tr>
+ * <tr><td>additive_backward.dq, dk, dw, db, dwq, dwk</td><td>1e-7</td><td>dE = P (dP - delta) cancels
+ *   (sum_j dE = 0 per row), so relative errors grow by the cancellation; fp32 tanh, LSE and delta give
+ *   NMSE near 1e-10; one key wrongly in or out is about 1e-3.</td></tr>
  * </table>
  *
  * <h2>F16 and BF16 storage: the FlashAttention rule</h2>
@@ -63,6 +67,13 @@ public final class Tolerances {
         row("softmax_backward.dx", 1e-8, "cancellation in dY - rowsum(dY*Y): < 1e-10");
         row("additive.out", 1e-8, "as sdpa.o plus fp32 tanh and the projection GEMM");
         row("additive.weights", 1e-8, "the softmax of the same scores");
+        row("additive_backward.dv", 1e-8, "P^T dC: the forward's softmax (recomputed from an fp32 lse) and fp32 sums");
+        row("additive_backward.dq", 1e-7, "P (dP - delta) cancels; fp32 tanh, lse and delta: ~1e-10; one key wrong ~1e-3");
+        row("additive_backward.dk", 1e-7, "as dq, summed over the rows instead of the keys");
+        row("additive_backward.dw", 1e-7, "dE t summed over B*H*Sq*Sk terms that cancel (sum_j dE = 0 per row)");
+        row("additive_backward.db", 1e-7, "the sum of dQp over every row");
+        row("additive_backward.dwq", 1e-7, "dQp^T q in fp32 over B*H*Sq rows");
+        row("additive_backward.dwk", 1e-7, "dKp^T k in fp32 over B*H*Sk rows");
     }
 
     /** Every row, in table order. */
