@@ -29,18 +29,22 @@ public interface Backend extends AutoCloseable {
         }
     }
 
+    /** Runs a scaled dot-product attention in a temporary scope; see {@link #run(OpParams)}. */
     default void sdpa(SdpaParams p) {
         run(p);
     }
 
+    /** Runs a masked softmax in a temporary scope; see {@link #run(OpParams)}. */
     default void softmax(SoftmaxParams p) {
         run(p);
     }
 
+    /** Runs the masked softmax backward in a temporary scope; see {@link #run(OpParams)}. */
     default void softmaxBackward(SoftmaxBackwardParams p) {
         run(p);
     }
 
+    /** Runs additive attention in a temporary scope; see {@link #run(OpParams)}. */
     default void additive(AdditiveParams p) {
         run(p);
     }

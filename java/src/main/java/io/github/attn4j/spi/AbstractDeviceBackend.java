@@ -20,6 +20,7 @@ public abstract class AbstractDeviceBackend implements Backend {
     private final Set<AbstractDeviceScope> open = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
+    /** A backend for {@code device}, which names it in {@link #name()} and in its messages. */
     protected AbstractDeviceBackend(DeviceInfo device) {
         this.device = device;
     }

@@ -52,6 +52,7 @@ public abstract class AbstractDeviceScope implements Scope {
     private final Object fenceLock = new Object();
     private volatile boolean closed;
 
+    /** A scope registered with {@code backend}, which reports it if it is never closed. */
     protected AbstractDeviceScope(AbstractDeviceBackend backend) {
         this.backend = backend;
         this.origin = Leaks.tracking() ? "opened at " + stack() : "(run with -Dattn4j.leaks=fail to see where it was opened)";
@@ -78,6 +79,7 @@ public abstract class AbstractDeviceScope implements Scope {
         return backend;
     }
 
+    /** Throws {@link IllegalStateException} when this scope or its backend is closed. */
     protected void checkOpen() {
         if (closed) {
             throw new IllegalStateException("scope on " + backend.device().id() + " is closed");

@@ -68,6 +68,7 @@ public final class CudaBackend extends AbstractDeviceBackend {
         return modules.sources();
     }
 
+    /** The options this backend was opened with. */
     public CudaOptions options() {
         return options;
     }
