@@ -124,6 +124,10 @@ final class FakeDevice extends AbstractDeviceBackend {
         return Tensor.of(HostMemory.of(m.buffer()), t.dtype(), t.shape(), t.strides(), t.offset());
     }
 
+    /** Nothing to build: the fake device runs its ops on the CPU reference. */
+    @Override
+    protected void build(Plan plan) {}
+
     @Override
     protected void release() {
         cpu.close();

@@ -124,6 +124,18 @@ public final class CudaBackend extends AbstractDeviceBackend {
         }
     }
 
+    /** Loads the module of every kernel step (fatbin or NVRTC) and resolves its entry. */
+    @Override
+    protected void build(Plan plan) {
+        try (Ctx c = enter()) {
+            for (Plan.Step step : plan.steps()) {
+                if (!step.module().equals(CudaPlans.CUBLAS)) {
+                    modules.function(step.module(), step.entry(), step.smemBytes());
+                }
+            }
+        }
+    }
+
     @Override
     public CudaScope newScope() {
         try (Ctx c = enter()) {
