@@ -87,7 +87,11 @@ public interface Scope extends AutoCloseable {
         return new io.github.attn4j.spi.WallClockTimer(this::synchronize);
     }
 
-    /** Bytes of device memory this scope currently owns. */
+    /**
+     * Bytes of device memory this scope currently owns: its tensors and its grown workspace and
+     * argument buffers. The device copies of the last host-tensor call, kept for reuse by the next
+     * one (at most one call's worth), are not counted.
+     */
     long allocatedBytes();
 
     @Override
