@@ -73,7 +73,8 @@ public final class VerifyCommand {
                 throw new Cli.UsageException("--filter: not a regular expression: " + e.getDescription());
             }
             if (cases.isEmpty() && longCases.isEmpty()) {
-                throw new Cli.UsageException("no case matches (--op " + a.get("op") + ", --filter " + a.get("filter") + ")");
+                throw new Cli.UsageException("no case matches (--op " + (a.get("op") == null ? "any" : a.get("op"))
+                        + ", --filter " + (a.get("filter") == null ? "none" : a.get("filter")) + ")");
             }
             if (a.has("list")) {
                 cases.forEach(c -> out.println(c.name()));
