@@ -21,6 +21,7 @@ import java.util.function.UnaryOperator;
 public record AdditiveParams(Tensor q, Tensor k, Tensor v, Tensor w, Tensor b, Tensor wq, Tensor wk, Tensor out,
         Tensor weights, Masks masks) implements OpParams {
 
+    /** A builder for the required tensors: {@code q}, {@code k} (pre-projected, or raw with {@link Builder#projections}), {@code v}, the score vector {@code w [A]} and the output {@code out [B, H, Sq, Dv]}. */
     public static Builder builder(Tensor q, Tensor k, Tensor v, Tensor w, Tensor out) {
         return new Builder(q, k, v, w, out);
     }
@@ -40,18 +41,22 @@ public record AdditiveParams(Tensor q, Tensor k, Tensor v, Tensor w, Tensor b, T
         return wq != null;
     }
 
+    /** The batch size B. */
     public int batch() {
         return q.dim(0);
     }
 
+    /** The number of heads H. */
     public int heads() {
         return q.dim(1);
     }
 
+    /** The query length Sq. */
     public int seqQ() {
         return q.dim(2);
     }
 
+    /** The key length Sk. */
     public int seqK() {
         return k.dim(2);
     }
@@ -61,6 +66,7 @@ public record AdditiveParams(Tensor q, Tensor k, Tensor v, Tensor w, Tensor b, T
         return w.dim(0);
     }
 
+    /** The value head dim Dv (the width of each output row). */
     public int headDimV() {
         return v.dim(3);
     }
@@ -200,16 +206,23 @@ public record AdditiveParams(Tensor q, Tensor k, Tensor v, Tensor w, Tensor b, T
             return this;
         }
 
+        /** The mask options ({@code null} = none); replaces earlier ones, including {@link #causal()}. */
         public Builder masks(Masks masks) {
             this.masks = masks == null ? Masks.NONE : masks;
             return this;
         }
 
+        /** Adds causal masking (the window {@code (-1, 0)}), keeping the other mask options. */
         public Builder causal() {
             this.masks = masks.toBuilder().causal().build();
             return this;
         }
 
+        /**
+         * Checks every shape, dtype, stride and mask against the others.
+         *
+         * @throws IllegalArgumentException naming the argument, the expected and the actual value
+         */
         public AdditiveParams build() {
             checkInputs(q, k, v, w, b, wq, wk);
             OpParams.rank("out", out, 4);

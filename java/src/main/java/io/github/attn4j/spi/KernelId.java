@@ -9,10 +9,15 @@ import java.util.Locale;
  * storage type of the data tensors; arithmetic is always fp32.
  */
 public enum KernelId {
+    /** Fused SDPA forward. */
     SDPA_FWD("attn_sdpa_fwd"),
+    /** Masked softmax forward. */
     MASKED_SOFTMAX("attn_masked_softmax"),
+    /** Masked softmax backward. */
     MASKED_SOFTMAX_BWD("attn_masked_softmax_bwd"),
+    /** Fused additive attention forward. */
     ADDITIVE_FWD("attn_additive_fwd"),
+    /** Batched {@code A . B^T} (the additive projections; CUDA's unfused SDPA without cuBLAS). */
     GEMM_NT("attn_gemm_nt"),
     /** Additive backward: per row (lse, delta). */
     ADDITIVE_BWD_PRE("attn_additive_bwd_pre"),

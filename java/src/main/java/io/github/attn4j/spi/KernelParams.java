@@ -16,6 +16,7 @@ import io.github.attn4j.Tensor;
 public final class KernelParams {
     private KernelParams() {}
 
+    /** The {@code ATTN_F_*} bits of the {@code flags} field of every params struct (one per optional part). */
     public static final int F_BOOL_MASK = 0x01, F_BIAS = 0x02, F_ALIBI = 0x04, F_KV_LENGTHS = 0x08,
             F_Q_LENGTHS = 0x10, F_WINDOW = 0x20, F_LSE = 0x100, F_SOFTCAP = 0x200, F_WEIGHTS = 0x400,
             F_ADD_BIAS = 0x800, F_DB = 0x1000;
@@ -230,6 +231,7 @@ public final class KernelParams {
      */
     public record Bgemm(Operand a, Operand b, Operand c, int m, int n, int k, int batch, int heads, int group,
             float alpha, int flags) {
+        /** The struct's bytes and field names. */
         public StructWriter pack() {
             StructWriter w = new StructWriter();
             w.i64("a_off", a.off()).i64("a_sb", a.sb()).i64("a_sh", a.sh()).i64("a_sm", a.s0()).i64("a_sk", a.s1());

@@ -56,6 +56,7 @@ public final class CaseData {
         return d;
     }
 
+    /** The case this data was generated for. */
     public Case testCase() {
         return c;
     }

@@ -73,6 +73,7 @@ public final class CaseMatrix {
         return l;
     }
 
+    /** The small cases of the matrix with the default seed ({@link #quick(long)}). */
     public static List<Case> quick() {
         return quick(Case.DEFAULT_SEED);
     }

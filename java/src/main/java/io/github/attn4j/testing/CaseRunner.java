@@ -43,6 +43,7 @@ public final class CaseRunner {
     /** One reference output: its name, shape, expected values, and the naive low-precision values. */
     private record Expected(String name, int[] shape, double[] values, double[] naive, int[] rows) {}
 
+    /** Runs case {@code c} on {@code backend} with host tensors and compares it with the reference. */
     public static CaseResult run(Backend backend, Case c) {
         return run(backend, null, c);
     }
