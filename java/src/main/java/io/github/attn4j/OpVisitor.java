@@ -8,12 +8,16 @@ package io.github.attn4j;
  * @param <R> what the visit returns (a plan, a reference result...)
  */
 public interface OpVisitor<R> {
+    /** Visits a scaled dot-product attention call. */
     R sdpa(SdpaParams p);
 
+    /** Visits a masked softmax call. */
     R softmax(SoftmaxParams p);
 
+    /** Visits a masked softmax backward call. */
     R softmaxBackward(SoftmaxBackwardParams p);
 
+    /** Visits an additive attention call. */
     R additive(AdditiveParams p);
 
     /** Merge of attention states ({@link MergeParams}). */
@@ -21,4 +25,7 @@ public interface OpVisitor<R> {
 
     /** KV append into paged caches ({@link KvAppendParams}). */
     R kvAppend(KvAppendParams p);
+
+    /** The additive attention backward. */
+    R additiveBackward(AdditiveBackwardParams p);
 }

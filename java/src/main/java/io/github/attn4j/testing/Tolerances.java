@@ -32,6 +32,10 @@ import java.util.Map;
  * <tr><td>kv_append.k_cache, kv_append.v_cache</td><td>0</td><td>a copy of stored bits: exact in
  *   every dtype (F16/BF16 compare against the same exact values).</td></tr>
  * <tr><td>merge.lse</td><td>1e-10</td><td>one fp32 rounding of m + log(sum of at most 8 weights).</td></tr>
+ * <tr><td>additive_backward.dv</td><td>1e-8</td><td>P^T dC with P recomputed from an fp32 LSE.</td></tr>
+ * <tr><td>additive_backward.dq, dk, dw, db, dwq, dwk</td><td>1e-7</td><td>dE = P (dP - delta) cancels
+ *   (sum_j dE = 0 per row), so relative errors grow by the cancellation; fp32 tanh, LSE and delta give
+ *   NMSE near 1e-10; one key wrongly in or out is about 1e-3.</td></tr>
  * </table>
  *
  * <h2>F16 and BF16 storage: the FlashAttention rule</h2>
@@ -72,6 +76,13 @@ public final class Tolerances {
         row("merge.lse", 1e-10, "one fp32 rounding of m + log(sum): ~1e-14");
         row("kv_append.k_cache", 0, "a copy of stored bits: exact");
         row("kv_append.v_cache", 0, "a copy of stored bits: exact");
+        row("additive_backward.dv", 1e-8, "P^T dC: the forward's softmax (recomputed from an fp32 lse) and fp32 sums");
+        row("additive_backward.dq", 1e-7, "P (dP - delta) cancels; fp32 tanh, lse and delta: ~1e-10; one key wrong ~1e-3");
+        row("additive_backward.dk", 1e-7, "as dq, summed over the rows instead of the keys");
+        row("additive_backward.dw", 1e-7, "dE t summed over B*H*Sq*Sk terms that cancel (sum_j dE = 0 per row)");
+        row("additive_backward.db", 1e-7, "the sum of dQp over every row");
+        row("additive_backward.dwq", 1e-7, "dQp^T q in fp32 over B*H*Sq rows");
+        row("additive_backward.dwk", 1e-7, "dKp^T k in fp32 over B*H*Sk rows");
     }
 
     /** Every row, in table order. */

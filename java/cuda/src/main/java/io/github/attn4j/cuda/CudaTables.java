@@ -45,6 +45,8 @@ final class CudaTables {
     static final int MERGE_THREADS;
     /** kv_append.cu. */
     static final int KV_APPEND_THREADS;
+    /** additive_bwd.cu: threads (rows or keys) per block, keys (rows) per tile. */
+    static final int ADDBWD_THREADS, ADDBWD_BN;
     /** tc_traits.cuh: the shared-memory bound every tensor-core row stays within. */
     static final int TC_SMEM_LIMIT;
 
@@ -66,6 +68,9 @@ final class CudaTables {
         COPY_THREADS = define(text("copy.cu"), "ATTN_COPY_THREADS");
         MERGE_THREADS = define(text("merge.cu"), "ATTN_MERGE_THREADS");
         KV_APPEND_THREADS = define(text("kv_append.cu"), "ATTN_KV_APPEND_THREADS");
+        String addBwd = text("additive_bwd.cu");
+        ADDBWD_THREADS = define(addBwd, "ATTN_ADDBWD_THREADS");
+        ADDBWD_BN = define(addBwd, "ATTN_ADDBWD_BN");
     }
 
     private static String text(String file) {
