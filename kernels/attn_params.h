@@ -38,6 +38,7 @@ typedef float     a_f32;
 #define ATTN_F_SOFTCAP    0x200 /* s = softcap * tanh(s / softcap)                                  */
 #define ATTN_F_WEIGHTS    0x400 /* additive: also write the attention weights [B, H, Sq, Sk]        */
 #define ATTN_F_ADD_BIAS   0x800 /* additive: the bias vector b[A] is present                        */
+#define ATTN_F_DB         0x1000 /* additive backward: write db (the tanh bias's gradient)          */
 
 #define ATTN_WINDOW_UNBOUNDED (-1)
 
@@ -142,6 +143,81 @@ typedef struct attn_bgemm_params {
     a_f32 alpha;
     a_i32 flags;
 } attn_bgemm_params;
+
+/* Merge of attention states (attn_merge_states_<dt>): parts i < n_parts of O_i [B, H, S, Dv] (data
+ * dtype) and LSE_i [B, H, S] (F32), each over a disjoint key set, give with m = max_i LSE_i
+ *   LSE = m + log sum_i exp(LSE_i - m),   O = sum_i exp(LSE_i - LSE) * O_i,
+ * a part with LSE_i = -inf is skipped (its O_i never read); all parts -inf give O = 0, LSE = -inf;
+ * a NaN (or +inf) LSE_i gives a NaN row. ATTN_F_LSE in flags: also write LSE. Buffers o0..o7,
+ * lse0..lse7 (absent parts: placeholders never read), then o, lse. */
+#define ATTN_MERGE_MAX_PARTS 8
+typedef struct attn_merge_part {
+    a_i64 o_off, o_sb, o_sh, o_ss, o_sd;
+    a_i64 lse_off, lse_sb, lse_sh, lse_ss;
+} attn_merge_part;
+
+typedef struct attn_merge_params {
+    attn_merge_part p0, p1, p2, p3, p4, p5, p6, p7;
+    attn_merge_part out;      /* O and LSE of the result */
+    a_i32 batch, heads, seq, head_dim_v;
+    a_i32 n_parts;            /* 1 .. ATTN_MERGE_MAX_PARTS */
+    a_i32 flags;              /* ATTN_F_LSE */
+} attn_merge_params;
+
+/* KV append into paged caches (attn_kv_append_<dt>): for every sequence b, kv head h and new row
+ * t < append_len[b], with pos = start_pos[b] + t, page = block_table[b, pos / page_size]:
+ *   k_cache[page, pos % page_size, h, :] = k_new[b, h, t, :]   (and v_cache from v_new),
+ * bit for bit. A page outside [0, num_pages) skips the row (nothing written). The caches are
+ * [num_pages, page_size, heads_kv, D|Dv] ("NHD" pages) with strides <c>_sp, _ss, _sh, _sd. Buffers:
+ * k_new, v_new, k_cache, v_cache, block_table (int32), then start_pos and append_len (int32 [B]). */
+typedef struct attn_kv_append_params {
+    a_i64 kn_off, kn_sb, kn_sh, kn_ss, kn_sd;
+    a_i64 vn_off, vn_sb, vn_sh, vn_ss, vn_sd;
+    a_i64 kc_off, kc_sp, kc_ss, kc_sh, kc_sd;
+    a_i64 vc_off, vc_sp, vc_ss, vc_sh, vc_sd;
+    a_i64 bt_off, bt_sb, bt_sp;
+    a_i32 batch, heads_kv, seq_new, head_dim, head_dim_v;
+    a_i32 num_pages, page_size, max_pages;
+} attn_kv_append_params;
+
+/* Additive attention backward (kernels/<lang>/additive_bwd.*), on projected inputs qp, kp (the
+ * storage dtype, or fp32 with QK_F32, then dqp and dkp are fp32 too): from dc = dL/dC the gradients
+ * dqp, dkp, dv, dw and db (formulas in AdditiveBackwardParams.java). The fp32 workspace views:
+ *   st   [B, H, Sq, 2]          per row (lse, delta), written by the preprocess kernel
+ *   dwp  [B, H, k_blocks, A]    dw summed over the keys of one dkv work-group
+ *   dbp  [B, H, q_blocks, A]    db summed over the rows of one dq work-group
+ * summed in a fixed order by attn_additive_bwd_reduce (deterministic, no atomics). */
+typedef struct attn_additive_bwd_params {
+    a_i64 qp_off, qp_sb, qp_sh, qp_ss, qp_sa;
+    a_i64 kp_off, kp_sb, kp_sh, kp_ss, kp_sa;
+    a_i64 v_off, v_sb, v_sh, v_ss, v_sd;
+    a_i64 dc_off, dc_sb, dc_sh, dc_ss, dc_sd;
+    a_i64 dqp_off, dqp_sb, dqp_sh, dqp_ss, dqp_sa;
+    a_i64 dkp_off, dkp_sb, dkp_sh, dkp_ss, dkp_sa;
+    a_i64 dv_off, dv_sb, dv_sh, dv_ss, dv_sd;
+    a_i64 w_off, b_off, dw_off, db_off;
+    a_i64 st_off, dwp_off, dbp_off;
+    a_i32 batch, heads, seq_q, seq_k;
+    a_i32 dim_a, head_dim_v;
+    a_i32 q_blocks, k_blocks; /* work-groups per (b, h) of the dq and the dkv kernel */
+    a_i32 flags;              /* mask bits | ATTN_F_ADD_BIAS | ATTN_F_DB */
+    a_i32 pad0;
+    attn_mask_params m;
+} attn_additive_bwd_params;
+
+/* The projection gradients of raw additive inputs, x [B, H, S, D] projected by w [A, D]:
+ *   attn_additive_bwd_proj:  dx[b,h,s,d] = sum_a dxp[b,h,s,a] w[a,d]
+ *   attn_additive_bwd_wgrad: dw[a,d]     = sum_{b,h,s} dxp[b,h,s,a] x[b,h,s,d]   (fixed order)
+ * dxp is the fp32 workspace view [B, H, S, A], contiguous from dxp_off. */
+typedef struct attn_additive_proj_params {
+    a_i64 x_off, x_sb, x_sh, x_ss, x_sd;
+    a_i64 dx_off, dx_sb, dx_sh, dx_ss, dx_sd;
+    a_i64 w_off, w_sa, w_sd;
+    a_i64 dw_off, dw_sa, dw_sd;
+    a_i64 dxp_off;
+    a_i32 batch, heads, seq, dim, dim_a;
+    a_i32 pad0;
+} attn_additive_proj_params;
 
 /* The public batched GEMM (io.github.attn4j.GemmParams):
  *   C[z, m, n] = alpha * sum_k opA[z, m, k] * opB[z, k, n] + beta * C[z, m, n],   z in [0, batch),

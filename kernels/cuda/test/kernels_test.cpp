@@ -5,7 +5,9 @@
  * NaN that must propagate and NaN behind a mask that must not, huge logits, F32/F16/BF16 storage,
  * both layouts, every SDPA tile, warp- and block-per-row softmax (vector and scalar paths, in
  * place), softmax backward, fused additive with and without weights, pre-projected and through
- * the projection GEMM, and the unfused GEMM + softmax + GEMM path.
+ * the projection GEMM, the unfused GEMM + softmax + GEMM path, the strided copy and the merge of
+ * attention states (merge.cu: empty parts with NaN garbage, NaN LSEs, every dtype, 1..8 parts) and
+ * the KV append into paged caches (kv_append.cu: garbage everywhere else, bad table entries skipped).
  *
  *   g++ -std=c++20 -O2 -pthread kernels_test.cpp -o kernels_test && ./kernels_test [seed]
  * Exit status 0 when every case passes; each failure prints the case and the first mismatch.
@@ -15,9 +17,12 @@
 #include "../sdpa.cu"
 #include "../softmax.cu"
 #include "../additive.cu"
+#include "../additive_bwd.cu"
 #include "../gemm.cu"
 #include "../rope.cu"
 #include "../copy.cu"
+#include "../merge.cu"
+#include "../kv_append.cu"
 
 #include <cstdio>
 #include <random>
@@ -569,6 +574,128 @@ static void additive_case(std::mt19937& rng, DT dt, int B, int H, int Sq, int Sk
     report(ok, name, detail);
 }
 
+/* ---------------------------------------------------------------- additive backward */
+/* additive_bwd.cu: pre, dq, dkv and reduce on pre-projected inputs (storage dtype) or fp32 projections
+ * (_qkf32), then, for the fp32 path, dx = dxp . W and dW = sum dxp^T x from the dqp it wrote; all against
+ * a float64 backward written here from the formulas of AdditiveBackwardParams. */
+static void additive_bwd_case(std::mt19937& rng, DT dt, int B, int H, int Sq, int Sk, int A, int Dv, bool with_b, bool qkf32) {
+    MaskOpt m = random_mask(rng, B, H, Sq, Sk, rng() % 2);
+    std::normal_distribution<float> nd(0, 1);
+    Buf Q(dt, (size_t)B * H * Sq * A), K(dt, (size_t)B * H * Sk * A), V(dt, (size_t)B * H * Sk * Dv), W(dt, A), Bv(dt, A);
+    Buf DC(dt, (size_t)B * H * Sq * Dv), DQ(qkf32 ? DF32 : dt, Q.f.size()), DK(qkf32 ? DF32 : dt, K.f.size()), DV(dt, V.f.size());
+    Buf DW(dt, A), DB(dt, A);
+    for (size_t i = 0; i < Q.f.size(); i++) Q.set(i, qkf32 ? nd(rng) : nd(rng));
+    for (size_t i = 0; i < K.f.size(); i++) K.set(i, nd(rng));
+    if (qkf32) { Buf q2(DF32, Q.f.size()), k2(DF32, K.f.size()); for (size_t i = 0; i < Q.f.size(); i++) q2.set(i, nd(rng)); for (size_t i = 0; i < K.f.size(); i++) k2.set(i, nd(rng)); Q = q2; K = k2; }
+    for (size_t i = 0; i < V.f.size(); i++) V.set(i, nd(rng));
+    for (size_t i = 0; i < DC.f.size(); i++) DC.set(i, nd(rng));
+    for (int a = 0; a < A; a++) { W.set(a, nd(rng)); Bv.set(a, 0.3f * nd(rng)); }
+    DQ.poison(); DK.poison(); DV.poison(); DW.poison(); DB.poison();
+    const int T = attn::AddBwdTile::THREADS, qb = (Sq + T - 1) / T, kb = (Sk + T - 1) / T;
+    std::vector<float> st((size_t)B * H * Sq * 2, NAN), dwp((size_t)B * H * kb * A, NAN), dbp((size_t)B * H * qb * A, NAN);
+    attn_additive_bwd_params p;
+    std::memset(&p, 0, sizeof p);
+    p.qp_sb = (long long)H * Sq * A; p.qp_sh = (long long)Sq * A; p.qp_ss = A; p.qp_sa = 1;
+    p.kp_sb = (long long)H * Sk * A; p.kp_sh = (long long)Sk * A; p.kp_ss = A; p.kp_sa = 1;
+    p.v_sb = (long long)H * Sk * Dv; p.v_sh = (long long)Sk * Dv; p.v_ss = Dv; p.v_sd = 1;
+    p.dc_sb = (long long)H * Sq * Dv; p.dc_sh = (long long)Sq * Dv; p.dc_ss = Dv; p.dc_sd = 1;
+    p.dqp_sb = p.qp_sb; p.dqp_sh = p.qp_sh; p.dqp_ss = A; p.dqp_sa = 1;
+    p.dkp_sb = p.kp_sb; p.dkp_sh = p.kp_sh; p.dkp_ss = A; p.dkp_sa = 1;
+    p.dv_sb = p.v_sb; p.dv_sh = p.v_sh; p.dv_ss = Dv; p.dv_sd = 1;
+    p.batch = B; p.heads = H; p.seq_q = Sq; p.seq_k = Sk; p.dim_a = A; p.head_dim_v = Dv;
+    p.q_blocks = qb; p.k_blocks = kb;
+    p.m = pack_mask(m, H, Sq, Sk);
+    p.flags = p.m.flags | (with_b ? ATTN_F_ADD_BIAS | ATTN_F_DB : 0);
+    unsigned char du = 0; float df = 0; int di = 0;
+    const unsigned char* mk = m.use_mask ? m.mask.data() : &du;
+    const float* bi = m.use_bias ? m.bias.data() : &df;
+    const float* al = m.use_alibi ? m.slope.data() : &df;
+    const int* kvl = m.use_kv ? m.kv.data() : &di;
+    const int* ql = m.use_q ? m.q.data() : &di;
+    const int smem = 4 * (T * (3 * A + 2 * Dv) + attn::AddBwdTile::BN * (A + Dv) + A + 4 * attn::AddBwdTile::BN);
+#define BWD_RUN(S, E, SQK, EQK)                                                                                          \
+    {                                                                                                                    \
+        typedef attn::AdditiveBwd<S, SQK> K_;                                                                            \
+        const EQK* q_ = (const EQK*)Q.ptr(); const EQK* k_ = (const EQK*)K.ptr();                                        \
+        attn_emu::launch({(unsigned)qb, (unsigned)(B * H), 1}, T, smem, [&] { K_::pre(p, q_, k_, (const E*)V.ptr(), (const E*)W.ptr(), (const E*)Bv.ptr(), (const E*)DC.ptr(), st.data(), mk, bi, al, kvl, ql); }); \
+        attn_emu::launch({(unsigned)qb, (unsigned)(B * H), 1}, T, smem, [&] { K_::dq(p, q_, k_, (const E*)V.ptr(), (const E*)W.ptr(), (const E*)Bv.ptr(), (const E*)DC.ptr(), st.data(), (EQK*)DQ.ptr(), dbp.data(), mk, bi, al, kvl, ql); }); \
+        attn_emu::launch({(unsigned)kb, (unsigned)(B * H), 1}, T, smem, [&] { K_::dkv(p, q_, k_, (const E*)V.ptr(), (const E*)W.ptr(), (const E*)Bv.ptr(), (const E*)DC.ptr(), st.data(), (EQK*)DK.ptr(), (E*)DV.ptr(), dwp.data(), mk, bi, al, kvl, ql); }); \
+        attn_emu::launch({(unsigned)((A + 63) / 64), 1, 1}, 64, 0, [&] { attn::AdditiveBwdSmall<S>::reduce(p, dwp.data(), dbp.data(), (E*)DW.ptr(), with_b ? (E*)DB.ptr() : (E*)nullptr); }); \
+    }
+    if (dt == DF32) { if (qkf32) BWD_RUN(attn::F32, float, attn::F32, float) else BWD_RUN(attn::F32, float, attn::F32, float) }
+    else if (dt == DF16) { if (qkf32) BWD_RUN(attn::F16, unsigned short, attn::F32, float) else BWD_RUN(attn::F16, unsigned short, attn::F16, unsigned short) }
+    else { if (qkf32) BWD_RUN(attn::BF16, unsigned short, attn::F32, float) else BWD_RUN(attn::BF16, unsigned short, attn::BF16, unsigned short) }
+#undef BWD_RUN
+    /* reference */
+    std::vector<double> rq(Q.f.size(), 0), rk(K.f.size(), 0), rv(V.f.size(), 0), rw(A, 0), rb(A, 0);
+    for (int b = 0; b < B; b++) for (int h = 0; h < H; h++) for (int i = 0; i < Sq; i++) {
+        const size_t z = (size_t)b * H + h;
+        std::vector<double> e(Sk, 0), pr(Sk, 0), dp(Sk, 0); std::vector<char> live(Sk, 0);
+        double mx = -INFINITY;
+        auto u = [&](int j, int a) { return (double)Q.get((z * Sq + i) * A + a) + K.get((z * Sk + j) * A + a) + (with_b ? Bv.get(a) : 0.0); };
+        for (int j = 0; j < Sk; j++) {
+            if (!allowed(m, b, h, H, i, j, Sq, Sk)) continue;
+            double acc = 0;
+            for (int a = 0; a < A; a++) acc += (double)W.get(a) * std::tanh(u(j, a));
+            e[j] = acc + add_terms(m, b, h, H, i, j, Sq, Sk); live[j] = 1; mx = std::max(mx, e[j]);
+        }
+        if (mx == -INFINITY) continue;
+        double sum = 0, delta = 0;
+        for (int j = 0; j < Sk; j++) if (live[j]) { pr[j] = std::exp(e[j] - mx); sum += pr[j]; }
+        for (int j = 0; j < Sk; j++) if (live[j]) {
+            pr[j] /= sum;
+            for (int x = 0; x < Dv; x++) dp[j] += (double)DC.get((z * Sq + i) * Dv + x) * V.get((z * Sk + j) * Dv + x);
+            delta += pr[j] * dp[j];
+        }
+        for (int j = 0; j < Sk; j++) if (live[j]) {
+            const double de = pr[j] * (dp[j] - delta);
+            for (int x = 0; x < Dv; x++) rv[(z * Sk + j) * Dv + x] += pr[j] * DC.get((z * Sq + i) * Dv + x);
+            for (int a = 0; a < A; a++) {
+                const double t = std::tanh(u(j, a)), g = de * W.get(a) * (1 - t * t);
+                rq[(z * Sq + i) * A + a] += g; rk[(z * Sk + j) * A + a] += g; rw[a] += de * t; rb[a] += g;
+            }
+        }
+    }
+    bool ok = true; std::string detail;
+    const double tol = dt == DF32 ? 2e-4 : dt == DF16 ? 2e-2 : 8e-2;
+    auto cmp = [&](const char* n, const std::vector<double>& want, const Buf& got) {
+        for (size_t x = 0; x < want.size() && ok; x++) {
+            if (!close_enough(want[x], got.get(x), tol)) { ok = false; char t[200]; std::snprintf(t, sizeof t, "%s[%zu] want %.6g got %.6g", n, x, want[x], got.get(x)); detail = t; }
+        }
+    };
+    cmp("dqp", rq, DQ); cmp("dkp", rk, DK); cmp("dv", rv, DV); cmp("dw", rw, DW);
+    if (with_b) cmp("db", rb, DB);
+    if (qkf32 && ok) { /* raw inputs: dx = dqp . Wq and dWq = sum dqp^T x through proj/wgrad, from the dqp just written */
+        const int Din = 3 + (int)(rng() % 9);
+        Buf X(dt, (size_t)B * H * Sq * Din), Wq(dt, (size_t)A * Din), DX(dt, X.f.size()), DWq(dt, Wq.f.size());
+        for (size_t i = 0; i < X.f.size(); i++) X.set(i, nd(rng));
+        for (size_t i = 0; i < Wq.f.size(); i++) Wq.set(i, nd(rng));
+        DX.poison(); DWq.poison();
+        attn_additive_proj_params pp;
+        std::memset(&pp, 0, sizeof pp);
+        pp.x_sb = (long long)H * Sq * Din; pp.x_sh = (long long)Sq * Din; pp.x_ss = Din; pp.x_sd = 1;
+        pp.dx_sb = pp.x_sb; pp.dx_sh = pp.x_sh; pp.dx_ss = Din; pp.dx_sd = 1;
+        pp.w_sa = Din; pp.w_sd = 1; pp.dw_sa = Din; pp.dw_sd = 1;
+        pp.batch = B; pp.heads = H; pp.seq = Sq; pp.dim = Din; pp.dim_a = A;
+        const float* dxp = DQ.f.data();
+#define PROJ_RUN(S, E)                                                                                                   \
+        attn_emu::launch({(unsigned)((Din + 63) / 64), (unsigned)Sq, (unsigned)(B * H)}, 64, 0, [&] { attn::AdditiveBwdSmall<S>::proj(pp, dxp, (const E*)Wq.ptr(), (E*)DX.ptr()); }); \
+        attn_emu::launch({(unsigned)((Din + 63) / 64), (unsigned)A, 1}, 64, 0, [&] { attn::AdditiveBwdSmall<S>::wgrad(pp, dxp, (const E*)X.ptr(), (E*)DWq.ptr()); });
+        if (dt == DF32) { PROJ_RUN(attn::F32, float) } else if (dt == DF16) { PROJ_RUN(attn::F16, unsigned short) } else { PROJ_RUN(attn::BF16, unsigned short) }
+#undef PROJ_RUN
+        std::vector<double> rx(X.f.size(), 0), rwq(Wq.f.size(), 0);
+        for (size_t r = 0; r < (size_t)B * H * Sq; r++) for (int a = 0; a < A; a++) for (int d = 0; d < Din; d++) {
+            rx[r * Din + d] += (double)DQ.f[r * A + a] * Wq.get((size_t)a * Din + d);
+            rwq[(size_t)a * Din + d] += (double)DQ.f[r * A + a] * X.get(r * Din + d);
+        }
+        cmp("dx", rx, DX); cmp("dWq", rwq, DWq);
+    }
+    char name[300];
+    std::snprintf(name, sizeof name, "additive_bwd %s B%d H%d Sq%d Sk%d A%d Dv%d b=%d qkf32=%d %s", dt_name(dt), B, H, Sq, Sk, A, Dv,
+                  with_b, qkf32, mask_str(m).c_str());
+    report(ok, name, detail);
+}
+
 /* The strided copy (copy.cu) between a [d0, d1, d2, d3] view and a permuted/offset view, element width
  * W, with guard elements around the destination: every element lands where the strides say, nothing
  * else is written. */
@@ -604,6 +731,139 @@ static void copy_case(std::mt19937& rng, int d0, int d1, int d2, int d3, bool pe
     std::snprintf(name, sizeof name, "copy u%d [%d,%d,%d,%d] permute=%d blocks=%d", (int)(8 * sizeof(T)), d0, d1, d2, d3,
                   permute, blocks);
     report(ok, name, detail);
+}
+
+/* Merge of attention states (merge.cu): n parts of O [B, H, S, Dv] (BHSD or BSHD per part) and LSE
+ * [B, H, S]; about one part-row in five empty (-inf, its O row NaN garbage that must not be read),
+ * one row all empty, one row with a NaN LSE, and (lse_out) the merged LSE. Reference in double. */
+static void merge_case(std::mt19937& rng, DT dt, int B, int H, int S, int Dv, int n, bool lse_out, int blocks) {
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    const float ninf = -INFINITY;
+    const size_t rows = (size_t)B * H * S;
+    std::vector<Buf> O;
+    std::vector<std::vector<float>> L(n, std::vector<float>(rows));
+    attn_merge_params p{};
+    attn_merge_part* parts[8] = {&p.p0, &p.p1, &p.p2, &p.p3, &p.p4, &p.p5, &p.p6, &p.p7};
+    for (int i = 0; i < n; i++) {
+        O.emplace_back(dt, rows * Dv);
+        Str st = strides(rng() % 2, B, H, S, Dv);
+        attn_merge_part& t = *parts[i];
+        t.o_off = 0; t.o_sb = st.b; t.o_sh = st.h; t.o_ss = st.s; t.o_sd = st.d;
+        t.lse_off = 0; t.lse_sb = (long long)H * S; t.lse_sh = S; t.lse_ss = 1;
+        for (int b = 0; b < B; b++) for (int h = 0; h < H; h++) for (int s = 0; s < S; s++) {
+            size_t r = ((size_t)b * H + h) * S + s;
+            bool empty = rng() % 5 == 0 || r == 0;
+            L[i][r] = empty ? ninf : 4.0f * u(rng);
+            if (r == rows - 1 && i == 0) L[i][r] = NAN;
+            for (int d = 0; d < Dv; d++) O[i].set(b * st.b + h * st.h + s * st.s + d, empty ? NAN : u(rng));
+        }
+    }
+    Buf out(dt, rows * Dv);
+    out.poison();
+    std::vector<float> lse(rows, -777.0f);
+    p.out.o_off = 0; p.out.o_sb = (long long)H * S * Dv; p.out.o_sh = (long long)S * Dv; p.out.o_ss = Dv; p.out.o_sd = 1;
+    p.out.lse_off = 0; p.out.lse_sb = (long long)H * S; p.out.lse_sh = S; p.out.lse_ss = 1;
+    p.batch = B; p.heads = H; p.seq = S; p.head_dim_v = Dv; p.n_parts = n; p.flags = lse_out ? ATTN_F_LSE : 0;
+    using E = unsigned short;
+    const void* src[8] = {};
+    const float* lsrc[8] = {};
+    for (int i = 0; i < n; i++) { src[i] = O[i].ptr(); lsrc[i] = L[i].data(); }
+    attn_emu::launch({(unsigned)blocks, 1, 1}, ATTN_MERGE_THREADS, 0, [&] {
+        if (dt == DF32) attn::merge_states<attn::F32>(p, (const float* const*)src, lsrc, (float*)out.ptr(), lse.data());
+        else if (dt == DF16) attn::merge_states<attn::F16>(p, (const E* const*)src, lsrc, (E*)out.ptr(), lse.data());
+        else attn::merge_states<attn::BF16>(p, (const E* const*)src, lsrc, (E*)out.ptr(), lse.data());
+    });
+    bool ok = true;
+    std::string detail;
+    for (int b = 0; b < B && ok; b++) for (int h = 0; h < H && ok; h++) for (int s = 0; s < S && ok; s++) {
+        size_t r = ((size_t)b * H + h) * S + s;
+        double m = -INFINITY;
+        bool nan = false;
+        for (int i = 0; i < n; i++) { nan |= std::isnan(L[i][r]); m = std::max(m, (double)L[i][r]); }
+        double want_lse, sum = 0;
+        std::vector<double> want(Dv, 0.0);
+        if (nan) { want_lse = NAN; std::fill(want.begin(), want.end(), NAN); }
+        else if (m == -INFINITY) { want_lse = -INFINITY; }
+        else {
+            for (int i = 0; i < n; i++) if (L[i][r] != ninf) sum += std::exp(L[i][r] - m);
+            for (int i = 0; i < n; i++) if (L[i][r] != ninf) {
+                const attn_merge_part& t = *parts[i];
+                double w = std::exp(L[i][r] - m) / sum;
+                for (int d = 0; d < Dv; d++) want[d] += w * O[i].get(b * t.o_sb + h * t.o_sh + s * t.o_ss + d);
+            }
+            want_lse = m + std::log(sum);
+        }
+        for (int d = 0; d < Dv && ok; d++) {
+            float got = out.get(r * Dv + d);
+            if (!close_enough(want[d], got, tol_of(dt))) {
+                ok = false; char t[160]; std::snprintf(t, sizeof t, "O[row %zu, %d] want %.6g got %.6g", r, d, want[d], got); detail = t;
+            }
+        }
+        if (ok && lse_out && !close_enough(want_lse, lse[r], 2e-6)) {
+            ok = false; char t[160]; std::snprintf(t, sizeof t, "LSE[row %zu] want %.6g got %.6g", r, want_lse, lse[r]); detail = t;
+        }
+        if (ok && !lse_out && lse[r] != -777.0f) { ok = false; detail = "LSE written without ATTN_F_LSE"; }
+    }
+    char name[160];
+    std::snprintf(name, sizeof name, "merge %s B%d H%d S%d Dv%d parts=%d lse=%d blocks=%d", dt_name(dt), B, H, S, Dv, n, lse_out, blocks);
+    report(ok, name, detail);
+}
+
+/* KV append (kv_append.cu): B sequences of Snew rows (ragged: some shorter, one empty) into pages of
+ * page_size rows through a shuffled block table whose unreached entries are garbage, plus one
+ * reached entry out of range (that row must be skipped). Every cache element the reference does not
+ * write must keep its garbage; element width W (u32 or u16 storage). */
+template <typename T>
+static void kv_append_case(std::mt19937& rng, int B, int H, int Sn, int D, int Dv, int ps, bool ragged, int blocks) {
+    std::vector<int> start(B), len(B);
+    int max_pages = 1;
+    for (int b = 0; b < B; b++) {
+        start[b] = b == 0 ? 0 : (int)(rng() % (3 * ps + 1));
+        len[b] = ragged ? (b % 3 == 1 ? 0 : b % 3 == 2 ? std::max(1, Sn / 2) : Sn) : Sn;
+        max_pages = std::max(max_pages, (start[b] + Sn + ps - 1) / ps + 1);
+    }
+    const int pages = B * max_pages + 3;
+    std::vector<int> perm(pages);
+    for (int i = 0; i < pages; i++) perm[i] = i;
+    std::shuffle(perm.begin(), perm.end(), rng);
+    std::vector<int> bt((size_t)B * max_pages);
+    for (int b = 0; b < B; b++) for (int j = 0; j < max_pages; j++) {
+        int first = start[b] / ps, last = len[b] == 0 ? first - 1 : (start[b] + len[b] - 1) / ps;
+        bt[(size_t)b * max_pages + j] = (j >= first && j <= last) ? perm[b * max_pages + j] : (j % 2 ? -7 : pages + 5);
+    }
+    int bad_b = B - 1, bad_j = start[bad_b] / ps; /* a reached entry out of range: its rows are skipped */
+    if (len[bad_b] > 0) bt[(size_t)bad_b * max_pages + bad_j] = pages + 1;
+    std::vector<T> kn((size_t)B * H * Sn * D), vn((size_t)B * H * Sn * Dv), kc((size_t)pages * ps * H * D),
+        vc((size_t)pages * ps * H * Dv);
+    for (auto& x : kn) x = (T)rng();
+    for (auto& x : vn) x = (T)rng();
+    for (auto& x : kc) x = (T)rng();
+    for (auto& x : vc) x = (T)rng();
+    std::vector<T> kw = kc, vw = vc; /* the reference */
+    for (int b = 0; b < B; b++) for (int t = 0; t < len[b]; t++) {
+        int pos = start[b] + t, page = bt[(size_t)b * max_pages + pos / ps], slot = pos % ps;
+        if (page < 0 || page >= pages) continue;
+        for (int h = 0; h < H; h++) {
+            for (int d = 0; d < D; d++) kw[(((size_t)page * ps + slot) * H + h) * D + d] = kn[(((size_t)b * H + h) * Sn + t) * D + d];
+            for (int d = 0; d < Dv; d++) vw[(((size_t)page * ps + slot) * H + h) * Dv + d] = vn[(((size_t)b * H + h) * Sn + t) * Dv + d];
+        }
+    }
+    attn_kv_append_params p{};
+    p.kn_sb = (long long)H * Sn * D; p.kn_sh = (long long)Sn * D; p.kn_ss = D; p.kn_sd = 1;
+    p.vn_sb = (long long)H * Sn * Dv; p.vn_sh = (long long)Sn * Dv; p.vn_ss = Dv; p.vn_sd = 1;
+    p.kc_sp = (long long)ps * H * D; p.kc_ss = (long long)H * D; p.kc_sh = D; p.kc_sd = 1;
+    p.vc_sp = (long long)ps * H * Dv; p.vc_ss = (long long)H * Dv; p.vc_sh = Dv; p.vc_sd = 1;
+    p.bt_sb = max_pages; p.bt_sp = 1;
+    p.batch = B; p.heads_kv = H; p.seq_new = Sn; p.head_dim = D; p.head_dim_v = Dv;
+    p.num_pages = pages; p.page_size = ps; p.max_pages = max_pages;
+    attn_emu::launch({(unsigned)blocks, 1, 1}, ATTN_KV_APPEND_THREADS, 0, [&] {
+        attn::kv_append<T>(p, kn.data(), vn.data(), kc.data(), vc.data(), bt.data(), start.data(), len.data());
+    });
+    bool ok = kc == kw && vc == vw;
+    char name[160];
+    std::snprintf(name, sizeof name, "kv_append u%d B%d H%d Snew%d D%d Dv%d page%d ragged=%d blocks=%d", (int)(8 * sizeof(T)), B, H,
+                  Sn, D, Dv, ps, ragged, blocks);
+    report(ok, name, ok ? "" : "a cache element differs from the reference");
 }
 
 /* The public GEMM (attn_gemm_<dt> body: bgemm through from_gemm_op): op(A) and op(B) by stride swaps,
@@ -701,6 +961,14 @@ int main(int argc, char** argv) {
     std::mt19937 rng(seed);
     std::printf("kernels_test seed %u\n", seed);
     DT dts[3] = {DF32, DF16, DBF16};
+    if (argc > 2 && std::string(argv[2]) == "additive_bwd") { /* only the additive backward (a quick check) */
+        for (DT t : dts) for (int rep = 0; rep < 6; rep++) {
+            additive_bwd_case(rng, t, 1 + rng() % 2, 1 + rng() % 2, 1 + (int)(rng() % 40), 1 + (int)(rng() % 40),
+                              1 + (int)(rng() % 40), 1 + (int)(rng() % 24), rng() % 2, rep >= 3);
+        }
+        std::printf("kernels_test additive_bwd: %d cases, %d failures (seed %u)\n", g_cases, g_failures, seed);
+        return g_failures == 0 ? 0 : 1;
+    }
     /* SDPA: every tile, options at random */
     int dims[][2] = {{8, 8}, {32, 32}, {40, 24}, {64, 64}, {72, 100}, {128, 128}, {160, 96}, {256, 256}, {3, 5}};
     for (int rep = 0; rep < 3; rep++) for (auto& dd : dims) for (DT t : dts) {
@@ -743,6 +1011,11 @@ int main(int argc, char** argv) {
         additive_case(rng, t, 1 + rng() % 2, 1 + rng() % 2, 1 + (int)(rng() % 30), 1 + (int)(rng() % 50), A, Dv, rng() % 2, rng() % 2,
                       rep >= 3, (int)(rng() % 3));
     }
+    /* additive backward */
+    for (DT t : dts) for (int rep = 0; rep < 6; rep++) {
+        additive_bwd_case(rng, t, 1 + rng() % 2, 1 + rng() % 2, 1 + (int)(rng() % 40), 1 + (int)(rng() % 40), 1 + (int)(rng() % 40),
+                          1 + (int)(rng() % 24), rng() % 2, rep >= 3);
+    }
     /* Extreme windows (issue 9): INT_MAX overflows i + off + right in 32 bits; Sk + Sq and 0.
      * Every op, both alignments (random per case), Sq < Sk and Sq > Sk. */
     const int MAXW = 2147483647;
@@ -761,6 +1034,16 @@ int main(int argc, char** argv) {
                 sdpa_case(c, rng, false);
                 c.lse = false; c.dt = DF16;
                 sdpa_case(c, rng, true);
+    /* the public GEMM: partial tiles on every side, each transpose, shared B, beta on and off */
+    for (DT t : dts) for (int rep = 0; rep < 4; rep++) {
+        gemm_op_case(rng, t, 1 + (int)(rng() % 3), 1 + (int)(rng() % 140), 1 + (int)(rng() % 140), 1 + (int)(rng() % 90),
+                     rep & 1, (rep >> 1) & 1, rng() % 2, rep == 0 ? 1.0f : -0.75f, rep < 2 ? 0.0f : 0.5f);
+    }
+    /* RoPE */
+    for (DT t : dts) {
+        rope_case(rng, t, 2, 3, 7, 16, 0, 10000.0f, false, 1);
+        rope_case(rng, t, 1, 2, 5, 64, 37, 500000.0f, true, 3);
+    }
             }
             softmax_case(rng, DF32, 2, 2, sq, sk, false, false, 0, false);
             softmax_case(rng, DF32, 1, 2, sq, sk + 1024, true, false, 0, false);
@@ -774,16 +1057,18 @@ int main(int argc, char** argv) {
         copy_case<unsigned short>(rng, 1, 4, 33, 16, permute, 3);
         copy_case<unsigned char>(rng, 3, 1, 9, 5, permute, 2);
     }
-    /* the public GEMM: partial tiles on every side, each transpose, shared B, beta on and off */
-    for (DT t : dts) for (int rep = 0; rep < 4; rep++) {
-        gemm_op_case(rng, t, 1 + (int)(rng() % 3), 1 + (int)(rng() % 140), 1 + (int)(rng() % 140), 1 + (int)(rng() % 90),
-                     rep & 1, (rep >> 1) & 1, rng() % 2, rep == 0 ? 1.0f : -0.75f, rep < 2 ? 0.0f : 0.5f);
-    }
-    /* RoPE */
+    /* merge of attention states: 1..8 parts, every dtype, grid-stride with few blocks and one per element */
     for (DT t : dts) {
-        rope_case(rng, t, 2, 3, 7, 16, 0, 10000.0f, false, 1);
-        rope_case(rng, t, 1, 2, 5, 64, 37, 500000.0f, true, 3);
+        merge_case(rng, t, 2, 3, 5, 24, 3, true, 2);
+        merge_case(rng, t, 1, 2, 7, 40, 8, true, 1);
+        merge_case(rng, t, 2, 1, 3, 5, 1, false, 4);
+        merge_case(rng, t, 1, 1, 9, 130, 2, true, 5);
     }
+    /* KV append: page sizes 1, 5, 16, decode and chunks, ragged, both element widths */
+    kv_append_case<unsigned int>(rng, 3, 2, 1, 16, 16, 16, false, 2);
+    kv_append_case<unsigned int>(rng, 3, 2, 7, 16, 8, 5, true, 3);
+    kv_append_case<unsigned int>(rng, 2, 1, 9, 4, 4, 1, false, 1);
+    kv_append_case<unsigned short>(rng, 4, 2, 33, 8, 12, 16, true, 4);
     std::printf("kernels_test: %d cases, %d failures (seed %u)\n", g_cases, g_failures, seed);
     return g_failures == 0 ? 0 : 1;
 }

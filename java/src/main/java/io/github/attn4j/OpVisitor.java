@@ -8,17 +8,30 @@ package io.github.attn4j;
  * @param <R> what the visit returns (a plan, a reference result...)
  */
 public interface OpVisitor<R> {
+    /** Visits a scaled dot-product attention call. */
     R sdpa(SdpaParams p);
 
+    /** Visits a masked softmax call. */
     R softmax(SoftmaxParams p);
 
-    R softmaxBackward(SoftmaxBackwardParams p);
-
-    R additive(AdditiveParams p);
+    /** Visits a masked softmax backward call. */
 
     /** The batched GEMM, {@code C = alpha * op(A) . op(B) + beta * C}. */
     R gemm(GemmParams p);
 
     /** Rotary position embedding (rotate-half, Llama/HF). */
     R rope(RopeParams p);
+    R softmaxBackward(SoftmaxBackwardParams p);
+
+    /** Visits an additive attention call. */
+    R additive(AdditiveParams p);
+
+    /** Merge of attention states ({@link MergeParams}). */
+    R merge(MergeParams p);
+
+    /** KV append into paged caches ({@link KvAppendParams}). */
+    R kvAppend(KvAppendParams p);
+
+    /** The additive attention backward. */
+    R additiveBackward(AdditiveBackwardParams p);
 }

@@ -94,8 +94,8 @@ public record BenchOptions(List<String> backends, Set<String> ops, List<String> 
                         case "--op" -> {
                             for (String o : list(v)) {
                                 String op = o.toLowerCase(Locale.ROOT);
-                                if (!Set.of("sdpa", "softmax", "additive", "gemm").contains(op)) {
-                                    throw new IllegalArgumentException("--op: expected sdpa, softmax, additive or gemm, got '"
+                                if (!Set.of("sdpa", "softmax", "softmax_bwd", "additive", "gemm").contains(op)) {
+                                    throw new IllegalArgumentException("--op: expected sdpa, softmax, softmax_bwd, additive or gemm, got '"
                                             + o + "'");
                                 }
                                 ops.add(op);

@@ -32,7 +32,8 @@ import java.util.Set;
 public final class ShapeSets {
     private ShapeSets() {}
 
-    public static final List<String> SET_NAMES = List.of("flash", "decode", "softmax", "additive", "standard", "small", "gemm");
+    public static final List<String> SET_NAMES = List.of("flash", "decode", "softmax", "softmax-bwd", "additive", "standard",
+            "small", "gemm");
 
     public static List<Shape> flash() {
         List<Shape> l = new ArrayList<>();
@@ -59,6 +60,15 @@ public final class ShapeSets {
         List<Shape> l = new ArrayList<>();
         for (int n = 128; n <= 32768; n *= 2) {
             l.add(Shape.softmax("softmax", (1 << 24) / n, n));
+        }
+        return l;
+    }
+
+    /** The softmax backward rows: the widths of {@link #softmax()}, R·N = 2²⁴. */
+    public static List<Shape> softmaxBackward() {
+        List<Shape> l = new ArrayList<>();
+        for (int n = 128; n <= 32768; n *= 2) {
+            l.add(Shape.softmaxBackward("softmax-bwd", (1 << 24) / n, n));
         }
         return l;
     }
@@ -116,6 +126,7 @@ public final class ShapeSets {
                 case "flash" -> out.addAll(flash());
                 case "decode" -> out.addAll(decode());
                 case "softmax" -> out.addAll(softmax());
+                case "softmax-bwd" -> out.addAll(softmaxBackward());
                 case "additive" -> out.addAll(additive());
                 case "standard" -> {
                     out.addAll(flash());
@@ -186,9 +197,9 @@ public final class ShapeSets {
                 return new Shape("sdpa", "custom", kv.get("b"), h, kv.getOrDefault("hkv", h), sq, sk, d,
                         kv.getOrDefault("dv", d), 0, causal);
             }
-            case "softmax" -> {
+            case "softmax", "softmax_bwd" -> {
                 need(text, kv, "r", "n");
-                return new Shape("softmax", "custom", 1, 1, 1, kv.get("r"), kv.get("n"), 0, 0, 0, causal);
+                return new Shape(op, "custom", 1, 1, 1, kv.get("r"), kv.get("n"), 0, 0, 0, causal);
             }
             case "additive" -> {
                 need(text, kv, "b", "a", "dv");
@@ -200,8 +211,8 @@ public final class ShapeSets {
                 need(text, kv, "m", "n", "k");
                 return Shape.gemm("custom", kv.getOrDefault("b", 1), kv.get("m"), kv.get("n"), kv.get("k"));
             }
-            default -> throw new IllegalArgumentException("shape '" + text + "': expected op sdpa, softmax, additive or gemm,"
-                    + " got '" + parts[0] + "'");
+            default -> throw new IllegalArgumentException("shape '" + text + "': expected op sdpa, softmax, softmax_bwd, additive or"
+                    + " gemm, got '" + parts[0] + "'");
         }
     }
 

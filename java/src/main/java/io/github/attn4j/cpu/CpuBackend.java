@@ -1,5 +1,6 @@
 package io.github.attn4j.cpu;
 
+import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.GemmParams;
 import io.github.attn4j.RopeParams;
@@ -8,6 +9,8 @@ import io.github.attn4j.Check;
 import io.github.attn4j.DType;
 import io.github.attn4j.DeviceInfo;
 import io.github.attn4j.HostMemory;
+import io.github.attn4j.KvAppendParams;
+import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.OpVisitor;
 import io.github.attn4j.Scope;
@@ -113,6 +116,41 @@ public final class CpuBackend implements Backend {
                 Reference.store(r.out(), a.out());
                 if (a.weights() != null) {
                     Reference.store(r.weights(), a.weights());
+                }
+                return null;
+            }
+
+            @Override
+            public Void merge(MergeParams m) {
+                Reference.MergeResult r = Reference.merge(m);
+                Reference.store(r.o(), m.out());
+                if (m.outLse() != null) {
+                    Reference.store(r.lse(), m.outLse());
+                }
+                return null;
+            }
+
+            @Override
+            public Void kvAppend(KvAppendParams k) {
+                Reference.KvAppendResult r = Reference.kvAppend(k);
+                Reference.store(r.kCache(), k.kCache());
+                Reference.store(r.vCache(), k.vCache());
+                return null;
+            }
+
+            @Override
+            public Void additiveBackward(AdditiveBackwardParams a) {
+                Reference.AdditiveBackwardResult r = Reference.additiveBackward(a);
+                Reference.store(r.dq(), a.dq());
+                Reference.store(r.dk(), a.dk());
+                Reference.store(r.dv(), a.dv());
+                Reference.store(r.dw(), a.dw());
+                if (a.db() != null) {
+                    Reference.store(r.db(), a.db());
+                }
+                if (a.dwq() != null) {
+                    Reference.store(r.dwq(), a.dwq());
+                    Reference.store(r.dwk(), a.dwk());
                 }
                 return null;
             }

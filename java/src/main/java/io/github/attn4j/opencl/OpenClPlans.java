@@ -1,10 +1,13 @@
 package io.github.attn4j.opencl;
 
+import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
-import io.github.attn4j.DType;
 import io.github.attn4j.GemmParams;
 import io.github.attn4j.RopeParams;
+import io.github.attn4j.DType;
+import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Masks;
+import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.OpVisitor;
 import io.github.attn4j.SdpaParams;
@@ -45,16 +48,19 @@ final class OpenClPlans {
      * @param smShortGroup  work-items per short-row work-group (rows * threads per row)
      * @param smLongThreads threads per row in the long-row shape
      * @param gemmTile      projection GEMM tile edge
+     * @param smRowPerItem  softmax: 0 = the work-group shapes above; N > 0 = one row per work-item,
+     *                      work-groups of one, N work-items per compute unit walking the rows
+     *                      (CPUs: no barriers or local memory, VW-wide vectors along the row)
      */
     record Tune(int vw, int sdpaBlockN, int sdpaRows, int sdpaWg, int addBlockN, int addWg, int smShortMax,
-            int smKeysPerThread, int smShortGroup, int smLongThreads, int gemmTile) {
+            int smKeysPerThread, int smShortGroup, int smLongThreads, int gemmTile, int smRowPerItem) {
         /**
          * CPUs (PoCL, measured in bench/results/opencl-pocl.md): 16-wide explicit vectors (one zmm),
          * 4 query rows per work-item, 64-key tiles and 64 work-items, so 256 rows share each K/V tile.
          */
-        static final Tune CPU = new Tune(16, 64, 4, 64, 32, 32, 4096, 512, 64, 16, 16);
-        /** GPUs: one row per work-item, float4 vectors, 128-item groups. */
-        static final Tune GPU = new Tune(4, 32, 1, 128, 32, 64, 1024, 16, 256, 256, 16);
+        static final Tune CPU = new Tune(16, 64, 4, 64, 32, 32, 4096, 512, 64, 16, 16, 8);
+        /** GPUs: one row per work-item, float4 vectors, 128-item groups; softmax rows per work-group. */
+        static final Tune GPU = new Tune(4, 32, 1, 128, 32, 64, 1024, 16, 256, 256, 16, 0);
 
         /** The row for a device class with the options' overrides applied (once, when the backend opens). */
         static Tune of(boolean cpu, OpenClOptions o) {
@@ -63,12 +69,12 @@ final class OpenClPlans {
                 return t;
             }
             int[] v = {t.vw, t.sdpaBlockN, t.sdpaRows, t.sdpaWg, t.addBlockN, t.addWg, t.smShortMax, t.smKeysPerThread,
-                t.smShortGroup, t.smLongThreads, t.gemmTile};
+                t.smShortGroup, t.smLongThreads, t.gemmTile, t.smRowPerItem};
             for (String kv : o.tune().split(",")) {
                 String[] p = kv.trim().split("=");
                 v[OpenClOptions.TUNE_NAMES.indexOf(p[0].trim())] = Integer.parseInt(p[1].trim());
             }
-            return new Tune(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]);
+            return new Tune(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]);
         }
     }
 
@@ -138,6 +144,21 @@ final class OpenClPlans {
             @Override
             public Plan additive(AdditiveParams a) {
                 return OpenClPlans.additive(a, dev, t);
+            }
+
+            @Override
+            public Plan merge(MergeParams m) {
+                return OpenClPlans.merge(m, dev);
+            }
+
+            @Override
+            public Plan kvAppend(KvAppendParams k) {
+                return OpenClPlans.kvAppend(k, dev);
+            }
+
+            @Override
+            public Plan additiveBackward(AdditiveBackwardParams a) {
+                return OpenClPlans.additiveBackward(a, dev, t);
             }
 
             @Override
@@ -302,6 +323,21 @@ final class OpenClPlans {
 
     private static Plan softmax(DType dt, long rows, int n, Masks m, OpenClDevice dev, Tune t, boolean backward,
             List<io.github.attn4j.spi.Arg> args) {
+        KernelId k = backward ? KernelId.MASKED_SOFTMAX_BWD : KernelId.MASKED_SOFTMAX;
+        if (t.smRowPerItem > 0) {
+            // A row per work-item: enough work-items to keep every compute unit busy, never more than rows.
+            long items = Math.max(1, Math.min(rows, (long) t.smRowPerItem * dev.computeUnits()));
+            Map<String, Object> c = dtypeConstants(dt);
+            c.put("ROW_THREADS", 1);
+            c.put("ROWS_PER_WG", 1);
+            c.put("ROW_PER_ITEM", 1);
+            c.put("VW", t.vw);
+            maskConstants(c, m);
+            String name = String.format(Locale.ROOT, "%s-row-per-item-%s-v%d", backward ? "softmax-bwd" : "softmax",
+                    dt(dt), t.vw);
+            return Plan.of(name, 0, List.of(new Plan.Step("softmax", k.entry(dt), c, new long[] {items, 1},
+                    new long[] {1, 1}, 0, args)));
+        }
         int[] shape = softmaxShape(n, dev, t);
         long local = 2L * 4 * shape[0] * shape[1];
         if (local > dev.localMemBytes()) {
@@ -312,7 +348,6 @@ final class OpenClPlans {
         c.put("ROW_THREADS", shape[0]);
         c.put("ROWS_PER_WG", shape[1]);
         maskConstants(c, m);
-        KernelId k = backward ? KernelId.MASKED_SOFTMAX_BWD : KernelId.MASKED_SOFTMAX;
         String name = String.format(Locale.ROOT, "%s-%s-%s-%dx%d", backward ? "softmax-bwd" : "softmax",
                 shape[1] > 1 ? "short-rows" : "long-rows", dt(dt), shape[0], shape[1]);
         return Plan.of(name, 0, List.of(new Plan.Step("softmax", k.entry(dt), c,
@@ -385,6 +420,143 @@ final class OpenClPlans {
         steps.add(new Plan.Step("additive", KernelId.ADDITIVE_FWD.entry(dt), c, new long[] {ceilDiv(f.seqQ(), wg),
             (long) f.batch() * f.heads()}, new long[] {wg, 1}, 0, KernelArgs.additiveFwd(f)));
         String name = String.format(Locale.ROOT, "fused-additive-%s-a%d-dv%d-bn%d-wg%d%s", dt(dt), da, dv, bn, wg,
+                a.raw() ? "+gemm" : "");
+        return Plan.of(name, ws, steps);
+    }
+
+    /** Work-items per group of the merge kernel (fewer when the device or kernel allows fewer). */
+    static final int MERGE_WG = 256;
+
+    /** Merge of attention states: one grid-stride launch over the elements of O, one variant per dtype. */
+    private static Plan merge(MergeParams m, OpenClDevice dev) {
+        if (m.parts() > MergeParams.MAX_DEVICE_PARTS) {
+            return Plan.no(m.parts() + " parts: the merge kernel takes at most " + MergeParams.MAX_DEVICE_PARTS
+                    + " per call (merge in a tree: a merged LSE is a valid part)");
+        }
+        long wg = Math.min(MERGE_WG, pow2Floor(dev.maxWorkGroupSize()));
+        long groups = Math.max(1, Math.min(ceilDiv(m.rows() * m.headDimV(), wg), 4L * dev.computeUnits() * 64));
+        return Plan.of("merge-" + dt(m.dtype()), 0, List.of(new Plan.Step("merge", KernelId.MERGE_STATES.entry(m.dtype()),
+                dtypeConstants(m.dtype()), new long[] {groups}, new long[] {wg}, 0, KernelArgs.merge(m))));
+    }
+
+    /** KV append: one grid-stride launch over the new rows' elements, one variant per element width. */
+    private static Plan kvAppend(KvAppendParams k, OpenClDevice dev) {
+        long wg = Math.min(MERGE_WG, pow2Floor(dev.maxWorkGroupSize()));
+        long n = (long) k.batch() * k.seqNew() * k.headsKv() * (k.headDim() + k.headDimV());
+        long groups = Math.max(1, Math.min(ceilDiv(n, wg), 4L * dev.computeUnits() * 64));
+        Map<String, Object> c = dtypeConstants(k.dtype());
+        c.put("KV_T", k.dtype().bytes() == 4 ? "uint" : "ushort");
+        return Plan.of("kv-append-" + dt(k.dtype()), 0, List.of(new Plan.Step("kv_append",
+                KernelId.KV_APPEND.entry(k.dtype()), c, new long[] {groups}, new long[] {wg}, 0, KernelArgs.kvAppend(k))));
+    }
+
+    /** Work-items per group of the small additive-backward kernels (reduce, projection gradients): 8 x 8 or 64. */
+    private static final int ADD_BWD_SMALL = 8;
+
+    /**
+     * The additive backward: [raw: the two projection GEMMs of the forward into the fp32 workspace],
+     * the preprocess (lse, delta per row), dQp per query block, dKp/dV per key block, the fixed-order
+     * reduction of the dw/db partials, [raw: dq = dQp Wq, dk = dKp Wk, and dWq, dWk when asked]. One
+     * program (one set of constants) serves every additive_bwd step.
+     */
+    private static Plan additiveBackward(AdditiveBackwardParams a, OpenClDevice dev, Tune t) {
+        int da = a.dimA(), dv = a.headDimV();
+        if (da > MAX_DIM_A || dv > MAX_HEAD_DIM) {
+            return Plan.no("A=" + da + ", Dv=" + dv + ": the OpenCL additive backward is specialised up to A <= "
+                    + MAX_DIM_A + ", Dv <= " + MAX_HEAD_DIM);
+        }
+        int vw = t.vw;
+        int aPad = roundUp(da, vw), dvPad = roundUp(dv, vw);
+        int wg0 = (int) Math.min(t.addWg, dev.maxWorkGroupSize());
+        while (wg0 > 8 && wg0 / 2 >= Math.max(a.seqQ(), a.seqK())) {
+            wg0 /= 2;
+        }
+        final int wg = wg0;
+        int bn = t.addBlockN;
+        java.util.function.IntToLongFunction local = n -> 4L * ((long) n * aPad + (long) n * dvPad + aPad + 4L * n
+                + (long) wg * 64);
+        while (local.applyAsLong(bn) > dev.localMemBytes() && bn > 8) {
+            bn /= 2;
+        }
+        if (local.applyAsLong(bn) > dev.localMemBytes()) {
+            return Plan.no("A=" + da + ", Dv=" + dv + " needs " + local.applyAsLong(bn)
+                    + " B of local memory for the additive backward; the device has " + dev.localMemBytes() + " B");
+        }
+        DType dt = a.dtype();
+        Map<String, Object> c = dtypeConstants(dt);
+        c.put("DIM_A", da);
+        c.put("A_PAD", aPad);
+        c.put("HEAD_DIM_V", dv);
+        c.put("DV_PAD", dvPad);
+        c.put("VW", vw);
+        c.put("BLOCK_N", bn);
+        c.put("WG", wg);
+        c.put("HAS_ADD_BIAS", b(a.b() != null));
+        c.put("HAS_DB", b(a.db() != null));
+        c.put("QK_F32", b(a.raw()));
+        maskConstants(c, a.masks());
+        long bh = (long) a.batch() * a.heads();
+        int qBlocks = (int) ceilDiv(a.seqQ(), wg), kBlocks = (int) ceilDiv(a.seqK(), wg);
+        long sqA = bh * a.seqQ() * da, skA = bh * a.seqK() * da;
+        long rawFloats = a.raw() ? 2 * (sqA + skA) : 0;
+        long stOff = rawFloats, dwpOff = stOff + 2 * bh * a.seqQ(), dbpOff = dwpOff + bh * kBlocks * da;
+        long ws = 4L * (dbpOff + (a.db() != null ? bh * qBlocks * da : 1));
+        if (ws > dev.maxAllocBytes()) {
+            return Plan.no("the additive backward's fp32 workspace (" + ws + " B) exceeds the device's largest allocation");
+        }
+        Workspace w = new Workspace(ws);
+        Tensor st = Tensor.of(w, DType.F32, new int[] {(int) bh * a.seqQ() * 2}, new long[] {1}, stOff);
+        Tensor dwp = Tensor.of(w, DType.F32, new int[] {(int) (bh * kBlocks * da)}, new long[] {1}, dwpOff);
+        Tensor dbp = Tensor.of(w, DType.F32, new int[] {a.db() != null ? (int) (bh * qBlocks * da) : 1}, new long[] {1},
+                dbpOff);
+        List<Plan.Step> steps = new ArrayList<>();
+        AdditiveBackwardParams f = a;
+        Tensor qp = null, kp = null, dqp = null, dkp = null;
+        if (a.raw()) {
+            int tile = Math.min(t.gemmTile, pow2Floor((long) Math.sqrt((double) dev.maxWorkGroupSize())));
+            if (2L * 4 * tile * (tile + 1) > dev.localMemBytes()) {
+                return Plan.no("the projection GEMM tile does not fit the device's local memory");
+            }
+            int[] qs = {a.batch(), a.heads(), a.seqQ(), da};
+            int[] ks = {a.batch(), a.heads(), a.seqK(), da};
+            qp = Tensor.of(w, DType.F32, qs, Tensor.contiguousStrides(qs), 0);
+            kp = Tensor.of(w, DType.F32, ks, Tensor.contiguousStrides(ks), sqA);
+            dqp = Tensor.of(w, DType.F32, qs, Tensor.contiguousStrides(qs), sqA + skA);
+            dkp = Tensor.of(w, DType.F32, ks, Tensor.contiguousStrides(ks), 2 * sqA + skA);
+            Map<String, Object> gc = dtypeConstants(dt);
+            gc.put("GEMM_TILE", tile);
+            for (Tensor[] xwc : new Tensor[][] {{a.q(), a.wq(), qp}, {a.k(), a.wk(), kp}}) {
+                long m = xwc[0].dim(2), n = xwc[1].dim(0);
+                steps.add(new Plan.Step("gemm", KernelId.GEMM_NT.entry(dt), gc, new long[] {ceilDiv(n, tile),
+                    ceilDiv(m, tile), bh}, new long[] {tile, tile, 1}, 0, KernelArgs.gemmNt(xwc[0], xwc[1], xwc[2])));
+            }
+            f = a.withProjected(qp, kp, dqp, dkp);
+        }
+        long[] rowGrid = {qBlocks, bh}, keyGrid = {kBlocks, bh}, group = {wg, 1};
+        for (KernelId id : new KernelId[] {KernelId.ADDITIVE_BWD_PRE, KernelId.ADDITIVE_BWD_DQ, KernelId.ADDITIVE_BWD_DKV}) {
+            steps.add(new Plan.Step("additive_bwd", id.entry(dt), c, id == KernelId.ADDITIVE_BWD_DKV ? keyGrid : rowGrid,
+                    group, 0, KernelArgs.additiveBwd(id, f, qBlocks, kBlocks, st, dwp, dbp)));
+        }
+        int small = ADD_BWD_SMALL * ADD_BWD_SMALL;
+        steps.add(new Plan.Step("additive_bwd", KernelId.ADDITIVE_BWD_REDUCE.entry(dt), c, new long[] {ceilDiv(da, small)},
+                new long[] {small}, 0, KernelArgs.additiveBwd(KernelId.ADDITIVE_BWD_REDUCE, f, qBlocks, kBlocks, st, dwp,
+                        dbp)));
+        if (a.raw()) {
+            long[] sq = {ADD_BWD_SMALL, ADD_BWD_SMALL, 1};
+            Object[][] sides = {{a.q(), a.dq(), a.wq(), a.dwq(), dqp}, {a.k(), a.dk(), a.wk(), a.dwk(), dkp}};
+            for (Object[] s : sides) {
+                Tensor x = (Tensor) s[0], dx = (Tensor) s[1], wt = (Tensor) s[2], dwt = (Tensor) s[3], dxp = (Tensor) s[4];
+                steps.add(new Plan.Step("additive_bwd", KernelId.ADDITIVE_BWD_PROJ.entry(dt), c,
+                        new long[] {ceilDiv(x.dim(3), ADD_BWD_SMALL), ceilDiv(x.dim(2), ADD_BWD_SMALL), bh}, sq, 0,
+                        KernelArgs.additiveProj(KernelId.ADDITIVE_BWD_PROJ, x, dx, wt, dwt, dxp)));
+                if (dwt != null) {
+                    steps.add(new Plan.Step("additive_bwd", KernelId.ADDITIVE_BWD_WGRAD.entry(dt), c,
+                            new long[] {ceilDiv(x.dim(3), ADD_BWD_SMALL), ceilDiv(da, ADD_BWD_SMALL), 1}, sq, 0,
+                            KernelArgs.additiveProj(KernelId.ADDITIVE_BWD_WGRAD, x, dx, wt, dwt, dxp)));
+                }
+            }
+        }
+        String name = String.format(Locale.ROOT, "additive-bwd-%s-a%d-dv%d-bn%d-wg%d%s", dt(dt), da, dv, bn, wg,
                 a.raw() ? "+gemm" : "");
         return Plan.of(name, ws, steps);
     }

@@ -1,9 +1,12 @@
 package io.github.attn4j.spi;
 
-import io.github.attn4j.AdditiveParams;
+import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.GemmParams;
 import io.github.attn4j.RopeParams;
+import io.github.attn4j.AdditiveParams;
+import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Masks;
+import io.github.attn4j.MergeParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
 import io.github.attn4j.SoftmaxParams;
@@ -96,6 +99,41 @@ public final class KernelArgs {
                 .buf("w", f.w()).buf("bv", f.b()).buf("o", f.out()).buf("wts", f.weights()).masks(f.masks()).build();
     }
 
+    /**
+     * The additive backward kernels on projected inputs, by {@code id}: {@code _pre}, {@code _dq},
+     * {@code _dkv} and {@code _reduce} (each binds what it reads and writes; st, dwp, dbp are the fp32
+     * workspace views of {@link KernelParams#additiveBackward}).
+     */
+    public static List<Arg> additiveBwd(KernelId id, AdditiveBackwardParams p, int qBlocks, int kBlocks, Tensor st,
+            Tensor dwp, Tensor dbp) {
+        Builder b = new Builder().struct(KernelParams.additiveBackward(p, qBlocks, kBlocks, st, dwp, dbp));
+        switch (id) {
+            case ADDITIVE_BWD_PRE -> b.buf("qp", p.q()).buf("kp", p.k()).buf("v", p.v()).buf("w", p.w()).buf("bv", p.b())
+                    .buf("dc", p.dOut()).buf("st", st).masks(p.masks());
+            case ADDITIVE_BWD_DQ -> b.buf("qp", p.q()).buf("kp", p.k()).buf("v", p.v()).buf("w", p.w()).buf("bv", p.b())
+                    .buf("dc", p.dOut()).buf("st", st).buf("dqp", p.dq()).buf("dbp", dbp).masks(p.masks());
+            case ADDITIVE_BWD_DKV -> b.buf("qp", p.q()).buf("kp", p.k()).buf("v", p.v()).buf("w", p.w()).buf("bv", p.b())
+                    .buf("dc", p.dOut()).buf("st", st).buf("dkp", p.dk()).buf("dv", p.dv()).buf("dwp", dwp)
+                    .masks(p.masks());
+            case ADDITIVE_BWD_REDUCE -> b.buf("dwp", dwp).buf("dbp", dbp).buf("dw", p.dw()).buf("db", p.db());
+            default -> throw new IllegalArgumentException("not an additive backward kernel on projected inputs: " + id);
+        }
+        return b.build();
+    }
+
+    /**
+     * {@code attn_additive_bwd_proj_<dt>} ({@code dx = dxp . W}) or {@code attn_additive_bwd_wgrad_<dt>}
+     * ({@code dW = sum dxp^T . x}): one struct, the buffers each reads and writes.
+     */
+    public static List<Arg> additiveProj(KernelId id, Tensor x, Tensor dx, Tensor wt, Tensor dwt, Tensor dxp) {
+        Builder b = new Builder().struct(KernelParams.additiveProj(x, dx, wt, dwt, dxp));
+        return switch (id) {
+            case ADDITIVE_BWD_PROJ -> b.buf("dxp", dxp).buf("wt", wt).buf("dx", dx).build();
+            case ADDITIVE_BWD_WGRAD -> b.buf("dxp", dxp).buf("x", x).buf("dwt", dwt).build();
+            default -> throw new IllegalArgumentException("not a projection-gradient kernel: " + id);
+        };
+    }
+
     /** {@code attn_gemm_nt_<dt>}: the projection {@code C = X . W^T}, batched over [b, h]. */
     public static List<Arg> gemmNt(Tensor x, Tensor w, Tensor c) {
         return new Builder().struct(KernelParams.gemmProjection(x, w, c)).buf("a", x).buf("bm", w).buf("c", c).build();
@@ -109,6 +147,35 @@ public final class KernelArgs {
     /** {@code attn_copy_u<8|16|32>}: {@code dst = src} element by element, any strides. */
     public static List<Arg> copy(Tensor src, Tensor dst) {
         return new Builder().struct(KernelParams.copy(src, dst)).buf("src", src).buf("dst", dst).build();
+    }
+
+    /**
+     * {@code attn_merge_states_<dt>}: the struct, {@code o0..o7}, {@code lse0..lse7} (parts past
+     * {@code p.parts()} absent), then {@code o} and {@code lse}.
+     */
+    public static List<Arg> merge(MergeParams p) {
+        Builder b = new Builder().struct(KernelParams.merge(p));
+        for (int i = 0; i < MergeParams.MAX_DEVICE_PARTS; i++) {
+            b.buf("o" + i, i < p.parts() ? p.o().get(i) : null);
+        }
+        for (int i = 0; i < MergeParams.MAX_DEVICE_PARTS; i++) {
+            b.buf("lse" + i, i < p.parts() ? p.lse().get(i) : null);
+        }
+        return b.buf("o", p.out()).buf("lse", p.outLse()).build();
+    }
+
+    /**
+     * {@code attn_kv_append_<dt>}: the struct, the new rows, the caches, the block table, then the
+     * start positions and the row counts (Snew for each sequence when the call gives none).
+     */
+    public static List<Arg> kvAppend(KvAppendParams p) {
+        int[] len = new int[p.batch()];
+        for (int b = 0; b < len.length; b++) {
+            len[b] = p.appendLength(b);
+        }
+        return new Builder().struct(KernelParams.kvAppend(p)).buf("k_new", p.kNew()).buf("v_new", p.vNew())
+                .buf("k_cache", p.kCache()).buf("v_cache", p.vCache()).buf("block_table", p.blockTable())
+                .ints("start_pos", p.startPositions()).ints("append_len", len).build();
     }
 
     /** {@code attn_gemm_<dt>}: the public batched GEMM, {@code C = alpha op(A) op(B) + beta C}. */

@@ -9,17 +9,38 @@ import java.util.Locale;
  * storage type of the data tensors; arithmetic is always fp32.
  */
 public enum KernelId {
+    /** Fused SDPA forward. */
     SDPA_FWD("attn_sdpa_fwd"),
+    /** Masked softmax forward. */
     MASKED_SOFTMAX("attn_masked_softmax"),
-    MASKED_SOFTMAX_BWD("attn_masked_softmax_bwd"),
-    ADDITIVE_FWD("attn_additive_fwd"),
-    GEMM_NT("attn_gemm_nt"),
+    /** Masked softmax backward. */
     /** The public batched GEMM ({@code GemmParams}). */
     GEMM("attn_gemm"),
     /** Rotary position embedding ({@code RopeParams}). */
     ROPE("attn_rope"),
+    MASKED_SOFTMAX_BWD("attn_masked_softmax_bwd"),
+    /** Fused additive attention forward. */
+    ADDITIVE_FWD("attn_additive_fwd"),
+    /** Batched {@code A . B^T} (the additive projections; CUDA's unfused SDPA without cuBLAS). */
+    GEMM_NT("attn_gemm_nt"),
+    /** Additive backward: per row (lse, delta). */
+    ADDITIVE_BWD_PRE("attn_additive_bwd_pre"),
+    /** Additive backward: dQp per query block (and its db partial). */
+    ADDITIVE_BWD_DQ("attn_additive_bwd_dq"),
+    /** Additive backward: dKp and dV per key block (and its dw partial). */
+    ADDITIVE_BWD_DKV("attn_additive_bwd_dkv"),
+    /** Additive backward: dw and db from the partials, in a fixed order. */
+    ADDITIVE_BWD_REDUCE("attn_additive_bwd_reduce"),
+    /** Additive backward, raw inputs: dx = dxp . W. */
+    ADDITIVE_BWD_PROJ("attn_additive_bwd_proj"),
+    /** Additive backward, raw inputs: dW = sum dxp^T . x. */
+    ADDITIVE_BWD_WGRAD("attn_additive_bwd_wgrad"),
     /** Strided copy; named by element width ({@link #copyEntry}), not by dtype. */
-    COPY("attn_copy");
+    COPY("attn_copy"),
+    /** Merge of attention states ({@code kernels/<lang>/merge.*}). */
+    MERGE_STATES("attn_merge_states"),
+    /** KV append into paged caches ({@code kernels/<lang>/kv_append.*}). */
+    KV_APPEND("attn_kv_append");
 
     private final String stem;
 

@@ -22,6 +22,11 @@ import java.util.Set;
  *   <li>ADDITIVE: Qp {@code [batch, heads, seqQ, dim]}, Kp {@code [batch, heads, seqK, dim]}
  *       ({@code dim} is A), V {@code [batch, heads, seqK, dimV]}; with {@link Flag#RAW} Q is
  *       {@code [.., rawDimQ]} and K {@code [.., rawDimK]} with weights {@code [A, rawDim*]}.
+ *   <li>MERGE: {@code dim} partial outputs O_i {@code [batch, heads, seqQ, dimV]} with their LSEs
+ *       {@code [batch, heads, seqQ]} ({@code seqK} unused); {@link Flag#LSE} also writes the merged LSE.
+ *   <li>KV_APPEND: new rows K {@code [batch, heads, seqQ, dim]}, V {@code [batch, heads, seqQ, dimV]}
+ *       into paged caches of page size {@code seqK}; {@code kvLengths} makes the batch ragged
+ *       (per-sequence append lengths).
  * </ul>
  */
 public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int seqQ, int seqK, int dim, int dimV,
@@ -31,7 +36,18 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
 
     /** The ops. */
     public enum Op {
-        SDPA("sdpa"), SOFTMAX("softmax"), SOFTMAX_BACKWARD("softmax_backward"), ADDITIVE("additive"),
+        /** Scaled dot-product attention. */
+        SDPA("sdpa"),
+        /** Masked softmax. */
+        SOFTMAX("softmax"),
+        /** Masked softmax backward. */
+        SOFTMAX_BACKWARD("softmax_backward"),
+        /** Additive attention. */
+        ADDITIVE("additive"),
+        /** Merge of attention states. */
+        MERGE("merge"),
+        /** KV append into paged caches. */
+        KV_APPEND("kv_append"),
         /** The batched GEMM: {@code batch} products of {@code [seqQ, dim] . [dim, seqK]} (M, K, N). */
         GEMM("gemm"),
         /** Rotary position embedding: x {@code [batch, heads, seqQ, dim]}, position offset {@code seqK}, theta {@code scale}. */
@@ -59,7 +75,7 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
                     return o;
                 }
             }
-            throw new IllegalArgumentException("op: expected sdpa, softmax, softmax_backward, additive, gemm or rope, got '" + s + "'");
+            throw new IllegalArgumentException("op: expected sdpa, softmax, softmax_backward, additive, merge, kv_append, gemm or rope, got '" + s + "'");
         }
     }
 
@@ -75,7 +91,18 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
 
     /** Which broadcast shape a boolean mask or bias has (NONE = absent). */
     public enum MaskShape {
-        NONE(""), FULL("bhqk"), BATCH("b1qk"), HEADS("1hqk"), SHARED("11qk"), TWO_D("qk");
+        /** Absent. */
+        NONE(""),
+        /** {@code [B, H, Sq, Sk]}. */
+        FULL("bhqk"),
+        /** {@code [B, 1, Sq, Sk]}. */
+        BATCH("b1qk"),
+        /** {@code [1, H, Sq, Sk]}. */
+        HEADS("1hqk"),
+        /** {@code [1, 1, Sq, Sk]}. */
+        SHARED("11qk"),
+        /** {@code [Sq, Sk]}. */
+        TWO_D("qk");
 
         final String tag;
 
@@ -86,7 +113,12 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
 
     /** ALiBi slopes: absent, {@code [H]} or {@code [B, H]}. */
     public enum AlibiShape {
-        NONE, H, BH
+        /** Absent. */
+        NONE,
+        /** {@code [H]}. */
+        H,
+        /** {@code [B, H]}. */
+        BH
     }
 
     /** Special input data. */
@@ -117,6 +149,8 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
         ADD_BIAS,
         /** Additive: also write the attention weights. */
         WEIGHTS,
+        /** Additive: the backward ({@code AdditiveBackwardParams}) from a drawn dOut instead of the forward. */
+        BACKWARD,
         /** GEMM: A stored transposed, {@code [batch, K, M]}. */
         TRANS_A,
         /** GEMM: B stored transposed, {@code [batch, N, K]}. */
@@ -127,6 +161,7 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
         SHARED_B
     }
 
+    /** Requires an op and a dtype and copies the flags. */
     public Case {
         Objects.requireNonNull(op, "op");
         Objects.requireNonNull(dtype, "dtype");
@@ -177,6 +212,7 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
         return toBuilder().seed(s).build();
     }
 
+    /** True when flag {@code f} is set. */
     public boolean has(Flag f) {
         return flags.contains(f);
     }
@@ -193,7 +229,9 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
         return switch (op) {
             case SDPA -> rows * seqK * (dim + dimV);
             case SOFTMAX, SOFTMAX_BACKWARD -> rows * seqK;
-            case ADDITIVE -> rows * seqK * (dim + dimV) + (has(Flag.RAW) ? (long) batch * heads * (seqQ * rawDimQ
+            case MERGE -> rows * dimV * dim;
+            case KV_APPEND -> rows * (dim + dimV);
+            case ADDITIVE -> (has(Flag.BACKWARD) ? 3 : 1) * rows * seqK * (dim + dimV) + (has(Flag.RAW) ? (long) batch * heads * (seqQ * rawDimQ
                     + seqK * rawDimK) * dim : 0);
             case GEMM -> (long) batch * seqQ * seqK * dim;
             case ROPE -> (long) batch * heads * seqQ * dim;
@@ -211,6 +249,12 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
                     .append(",off=").append(seqK);
         } else if (op == Op.GEMM) {
             s.append(",B=").append(batch).append(",M=").append(seqQ).append(",N=").append(seqK).append(",K=").append(dim);
+        } else if (op == Op.MERGE) {
+            s.append(",B=").append(batch).append(",H=").append(heads).append(",S=").append(seqQ).append(",Dv=")
+                    .append(dimV).append(",parts=").append(dim);
+        } else if (op == Op.KV_APPEND) {
+            s.append(",B=").append(batch).append(",Hkv=").append(heads).append(",Snew=").append(seqQ).append(",page=")
+                    .append(seqK).append(",D=").append(dim).append(",Dv=").append(dimV);
         } else if (has(Flag.TWO_D)) {
             s.append(",R=").append((long) batch * heads * seqQ).append(",N=").append(seqK);
         } else {
@@ -241,7 +285,9 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
         } else if (windowLeft >= 0 || windowRight >= 0) {
             s.append(",win=").append(windowLeft).append(':').append(windowRight);
         }
-        if (kvLengths) {
+        if (kvLengths && op == Op.KV_APPEND) {
+            s.append(",ragged");
+        } else if (kvLengths) {
             s.append(",kvlen");
         }
         if (qLengths) {
@@ -310,6 +356,7 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
             this.op = op;
         }
 
+        /** The storage dtype of the data tensors. */
         public Builder dtype(DType t) {
             dtype = t;
             return this;
@@ -330,6 +377,7 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
             return this;
         }
 
+        /** Query length {@code sq} and key length {@code sk}. */
         public Builder seq(int sq, int sk) {
             seqQ = sq;
             seqK = sk;
@@ -351,51 +399,61 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
             return this;
         }
 
+        /** How the data tensors are laid out in memory. */
         public Builder storage(Storage s) {
             storage = s;
             return this;
         }
 
+        /** The causal/window alignment. */
         public Builder alignment(Alignment a) {
             alignment = a;
             return this;
         }
 
+        /** A window of {@code l} keys left and {@code r} right of the diagonal; -1 = unbounded. */
         public Builder window(int l, int r) {
             windowLeft = l;
             windowRight = r;
             return this;
         }
 
+        /** The window {@code (-1, 0)}. */
         public Builder causal() {
             return window(-1, 0);
         }
 
+        /** Seeded per-batch key lengths. */
         public Builder kvLengths(boolean on) {
             kvLengths = on;
             return this;
         }
 
+        /** Seeded per-batch query lengths. */
         public Builder qLengths(boolean on) {
             qLengths = on;
             return this;
         }
 
+        /** A seeded boolean mask of broadcast shape {@code s}. */
         public Builder boolMask(MaskShape s) {
             boolMask = s;
             return this;
         }
 
+        /** A seeded additive score bias of broadcast shape {@code s}. */
         public Builder bias(MaskShape s) {
             bias = s;
             return this;
         }
 
+        /** Seeded ALiBi slopes of shape {@code s}. */
         public Builder alibi(AlibiShape s) {
             alibi = s;
             return this;
         }
 
+        /** The SDPA softcap ({@code 0} = none). */
         public Builder softcap(float c) {
             softcap = c;
             return this;
@@ -407,16 +465,19 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
             return this;
         }
 
+        /** Special input data (large logits, NaNs, fully masked rows). */
         public Builder special(Special s) {
             special = s;
             return this;
         }
 
+        /** Sets flag {@code f}. */
         public Builder flag(Flag f) {
             flags.add(f);
             return this;
         }
 
+        /** Sets or clears flag {@code f}. */
         public Builder flag(Flag f, boolean on) {
             if (on) {
                 flags.add(f);
@@ -432,11 +493,13 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
             return this;
         }
 
+        /** The seed of the case's data. */
         public Builder seed(long s) {
             seed = s;
             return this;
         }
 
+        /** The case (for ops other than SDPA, Hkv is H). */
         public Case build() {
             if (op != Op.SDPA) {
                 headsKv = heads;

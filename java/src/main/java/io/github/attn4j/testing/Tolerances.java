@@ -32,6 +32,15 @@ import java.util.Map;
  *   frequency moves the angle by whole radians (NMSE ~1).</td></tr>
  * <tr><td>gemm.c</td><td>1e-9</td><td>fp32 dot products of K &le; 1024 random terms: relative error of a
  *   few 1e-7, NMSE near 1e-13; a wrong or missing term of K = 1000 is ~1/K of |C|^2, NMSE ~1e-3.</td></tr>
+ * <tr><td>merge.o</td><td>1e-9</td><td>at most 8 fp32 exp weights (1-2 ulp) and products per element:
+ *   NMSE near 1e-13; a part dropped or counted twice moves O by a sizeable fraction, NMSE above 1e-3.</td></tr>
+ * <tr><td>kv_append.k_cache, kv_append.v_cache</td><td>0</td><td>a copy of stored bits: exact in
+ *   every dtype (F16/BF16 compare against the same exact values).</td></tr>
+ * <tr><td>merge.lse</td><td>1e-10</td><td>one fp32 rounding of m + log(sum of at most 8 weights).</td></tr>
+ * <tr><td>additive_backward.dv</td><td>1e-8</td><td>P^T dC with P recomputed from an fp32 LSE.</td></tr>
+ * <tr><td>additive_backward.dq, dk, dw, db, dwq, dwk</td><td>1e-7</td><td>dE = P (dP - delta) cancels
+ *   (sum_j dE = 0 per row), so relative errors grow by the cancellation; fp32 tanh, LSE and delta give
+ *   NMSE near 1e-10; one key wrongly in or out is about 1e-3.</td></tr>
  * </table>
  *
  * <h2>F16 and BF16 storage: the FlashAttention rule</h2>
@@ -68,6 +77,17 @@ public final class Tolerances {
         row("softmax_backward.dx", 1e-8, "cancellation in dY - rowsum(dY*Y): < 1e-10");
         row("additive.out", 1e-8, "as sdpa.o plus fp32 tanh and the projection GEMM");
         row("additive.weights", 1e-8, "the softmax of the same scores");
+        row("merge.o", 1e-9, "at most 8 fp32 exp weights and products per element: ~1e-13");
+        row("merge.lse", 1e-10, "one fp32 rounding of m + log(sum): ~1e-14");
+        row("kv_append.k_cache", 0, "a copy of stored bits: exact");
+        row("kv_append.v_cache", 0, "a copy of stored bits: exact");
+        row("additive_backward.dv", 1e-8, "P^T dC: the forward's softmax (recomputed from an fp32 lse) and fp32 sums");
+        row("additive_backward.dq", 1e-7, "P (dP - delta) cancels; fp32 tanh, lse and delta: ~1e-10; one key wrong ~1e-3");
+        row("additive_backward.dk", 1e-7, "as dq, summed over the rows instead of the keys");
+        row("additive_backward.dw", 1e-7, "dE t summed over B*H*Sq*Sk terms that cancel (sum_j dE = 0 per row)");
+        row("additive_backward.db", 1e-7, "the sum of dQp over every row");
+        row("additive_backward.dwq", 1e-7, "dQp^T q in fp32 over B*H*Sq rows");
+        row("additive_backward.dwk", 1e-7, "dKp^T k in fp32 over B*H*Sk rows");
         row("rope.out", 1e-8, "fp32 angles (as HF) at positions < ~1000: < 1e-9; a wrong position gives ~1");
         row("gemm.c", 1e-9, "fp32 dots over K <= 1024: ~1e-13; one wrong term in 1000 gives ~1e-3");
     }

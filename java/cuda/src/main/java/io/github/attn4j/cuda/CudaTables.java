@@ -43,6 +43,12 @@ final class CudaTables {
     static final int COPY_THREADS;
     /** rope.cu. */
     static final int ROPE_THREADS;
+    /** merge.cu. */
+    static final int MERGE_THREADS;
+    /** kv_append.cu. */
+    static final int KV_APPEND_THREADS;
+    /** additive_bwd.cu: threads (rows or keys) per block, keys (rows) per tile. */
+    static final int ADDBWD_THREADS, ADDBWD_BN;
     /** tc_traits.cuh: the shared-memory bound every tensor-core row stays within. */
     static final int TC_SMEM_LIMIT;
 
@@ -56,13 +62,18 @@ final class CudaTables {
                 .map(r -> new TcTraits(r[0], r[1], r[2], r[3], r[4], r[5] != 0, r[6] != 0)).toList();
         SOFTMAX_WARP_ROWS = define(softmax, "SOFTMAX_WARP_ROWS_PER_BLOCK");
         SOFTMAX_WARP_MAX_SK = define(softmax, "SOFTMAX_WARP_MAX_SK");
+        ROPE_THREADS = define(text("rope.cu"), "ROPE_THREADS");
         SOFTMAX_BLOCK_THREADS = define(softmax, "SOFTMAX_BLOCK_THREADS");
         GEMM_TM = define(gemm, "GEMM_TM");
         GEMM_TN = define(gemm, "GEMM_TN");
         GEMM_THREADS = define(gemm, "GEMM_THREADS");
         TC_SMEM_LIMIT = define(tc, "ATTN_TC_SMEM_LIMIT");
         COPY_THREADS = define(text("copy.cu"), "ATTN_COPY_THREADS");
-        ROPE_THREADS = define(text("rope.cu"), "ROPE_THREADS");
+        MERGE_THREADS = define(text("merge.cu"), "ATTN_MERGE_THREADS");
+        KV_APPEND_THREADS = define(text("kv_append.cu"), "ATTN_KV_APPEND_THREADS");
+        String addBwd = text("additive_bwd.cu");
+        ADDBWD_THREADS = define(addBwd, "ATTN_ADDBWD_THREADS");
+        ADDBWD_BN = define(addBwd, "ATTN_ADDBWD_BN");
     }
 
     private static String text(String file) {
