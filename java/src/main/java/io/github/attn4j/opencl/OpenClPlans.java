@@ -271,8 +271,12 @@ final class OpenClPlans {
         c.put("HAS_SOFTCAP", b(s.hasSoftcap()));
         c.put("HAS_LSE", b(s.lse() != null));
         maskConstants(c, s.masks());
+        if (s.isPaged()) {
+            c.put("PAGED", 1);
+        }
         long groups = ceilDiv(s.seqQ(), (long) wg * rows);
-        String name = String.format(Locale.ROOT, "flash-%s-d%d-dv%d-bn%d-r%dx%d", dt(s.dtype()), d, dv, bn, rows, wg);
+        String name = String.format(Locale.ROOT, "flash-%s-d%d-dv%d-bn%d-r%dx%d%s", dt(s.dtype()), d, dv, bn, rows, wg,
+                s.isPaged() ? "-paged" : "");
         return Plan.of(name, 0, List.of(new Plan.Step("sdpa", KernelId.SDPA_FWD.entry(s.dtype()), c,
                 new long[] {groups, (long) s.batch() * s.headsQ()}, new long[] {wg, 1}, 0, KernelArgs.sdpaFwd(s))));
     }

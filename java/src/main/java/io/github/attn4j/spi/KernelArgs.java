@@ -58,9 +58,12 @@ public final class KernelArgs {
                 .buf("o", p.o()).buf("lse", p.lse()).masks(p.masks());
     }
 
-    /** {@code attn_sdpa_fwd_<dt>[_d<DMAX>]} (CUDA SIMT and OpenCL). */
+    /**
+     * {@code attn_sdpa_fwd_<dt>[_d<DMAX>]} (CUDA SIMT and OpenCL): the SDPA arguments, then the
+     * sink logits and the block table (absent when unused).
+     */
     public static List<Arg> sdpaFwd(SdpaParams p) {
-        return sdpaHead(p).build();
+        return sdpaHead(p).buf("sinks", p.sinks()).buf("block_table", p.blockTable()).build();
     }
 
     /**
