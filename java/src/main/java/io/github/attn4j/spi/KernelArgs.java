@@ -74,6 +74,15 @@ public final class KernelArgs {
         return sdpaHead(p).buf("o_part", oPart).buf("lse_part", lsePart).i32("num_splits", splits).build();
     }
 
+    /**
+     * {@code attn_sdpa_decode_<dt>} (OpenCL, CPU devices): the SDPA arguments with sinks and block
+     * table, then the split-KV partials (workspace views) and the split count.
+     */
+    public static List<Arg> sdpaDecode(SdpaParams p, Tensor oPart, Tensor lsePart, int splits) {
+        return sdpaHead(p).buf("sinks", p.sinks()).buf("block_table", p.blockTable()).buf("o_part", oPart)
+                .buf("lse_part", lsePart).i32("num_splits", splits).build();
+    }
+
     /** {@code attn_sdpa_combine_<dt>}: merges the split-KV partials into O and LSE. */
     public static List<Arg> sdpaCombine(SdpaParams p, Tensor oPart, Tensor lsePart, int splits) {
         return new Builder().struct(KernelParams.sdpa(p)).buf("o_part", oPart).buf("lse_part", lsePart)
