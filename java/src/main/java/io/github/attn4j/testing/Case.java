@@ -151,6 +151,13 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
         WEIGHTS,
         /** Additive: the backward ({@code AdditiveBackwardParams}) from a drawn dOut instead of the forward. */
         BACKWARD,
+        /** SDPA: per-head sink logits (one head's sink dominates its rows). */
+        SINKS,
+        /**
+         * SDPA: K and V in a paged cache of {@link #pageSize()} rows per page, shuffled pages, NaN in
+         * every unused slot and garbage in every unused table entry (kv lengths always present).
+         */
+        PAGED,
         /** GEMM: A stored transposed, {@code [batch, K, M]}. */
         TRANS_A,
         /** GEMM: B stored transposed, {@code [batch, N, K]}. */
@@ -159,6 +166,11 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
         BETA,
         /** GEMM: one B {@code [K, N]} (rank 2) shared by every product. */
         SHARED_B
+    }
+
+    /** The page size of a {@link Flag#PAGED} case: {@code clamp(Sk / 3, 1, 16)}. */
+    public int pageSize() {
+        return Math.max(1, Math.min(16, seqK / 3));
     }
 
     /** Requires an op and a dtype and copies the flags. */
