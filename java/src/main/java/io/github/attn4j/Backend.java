@@ -45,6 +45,11 @@ public interface Backend extends AutoCloseable {
         run(p);
     }
 
+    /** Runs the SDPA backward ({@link SdpaBackwardParams}). */
+    default void sdpaBackward(SdpaBackwardParams p) {
+        run(p);
+    }
+
     /** Releases the device. Reports (and with {@code -Dattn4j.leaks=fail} throws on) scopes never closed. */
     @Override
     void close();

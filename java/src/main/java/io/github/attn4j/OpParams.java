@@ -8,7 +8,8 @@ import java.util.function.UnaryOperator;
  * same record. Records are built through their builders, which check every argument before
  * anything native runs.
  */
-public sealed interface OpParams permits SdpaParams, SoftmaxParams, SoftmaxBackwardParams, AdditiveParams {
+public sealed interface OpParams permits SdpaParams, SoftmaxParams, SoftmaxBackwardParams, AdditiveParams,
+        SdpaBackwardParams {
     /** The op's name: "sdpa", "softmax", "softmax_backward", "additive". */
     String op();
 

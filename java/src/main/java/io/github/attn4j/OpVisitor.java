@@ -15,4 +15,7 @@ public interface OpVisitor<R> {
     R softmaxBackward(SoftmaxBackwardParams p);
 
     R additive(AdditiveParams p);
+
+    /** The SDPA backward. */
+    R sdpaBackward(SdpaBackwardParams p);
 }

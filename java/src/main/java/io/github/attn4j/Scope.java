@@ -70,6 +70,11 @@ public interface Scope extends AutoCloseable {
         run(p);
     }
 
+    /** Runs the SDPA backward ({@link SdpaBackwardParams}). */
+    default void sdpaBackward(SdpaBackwardParams p) {
+        run(p);
+    }
+
     /** Waits until everything issued on this scope's stream has finished. */
     void synchronize();
 

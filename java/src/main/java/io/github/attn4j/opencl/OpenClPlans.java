@@ -5,6 +5,7 @@ import io.github.attn4j.DType;
 import io.github.attn4j.Masks;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.OpVisitor;
+import io.github.attn4j.SdpaBackwardParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
 import io.github.attn4j.SoftmaxParams;
@@ -136,6 +137,11 @@ final class OpenClPlans {
             @Override
             public Plan additive(AdditiveParams a) {
                 return OpenClPlans.additive(a, dev, t);
+            }
+
+            @Override
+            public Plan sdpaBackward(SdpaBackwardParams s) {
+                return OpenClPlans.sdpaBackward(s, dev, t);
             }
         });
     }
@@ -375,5 +381,9 @@ final class OpenClPlans {
         String name = String.format(Locale.ROOT, "fused-additive-%s-a%d-dv%d-bn%d-wg%d%s", dt(dt), da, dv, bn, wg,
                 a.raw() ? "+gemm" : "");
         return Plan.of(name, ws, steps);
+    }
+
+    private static Plan sdpaBackward(SdpaBackwardParams s, OpenClDevice dev, Tune t) {
+        return Plan.no("not yet");
     }
 }

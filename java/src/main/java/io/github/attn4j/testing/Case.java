@@ -31,7 +31,9 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
 
     /** The ops. */
     public enum Op {
-        SDPA("sdpa"), SOFTMAX("softmax"), SOFTMAX_BACKWARD("softmax_backward"), ADDITIVE("additive");
+        SDPA("sdpa"), SOFTMAX("softmax"), SOFTMAX_BACKWARD("softmax_backward"), ADDITIVE("additive"),
+        /** The SDPA backward (same dims and options as SDPA; dBias whenever a bias is present). */
+        SDPA_BACKWARD("sdpa_backward");
 
         private final String id;
 
@@ -50,12 +52,15 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
             if (n.equals("softmax_bwd")) {
                 return SOFTMAX_BACKWARD;
             }
+            if (n.equals("sdpa_bwd")) {
+                return SDPA_BACKWARD;
+            }
             for (Op o : values()) {
                 if (o.id.equals(n)) {
                     return o;
                 }
             }
-            throw new IllegalArgumentException("op: expected sdpa, softmax, softmax_backward or additive, got '" + s + "'");
+            throw new IllegalArgumentException("op: expected sdpa, softmax, softmax_backward, additive or sdpa_backward, got '" + s + "'");
         }
     }
 
@@ -180,6 +185,7 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
         long rows = (long) batch * heads * seqQ;
         return switch (op) {
             case SDPA -> rows * seqK * (dim + dimV);
+            case SDPA_BACKWARD -> 3 * rows * seqK * (dim + dimV);
             case SOFTMAX, SOFTMAX_BACKWARD -> rows * seqK;
             case ADDITIVE -> rows * seqK * (dim + dimV) + (has(Flag.RAW) ? (long) batch * heads * (seqQ * rawDimQ
                     + seqK * rawDimK) * dim : 0);
@@ -196,14 +202,14 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
             s.append(",R=").append((long) batch * heads * seqQ).append(",N=").append(seqK);
         } else {
             s.append(",B=").append(batch);
-            if (op == Op.SDPA) {
+            if (op == Op.SDPA || op == Op.SDPA_BACKWARD) {
                 s.append(",Hq=").append(heads).append(",Hkv=").append(headsKv);
             } else {
                 s.append(",H=").append(heads);
             }
             s.append(",Sq=").append(seqQ).append(",Sk=").append(seqK);
         }
-        if (op == Op.SDPA) {
+        if (op == Op.SDPA || op == Op.SDPA_BACKWARD) {
             s.append(",D=").append(dim).append(",Dv=").append(dimV);
         } else if (op == Op.ADDITIVE) {
             s.append(",A=").append(dim).append(",Dv=").append(dimV);
@@ -419,7 +425,7 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
         }
 
         public Case build() {
-            if (op != Op.SDPA) {
+            if (op != Op.SDPA && op != Op.SDPA_BACKWARD) {
                 headsKv = heads;
             }
             return new Case(op, dtype, batch, heads, headsKv, seqQ, seqK, dim, dimV, rawDimQ, rawDimK, storage,

@@ -6,6 +6,7 @@ import io.github.attn4j.DType;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.OpVisitor;
 import io.github.attn4j.Scope;
+import io.github.attn4j.SdpaBackwardParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
 import io.github.attn4j.SoftmaxParams;
@@ -114,7 +115,7 @@ public final class CaseRunner {
             Tensor view = g.viewOf(bytes);
             float[] actual = read(view, x.rows(), x.shape());
             java.util.function.IntPredicate poisoned = k -> g.isPoison(bytes, view.index(elementIndex(view, x.rows(), k)));
-            DType storage = x.name().equals("lse") ? DType.F32 : c.dtype();
+            DType storage = x.name().equals("lse") || x.name().equals("dbias") ? DType.F32 : c.dtype();
             Comparator.Result r = Comparator.compare(x.name(), x.shape(), x.values(), actual,
                     storage == DType.F32 ? null : x.naive(), storage, Tolerances.nmseF32(c.op().id(), x.name()),
                     poisoned);
@@ -169,6 +170,19 @@ public final class CaseRunner {
             public Void softmaxBackward(SoftmaxBackwardParams p) {
                 l.add(new Expected("dx", p.y().shape(), Reference.softmaxBackward(p),
                         half ? LowPrecisionNaive.softmaxBackward(p) : null, null));
+                return null;
+            }
+
+            @Override
+            public Void sdpaBackward(SdpaBackwardParams p) {
+                Reference.SdpaGrads g = Reference.sdpaBackward(p);
+                Reference.SdpaGrads n = half ? LowPrecisionNaive.sdpaBackward(p) : null;
+                l.add(new Expected("dq", p.dq().shape(), g.dq(), n == null ? null : n.dq(), null));
+                l.add(new Expected("dk", p.dk().shape(), g.dk(), n == null ? null : n.dk(), null));
+                l.add(new Expected("dv", p.dv().shape(), g.dv(), n == null ? null : n.dv(), null));
+                if (p.dbias() != null) {
+                    l.add(new Expected("dbias", p.dbias().shape(), g.dbias(), null, null));
+                }
                 return null;
             }
 
