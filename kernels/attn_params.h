@@ -38,6 +38,7 @@ typedef float     a_f32;
 #define ATTN_F_SOFTCAP    0x200 /* s = softcap * tanh(s / softcap)                                  */
 #define ATTN_F_WEIGHTS    0x400 /* additive: also write the attention weights [B, H, Sq, Sk]        */
 #define ATTN_F_ADD_BIAS   0x800 /* additive: the bias vector b[A] is present                        */
+#define ATTN_F_DB         0x1000 /* additive backward: write db (the tanh bias's gradient)          */
 
 #define ATTN_WINDOW_UNBOUNDED (-1)
 
@@ -148,7 +149,7 @@ typedef struct attn_bgemm_params {
  * db_heads, Sq, Sk] where db_batch is B or 1 and db_heads Hq or 1: a dim of 1 sums the gradient over
  * that dim. The workspace ws holds 2 * B * Hq * Sq floats: Delta = rowsum(dO * O) at [(b*Hq + h)*Sq + i],
  * then LSE * log2(e) (+inf for a dead or fully masked row) at B*Hq*Sq + the same index. */
-#define ATTN_F_DBIAS      0x1000
+#define ATTN_F_DBIAS      0x2000
 typedef struct attn_sdpa_bwd_params {
     a_i64 q_off, q_sb, q_sh, q_ss, q_sd;
     a_i64 k_off, k_sb, k_sh, k_ss, k_sd;
@@ -169,5 +170,44 @@ typedef struct attn_sdpa_bwd_params {
     a_i32 flags;                             /* ATTN_F_* bits: mask bits, SOFTCAP, DBIAS */
     attn_mask_params m;
 } attn_sdpa_bwd_params;
+
+/* Additive attention backward (kernels/<lang>/additive_bwd.*), on projected inputs qp, kp (the
+ * storage dtype, or fp32 with QK_F32, then dqp and dkp are fp32 too): from dc = dL/dC the gradients
+ * dqp, dkp, dv, dw and db (formulas in AdditiveBackwardParams.java). The fp32 workspace views:
+ *   st   [B, H, Sq, 2]          per row (lse, delta), written by the preprocess kernel
+ *   dwp  [B, H, k_blocks, A]    dw summed over the keys of one dkv work-group
+ *   dbp  [B, H, q_blocks, A]    db summed over the rows of one dq work-group
+ * summed in a fixed order by attn_additive_bwd_reduce (deterministic, no atomics). */
+typedef struct attn_additive_bwd_params {
+    a_i64 qp_off, qp_sb, qp_sh, qp_ss, qp_sa;
+    a_i64 kp_off, kp_sb, kp_sh, kp_ss, kp_sa;
+    a_i64 v_off, v_sb, v_sh, v_ss, v_sd;
+    a_i64 dc_off, dc_sb, dc_sh, dc_ss, dc_sd;
+    a_i64 dqp_off, dqp_sb, dqp_sh, dqp_ss, dqp_sa;
+    a_i64 dkp_off, dkp_sb, dkp_sh, dkp_ss, dkp_sa;
+    a_i64 dv_off, dv_sb, dv_sh, dv_ss, dv_sd;
+    a_i64 w_off, b_off, dw_off, db_off;
+    a_i64 st_off, dwp_off, dbp_off;
+    a_i32 batch, heads, seq_q, seq_k;
+    a_i32 dim_a, head_dim_v;
+    a_i32 q_blocks, k_blocks; /* work-groups per (b, h) of the dq and the dkv kernel */
+    a_i32 flags;              /* mask bits | ATTN_F_ADD_BIAS | ATTN_F_DB */
+    a_i32 pad0;
+    attn_mask_params m;
+} attn_additive_bwd_params;
+
+/* The projection gradients of raw additive inputs, x [B, H, S, D] projected by w [A, D]:
+ *   attn_additive_bwd_proj:  dx[b,h,s,d] = sum_a dxp[b,h,s,a] w[a,d]
+ *   attn_additive_bwd_wgrad: dw[a,d]     = sum_{b,h,s} dxp[b,h,s,a] x[b,h,s,d]   (fixed order)
+ * dxp is the fp32 workspace view [B, H, S, A], contiguous from dxp_off. */
+typedef struct attn_additive_proj_params {
+    a_i64 x_off, x_sb, x_sh, x_ss, x_sd;
+    a_i64 dx_off, dx_sb, dx_sh, dx_ss, dx_sd;
+    a_i64 w_off, w_sa, w_sd;
+    a_i64 dw_off, dw_sa, dw_sd;
+    a_i64 dxp_off;
+    a_i32 batch, heads, seq, dim, dim_a;
+    a_i32 pad0;
+} attn_additive_proj_params;
 
 #endif /* ATTN_PARAMS_H */

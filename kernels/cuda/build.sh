@@ -3,10 +3,10 @@
 # sm_86, sm_89 and sm_90, plus PTX for the highest of them, compute_90), with -Xptxas -v, for
 # embedding in the jar.
 #
-#   kernels/cuda/build.sh OUT_DIR [LOG_DIR]  (java/pom.xml calls it in generate-resources)
+#   kernels/cuda/build.sh OUT_DIR [LOG_DIR]  (java/cuda/pom.xml calls it in generate-resources)
 #
 # - ATTN_CUDA_ARCHS narrows the architectures: a comma- or space-separated list such as
-#   "sm_90" or "sm_80,sm_90" (java/pom.xml passes -Dattn4j.cuda.archs=..., default
+#   "sm_90" or "sm_80,sm_90" (java/cuda/pom.xml passes -Dattn4j.cuda.archs=..., default
 #   sm_75,sm_80,sm_86,sm_89,sm_90). PTX is kept for the highest listed architecture.
 # - No nvcc on the PATH: prints a warning and exits 0 (the jar then carries only the sources,
 #   and the runtime compiles them with NVRTC).

@@ -15,6 +15,7 @@
 #include "../sdpa.cu"
 #include "../softmax.cu"
 #include "../additive.cu"
+#include "../additive_bwd.cu"
 #include "../gemm.cu"
 #include "../copy.cu"
 
@@ -568,6 +569,128 @@ static void additive_case(std::mt19937& rng, DT dt, int B, int H, int Sq, int Sk
     report(ok, name, detail);
 }
 
+/* ---------------------------------------------------------------- additive backward */
+/* additive_bwd.cu: pre, dq, dkv and reduce on pre-projected inputs (storage dtype) or fp32 projections
+ * (_qkf32), then, for the fp32 path, dx = dxp . W and dW = sum dxp^T x from the dqp it wrote; all against
+ * a float64 backward written here from the formulas of AdditiveBackwardParams. */
+static void additive_bwd_case(std::mt19937& rng, DT dt, int B, int H, int Sq, int Sk, int A, int Dv, bool with_b, bool qkf32) {
+    MaskOpt m = random_mask(rng, B, H, Sq, Sk, rng() % 2);
+    std::normal_distribution<float> nd(0, 1);
+    Buf Q(dt, (size_t)B * H * Sq * A), K(dt, (size_t)B * H * Sk * A), V(dt, (size_t)B * H * Sk * Dv), W(dt, A), Bv(dt, A);
+    Buf DC(dt, (size_t)B * H * Sq * Dv), DQ(qkf32 ? DF32 : dt, Q.f.size()), DK(qkf32 ? DF32 : dt, K.f.size()), DV(dt, V.f.size());
+    Buf DW(dt, A), DB(dt, A);
+    for (size_t i = 0; i < Q.f.size(); i++) Q.set(i, qkf32 ? nd(rng) : nd(rng));
+    for (size_t i = 0; i < K.f.size(); i++) K.set(i, nd(rng));
+    if (qkf32) { Buf q2(DF32, Q.f.size()), k2(DF32, K.f.size()); for (size_t i = 0; i < Q.f.size(); i++) q2.set(i, nd(rng)); for (size_t i = 0; i < K.f.size(); i++) k2.set(i, nd(rng)); Q = q2; K = k2; }
+    for (size_t i = 0; i < V.f.size(); i++) V.set(i, nd(rng));
+    for (size_t i = 0; i < DC.f.size(); i++) DC.set(i, nd(rng));
+    for (int a = 0; a < A; a++) { W.set(a, nd(rng)); Bv.set(a, 0.3f * nd(rng)); }
+    DQ.poison(); DK.poison(); DV.poison(); DW.poison(); DB.poison();
+    const int T = attn::AddBwdTile::THREADS, qb = (Sq + T - 1) / T, kb = (Sk + T - 1) / T;
+    std::vector<float> st((size_t)B * H * Sq * 2, NAN), dwp((size_t)B * H * kb * A, NAN), dbp((size_t)B * H * qb * A, NAN);
+    attn_additive_bwd_params p;
+    std::memset(&p, 0, sizeof p);
+    p.qp_sb = (long long)H * Sq * A; p.qp_sh = (long long)Sq * A; p.qp_ss = A; p.qp_sa = 1;
+    p.kp_sb = (long long)H * Sk * A; p.kp_sh = (long long)Sk * A; p.kp_ss = A; p.kp_sa = 1;
+    p.v_sb = (long long)H * Sk * Dv; p.v_sh = (long long)Sk * Dv; p.v_ss = Dv; p.v_sd = 1;
+    p.dc_sb = (long long)H * Sq * Dv; p.dc_sh = (long long)Sq * Dv; p.dc_ss = Dv; p.dc_sd = 1;
+    p.dqp_sb = p.qp_sb; p.dqp_sh = p.qp_sh; p.dqp_ss = A; p.dqp_sa = 1;
+    p.dkp_sb = p.kp_sb; p.dkp_sh = p.kp_sh; p.dkp_ss = A; p.dkp_sa = 1;
+    p.dv_sb = p.v_sb; p.dv_sh = p.v_sh; p.dv_ss = Dv; p.dv_sd = 1;
+    p.batch = B; p.heads = H; p.seq_q = Sq; p.seq_k = Sk; p.dim_a = A; p.head_dim_v = Dv;
+    p.q_blocks = qb; p.k_blocks = kb;
+    p.m = pack_mask(m, H, Sq, Sk);
+    p.flags = p.m.flags | (with_b ? ATTN_F_ADD_BIAS | ATTN_F_DB : 0);
+    unsigned char du = 0; float df = 0; int di = 0;
+    const unsigned char* mk = m.use_mask ? m.mask.data() : &du;
+    const float* bi = m.use_bias ? m.bias.data() : &df;
+    const float* al = m.use_alibi ? m.slope.data() : &df;
+    const int* kvl = m.use_kv ? m.kv.data() : &di;
+    const int* ql = m.use_q ? m.q.data() : &di;
+    const int smem = 4 * (T * (3 * A + 2 * Dv) + attn::AddBwdTile::BN * (A + Dv) + A + 4 * attn::AddBwdTile::BN);
+#define BWD_RUN(S, E, SQK, EQK)                                                                                          \
+    {                                                                                                                    \
+        typedef attn::AdditiveBwd<S, SQK> K_;                                                                            \
+        const EQK* q_ = (const EQK*)Q.ptr(); const EQK* k_ = (const EQK*)K.ptr();                                        \
+        attn_emu::launch({(unsigned)qb, (unsigned)(B * H), 1}, T, smem, [&] { K_::pre(p, q_, k_, (const E*)V.ptr(), (const E*)W.ptr(), (const E*)Bv.ptr(), (const E*)DC.ptr(), st.data(), mk, bi, al, kvl, ql); }); \
+        attn_emu::launch({(unsigned)qb, (unsigned)(B * H), 1}, T, smem, [&] { K_::dq(p, q_, k_, (const E*)V.ptr(), (const E*)W.ptr(), (const E*)Bv.ptr(), (const E*)DC.ptr(), st.data(), (EQK*)DQ.ptr(), dbp.data(), mk, bi, al, kvl, ql); }); \
+        attn_emu::launch({(unsigned)kb, (unsigned)(B * H), 1}, T, smem, [&] { K_::dkv(p, q_, k_, (const E*)V.ptr(), (const E*)W.ptr(), (const E*)Bv.ptr(), (const E*)DC.ptr(), st.data(), (EQK*)DK.ptr(), (E*)DV.ptr(), dwp.data(), mk, bi, al, kvl, ql); }); \
+        attn_emu::launch({(unsigned)((A + 63) / 64), 1, 1}, 64, 0, [&] { attn::AdditiveBwdSmall<S>::reduce(p, dwp.data(), dbp.data(), (E*)DW.ptr(), with_b ? (E*)DB.ptr() : (E*)nullptr); }); \
+    }
+    if (dt == DF32) { if (qkf32) BWD_RUN(attn::F32, float, attn::F32, float) else BWD_RUN(attn::F32, float, attn::F32, float) }
+    else if (dt == DF16) { if (qkf32) BWD_RUN(attn::F16, unsigned short, attn::F32, float) else BWD_RUN(attn::F16, unsigned short, attn::F16, unsigned short) }
+    else { if (qkf32) BWD_RUN(attn::BF16, unsigned short, attn::F32, float) else BWD_RUN(attn::BF16, unsigned short, attn::BF16, unsigned short) }
+#undef BWD_RUN
+    /* reference */
+    std::vector<double> rq(Q.f.size(), 0), rk(K.f.size(), 0), rv(V.f.size(), 0), rw(A, 0), rb(A, 0);
+    for (int b = 0; b < B; b++) for (int h = 0; h < H; h++) for (int i = 0; i < Sq; i++) {
+        const size_t z = (size_t)b * H + h;
+        std::vector<double> e(Sk, 0), pr(Sk, 0), dp(Sk, 0); std::vector<char> live(Sk, 0);
+        double mx = -INFINITY;
+        auto u = [&](int j, int a) { return (double)Q.get((z * Sq + i) * A + a) + K.get((z * Sk + j) * A + a) + (with_b ? Bv.get(a) : 0.0); };
+        for (int j = 0; j < Sk; j++) {
+            if (!allowed(m, b, h, H, i, j, Sq, Sk)) continue;
+            double acc = 0;
+            for (int a = 0; a < A; a++) acc += (double)W.get(a) * std::tanh(u(j, a));
+            e[j] = acc + add_terms(m, b, h, H, i, j, Sq, Sk); live[j] = 1; mx = std::max(mx, e[j]);
+        }
+        if (mx == -INFINITY) continue;
+        double sum = 0, delta = 0;
+        for (int j = 0; j < Sk; j++) if (live[j]) { pr[j] = std::exp(e[j] - mx); sum += pr[j]; }
+        for (int j = 0; j < Sk; j++) if (live[j]) {
+            pr[j] /= sum;
+            for (int x = 0; x < Dv; x++) dp[j] += (double)DC.get((z * Sq + i) * Dv + x) * V.get((z * Sk + j) * Dv + x);
+            delta += pr[j] * dp[j];
+        }
+        for (int j = 0; j < Sk; j++) if (live[j]) {
+            const double de = pr[j] * (dp[j] - delta);
+            for (int x = 0; x < Dv; x++) rv[(z * Sk + j) * Dv + x] += pr[j] * DC.get((z * Sq + i) * Dv + x);
+            for (int a = 0; a < A; a++) {
+                const double t = std::tanh(u(j, a)), g = de * W.get(a) * (1 - t * t);
+                rq[(z * Sq + i) * A + a] += g; rk[(z * Sk + j) * A + a] += g; rw[a] += de * t; rb[a] += g;
+            }
+        }
+    }
+    bool ok = true; std::string detail;
+    const double tol = dt == DF32 ? 2e-4 : dt == DF16 ? 2e-2 : 8e-2;
+    auto cmp = [&](const char* n, const std::vector<double>& want, const Buf& got) {
+        for (size_t x = 0; x < want.size() && ok; x++) {
+            if (!close_enough(want[x], got.get(x), tol)) { ok = false; char t[200]; std::snprintf(t, sizeof t, "%s[%zu] want %.6g got %.6g", n, x, want[x], got.get(x)); detail = t; }
+        }
+    };
+    cmp("dqp", rq, DQ); cmp("dkp", rk, DK); cmp("dv", rv, DV); cmp("dw", rw, DW);
+    if (with_b) cmp("db", rb, DB);
+    if (qkf32 && ok) { /* raw inputs: dx = dqp . Wq and dWq = sum dqp^T x through proj/wgrad, from the dqp just written */
+        const int Din = 3 + (int)(rng() % 9);
+        Buf X(dt, (size_t)B * H * Sq * Din), Wq(dt, (size_t)A * Din), DX(dt, X.f.size()), DWq(dt, Wq.f.size());
+        for (size_t i = 0; i < X.f.size(); i++) X.set(i, nd(rng));
+        for (size_t i = 0; i < Wq.f.size(); i++) Wq.set(i, nd(rng));
+        DX.poison(); DWq.poison();
+        attn_additive_proj_params pp;
+        std::memset(&pp, 0, sizeof pp);
+        pp.x_sb = (long long)H * Sq * Din; pp.x_sh = (long long)Sq * Din; pp.x_ss = Din; pp.x_sd = 1;
+        pp.dx_sb = pp.x_sb; pp.dx_sh = pp.x_sh; pp.dx_ss = Din; pp.dx_sd = 1;
+        pp.w_sa = Din; pp.w_sd = 1; pp.dw_sa = Din; pp.dw_sd = 1;
+        pp.batch = B; pp.heads = H; pp.seq = Sq; pp.dim = Din; pp.dim_a = A;
+        const float* dxp = DQ.f.data();
+#define PROJ_RUN(S, E)                                                                                                   \
+        attn_emu::launch({(unsigned)((Din + 63) / 64), (unsigned)Sq, (unsigned)(B * H)}, 64, 0, [&] { attn::AdditiveBwdSmall<S>::proj(pp, dxp, (const E*)Wq.ptr(), (E*)DX.ptr()); }); \
+        attn_emu::launch({(unsigned)((Din + 63) / 64), (unsigned)A, 1}, 64, 0, [&] { attn::AdditiveBwdSmall<S>::wgrad(pp, dxp, (const E*)X.ptr(), (E*)DWq.ptr()); });
+        if (dt == DF32) { PROJ_RUN(attn::F32, float) } else if (dt == DF16) { PROJ_RUN(attn::F16, unsigned short) } else { PROJ_RUN(attn::BF16, unsigned short) }
+#undef PROJ_RUN
+        std::vector<double> rx(X.f.size(), 0), rwq(Wq.f.size(), 0);
+        for (size_t r = 0; r < (size_t)B * H * Sq; r++) for (int a = 0; a < A; a++) for (int d = 0; d < Din; d++) {
+            rx[r * Din + d] += (double)DQ.f[r * A + a] * Wq.get((size_t)a * Din + d);
+            rwq[(size_t)a * Din + d] += (double)DQ.f[r * A + a] * X.get(r * Din + d);
+        }
+        cmp("dx", rx, DX); cmp("dWq", rwq, DWq);
+    }
+    char name[300];
+    std::snprintf(name, sizeof name, "additive_bwd %s B%d H%d Sq%d Sk%d A%d Dv%d b=%d qkf32=%d %s", dt_name(dt), B, H, Sq, Sk, A, Dv,
+                  with_b, qkf32, mask_str(m).c_str());
+    report(ok, name, detail);
+}
+
 /* The strided copy (copy.cu) between a [d0, d1, d2, d3] view and a permuted/offset view, element width
  * W, with guard elements around the destination: every element lands where the strides say, nothing
  * else is written. */
@@ -610,6 +733,14 @@ int main(int argc, char** argv) {
     std::mt19937 rng(seed);
     std::printf("kernels_test seed %u\n", seed);
     DT dts[3] = {DF32, DF16, DBF16};
+    if (argc > 2 && std::string(argv[2]) == "additive_bwd") { /* only the additive backward (a quick check) */
+        for (DT t : dts) for (int rep = 0; rep < 6; rep++) {
+            additive_bwd_case(rng, t, 1 + rng() % 2, 1 + rng() % 2, 1 + (int)(rng() % 40), 1 + (int)(rng() % 40),
+                              1 + (int)(rng() % 40), 1 + (int)(rng() % 24), rng() % 2, rep >= 3);
+        }
+        std::printf("kernels_test additive_bwd: %d cases, %d failures (seed %u)\n", g_cases, g_failures, seed);
+        return g_failures == 0 ? 0 : 1;
+    }
     /* SDPA: every tile, options at random */
     int dims[][2] = {{8, 8}, {32, 32}, {40, 24}, {64, 64}, {72, 100}, {128, 128}, {160, 96}, {256, 256}, {3, 5}};
     for (int rep = 0; rep < 3; rep++) for (auto& dd : dims) for (DT t : dts) {
@@ -651,6 +782,11 @@ int main(int argc, char** argv) {
         int A = 1 + (int)(rng() % 70), Dv = 1 + (int)(rng() % (rep % 2 ? 64 : 200));
         additive_case(rng, t, 1 + rng() % 2, 1 + rng() % 2, 1 + (int)(rng() % 30), 1 + (int)(rng() % 50), A, Dv, rng() % 2, rng() % 2,
                       rep >= 3, (int)(rng() % 3));
+    }
+    /* additive backward */
+    for (DT t : dts) for (int rep = 0; rep < 6; rep++) {
+        additive_bwd_case(rng, t, 1 + rng() % 2, 1 + rng() % 2, 1 + (int)(rng() % 40), 1 + (int)(rng() % 40), 1 + (int)(rng() % 40),
+                          1 + (int)(rng() % 24), rng() % 2, rep >= 3);
     }
     /* Extreme windows (issue 9): INT_MAX overflows i + off + right in 32 bits; Sk + Sq and 0.
      * Every op, both alignments (random per case), Sq < Sk and Sq > Sk. */

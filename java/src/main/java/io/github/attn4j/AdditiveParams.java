@@ -21,6 +21,7 @@ import java.util.function.UnaryOperator;
 public record AdditiveParams(Tensor q, Tensor k, Tensor v, Tensor w, Tensor b, Tensor wq, Tensor wk, Tensor out,
         Tensor weights, Masks masks) implements OpParams {
 
+    /** A builder for the required tensors: {@code q}, {@code k} (pre-projected, or raw with {@link Builder#projections}), {@code v}, the score vector {@code w [A]} and the output {@code out [B, H, Sq, Dv]}. */
     public static Builder builder(Tensor q, Tensor k, Tensor v, Tensor w, Tensor out) {
         return new Builder(q, k, v, w, out);
     }
@@ -40,18 +41,22 @@ public record AdditiveParams(Tensor q, Tensor k, Tensor v, Tensor w, Tensor b, T
         return wq != null;
     }
 
+    /** The batch size B. */
     public int batch() {
         return q.dim(0);
     }
 
+    /** The number of heads H. */
     public int heads() {
         return q.dim(1);
     }
 
+    /** The query length Sq. */
     public int seqQ() {
         return q.dim(2);
     }
 
+    /** The key length Sk. */
     public int seqK() {
         return k.dim(2);
     }
@@ -61,6 +66,7 @@ public record AdditiveParams(Tensor q, Tensor k, Tensor v, Tensor w, Tensor b, T
         return w.dim(0);
     }
 
+    /** The value head dim Dv (the width of each output row). */
     public int headDimV() {
         return v.dim(3);
     }
@@ -97,6 +103,58 @@ public record AdditiveParams(Tensor q, Tensor k, Tensor v, Tensor w, Tensor b, T
     /** The same call on already projected inputs {@code qp}, {@code kp} (used after the GEMMs). */
     public AdditiveParams withProjected(Tensor qp, Tensor kp) {
         return new AdditiveParams(qp, kp, v, w, b, null, null, out, weights, masks);
+    }
+
+    /**
+     * The checks of the forward's inputs, shared with {@link AdditiveBackwardParams}: ranks, one float
+     * dtype, the dims of q, k, v, w, the optional b and the optional projection weights.
+     */
+    static void checkInputs(Tensor q, Tensor k, Tensor v, Tensor w, Tensor b, Tensor wq, Tensor wk) {
+        OpParams.rank("q", q, 4);
+        OpParams.rank("k", k, 4);
+        OpParams.rank("v", v, 4);
+        OpParams.rank("w", w, 1);
+        DType dt = v.dtype();
+        Check.arg(dt.isFloat(), "v.dtype", "F32, F16 or BF16", dt);
+        OpParams.dtype("q", q, dt);
+        OpParams.dtype("k", k, dt);
+        OpParams.dtype("w", w, dt);
+        int bt = q.dim(0), h = q.dim(1), sk = k.dim(2), a = w.dim(0);
+        for (Tensor t : new Tensor[] {q, k, v}) {
+            for (int i = 0; i < 4; i++) {
+                Check.arg(t.dim(i) >= 1, (t == q ? "q" : t == k ? "k" : "v") + ".shape[" + i + "]", ">= 1",
+                        t.dim(i));
+            }
+        }
+        Check.arg(a >= 1, "w.shape[0] (A)", ">= 1", a);
+        Check.arg(a == 1 || w.stride(0) == 1, "w.strides", "[1] (a contiguous vector)", Arrays.toString(w.strides()));
+        OpParams.dim("k", k, 0, "B", bt);
+        OpParams.dim("k", k, 1, "H", h);
+        OpParams.dim("v", v, 0, "B", bt);
+        OpParams.dim("v", v, 1, "H", h);
+        OpParams.dim("v", v, 2, "Sk", sk);
+        Check.arg((wq == null) == (wk == null), "wq/wk", "both projection weights or neither",
+                (wq == null ? "no wq" : "wq") + " and " + (wk == null ? "no wk" : "wk"));
+        if (wq != null) {
+            OpParams.rank("wq", wq, 2);
+            OpParams.rank("wk", wk, 2);
+            OpParams.dtype("wq", wq, dt);
+            OpParams.dtype("wk", wk, dt);
+            OpParams.dim("wq", wq, 0, "A", a);
+            OpParams.dim("wq", wq, 1, "Dq", q.dim(3));
+            OpParams.dim("wk", wk, 0, "A", a);
+            OpParams.dim("wk", wk, 1, "Dk", k.dim(3));
+        } else {
+            OpParams.dim("q", q, 3, "A", a);
+            OpParams.dim("k", k, 3, "A", a);
+        }
+        if (b != null) {
+            OpParams.rank("b", b, 1);
+            OpParams.dtype("b", b, dt);
+            OpParams.dim("b", b, 0, "A", a);
+            Check.arg(a == 1 || b.stride(0) == 1, "b.strides", "[1] (a contiguous vector)",
+                    Arrays.toString(b.strides()));
+        }
     }
 
     /** Builder that validates every argument in {@link #build()}. */
@@ -148,68 +206,29 @@ public record AdditiveParams(Tensor q, Tensor k, Tensor v, Tensor w, Tensor b, T
             return this;
         }
 
+        /** The mask options ({@code null} = none); replaces earlier ones, including {@link #causal()}. */
         public Builder masks(Masks masks) {
             this.masks = masks == null ? Masks.NONE : masks;
             return this;
         }
 
+        /** Adds causal masking (the window {@code (-1, 0)}), keeping the other mask options. */
         public Builder causal() {
             this.masks = masks.toBuilder().causal().build();
             return this;
         }
 
+        /**
+         * Checks every shape, dtype, stride and mask against the others.
+         *
+         * @throws IllegalArgumentException naming the argument, the expected and the actual value
+         */
         public AdditiveParams build() {
-            OpParams.rank("q", q, 4);
-            OpParams.rank("k", k, 4);
-            OpParams.rank("v", v, 4);
-            OpParams.rank("w", w, 1);
+            checkInputs(q, k, v, w, b, wq, wk);
             OpParams.rank("out", out, 4);
             DType dt = v.dtype();
-            Check.arg(dt.isFloat(), "v.dtype", "F32, F16 or BF16", dt);
-            for (String n : new String[] {"q", "k", "w", "out"}) {
-                OpParams.dtype(n, switch (n) {
-                    case "q" -> q;
-                    case "k" -> k;
-                    case "w" -> w;
-                    default -> out;
-                }, dt);
-            }
-            int bt = q.dim(0), h = q.dim(1), sq = q.dim(2), sk = k.dim(2), a = w.dim(0), dv = v.dim(3);
-            for (Tensor t : new Tensor[] {q, k, v}) {
-                for (int i = 0; i < 4; i++) {
-                    Check.arg(t.dim(i) >= 1, (t == q ? "q" : t == k ? "k" : "v") + ".shape[" + i + "]", ">= 1",
-                            t.dim(i));
-                }
-            }
-            Check.arg(a >= 1, "w.shape[0] (A)", ">= 1", a);
-            Check.arg(a == 1 || w.stride(0) == 1, "w.strides", "[1] (a contiguous vector)", Arrays.toString(w.strides()));
-            OpParams.dim("k", k, 0, "B", bt);
-            OpParams.dim("k", k, 1, "H", h);
-            OpParams.dim("v", v, 0, "B", bt);
-            OpParams.dim("v", v, 1, "H", h);
-            OpParams.dim("v", v, 2, "Sk", sk);
-            Check.arg((wq == null) == (wk == null), "wq/wk", "both projection weights or neither",
-                    (wq == null ? "no wq" : "wq") + " and " + (wk == null ? "no wk" : "wk"));
-            if (wq != null) {
-                OpParams.rank("wq", wq, 2);
-                OpParams.rank("wk", wk, 2);
-                OpParams.dtype("wq", wq, dt);
-                OpParams.dtype("wk", wk, dt);
-                OpParams.dim("wq", wq, 0, "A", a);
-                OpParams.dim("wq", wq, 1, "Dq", q.dim(3));
-                OpParams.dim("wk", wk, 0, "A", a);
-                OpParams.dim("wk", wk, 1, "Dk", k.dim(3));
-            } else {
-                OpParams.dim("q", q, 3, "A", a);
-                OpParams.dim("k", k, 3, "A", a);
-            }
-            if (b != null) {
-                OpParams.rank("b", b, 1);
-                OpParams.dtype("b", b, dt);
-                OpParams.dim("b", b, 0, "A", a);
-                Check.arg(a == 1 || b.stride(0) == 1, "b.strides", "[1] (a contiguous vector)",
-                        Arrays.toString(b.strides()));
-            }
+            OpParams.dtype("out", out, dt);
+            int bt = q.dim(0), h = q.dim(1), sq = q.dim(2), sk = k.dim(2), dv = v.dim(3);
             Check.arg(Arrays.equals(out.shape(), new int[] {bt, h, sq, dv}), "out.shape",
                     Arrays.toString(new int[] {bt, h, sq, dv}), Arrays.toString(out.shape()));
             if (weights != null) {

@@ -18,6 +18,24 @@ public interface Backend extends AutoCloseable {
     /** Device workspace the call needs beyond its own tensors (projections, split-KV partials...). */
     long workspaceBytes(OpParams params);
 
+    /**
+     * Builds ahead of time what these calls will need (OpenCL programs, CUDA modules), so that the
+     * first real call of each kernel variant does not pay for the build (seconds per variant on
+     * some drivers). The calls are planned as {@link Scope#run} plans them: pass params with the
+     * shapes, dtypes, strides and masks the model will use (host or device tensors; no data is read
+     * or written). Builds are cached per process and device, so a later backend on the same device
+     * reuses them while one is open. The CPU reference has nothing to build and only checks support.
+     *
+     * @param params the calls to prepare
+     * @throws UnsupportedFeatureException when this backend cannot run one of the calls
+     * @throws BackendException when a kernel fails to build (with its build log)
+     */
+    default void prepare(OpParams... params) {
+        for (OpParams p : params) {
+            supports(p).require(name(), p);
+        }
+    }
+
     /** A new scope with its own stream/queue. */
     Scope newScope();
 
@@ -29,24 +47,33 @@ public interface Backend extends AutoCloseable {
         }
     }
 
+    /** Runs a scaled dot-product attention in a temporary scope; see {@link #run(OpParams)}. */
     default void sdpa(SdpaParams p) {
         run(p);
     }
 
+    /** Runs a masked softmax in a temporary scope; see {@link #run(OpParams)}. */
     default void softmax(SoftmaxParams p) {
         run(p);
     }
 
+    /** Runs the masked softmax backward in a temporary scope; see {@link #run(OpParams)}. */
     default void softmaxBackward(SoftmaxBackwardParams p) {
         run(p);
     }
 
+    /** Runs additive attention in a temporary scope; see {@link #run(OpParams)}. */
     default void additive(AdditiveParams p) {
         run(p);
     }
 
     /** Runs the SDPA backward ({@link SdpaBackwardParams}). */
     default void sdpaBackward(SdpaBackwardParams p) {
+        run(p);
+    }
+
+    /** Runs the additive attention backward ({@link AdditiveBackwardParams}). */
+    default void additiveBackward(AdditiveBackwardParams p) {
         run(p);
     }
 

@@ -5,10 +5,12 @@ package io.github.attn4j;
  * backend could not be opened. The message names the status, the kernel and the launch shape.
  */
 public class BackendException extends RuntimeException {
+    /** A failure described by {@code message}. */
     public BackendException(String message) {
         super(message);
     }
 
+    /** A failure described by {@code message}, caused by {@code cause}. */
     public BackendException(String message, Throwable cause) {
         super(message, cause);
     }

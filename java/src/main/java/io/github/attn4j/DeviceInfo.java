@@ -8,15 +8,18 @@ import java.util.Map;
  */
 public record DeviceInfo(String backend, int index, String name, boolean available, String reason,
         Map<String, String> details) {
+    /** Copies {@code details} (null = none) and turns a null reason into "". */
     public DeviceInfo {
         details = Map.copyOf(details == null ? Map.of() : details);
         reason = reason == null ? "" : reason;
     }
 
+    /** An available device: its backend, index on that backend, name and details. */
     public static DeviceInfo available(String backend, int index, String name, Map<String, String> details) {
         return new DeviceInfo(backend, index, name, true, "", details);
     }
 
+    /** A backend with no usable device, and why (driver missing, no device, ...). */
     public static DeviceInfo unavailable(String backend, String reason) {
         return new DeviceInfo(backend, -1, "-", false, reason, Map.of());
     }

@@ -12,6 +12,7 @@ public abstract non-sealed class DeviceMemory extends Memory implements AutoClos
     private volatile boolean closed;
     private volatile Object lastWriter;
 
+    /** Memory of {@code bytes} on {@code backend}'s device; {@code owned} when attn4j frees it on close. */
     protected DeviceMemory(String backend, long bytes, boolean owned) {
         this.backend = backend;
         this.bytes = bytes;
@@ -37,6 +38,7 @@ public abstract non-sealed class DeviceMemory extends Memory implements AutoClos
         return owned;
     }
 
+    /** True once closed (owned memory is then freed). */
     public boolean isClosed() {
         return closed;
     }

@@ -29,6 +29,7 @@ public record Masks(Alignment alignment, int windowLeft, int windowRight, int[] 
     /** No mask at all. */
     public static final Masks NONE = new Masks(Alignment.BOTTOM_RIGHT, -1, -1, null, null, null, null, null);
 
+    /** Fills a null alignment with {@link Alignment#BOTTOM_RIGHT}, checks the window and copies the length arrays. */
     public Masks {
         if (alignment == null) {
             alignment = Alignment.BOTTOM_RIGHT;
@@ -44,6 +45,7 @@ public record Masks(Alignment alignment, int windowLeft, int windowRight, int[] 
         return builder().causal().build();
     }
 
+    /** A builder with no mask set. */
     public static Builder builder() {
         return new Builder();
     }
@@ -62,11 +64,13 @@ public record Masks(Alignment alignment, int windowLeft, int windowRight, int[] 
         return b;
     }
 
+    /** Per-batch key lengths (a copy), or {@code null} when absent. */
     @Override
     public int[] kvLengths() {
         return kvLengths == null ? null : kvLengths.clone();
     }
 
+    /** Per-batch query lengths (a copy), or {@code null} when absent. */
     @Override
     public int[] qLengths() {
         return qLengths == null ? null : qLengths.clone();
@@ -218,6 +222,7 @@ public record Masks(Alignment alignment, int windowLeft, int windowRight, int[] 
         private Tensor bias;
         private Tensor alibi;
 
+        /** Where query row 0 sits on the key axis; default {@link Alignment#BOTTOM_RIGHT}. */
         public Builder alignment(Alignment a) {
             this.alignment = java.util.Objects.requireNonNull(a, "alignment");
             return this;
@@ -235,11 +240,13 @@ public record Masks(Alignment alignment, int windowLeft, int windowRight, int[] 
             return window(-1, 0);
         }
 
+        /** Valid keys per batch ({@code [B]}, each in {@code [0, Sk]}); keys past them are masked and never read. */
         public Builder kvLengths(int... lengths) {
             this.kvLengths = lengths;
             return this;
         }
 
+        /** Valid query rows per batch ({@code [B]}, each in {@code [0, Sq]}); rows past them are fully masked. */
         public Builder qLengths(int... lengths) {
             this.qLengths = lengths;
             return this;
@@ -263,6 +270,7 @@ public record Masks(Alignment alignment, int windowLeft, int windowRight, int[] 
             return this;
         }
 
+        /** The mask set; shapes are checked against the op in the op's {@code build()}. */
         public Masks build() {
             return new Masks(alignment, left, right, kvLengths, qLengths, boolMask, bias, alibi);
         }

@@ -8,14 +8,21 @@ package io.github.attn4j;
  * @param <R> what the visit returns (a plan, a reference result...)
  */
 public interface OpVisitor<R> {
+    /** Visits a scaled dot-product attention call. */
     R sdpa(SdpaParams p);
 
+    /** Visits a masked softmax call. */
     R softmax(SoftmaxParams p);
 
+    /** Visits a masked softmax backward call. */
     R softmaxBackward(SoftmaxBackwardParams p);
 
+    /** Visits an additive attention call. */
     R additive(AdditiveParams p);
 
     /** The SDPA backward. */
     R sdpaBackward(SdpaBackwardParams p);
+
+    /** The additive attention backward. */
+    R additiveBackward(AdditiveBackwardParams p);
 }

@@ -23,6 +23,7 @@ package io.github.attn4j;
  * the host outputs are written.
  */
 public interface Scope extends AutoCloseable {
+    /** The backend that opened this scope. */
     Backend backend();
 
     /** A new contiguous tensor in device memory owned by this scope. Its contents are undefined. */
@@ -54,24 +55,33 @@ public interface Scope extends AutoCloseable {
     /** Runs an op. Throws {@link UnsupportedFeatureException} when the backend cannot. */
     void run(OpParams params);
 
+    /** Runs a scaled dot-product attention on this scope; see {@link #run(OpParams)}. */
     default void sdpa(SdpaParams p) {
         run(p);
     }
 
+    /** Runs a masked softmax on this scope; see {@link #run(OpParams)}. */
     default void softmax(SoftmaxParams p) {
         run(p);
     }
 
+    /** Runs the masked softmax backward on this scope; see {@link #run(OpParams)}. */
     default void softmaxBackward(SoftmaxBackwardParams p) {
         run(p);
     }
 
+    /** Runs additive attention on this scope; see {@link #run(OpParams)}. */
     default void additive(AdditiveParams p) {
         run(p);
     }
 
     /** Runs the SDPA backward ({@link SdpaBackwardParams}). */
     default void sdpaBackward(SdpaBackwardParams p) {
+        run(p);
+    }
+
+    /** Runs the additive attention backward ({@link AdditiveBackwardParams}). */
+    default void additiveBackward(AdditiveBackwardParams p) {
         run(p);
     }
 
@@ -87,7 +97,11 @@ public interface Scope extends AutoCloseable {
         return new io.github.attn4j.spi.WallClockTimer(this::synchronize);
     }
 
-    /** Bytes of device memory this scope currently owns. */
+    /**
+     * Bytes of device memory this scope currently owns: its tensors and its grown workspace and
+     * argument buffers. The device copies of the last host-tensor call, kept for reuse by the next
+     * one (at most one call's worth), are not counted.
+     */
     long allocatedBytes();
 
     @Override

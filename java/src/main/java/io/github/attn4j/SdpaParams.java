@@ -22,6 +22,7 @@ import java.util.function.UnaryOperator;
 public record SdpaParams(Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, Masks masks, float scale,
         float softcap) implements OpParams {
 
+    /** A builder for Q {@code [B, Hq, Sq, D]}, K {@code [B, Hkv, Sk, D]}, V {@code [B, Hkv, Sk, Dv]} and the output O {@code [B, Hq, Sq, Dv]}. */
     public static Builder builder(Tensor q, Tensor k, Tensor v, Tensor o) {
         return new Builder(q, k, v, o);
     }
@@ -36,14 +37,17 @@ public record SdpaParams(Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, Mas
         return "sdpa";
     }
 
+    /** The batch size B. */
     public int batch() {
         return q.dim(0);
     }
 
+    /** The number of query heads Hq. */
     public int headsQ() {
         return q.dim(1);
     }
 
+    /** The number of key/value heads Hkv (a divisor of Hq). */
     public int headsKv() {
         return k.dim(1);
     }
@@ -53,18 +57,22 @@ public record SdpaParams(Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, Mas
         return q.dim(1) / k.dim(1);
     }
 
+    /** The query length Sq. */
     public int seqQ() {
         return q.dim(2);
     }
 
+    /** The key length Sk. */
     public int seqK() {
         return k.dim(2);
     }
 
+    /** The head dim D of Q and K. */
     public int headDim() {
         return q.dim(3);
     }
 
+    /** The head dim Dv of V and O. */
     public int headDimV() {
         return v.dim(3);
     }
@@ -118,6 +126,7 @@ public record SdpaParams(Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, Mas
             return this;
         }
 
+        /** The mask options ({@code null} = none); replaces earlier ones, including {@link #causal()}. */
         public Builder masks(Masks masks) {
             this.masks = masks == null ? Masks.NONE : masks;
             return this;
@@ -129,6 +138,7 @@ public record SdpaParams(Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, Mas
             return this;
         }
 
+        /** The factor applied to {@code q . k}; default {@code 1/sqrt(D)}. */
         public Builder scale(float scale) {
             this.scale = scale;
             return this;
@@ -140,6 +150,11 @@ public record SdpaParams(Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, Mas
             return this;
         }
 
+        /**
+         * Checks every shape, dtype, stride and mask against the others.
+         *
+         * @throws IllegalArgumentException naming the argument, the expected and the actual value
+         */
         public SdpaParams build() {
             OpParams.rank("q", q, 4);
             OpParams.rank("k", k, 4);

@@ -11,6 +11,7 @@ import java.util.function.UnaryOperator;
  */
 public record SoftmaxBackwardParams(Tensor y, Tensor dy, Tensor dx, float scale) implements OpParams {
 
+    /** A builder for the forward output Y, the incoming gradient dY and the result dX (which may be dY). */
     public static Builder builder(Tensor y, Tensor dy, Tensor dx) {
         return new Builder(y, dy, dx);
     }
@@ -25,22 +26,27 @@ public record SoftmaxBackwardParams(Tensor y, Tensor dy, Tensor dx, float scale)
         return "softmax_backward";
     }
 
+    /** The batch size B (1 for a 2-D input). */
     public int batch() {
         return y.dim(0);
     }
 
+    /** The number of heads H (1 for a 2-D input). */
     public int heads() {
         return y.dim(1);
     }
 
+    /** The rows per head, Sq. */
     public int seqQ() {
         return y.dim(2);
     }
 
+    /** The row length Sk. */
     public int seqK() {
         return y.dim(3);
     }
 
+    /** Number of rows, {@code B * H * Sq}. */
     public long rows() {
         return (long) batch() * heads() * seqQ();
     }
@@ -77,11 +83,17 @@ public record SoftmaxBackwardParams(Tensor y, Tensor dy, Tensor dx, float scale)
             this.dx = dx;
         }
 
+        /** The scale the forward applied to X (the chain rule multiplies dX by it); default 1. */
         public Builder scale(float scale) {
             this.scale = scale;
             return this;
         }
 
+        /**
+         * Checks shapes, dtypes and strides.
+         *
+         * @throws IllegalArgumentException naming the argument, the expected and the actual value
+         */
         public SoftmaxBackwardParams build() {
             Tensor y4 = SoftmaxParams.as4d("y", y);
             Tensor dy4 = SoftmaxParams.as4d("dy", dy);

@@ -13,6 +13,7 @@ import java.util.function.UnaryOperator;
  */
 public record SoftmaxParams(Tensor x, Tensor y, Masks masks, float scale) implements OpParams {
 
+    /** A builder for the input X and the output Y ({@code [B, H, Sq, Sk]} or {@code [R, N]}; Y may be X). */
     public static Builder builder(Tensor x, Tensor y) {
         return new Builder(x, y);
     }
@@ -27,18 +28,22 @@ public record SoftmaxParams(Tensor x, Tensor y, Masks masks, float scale) implem
         return "softmax";
     }
 
+    /** The batch size B (1 for a 2-D input). */
     public int batch() {
         return x.dim(0);
     }
 
+    /** The number of heads H (1 for a 2-D input). */
     public int heads() {
         return x.dim(1);
     }
 
+    /** The rows per head, Sq. */
     public int seqQ() {
         return x.dim(2);
     }
 
+    /** The row length Sk, over which the softmax runs. */
     public int seqK() {
         return x.dim(3);
     }
@@ -97,21 +102,29 @@ public record SoftmaxParams(Tensor x, Tensor y, Masks masks, float scale) implem
             this.y = y;
         }
 
+        /** The mask options ({@code null} = none); replaces earlier ones, including {@link #causal()}. */
         public Builder masks(Masks masks) {
             this.masks = masks == null ? Masks.NONE : masks;
             return this;
         }
 
+        /** Adds causal masking (the window {@code (-1, 0)}), keeping the other mask options. */
         public Builder causal() {
             this.masks = masks.toBuilder().causal().build();
             return this;
         }
 
+        /** The factor applied to X before the bias and the softmax; default 1. */
         public Builder scale(float scale) {
             this.scale = scale;
             return this;
         }
 
+        /**
+         * Checks shapes, dtypes, strides and masks.
+         *
+         * @throws IllegalArgumentException naming the argument, the expected and the actual value
+         */
         public SoftmaxParams build() {
             boolean same = x == y;
             Tensor x4 = as4d("x", x);

@@ -5,10 +5,12 @@ package io.github.attn4j;
  * (for example {@code "fused-f32"} or {@code "unfused-cublas"}); {@code reason} says why not.
  */
 public record Support(boolean supported, String variant, String reason) {
+    /** Supported, by the kernel path {@code variant}. */
     public static Support yes(String variant) {
         return new Support(true, variant, "");
     }
 
+    /** Not supported, because of {@code reason}. */
     public static Support no(String reason) {
         return new Support(false, "", reason);
     }

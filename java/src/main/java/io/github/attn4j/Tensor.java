@@ -133,30 +133,37 @@ public final class Tensor {
         return of(memory, dtype, shape, strides, offset);
     }
 
+    /** The host or device memory this view reads and writes. */
     public Memory memory() {
         return memory;
     }
 
+    /** The element type. */
     public DType dtype() {
         return dtype;
     }
 
+    /** The number of dims. */
     public int rank() {
         return shape.length;
     }
 
+    /** The dims, outermost first (a copy). */
     public int[] shape() {
         return shape.clone();
     }
 
+    /** The strides in elements, one per dim (a copy). */
     public long[] strides() {
         return strides.clone();
     }
 
+    /** Dim {@code i} of the shape. */
     public int dim(int i) {
         return shape[i];
     }
 
+    /** The stride of dim {@code i}, in elements. */
     public long stride(int i) {
         return strides[i];
     }
@@ -166,6 +173,7 @@ public final class Tensor {
         return offset;
     }
 
+    /** The number of elements, the product of the dims. */
     public long numel() {
         return numel(shape);
     }

@@ -6,6 +6,7 @@ package io.github.attn4j;
  * answers the same question without throwing.
  */
 public class UnsupportedFeatureException extends UnsupportedOperationException {
+    /** An unsupported call; {@code message} names the feature and the backend. */
     public UnsupportedFeatureException(String message) {
         super(message);
     }

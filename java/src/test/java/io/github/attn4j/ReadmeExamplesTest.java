@@ -3,11 +3,8 @@ package io.github.attn4j;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.attn4j.cuda.CudaBackend;
 import io.github.attn4j.opencl.OpenClBackend;
 import java.util.SplittableRandom;
-import jcuda.driver.CUdeviceptr;
-import jcuda.driver.CUstream;
 import org.jocl.cl_command_queue;
 import org.jocl.cl_context;
 import org.jocl.cl_device_id;
@@ -16,7 +13,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The README's Java examples, compiled, and run on the float64 reference where they need no device
- * (the caller-memory examples are compiled only; native-tests' interop tests run that path).
+ * (the caller-memory examples are compiled only; native-tests' interop tests run that path; the CUDA
+ * one is in attn4j-cuda, {@code cuda.CudaReadmeExamplesTest}).
  * Keep the two in step: a README example that no longer compiles here is out of date.
  */
 class ReadmeExamplesTest {
@@ -121,18 +119,6 @@ class ReadmeExamplesTest {
             }
         }
         return s.toString();
-    }
-
-    /** Compiled, not run: the caller's CUDA memory and stream. */
-    static void cudaCallerMemory(CUdeviceptr qPtr, CUdeviceptr kPtr, CUdeviceptr vPtr, CUdeviceptr oPtr,
-            CUstream stream, int B, int H, int S, int D) {
-        try (CudaBackend cuda = (CudaBackend) Attn4j.open("cuda:0"); Scope scope = cuda.newScope(stream)) {
-            Tensor q = cuda.wrap(qPtr, DType.F16, B, H, S, D);   // not owned: never freed by attn4j
-            Tensor k = cuda.wrap(kPtr, DType.F16, B, H, S, D);
-            Tensor v = cuda.wrap(vPtr, DType.F16, B, H, S, D);
-            Tensor o = cuda.wrap(oPtr, DType.F16, B, H, S, D);
-            scope.sdpa(SdpaParams.builder(q, k, v, o).causal().build());   // queued on the caller's stream
-        }   // closing the scope waits for its work; the stream and the memory stay the caller's
     }
 
     /** Compiled, not run: the caller's OpenCL context, queue and buffers. */

@@ -1,5 +1,6 @@
 package io.github.attn4j.cli;
 
+import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.Backend;
 import io.github.attn4j.DType;
@@ -16,7 +17,7 @@ import java.util.Locale;
 import java.util.Set;
 
 /**
- * {@code attn4j run sdpa|softmax|additive ...}: runs one op on .npy inputs and writes .npy outputs.
+ * {@code attn4j run sdpa|softmax|additive|additive-backward ...}: runs one op on .npy inputs and writes .npy outputs.
  * Data files are {@code <f4} or {@code <f2}; masks {@code |b1}; bias and ALiBi slopes {@code <f4}.
  */
 public final class RunCommand {
@@ -28,9 +29,14 @@ public final class RunCommand {
                    attn4j run softmax --backend NAME --x X.npy --out Y.npy [--scale X] [MASK FLAGS]
                    attn4j run additive --backend NAME --q Q.npy --k K.npy --v V.npy --w W.npy --out C.npy
                      [--b B.npy] [--wq WQ.npy --wk WK.npy] [--weights A.npy] [MASK FLAGS]
+                   attn4j run additive-backward --backend NAME --q Q.npy --k K.npy --v V.npy --w W.npy [--b B.npy]
+                     [--wq WQ.npy --wk WK.npy] --dout DC.npy --dq DQ.npy --dk DK.npy --dv DV.npy --dw DW.npy
+                     [--db DB.npy] [--dwq DWQ.npy --dwk DWK.npy] [--out C.npy] [MASK FLAGS]
             MASK FLAGS: [--align top-left|bottom-right] [--causal] [--window L,R] [--kv-lengths n,n,..]
                         [--q-lengths n,n,..] [--mask M.npy] [--bias BIAS.npy] [--alibi SLOPES.npy]
-            With --wq/--wk, --q/--k are the raw inputs (Qp = Q Wq^T, Kp = K Wk^T).
+            With --wq/--wk, --q/--k are the raw inputs (Qp = Q Wq^T, Kp = K Wk^T); for additive-backward
+            --dq/--dk are then the gradients of those raw inputs. The backward needs no forward output;
+            with --out it runs the forward first and writes C too.
             Without --backend the best available backend runs (cuda > opencl > cpu).""";
 
     private static final Set<String> SDPA = Cli.names(Cli.MASK_FLAGS, "backend", "q", "k", "v", "out", "lse",
@@ -38,6 +44,8 @@ public final class RunCommand {
     private static final Set<String> SOFTMAX = Cli.names(Cli.MASK_FLAGS, "backend", "x", "out", "scale");
     private static final Set<String> ADDITIVE = Cli.names(Cli.MASK_FLAGS, "backend", "q", "k", "v", "w", "out", "b",
             "wq", "wk", "weights");
+    private static final Set<String> ADDITIVE_BACKWARD = Cli.names(Cli.MASK_FLAGS, "backend", "q", "k", "v", "w", "b",
+            "wq", "wk", "dout", "dq", "dk", "dv", "dw", "db", "dwq", "dwk", "out");
     private static final Set<String> BOOL = Set.of("causal", "help");
 
     /** Runs the command on the arguments after {@code run}; returns the exit code. */
@@ -53,7 +61,9 @@ public final class RunCommand {
                 case "sdpa" -> SDPA;
                 case "softmax" -> SOFTMAX;
                 case "additive" -> ADDITIVE;
-                default -> throw new Cli.UsageException("unknown op '" + op + "': expected sdpa, softmax or additive");
+                case "additive-backward" -> ADDITIVE_BACKWARD;
+                default -> throw new Cli.UsageException("unknown op '" + op
+                        + "': expected sdpa, softmax, additive or additive-backward");
             };
             Cli.Args a = Cli.parse(rest, flags, BOOL);
             if (a.has("help")) {
@@ -67,6 +77,7 @@ public final class RunCommand {
             Prepared p = switch (op) {
                 case "sdpa" -> sdpa(a);
                 case "softmax" -> softmax(a);
+                case "additive-backward" -> additiveBackward(a);
                 default -> additive(a);
             };
             String where = execute(a, p);
@@ -78,12 +89,17 @@ public final class RunCommand {
     /** An op ready to run, and what to write afterwards. */
     private static final class Prepared {
         io.github.attn4j.OpParams params;
+        /** An op run first (the forward of a backward), or null. */
+        io.github.attn4j.OpParams first;
         Runnable write;
         String written;
     }
 
     private static String execute(Cli.Args a, Prepared p) {
         try (Backend b = Cli.backend(a)) {
+            if (p.first != null) {
+                b.run(p.first);
+            }
             b.run(p.params);
             p.write.run();
             return b.device().id();
@@ -211,6 +227,67 @@ public final class RunCommand {
             }
         };
         r.written = a.get("out") + " " + Arrays.toString(c.shape()) + (weights != null ? " and " + a.get("weights") : "");
+        return r;
+    }
+
+    private static Prepared additiveBackward(Cli.Args a) {
+        if (a.has("wq") != a.has("wk")) {
+            throw new Cli.UsageException("--wq and --wk: give both or neither");
+        }
+        if (a.has("dwq") != a.has("dwk")) {
+            throw new Cli.UsageException("--dwq and --dwk: give both or neither");
+        }
+        if (a.has("dwq") && !a.has("wq")) {
+            throw new Cli.UsageException("--dwq/--dwk: only with raw inputs (--wq/--wk)");
+        }
+        if (a.has("db") && !a.has("b")) {
+            throw new Cli.UsageException("--db: only with a tanh bias (--b)");
+        }
+        Tensor q = rank(a, "q", data(a, "q"), 4, "[B, H, Sq, " + (a.has("wq") ? "Dq]" : "A]"));
+        Tensor k = rank(a, "k", data(a, "k"), 4, "[B, H, Sk, " + (a.has("wk") ? "Dk]" : "A]"));
+        Tensor v = rank(a, "v", data(a, "v"), 4, "[B, H, Sk, Dv]");
+        Tensor w = rank(a, "w", data(a, "w"), 1, "[A]");
+        Tensor dc = rank(a, "dout", data(a, "dout"), 4, "[B, H, Sq, Dv]");
+        for (String f : new String[] {"dq", "dk", "dv", "dw"}) {
+            a.required(f);
+        }
+        DType t = v.dtype();
+        Tensor dq = alloc(t, q.shape()), dk = alloc(t, k.shape()), dv = alloc(t, v.shape()), dw = alloc(t, w.shape());
+        Tensor db = a.has("db") ? alloc(t, w.shape()) : null;
+        Tensor wq = a.has("wq") ? rank(a, "wq", data(a, "wq"), 2, "[A, Dq]") : null;
+        Tensor wk = a.has("wk") ? rank(a, "wk", data(a, "wk"), 2, "[A, Dk]") : null;
+        Tensor dwq = a.has("dwq") ? alloc(t, wq.shape()) : null;
+        Tensor dwk = a.has("dwk") ? alloc(t, wk.shape()) : null;
+        AdditiveBackwardParams.Builder p = AdditiveBackwardParams.builder(q, k, v, w, dc, dq, dk, dv, dw)
+                .masks(Cli.masks(a)).tanhBiasGrad(db);
+        if (a.has("b")) {
+            p.tanhBias(rank(a, "b", data(a, "b"), 1, "[A]"));
+        }
+        if (wq != null) {
+            p.projections(wq, wk).projectionGrads(dwq, dwk);
+        }
+        Prepared r = new Prepared();
+        AdditiveBackwardParams bp = p.build();
+        r.params = bp;
+        Tensor c = a.has("out") ? alloc(t, q.dim(0), q.dim(1), q.dim(2), v.dim(3)) : null;
+        r.first = c == null ? null : bp.forward(c);
+        String[] names = {"out", "dq", "dk", "dv", "dw", "db", "dwq", "dwk"};
+        Tensor[] outs = {c, dq, dk, dv, dw, db, dwq, dwk};
+        r.write = () -> {
+            for (int i = 0; i < names.length; i++) {
+                if (outs[i] != null) {
+                    Npy.write(Path.of(a.get(names[i])), outs[i]);
+                }
+            }
+        };
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < names.length; i++) {
+            if (outs[i] != null) {
+                sb.append(sb.length() == 0 ? "" : ", ").append(a.get(names[i])).append(' ')
+                        .append(Arrays.toString(outs[i].shape()));
+            }
+        }
+        r.written = sb.toString();
         return r;
     }
 }

@@ -3,6 +3,7 @@ package io.github.attn4j.cli;
 import io.github.attn4j.Attn4j;
 import io.github.attn4j.Backend;
 import io.github.attn4j.DeviceInfo;
+import io.github.attn4j.spi.KernelBuilds;
 import io.github.attn4j.testing.Case;
 import io.github.attn4j.testing.CaseMatrix;
 import io.github.attn4j.testing.CaseResult;
@@ -72,7 +73,8 @@ public final class VerifyCommand {
                 throw new Cli.UsageException("--filter: not a regular expression: " + e.getDescription());
             }
             if (cases.isEmpty() && longCases.isEmpty()) {
-                throw new Cli.UsageException("no case matches (--op " + a.get("op") + ", --filter " + a.get("filter") + ")");
+                throw new Cli.UsageException("no case matches (--op " + (a.get("op") == null ? "any" : a.get("op"))
+                        + ", --filter " + (a.get("filter") == null ? "none" : a.get("filter")) + ")");
             }
             if (a.has("list")) {
                 cases.forEach(c -> out.println(c.name()));
@@ -104,6 +106,7 @@ public final class VerifyCommand {
             for (String spec : specs) {
                 int pass = 0, fail = 0, unsup = 0;
                 long t0 = System.nanoTime();
+                long builds0 = KernelBuilds.count(), buildNanos0 = KernelBuilds.nanos();
                 String id = spec;
                 List<Case> run = cases;
                 try (Backend b = Attn4j.open(spec)) {
@@ -126,8 +129,13 @@ public final class VerifyCommand {
                 }
                 failed += fail;
                 total += run.size();
-                summary.add(String.format(Locale.ROOT, "%s: %d passed, %d failed, %d unsupported of %d cases (%.1f s)",
-                        id, pass, fail, unsup, run.size(), (System.nanoTime() - t0) / 1e9));
+                // kernel builds (first use of each variant on this device) apart from running and checking
+                double secs = (System.nanoTime() - t0) / 1e9, buildSecs = (KernelBuilds.nanos() - buildNanos0) / 1e9;
+                summary.add(String.format(Locale.ROOT,
+                        "%s: %d passed, %d failed, %d unsupported of %d cases (%.1f s: kernel builds %.1f s for %d"
+                                + " programs/modules, runs and checks %.1f s)",
+                        id, pass, fail, unsup, run.size(), secs, buildSecs, KernelBuilds.count() - builds0,
+                        Math.max(0, secs - buildSecs)));
             }
             out.println();
             summary.forEach(out::println);

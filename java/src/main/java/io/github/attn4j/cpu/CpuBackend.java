@@ -1,5 +1,6 @@
 package io.github.attn4j.cpu;
 
+import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.Backend;
 import io.github.attn4j.Check;
@@ -124,6 +125,23 @@ public final class CpuBackend implements Backend {
                 Reference.store(g.dv(), s.dv());
                 if (s.dbias() != null) {
                     Reference.store(g.dbias(), s.dbias());
+                }
+                return null;
+            }
+
+            @Override
+            public Void additiveBackward(AdditiveBackwardParams a) {
+                Reference.AdditiveBackwardResult r = Reference.additiveBackward(a);
+                Reference.store(r.dq(), a.dq());
+                Reference.store(r.dk(), a.dk());
+                Reference.store(r.dv(), a.dv());
+                Reference.store(r.dw(), a.dw());
+                if (a.db() != null) {
+                    Reference.store(r.db(), a.db());
+                }
+                if (a.dwq() != null) {
+                    Reference.store(r.dwq(), a.dwq());
+                    Reference.store(r.dwk(), a.dwk());
                 }
                 return null;
             }

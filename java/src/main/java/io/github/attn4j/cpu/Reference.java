@@ -1,5 +1,6 @@
 package io.github.attn4j.cpu;
 
+import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.Masks;
 import io.github.attn4j.SdpaBackwardParams;
@@ -330,6 +331,146 @@ public final class Reference {
             }
         });
         return new AdditiveResult(out, weights);
+    }
+
+    /**
+     * Additive backward outputs, row-major in the logical shapes of {@link AdditiveBackwardParams}:
+     * {@code dq}, {@code dk} (of the raw inputs when projected, else dQp, dKp), {@code dv}, {@code dw},
+     * {@code db}, {@code dwq}, {@code dwk} (the last three always computed; zero-length when absent).
+     */
+    public record AdditiveBackwardResult(double[] dq, double[] dk, double[] dv, double[] dw, double[] db,
+            double[] dwq, double[] dwk) {}
+
+    /**
+     * The additive backward in double, straight from the formulas of {@link AdditiveBackwardParams}:
+     * per (b, h), each row's softmax is recomputed, then dE, and the tanh terms are recomputed per
+     * (i, j, a). The (b, h) slices run in parallel; dw and db are summed over them in order.
+     */
+    public static AdditiveBackwardResult additiveBackward(AdditiveBackwardParams p) {
+        int bn = p.batch(), hn = p.heads(), sq = p.seqQ(), sk = p.seqK(), an = p.dimA(), dvn = p.headDimV();
+        double[] qp = p.raw() ? project(p.q(), p.wq()) : copy4(p.q());
+        double[] kp = p.raw() ? project(p.k(), p.wk()) : copy4(p.k());
+        double[] w = new double[an];
+        double[] bias = new double[an];
+        for (int a = 0; a < an; a++) {
+            w[a] = p.w().get(a);
+            bias[a] = p.b() == null ? 0 : p.b().get(a);
+        }
+        Masks m = p.masks();
+        double[] dqp = new double[qp.length];
+        double[] dkp = new double[kp.length];
+        double[] dv = new double[Math.toIntExact((long) bn * hn * sk * dvn)];
+        double[][] dwPart = new double[bn * hn][an];
+        IntStream.range(0, bn * hn).parallel().forEach(z -> {
+            int b = z / hn, h = z % hn;
+            double[] e = new double[sk];
+            boolean[] live = new boolean[sk];
+            double[] dp = new double[sk];
+            for (int i = 0; i < sq; i++) {
+                int qBase = (z * sq + i) * an;
+                java.util.Arrays.fill(live, false);
+                for (int j = 0; j < sk; j++) {
+                    e[j] = 0;
+                    if (!allowed(m, b, h, i, j, sq, sk)) {
+                        continue;
+                    }
+                    int kBase = (z * sk + j) * an;
+                    double acc = 0;
+                    for (int a = 0; a < an; a++) {
+                        acc += w[a] * Math.tanh(qp[qBase + a] + kp[kBase + a] + bias[a]);
+                    }
+                    e[j] = acc + scoreBias(m, b, h, i, j, sq, sk);
+                    live[j] = true;
+                }
+                if (softmaxInPlace(e, live) == Double.NEGATIVE_INFINITY) {
+                    continue; // a dead or fully masked row contributes nothing
+                }
+                double delta = 0;
+                for (int j = 0; j < sk; j++) {
+                    if (live[j]) {
+                        double s = 0;
+                        for (int x = 0; x < dvn; x++) {
+                            s += (double) p.dOut().get(b, h, i, x) * p.v().get(b, h, j, x);
+                        }
+                        dp[j] = s;
+                        delta += e[j] * s;
+                    }
+                }
+                for (int j = 0; j < sk; j++) {
+                    if (!live[j]) {
+                        continue;
+                    }
+                    double pij = e[j];
+                    for (int x = 0; x < dvn; x++) {
+                        dv[(z * sk + j) * dvn + x] += pij * p.dOut().get(b, h, i, x);
+                    }
+                    double de = pij * (dp[j] - delta);
+                    int kBase = (z * sk + j) * an;
+                    for (int a = 0; a < an; a++) {
+                        double t = Math.tanh(qp[qBase + a] + kp[kBase + a] + bias[a]);
+                        dwPart[z][a] += de * t;
+                        double g = de * w[a] * (1 - t * t);
+                        dqp[qBase + a] += g;
+                        dkp[kBase + a] += g;
+                    }
+                }
+            }
+        });
+        double[] dw = new double[an];
+        double[] db = new double[an];
+        for (int z = 0; z < bn * hn; z++) {
+            for (int a = 0; a < an; a++) {
+                dw[a] += dwPart[z][a];
+            }
+        }
+        for (int r = 0; r < bn * hn * sq; r++) {
+            for (int a = 0; a < an; a++) {
+                db[a] += dqp[r * an + a];
+            }
+        }
+        if (!p.raw()) {
+            return new AdditiveBackwardResult(dqp, dkp, dv, dw, db, new double[0], new double[0]);
+        }
+        return new AdditiveBackwardResult(projectBack(dqp, p.wq(), bn * hn * sq), projectBack(dkp, p.wk(), bn * hn * sk),
+                dv, dw, db, weightGrad(dqp, p.q()), weightGrad(dkp, p.k()));
+    }
+
+    /** {@code dx = dxp . W}: {@code dxp [rows, A]} row-major, {@code W [A, D]}; {@code [rows, D]} row-major. */
+    public static double[] projectBack(double[] dxp, Tensor wt, int rows) {
+        int an = wt.dim(0), dn = wt.dim(1);
+        double[] out = new double[Math.toIntExact((long) rows * dn)];
+        IntStream.range(0, rows).parallel().forEach(r -> {
+            for (int d = 0; d < dn; d++) {
+                double acc = 0;
+                for (int a = 0; a < an; a++) {
+                    acc += dxp[r * an + a] * wt.get(a, d);
+                }
+                out[r * dn + d] = acc;
+            }
+        });
+        return out;
+    }
+
+    /** {@code dW[a, d] = sum over (b, h, s) of dxp[b,h,s,a] x[b,h,s,d]}: {@code [A, D]} row-major. */
+    public static double[] weightGrad(double[] dxp, Tensor x) {
+        int bn = x.dim(0), hn = x.dim(1), sn = x.dim(2), dn = x.dim(3);
+        int an = dxp.length / (bn * hn * sn);
+        double[] out = new double[an * dn];
+        IntStream.range(0, an).parallel().forEach(a -> {
+            for (int d = 0; d < dn; d++) {
+                double acc = 0;
+                int r = 0;
+                for (int b = 0; b < bn; b++) {
+                    for (int h = 0; h < hn; h++) {
+                        for (int s = 0; s < sn; s++, r++) {
+                            acc += dxp[r * an + a] * x.get(b, h, s, d);
+                        }
+                    }
+                }
+                out[a * dn + d] = acc;
+            }
+        });
+        return out;
     }
 
     /** A 4-D host tensor as a row-major double array. */

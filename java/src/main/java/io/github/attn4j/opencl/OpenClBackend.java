@@ -138,6 +138,14 @@ public final class OpenClBackend extends AbstractDeviceBackend {
         return OpenClPlans.plan(params, dev, tune, this::kernelLimit);
     }
 
+    /** Builds the program of every step (process-wide cache: a step already built costs a lookup). */
+    @Override
+    protected void build(Plan plan) {
+        for (Plan.Step step : plan.steps()) {
+            program(step);
+        }
+    }
+
     @Override
     protected Plan copyPlan(io.github.attn4j.Tensor src, io.github.attn4j.Tensor dst) {
         return OpenClPlans.copy(src, dst, dev, this::kernelLimit);

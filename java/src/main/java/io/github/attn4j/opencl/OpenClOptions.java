@@ -15,6 +15,11 @@ public record OpenClOptions(String tune, String buildOptions) {
     static final List<String> TUNE_NAMES = List.of("vw", "sdpaBlockN", "sdpaRows", "sdpaWg", "addBlockN", "addWg",
             "smShortMax", "smKeysPerThread", "smShortGroup", "smLongThreads", "gemmTile");
 
+    /**
+     * Trims both options and checks {@code tune}.
+     *
+     * @throws IllegalArgumentException when a tuning entry is not {@code NAME=INT} with a known name
+     */
     public OpenClOptions {
         tune = tune == null ? "" : tune.trim();
         buildOptions = buildOptions == null ? "" : buildOptions.trim();
@@ -27,6 +32,7 @@ public record OpenClOptions(String tune, String buildOptions) {
         }
     }
 
+    /** No tuning overrides and no extra build options. */
     public static OpenClOptions defaults() {
         return new OpenClOptions("", "");
     }

@@ -1,5 +1,6 @@
 package io.github.attn4j.opencl;
 
+import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
 import io.github.attn4j.Masks;
@@ -142,6 +143,11 @@ final class OpenClPlans {
             @Override
             public Plan sdpaBackward(SdpaBackwardParams s) {
                 return OpenClPlans.sdpaBackward(s, dev, t);
+            }
+
+            @Override
+            public Plan additiveBackward(AdditiveBackwardParams a) {
+                return OpenClPlans.additiveBackward(a, dev, t);
             }
         });
     }
@@ -452,5 +458,116 @@ final class OpenClPlans {
     /** Local memory of the larger backward kernel (dK/dV: Q and dO tiles, each transposed and row-major). */
     private static long bwdLocalBytes(int d, int dv, int dPad, int dvPad, int bn) {
         return 4L * bn * ((long) d + dPad + dv + dvPad + 4);
+    }
+
+    /** Work-items per group of the small additive-backward kernels (reduce, projection gradients): 8 x 8 or 64. */
+    private static final int ADD_BWD_SMALL = 8;
+
+    /**
+     * The additive backward: [raw: the two projection GEMMs of the forward into the fp32 workspace],
+     * the preprocess (lse, delta per row), dQp per query block, dKp/dV per key block, the fixed-order
+     * reduction of the dw/db partials, [raw: dq = dQp Wq, dk = dKp Wk, and dWq, dWk when asked]. One
+     * program (one set of constants) serves every additive_bwd step.
+     */
+    private static Plan additiveBackward(AdditiveBackwardParams a, OpenClDevice dev, Tune t) {
+        int da = a.dimA(), dv = a.headDimV();
+        if (da > MAX_DIM_A || dv > MAX_HEAD_DIM) {
+            return Plan.no("A=" + da + ", Dv=" + dv + ": the OpenCL additive backward is specialised up to A <= "
+                    + MAX_DIM_A + ", Dv <= " + MAX_HEAD_DIM);
+        }
+        int vw = t.vw;
+        int aPad = roundUp(da, vw), dvPad = roundUp(dv, vw);
+        int wg0 = (int) Math.min(t.addWg, dev.maxWorkGroupSize());
+        while (wg0 > 8 && wg0 / 2 >= Math.max(a.seqQ(), a.seqK())) {
+            wg0 /= 2;
+        }
+        final int wg = wg0;
+        int bn = t.addBlockN;
+        java.util.function.IntToLongFunction local = n -> 4L * ((long) n * aPad + (long) n * dvPad + aPad + 4L * n
+                + (long) wg * 64);
+        while (local.applyAsLong(bn) > dev.localMemBytes() && bn > 8) {
+            bn /= 2;
+        }
+        if (local.applyAsLong(bn) > dev.localMemBytes()) {
+            return Plan.no("A=" + da + ", Dv=" + dv + " needs " + local.applyAsLong(bn)
+                    + " B of local memory for the additive backward; the device has " + dev.localMemBytes() + " B");
+        }
+        DType dt = a.dtype();
+        Map<String, Object> c = dtypeConstants(dt);
+        c.put("DIM_A", da);
+        c.put("A_PAD", aPad);
+        c.put("HEAD_DIM_V", dv);
+        c.put("DV_PAD", dvPad);
+        c.put("VW", vw);
+        c.put("BLOCK_N", bn);
+        c.put("WG", wg);
+        c.put("HAS_ADD_BIAS", b(a.b() != null));
+        c.put("HAS_DB", b(a.db() != null));
+        c.put("QK_F32", b(a.raw()));
+        maskConstants(c, a.masks());
+        long bh = (long) a.batch() * a.heads();
+        int qBlocks = (int) ceilDiv(a.seqQ(), wg), kBlocks = (int) ceilDiv(a.seqK(), wg);
+        long sqA = bh * a.seqQ() * da, skA = bh * a.seqK() * da;
+        long rawFloats = a.raw() ? 2 * (sqA + skA) : 0;
+        long stOff = rawFloats, dwpOff = stOff + 2 * bh * a.seqQ(), dbpOff = dwpOff + bh * kBlocks * da;
+        long ws = 4L * (dbpOff + (a.db() != null ? bh * qBlocks * da : 1));
+        if (ws > dev.maxAllocBytes()) {
+            return Plan.no("the additive backward's fp32 workspace (" + ws + " B) exceeds the device's largest allocation");
+        }
+        Workspace w = new Workspace(ws);
+        Tensor st = Tensor.of(w, DType.F32, new int[] {(int) bh * a.seqQ() * 2}, new long[] {1}, stOff);
+        Tensor dwp = Tensor.of(w, DType.F32, new int[] {(int) (bh * kBlocks * da)}, new long[] {1}, dwpOff);
+        Tensor dbp = Tensor.of(w, DType.F32, new int[] {a.db() != null ? (int) (bh * qBlocks * da) : 1}, new long[] {1},
+                dbpOff);
+        List<Plan.Step> steps = new ArrayList<>();
+        AdditiveBackwardParams f = a;
+        Tensor qp = null, kp = null, dqp = null, dkp = null;
+        if (a.raw()) {
+            int tile = Math.min(t.gemmTile, pow2Floor((long) Math.sqrt((double) dev.maxWorkGroupSize())));
+            if (2L * 4 * tile * (tile + 1) > dev.localMemBytes()) {
+                return Plan.no("the projection GEMM tile does not fit the device's local memory");
+            }
+            int[] qs = {a.batch(), a.heads(), a.seqQ(), da};
+            int[] ks = {a.batch(), a.heads(), a.seqK(), da};
+            qp = Tensor.of(w, DType.F32, qs, Tensor.contiguousStrides(qs), 0);
+            kp = Tensor.of(w, DType.F32, ks, Tensor.contiguousStrides(ks), sqA);
+            dqp = Tensor.of(w, DType.F32, qs, Tensor.contiguousStrides(qs), sqA + skA);
+            dkp = Tensor.of(w, DType.F32, ks, Tensor.contiguousStrides(ks), 2 * sqA + skA);
+            Map<String, Object> gc = dtypeConstants(dt);
+            gc.put("GEMM_TILE", tile);
+            for (Tensor[] xwc : new Tensor[][] {{a.q(), a.wq(), qp}, {a.k(), a.wk(), kp}}) {
+                long m = xwc[0].dim(2), n = xwc[1].dim(0);
+                steps.add(new Plan.Step("gemm", KernelId.GEMM_NT.entry(dt), gc, new long[] {ceilDiv(n, tile),
+                    ceilDiv(m, tile), bh}, new long[] {tile, tile, 1}, 0, KernelArgs.gemmNt(xwc[0], xwc[1], xwc[2])));
+            }
+            f = a.withProjected(qp, kp, dqp, dkp);
+        }
+        long[] rowGrid = {qBlocks, bh}, keyGrid = {kBlocks, bh}, group = {wg, 1};
+        for (KernelId id : new KernelId[] {KernelId.ADDITIVE_BWD_PRE, KernelId.ADDITIVE_BWD_DQ, KernelId.ADDITIVE_BWD_DKV}) {
+            steps.add(new Plan.Step("additive_bwd", id.entry(dt), c, id == KernelId.ADDITIVE_BWD_DKV ? keyGrid : rowGrid,
+                    group, 0, KernelArgs.additiveBwd(id, f, qBlocks, kBlocks, st, dwp, dbp)));
+        }
+        int small = ADD_BWD_SMALL * ADD_BWD_SMALL;
+        steps.add(new Plan.Step("additive_bwd", KernelId.ADDITIVE_BWD_REDUCE.entry(dt), c, new long[] {ceilDiv(da, small)},
+                new long[] {small}, 0, KernelArgs.additiveBwd(KernelId.ADDITIVE_BWD_REDUCE, f, qBlocks, kBlocks, st, dwp,
+                        dbp)));
+        if (a.raw()) {
+            long[] sq = {ADD_BWD_SMALL, ADD_BWD_SMALL, 1};
+            Object[][] sides = {{a.q(), a.dq(), a.wq(), a.dwq(), dqp}, {a.k(), a.dk(), a.wk(), a.dwk(), dkp}};
+            for (Object[] s : sides) {
+                Tensor x = (Tensor) s[0], dx = (Tensor) s[1], wt = (Tensor) s[2], dwt = (Tensor) s[3], dxp = (Tensor) s[4];
+                steps.add(new Plan.Step("additive_bwd", KernelId.ADDITIVE_BWD_PROJ.entry(dt), c,
+                        new long[] {ceilDiv(x.dim(3), ADD_BWD_SMALL), ceilDiv(x.dim(2), ADD_BWD_SMALL), bh}, sq, 0,
+                        KernelArgs.additiveProj(KernelId.ADDITIVE_BWD_PROJ, x, dx, wt, dwt, dxp)));
+                if (dwt != null) {
+                    steps.add(new Plan.Step("additive_bwd", KernelId.ADDITIVE_BWD_WGRAD.entry(dt), c,
+                            new long[] {ceilDiv(x.dim(3), ADD_BWD_SMALL), ceilDiv(da, ADD_BWD_SMALL), 1}, sq, 0,
+                            KernelArgs.additiveProj(KernelId.ADDITIVE_BWD_WGRAD, x, dx, wt, dwt, dxp)));
+                }
+            }
+        }
+        String name = String.format(Locale.ROOT, "additive-bwd-%s-a%d-dv%d-bn%d-wg%d%s", dt(dt), da, dv, bn, wg,
+                a.raw() ? "+gemm" : "");
+        return Plan.of(name, ws, steps);
     }
 }

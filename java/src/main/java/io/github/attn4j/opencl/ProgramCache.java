@@ -1,6 +1,7 @@
 package io.github.attn4j.opencl;
 
 import io.github.attn4j.BackendException;
+import io.github.attn4j.spi.KernelBuilds;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -153,7 +154,9 @@ final class ProgramCache {
         int[] err = new int[1];
         cl_program p = Cl.created(CL.clCreateProgramWithSource(context, 1, new String[] {text}, null, err), err,
                 "clCreateProgramWithSource(" + source + ")");
+        long t0 = System.nanoTime();
         int st = CL.clBuildProgram(p, 1, new cl_device_id[] {device}, options, null, null);
+        KernelBuilds.record(System.nanoTime() - t0);
         BUILDS.incrementAndGet();
         if (st != CL.CL_SUCCESS) {
             String log = buildLog(p);

@@ -5,6 +5,7 @@ import io.github.attn4j.DeviceInfo;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.Support;
 import io.github.attn4j.Tensor;
+import io.github.attn4j.UnsupportedFeatureException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -20,6 +21,7 @@ public abstract class AbstractDeviceBackend implements Backend {
     private final Set<AbstractDeviceScope> open = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
+    /** A backend for {@code device}, which names it in {@link #name()} and in its messages. */
     protected AbstractDeviceBackend(DeviceInfo device) {
         this.device = device;
     }
@@ -79,6 +81,27 @@ public abstract class AbstractDeviceBackend implements Backend {
         checkOpen();
         return plan(params);
     }
+
+    /** Plans each call and builds every kernel its plan launches ({@link #build(Plan)}). */
+    @Override
+    public final void prepare(OpParams... params) {
+        for (OpParams p : params) {
+            Plan plan = planForRun(p);
+            if (!plan.supported()) {
+                throw new UnsupportedFeatureException(device.id() + " does not support this " + p.op() + " call: "
+                        + plan.reason());
+            }
+            build(plan);
+        }
+    }
+
+    /**
+     * Builds (or loads) every kernel that {@code plan}'s steps launch, as the first launch would, so
+     * that launching it afterwards builds nothing. Library steps (cuBLAS) have nothing to build.
+     *
+     * @param plan a supported plan of this backend
+     */
+    protected abstract void build(Plan plan);
 
     @Override
     public final Support supports(OpParams params) {

@@ -27,7 +27,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * <p>One policy for everything a scope keeps between calls: nothing grows with the number of
  * distinct calls. Host staging goes through one bounded direct buffer (borrowed from a small
  * process-wide pool, chunked copies); the workspace and the launch-argument arena are single
- * buffers grown to the largest call seen; staged copies of host tensors live for one call.
+ * buffers grown to the largest call seen; the device copies of host tensors are those of the last
+ * host-tensor call, reused by the next where they fit and freed where they do not.
  *
  * <p>A scope is for one thread at a time. Using it from two threads at once is detected and
  * refused with {@link IllegalStateException}; handing it from one thread to another is fine.
@@ -48,10 +49,13 @@ public abstract class AbstractDeviceScope implements Scope {
     private final AtomicReference<Thread> user = new AtomicReference<>();
     private int depth;
     private ByteBuffer staging;
+    /** The device copies of the last host-tensor call, reused by the next one of the same sizes. */
+    private final List<DeviceMemory> stagedCache = new ArrayList<>();
     /** Guards {@link #closed} against another scope's {@link #fenceFrom} during close. */
     private final Object fenceLock = new Object();
     private volatile boolean closed;
 
+    /** A scope registered with {@code backend}, which reports it if it is never closed. */
     protected AbstractDeviceScope(AbstractDeviceBackend backend) {
         this.backend = backend;
         this.origin = Leaks.tracking() ? "opened at " + stack() : "(run with -Dattn4j.leaks=fail to see where it was opened)";
@@ -78,6 +82,7 @@ public abstract class AbstractDeviceScope implements Scope {
         return backend;
     }
 
+    /** Throws {@link IllegalStateException} when this scope or its backend is closed. */
     protected void checkOpen() {
         if (closed) {
             throw new IllegalStateException("scope on " + backend.device().id() + " is closed");
@@ -381,14 +386,19 @@ public abstract class AbstractDeviceScope implements Scope {
 
     /**
      * Stages host tensors: one device buffer per distinct host array or buffer (so in-place views
-     * stay in place, also when the caller wrapped one array twice), launched, copied back, freed.
+     * stay in place, also when the caller wrapped one array twice), launched, copied back. The
+     * device buffers are kept for the next host-tensor call, which reuses those that fit (a model
+     * step repeats its shapes) and frees the rest: the scope holds at most one call's copies.
      */
     private void runStaged(Plan plan, OpParams params, List<Tensor> all) {
         Map<Object, DeviceMemory> staged = new IdentityHashMap<>();
+        List<DeviceMemory> spare = new ArrayList<>(stagedCache);
+        stagedCache.clear();
+        boolean finished = false;
         try {
             for (Tensor t : all) {
                 if (t.memory() instanceof HostMemory h && !staged.containsKey(stageKey(h))) {
-                    DeviceMemory d = allocateBytes(Math.max(1, h.byteSize()));
+                    DeviceMemory d = takeFitting(spare, Math.max(1, h.byteSize()));
                     staged.put(stageKey(h), d);
                     copyToDevice(h, 0, d, 0, h.byteSize());
                 } else {
@@ -409,11 +419,31 @@ public abstract class AbstractDeviceScope implements Scope {
                 }
             }
             synchronize();
+            finished = true;
         } finally {
-            for (DeviceMemory d : staged.values()) {
+            for (DeviceMemory d : spare) {
                 d.close();
             }
+            for (DeviceMemory d : staged.values()) {
+                if (finished) {
+                    stagedCache.add(d); // the call synchronized: nothing still uses it
+                } else {
+                    d.close();
+                }
+            }
         }
+    }
+
+    /** The smallest spare buffer of at least {@code bytes} (removed from {@code spare}), else a new one. */
+    private DeviceMemory takeFitting(List<DeviceMemory> spare, long bytes) {
+        int best = -1;
+        for (int i = 0; i < spare.size(); i++) {
+            long size = spare.get(i).byteSize();
+            if (size >= bytes && (best < 0 || size < spare.get(best).byteSize())) {
+                best = i;
+            }
+        }
+        return best >= 0 ? spare.remove(best) : allocateBytes(bytes);
     }
 
     /** What identifies host memory for staging: the Java array when there is one. */
@@ -421,6 +451,7 @@ public abstract class AbstractDeviceScope implements Scope {
         return h.array() != null ? h.array() : h;
     }
 
+    /** The scope's tensors and grown buffers; the kept device copies of host tensors are not counted. */
     @Override
     public long allocatedBytes() {
         long n = 0;
@@ -453,6 +484,10 @@ public abstract class AbstractDeviceScope implements Scope {
             for (DeviceMemory m : all) {
                 m.close();
             }
+            for (DeviceMemory m : stagedCache) {
+                m.close();
+            }
+            stagedCache.clear();
             releaseStream();
             if (staging != null) {
                 STAGING_POOL.offer(staging); // dropped when the pool is full

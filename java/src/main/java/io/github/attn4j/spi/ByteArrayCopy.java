@@ -8,6 +8,7 @@ import java.nio.ByteOrder;
 public final class ByteArrayCopy {
     private ByteArrayCopy() {}
 
+    /** Copies {@code bytes} bytes from {@code src} at byte {@code srcByte} to {@code dst} at byte {@code dstByte}. */
     public static void hostToHost(HostMemory src, long srcByte, HostMemory dst, long dstByte, long bytes) {
         ByteBuffer tmp = ByteBuffer.allocate(Math.toIntExact(bytes)).order(ByteOrder.LITTLE_ENDIAN);
         src.read(srcByte, tmp);

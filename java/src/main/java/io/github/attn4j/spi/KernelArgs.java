@@ -1,5 +1,6 @@
 package io.github.attn4j.spi;
 
+import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.Masks;
 import io.github.attn4j.SdpaBackwardParams;
@@ -104,6 +105,41 @@ public final class KernelArgs {
     public static List<Arg> additiveFwd(AdditiveParams f) {
         return new Builder().struct(KernelParams.additive(f)).buf("qp", f.q()).buf("kp", f.k()).buf("v", f.v())
                 .buf("w", f.w()).buf("bv", f.b()).buf("o", f.out()).buf("wts", f.weights()).masks(f.masks()).build();
+    }
+
+    /**
+     * The additive backward kernels on projected inputs, by {@code id}: {@code _pre}, {@code _dq},
+     * {@code _dkv} and {@code _reduce} (each binds what it reads and writes; st, dwp, dbp are the fp32
+     * workspace views of {@link KernelParams#additiveBackward}).
+     */
+    public static List<Arg> additiveBwd(KernelId id, AdditiveBackwardParams p, int qBlocks, int kBlocks, Tensor st,
+            Tensor dwp, Tensor dbp) {
+        Builder b = new Builder().struct(KernelParams.additiveBackward(p, qBlocks, kBlocks, st, dwp, dbp));
+        switch (id) {
+            case ADDITIVE_BWD_PRE -> b.buf("qp", p.q()).buf("kp", p.k()).buf("v", p.v()).buf("w", p.w()).buf("bv", p.b())
+                    .buf("dc", p.dOut()).buf("st", st).masks(p.masks());
+            case ADDITIVE_BWD_DQ -> b.buf("qp", p.q()).buf("kp", p.k()).buf("v", p.v()).buf("w", p.w()).buf("bv", p.b())
+                    .buf("dc", p.dOut()).buf("st", st).buf("dqp", p.dq()).buf("dbp", dbp).masks(p.masks());
+            case ADDITIVE_BWD_DKV -> b.buf("qp", p.q()).buf("kp", p.k()).buf("v", p.v()).buf("w", p.w()).buf("bv", p.b())
+                    .buf("dc", p.dOut()).buf("st", st).buf("dkp", p.dk()).buf("dv", p.dv()).buf("dwp", dwp)
+                    .masks(p.masks());
+            case ADDITIVE_BWD_REDUCE -> b.buf("dwp", dwp).buf("dbp", dbp).buf("dw", p.dw()).buf("db", p.db());
+            default -> throw new IllegalArgumentException("not an additive backward kernel on projected inputs: " + id);
+        }
+        return b.build();
+    }
+
+    /**
+     * {@code attn_additive_bwd_proj_<dt>} ({@code dx = dxp . W}) or {@code attn_additive_bwd_wgrad_<dt>}
+     * ({@code dW = sum dxp^T . x}): one struct, the buffers each reads and writes.
+     */
+    public static List<Arg> additiveProj(KernelId id, Tensor x, Tensor dx, Tensor wt, Tensor dwt, Tensor dxp) {
+        Builder b = new Builder().struct(KernelParams.additiveProj(x, dx, wt, dwt, dxp));
+        return switch (id) {
+            case ADDITIVE_BWD_PROJ -> b.buf("dxp", dxp).buf("wt", wt).buf("dx", dx).build();
+            case ADDITIVE_BWD_WGRAD -> b.buf("dxp", dxp).buf("x", x).buf("dwt", dwt).build();
+            default -> throw new IllegalArgumentException("not a projection-gradient kernel: " + id);
+        };
     }
 
     /** {@code attn_gemm_nt_<dt>}: the projection {@code C = X . W^T}, batched over [b, h]. */

@@ -9,10 +9,15 @@ import java.util.Locale;
  * storage type of the data tensors; arithmetic is always fp32.
  */
 public enum KernelId {
+    /** Fused SDPA forward. */
     SDPA_FWD("attn_sdpa_fwd"),
+    /** Masked softmax forward. */
     MASKED_SOFTMAX("attn_masked_softmax"),
+    /** Masked softmax backward. */
     MASKED_SOFTMAX_BWD("attn_masked_softmax_bwd"),
+    /** Fused additive attention forward. */
     ADDITIVE_FWD("attn_additive_fwd"),
+    /** Batched {@code A . B^T} (the additive projections; CUDA's unfused SDPA without cuBLAS). */
     GEMM_NT("attn_gemm_nt"),
     /** SDPA backward, preprocessing: Delta = rowsum(dO * O) and LSE in log2 units into the workspace. */
     SDPA_BWD_PRE("attn_sdpa_bwd_pre"),
@@ -22,6 +27,18 @@ public enum KernelId {
     SDPA_BWD_DQ("attn_sdpa_bwd_dq"),
     /** SDPA backward: dBias per slice of the bias's own shape. */
     SDPA_BWD_DBIAS("attn_sdpa_bwd_dbias"),
+    /** Additive backward: per row (lse, delta). */
+    ADDITIVE_BWD_PRE("attn_additive_bwd_pre"),
+    /** Additive backward: dQp per query block (and its db partial). */
+    ADDITIVE_BWD_DQ("attn_additive_bwd_dq"),
+    /** Additive backward: dKp and dV per key block (and its dw partial). */
+    ADDITIVE_BWD_DKV("attn_additive_bwd_dkv"),
+    /** Additive backward: dw and db from the partials, in a fixed order. */
+    ADDITIVE_BWD_REDUCE("attn_additive_bwd_reduce"),
+    /** Additive backward, raw inputs: dx = dxp . W. */
+    ADDITIVE_BWD_PROJ("attn_additive_bwd_proj"),
+    /** Additive backward, raw inputs: dW = sum dxp^T . x. */
+    ADDITIVE_BWD_WGRAD("attn_additive_bwd_wgrad"),
     /** Strided copy; named by element width ({@link #copyEntry}), not by dtype. */
     COPY("attn_copy");
 

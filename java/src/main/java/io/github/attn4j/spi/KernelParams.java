@@ -1,5 +1,6 @@
 package io.github.attn4j.spi;
 
+import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.Masks;
 import io.github.attn4j.SdpaBackwardParams;
@@ -16,9 +17,10 @@ import io.github.attn4j.Tensor;
 public final class KernelParams {
     private KernelParams() {}
 
+    /** The {@code ATTN_F_*} bits of the {@code flags} field of every params struct (one per optional part). */
     public static final int F_BOOL_MASK = 0x01, F_BIAS = 0x02, F_ALIBI = 0x04, F_KV_LENGTHS = 0x08,
             F_Q_LENGTHS = 0x10, F_WINDOW = 0x20, F_LSE = 0x100, F_SOFTCAP = 0x200, F_WEIGHTS = 0x400,
-            F_ADD_BIAS = 0x800, F_DBIAS = 0x1000;
+            F_ADD_BIAS = 0x800, F_DB = 0x1000, F_DBIAS = 0x2000;
 
     private static final double LOG2E = 1.4426950408889634;
 
@@ -150,6 +152,54 @@ public final class KernelParams {
     }
 
     /**
+     * {@code attn_additive_bwd_params}; {@code p} must be on projected inputs ({@code !p.raw()}), with
+     * the fp32 workspace views {@code st [B, H, Sq, 2]}, {@code dwp [B, H, kBlocks, A]} and
+     * {@code dbp [B, H, qBlocks, A]} (contiguous).
+     */
+    public static StructWriter additiveBackward(AdditiveBackwardParams p, int qBlocks, int kBlocks, Tensor st,
+            Tensor dwp, Tensor dbp) {
+        if (p.raw()) {
+            throw new IllegalArgumentException("additive backward: project raw inputs before packing the fused kernels' params");
+        }
+        StructWriter w = new StructWriter();
+        t4(w, "qp", p.q(), "sb", "sh", "ss", "sa");
+        t4(w, "kp", p.k(), "sb", "sh", "ss", "sa");
+        t4(w, "v", p.v(), "sb", "sh", "ss", "sd");
+        t4(w, "dc", p.dOut(), "sb", "sh", "ss", "sd");
+        t4(w, "dqp", p.dq(), "sb", "sh", "ss", "sa");
+        t4(w, "dkp", p.dk(), "sb", "sh", "ss", "sa");
+        t4(w, "dv", p.dv(), "sb", "sh", "ss", "sd");
+        w.i64("w_off", p.w().offset()).i64("b_off", p.b() == null ? 0 : p.b().offset());
+        w.i64("dw_off", p.dw().offset()).i64("db_off", p.db() == null ? 0 : p.db().offset());
+        w.i64("st_off", st.offset()).i64("dwp_off", dwp.offset()).i64("dbp_off", dbp.offset());
+        w.i32("batch", p.batch()).i32("heads", p.heads()).i32("seq_q", p.seqQ()).i32("seq_k", p.seqK());
+        w.i32("dim_a", p.dimA()).i32("head_dim_v", p.headDimV());
+        w.i32("q_blocks", qBlocks).i32("k_blocks", kBlocks);
+        w.i32("flags", maskFlags(p.masks()) | (p.b() != null ? F_ADD_BIAS : 0) | (p.db() != null ? F_DB : 0))
+                .i32("pad0", 0);
+        mask(w, p.masks(), p.seqQ(), p.seqK());
+        return w;
+    }
+
+    /**
+     * {@code attn_additive_proj_params}: raw input {@code x [B, H, S, D]}, its gradient {@code dx}
+     * (may be null), weights {@code wt [A, D]}, their gradient {@code dwt} (may be null), and the fp32
+     * workspace view {@code dxp [B, H, S, A]} (contiguous).
+     */
+    public static StructWriter additiveProj(Tensor x, Tensor dx, Tensor wt, Tensor dwt, Tensor dxp) {
+        StructWriter w = new StructWriter();
+        t4(w, "x", x, "sb", "sh", "ss", "sd");
+        t4(w, "dx", dx, "sb", "sh", "ss", "sd");
+        w.i64("w_off", wt.offset()).i64("w_sa", wt.stride(0)).i64("w_sd", wt.stride(1));
+        w.i64("dw_off", dwt == null ? 0 : dwt.offset()).i64("dw_sa", dwt == null ? 0 : dwt.stride(0))
+                .i64("dw_sd", dwt == null ? 0 : dwt.stride(1));
+        w.i64("dxp_off", dxp.offset());
+        w.i32("batch", x.dim(0)).i32("heads", x.dim(1)).i32("seq", x.dim(2)).i32("dim", x.dim(3))
+                .i32("dim_a", wt.dim(0)).i32("pad0", 0);
+        return w;
+    }
+
+    /**
      * {@code attn_gemm_params} for the projection {@code C[b,h] = X[b,h] . W^T}: X {@code [B, H, S, Din]},
      * W {@code [A, Din]}, C {@code [B, H, S, A]}.
      */
@@ -206,6 +256,7 @@ public final class KernelParams {
      */
     public record Bgemm(Operand a, Operand b, Operand c, int m, int n, int k, int batch, int heads, int group,
             float alpha, int flags) {
+        /** The struct's bytes and field names. */
         public StructWriter pack() {
             StructWriter w = new StructWriter();
             w.i64("a_off", a.off()).i64("a_sb", a.sb()).i64("a_sh", a.sh()).i64("a_sm", a.s0()).i64("a_sk", a.s1());

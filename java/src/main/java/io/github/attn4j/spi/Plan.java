@@ -20,26 +20,32 @@ import java.util.function.UnaryOperator;
  * @param workspaceBytes device workspace shared by the steps (0 for none)
  */
 public record Plan(String variant, String reason, List<Step> steps, long workspaceBytes) {
+    /** Copies {@code steps}. */
     public Plan {
         steps = List.copyOf(steps);
     }
 
+    /** A supported plan: {@code steps} sharing {@code workspaceBytes} of workspace. */
     public static Plan of(String variant, long workspaceBytes, List<Step> steps) {
         return new Plan(variant, "", steps, workspaceBytes);
     }
 
+    /** An unsupported call, with the reason. */
     public static Plan no(String reason) {
         return new Plan("", reason, List.of(), 0);
     }
 
+    /** True when the call can run (no reason given). */
     public boolean supported() {
         return reason.isEmpty();
     }
 
+    /** What {@code Backend.supports()} reports for this plan. */
     public Support support() {
         return supported() ? Support.yes(variant) : Support.no(reason);
     }
 
+    /** Launch {@code i}. */
     public Step step(int i) {
         return steps.get(i);
     }
@@ -63,6 +69,7 @@ public record Plan(String variant, String reason, List<Step> steps, long workspa
      */
     public record Step(String module, String entry, Map<String, Object> constants, long[] grid, long[] block,
             int smemBytes, List<Arg> args) {
+        /** Copies every array and list. */
         public Step {
             constants = Collections.unmodifiableMap(new LinkedHashMap<>(constants));
             grid = grid.clone();
@@ -99,6 +106,7 @@ public record Plan(String variant, String reason, List<Step> steps, long workspa
                     args.stream().map(a -> a.mapTensor(f)).toList());
         }
 
+        /** The entry and launch shape, for error messages. */
         public String describe() {
             return entry + " grid " + Arrays.toString(grid) + " block " + Arrays.toString(block)
                     + (smemBytes > 0 ? " smem " + smemBytes + " B" : "");

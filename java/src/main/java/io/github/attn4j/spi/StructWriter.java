@@ -22,6 +22,7 @@ public final class StructWriter {
         }
     }
 
+    /** Appends an 8-byte aligned {@code int64_t} field. */
     public StructWriter i64(String name, long v) {
         align(8);
         buf.putLong(v);
@@ -29,6 +30,7 @@ public final class StructWriter {
         return this;
     }
 
+    /** Appends a 4-byte aligned {@code int32_t} field. */
     public StructWriter i32(String name, int v) {
         align(4);
         buf.putInt(v);
@@ -36,6 +38,7 @@ public final class StructWriter {
         return this;
     }
 
+    /** Appends a 4-byte aligned {@code float} field. */
     public StructWriter f32(String name, float v) {
         align(4);
         buf.putFloat(v);

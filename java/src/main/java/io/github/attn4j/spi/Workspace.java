@@ -8,6 +8,7 @@ import io.github.attn4j.DeviceMemory;
  * device buffer of {@link Plan#workspaceBytes()} when it launches. Never allocated, never freed.
  */
 public final class Workspace extends DeviceMemory {
+    /** A stand-in for {@code bytes} of workspace (at least 1). */
     public Workspace(long bytes) {
         super("workspace", Math.max(1, bytes), false);
     }

@@ -31,7 +31,14 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
 
     /** The ops. */
     public enum Op {
-        SDPA("sdpa"), SOFTMAX("softmax"), SOFTMAX_BACKWARD("softmax_backward"), ADDITIVE("additive"),
+        /** Scaled dot-product attention. */
+        SDPA("sdpa"),
+        /** Masked softmax. */
+        SOFTMAX("softmax"),
+        /** Masked softmax backward. */
+        SOFTMAX_BACKWARD("softmax_backward"),
+        /** Additive attention. */
+        ADDITIVE("additive"),
         /** The SDPA backward (same dims and options as SDPA; dBias whenever a bias is present). */
         SDPA_BACKWARD("sdpa_backward");
 
@@ -76,7 +83,18 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
 
     /** Which broadcast shape a boolean mask or bias has (NONE = absent). */
     public enum MaskShape {
-        NONE(""), FULL("bhqk"), BATCH("b1qk"), HEADS("1hqk"), SHARED("11qk"), TWO_D("qk");
+        /** Absent. */
+        NONE(""),
+        /** {@code [B, H, Sq, Sk]}. */
+        FULL("bhqk"),
+        /** {@code [B, 1, Sq, Sk]}. */
+        BATCH("b1qk"),
+        /** {@code [1, H, Sq, Sk]}. */
+        HEADS("1hqk"),
+        /** {@code [1, 1, Sq, Sk]}. */
+        SHARED("11qk"),
+        /** {@code [Sq, Sk]}. */
+        TWO_D("qk");
 
         final String tag;
 
@@ -87,7 +105,12 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
 
     /** ALiBi slopes: absent, {@code [H]} or {@code [B, H]}. */
     public enum AlibiShape {
-        NONE, H, BH
+        /** Absent. */
+        NONE,
+        /** {@code [H]}. */
+        H,
+        /** {@code [B, H]}. */
+        BH
     }
 
     /** Special input data. */
@@ -117,9 +140,12 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
         /** Additive: the bias vector b[A]. */
         ADD_BIAS,
         /** Additive: also write the attention weights. */
-        WEIGHTS
+        WEIGHTS,
+        /** Additive: the backward ({@code AdditiveBackwardParams}) from a drawn dOut instead of the forward. */
+        BACKWARD
     }
 
+    /** Requires an op and a dtype and copies the flags. */
     public Case {
         Objects.requireNonNull(op, "op");
         Objects.requireNonNull(dtype, "dtype");
@@ -170,6 +196,7 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
         return toBuilder().seed(s).build();
     }
 
+    /** True when flag {@code f} is set. */
     public boolean has(Flag f) {
         return flags.contains(f);
     }
@@ -187,7 +214,7 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
             case SDPA -> rows * seqK * (dim + dimV);
             case SDPA_BACKWARD -> 3 * rows * seqK * (dim + dimV);
             case SOFTMAX, SOFTMAX_BACKWARD -> rows * seqK;
-            case ADDITIVE -> rows * seqK * (dim + dimV) + (has(Flag.RAW) ? (long) batch * heads * (seqQ * rawDimQ
+            case ADDITIVE -> (has(Flag.BACKWARD) ? 3 : 1) * rows * seqK * (dim + dimV) + (has(Flag.RAW) ? (long) batch * heads * (seqQ * rawDimQ
                     + seqK * rawDimK) * dim : 0);
         };
     }
@@ -297,6 +324,7 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
             this.op = op;
         }
 
+        /** The storage dtype of the data tensors. */
         public Builder dtype(DType t) {
             dtype = t;
             return this;
@@ -317,6 +345,7 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
             return this;
         }
 
+        /** Query length {@code sq} and key length {@code sk}. */
         public Builder seq(int sq, int sk) {
             seqQ = sq;
             seqK = sk;
@@ -338,51 +367,61 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
             return this;
         }
 
+        /** How the data tensors are laid out in memory. */
         public Builder storage(Storage s) {
             storage = s;
             return this;
         }
 
+        /** The causal/window alignment. */
         public Builder alignment(Alignment a) {
             alignment = a;
             return this;
         }
 
+        /** A window of {@code l} keys left and {@code r} right of the diagonal; -1 = unbounded. */
         public Builder window(int l, int r) {
             windowLeft = l;
             windowRight = r;
             return this;
         }
 
+        /** The window {@code (-1, 0)}. */
         public Builder causal() {
             return window(-1, 0);
         }
 
+        /** Seeded per-batch key lengths. */
         public Builder kvLengths(boolean on) {
             kvLengths = on;
             return this;
         }
 
+        /** Seeded per-batch query lengths. */
         public Builder qLengths(boolean on) {
             qLengths = on;
             return this;
         }
 
+        /** A seeded boolean mask of broadcast shape {@code s}. */
         public Builder boolMask(MaskShape s) {
             boolMask = s;
             return this;
         }
 
+        /** A seeded additive score bias of broadcast shape {@code s}. */
         public Builder bias(MaskShape s) {
             bias = s;
             return this;
         }
 
+        /** Seeded ALiBi slopes of shape {@code s}. */
         public Builder alibi(AlibiShape s) {
             alibi = s;
             return this;
         }
 
+        /** The SDPA softcap ({@code 0} = none). */
         public Builder softcap(float c) {
             softcap = c;
             return this;
@@ -394,16 +433,19 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
             return this;
         }
 
+        /** Special input data (large logits, NaNs, fully masked rows). */
         public Builder special(Special s) {
             special = s;
             return this;
         }
 
+        /** Sets flag {@code f}. */
         public Builder flag(Flag f) {
             flags.add(f);
             return this;
         }
 
+        /** Sets or clears flag {@code f}. */
         public Builder flag(Flag f, boolean on) {
             if (on) {
                 flags.add(f);
@@ -419,11 +461,13 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
             return this;
         }
 
+        /** The seed of the case's data. */
         public Builder seed(long s) {
             seed = s;
             return this;
         }
 
+        /** The case (for ops other than SDPA, Hkv is H). */
         public Case build() {
             if (op != Op.SDPA && op != Op.SDPA_BACKWARD) {
                 headsKv = heads;

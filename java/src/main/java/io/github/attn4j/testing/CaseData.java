@@ -1,5 +1,6 @@
 package io.github.attn4j.testing;
 
+import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
 import io.github.attn4j.Layout;
@@ -58,6 +59,7 @@ public final class CaseData {
         return d;
     }
 
+    /** The case this data was generated for. */
     public Case testCase() {
         return c;
     }
@@ -424,8 +426,23 @@ public final class CaseData {
         if (c.has(Flag.ADD_BIAS)) {
             input(fill(GuardedBuffer.contiguous("b", c.dtype(), a), 0.5f));
         }
-        output(data4("out", b, h, sq, c.dimV()));
-        if (c.has(Flag.WEIGHTS)) {
+        if (c.has(Flag.BACKWARD)) {
+            input(fill(data4("dout", b, h, sq, c.dimV()), 1f));
+            output(data4("dq", b, h, sq, c.has(Flag.RAW) ? c.rawDimQ() : a));
+            output(data4("dk", b, h, sk, c.has(Flag.RAW) ? c.rawDimK() : a));
+            output(data4("dv", b, h, sk, c.dimV()));
+            output(GuardedBuffer.contiguous("dw", c.dtype(), a));
+            if (c.has(Flag.ADD_BIAS)) {
+                output(GuardedBuffer.contiguous("db", c.dtype(), a));
+            }
+            if (c.has(Flag.RAW)) {
+                output(weights("dwq", a, c.rawDimQ()));
+                output(weights("dwk", a, c.rawDimK()));
+            }
+        } else {
+            output(data4("out", b, h, sq, c.dimV()));
+        }
+        if (c.has(Flag.WEIGHTS) && !c.has(Flag.BACKWARD)) {
             output(data4("weights", b, h, sq, sk));
         }
         masks(b, h, sq, sk);
@@ -501,6 +518,9 @@ public final class CaseData {
                 yield p.build();
             }
             case ADDITIVE -> {
+                if (c.has(Flag.BACKWARD)) {
+                    yield additiveBackward(view, m);
+                }
                 AdditiveParams.Builder p = AdditiveParams.builder(view.apply(inputs.get("q")),
                         view.apply(inputs.get("k")), view.apply(inputs.get("v")), view.apply(inputs.get("w")),
                         view.apply(outputs.get("out"))).masks(m);
@@ -516,6 +536,21 @@ public final class CaseData {
                 yield p.build();
             }
         };
+    }
+
+    private AdditiveBackwardParams additiveBackward(Function<GuardedBuffer, Tensor> view, Masks m) {
+        AdditiveBackwardParams.Builder p = AdditiveBackwardParams.builder(view.apply(inputs.get("q")),
+                view.apply(inputs.get("k")), view.apply(inputs.get("v")), view.apply(inputs.get("w")),
+                view.apply(inputs.get("dout")), view.apply(outputs.get("dq")), view.apply(outputs.get("dk")),
+                view.apply(outputs.get("dv")), view.apply(outputs.get("dw"))).masks(m);
+        if (inputs.containsKey("b")) {
+            p.tanhBias(view.apply(inputs.get("b"))).tanhBiasGrad(view.apply(outputs.get("db")));
+        }
+        if (inputs.containsKey("wq")) {
+            p.projections(view.apply(inputs.get("wq")), view.apply(inputs.get("wk")))
+                    .projectionGrads(view.apply(outputs.get("dwq")), view.apply(outputs.get("dwk")));
+        }
+        return p.build();
     }
 
     /** The op of this data, for callers that switch on it. */

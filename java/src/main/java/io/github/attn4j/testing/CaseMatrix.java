@@ -56,6 +56,7 @@ public final class CaseMatrix {
         softmaxBackward(add);
         additive(add);
         sdpaBackward(add);
+        additiveBackward(add);
         return List.copyOf(m.values());
     }
 
@@ -73,6 +74,7 @@ public final class CaseMatrix {
         return l;
     }
 
+    /** The small cases of the matrix with the default seed ({@link #quick(long)}). */
     public static List<Case> quick() {
         return quick(Case.DEFAULT_SEED);
     }
@@ -583,6 +585,81 @@ public final class CaseMatrix {
             }
             add.accept(add().dtype(t).bh(2, 3).seq(7, 129).dims(32, 16).storage(Storage.PADDED).raw(24, 40));
             add.accept(add().dtype(t).seq(1, 1000).dims(64, 64).flag(Flag.WEIGHTS));
+        }
+    }
+
+    // ---- additive backward ---------------------------------------------------------------------
+
+    private static Builder addBwd() {
+        return Case.builder(Op.ADDITIVE).flag(Flag.BACKWARD);
+    }
+
+    /**
+     * The additive backward: 35 cases over 12 kernel variants (PoCL compiles each variant once, about
+     * 10-25 s; the mask kinds are grouped so that every kind runs without a variant per kind): sizes
+     * 1..129 both ways, A and Dv, the tanh bias with db, raw inputs with dq/dk/dWq/dWk, every mask
+     * kind (window/causal both alignments with ALiBi and kv lengths; q lengths with the bool mask
+     * and the score bias; all of them together, pre-projected and raw), fully masked rows, NaN read
+     * and NaN behind a mask, storage layouts, F16/BF16. Not here: LARGE logits (about 1e4): the
+     * softmax is one-hot and dE = P (dP - delta) cancels to ~1e-6 of |dP|, below fp32 resolution
+     * of delta, so dq's NMSE is ~1e-2 while its absolute error is ~4e-5 (an fp32 limit of every
+     * delta-based backward, FlashAttention's included, not a kernel defect).
+     */
+    private static void additiveBackward(Consumer<Builder> add) {
+        add.accept(addBwd().bh(2, 2).seq(1, 1).dims(32, 16));
+        for (int[] s : new int[][] {{7, 17}, {17, 7}, {113, 129}, {129, 113}}) {
+            add.accept(addBwd().bh(2, 2).seq(s[0], s[1]).dims(32, 16));
+        }
+        add.accept(addBwd().bh(2, 2).seq(7, 17).dims(32, 16).special(Special.NAN_READ));
+        add.accept(addBwd().bh(2, 3).seq(7, 129).dims(32, 16).storage(Storage.BSHD));
+        add.accept(addBwd().bh(1, 2).seq(129, 17).dims(64, 64).flag(Flag.ADD_BIAS));
+        add.accept(addBwd().bh(2, 1).seq(17, 129).dims(64, 64).flag(Flag.ADD_BIAS));
+        add.accept(addBwd().bh(2, 2).seq(7, 17).dims(32, 16).raw(24, 40));
+        add.accept(addBwd().bh(2, 2).seq(17, 113).dims(32, 16).raw(40, 24));
+        add.accept(addBwd().bh(2, 3).seq(17, 7).dims(32, 16).storage(Storage.PADDED).raw(24, 40));
+        // window / causal, ALiBi and kv lengths: one variant
+        for (int[] s : new int[][] {{7, 17}, {17, 7}}) {
+            for (Alignment al : Alignment.values()) {
+                add.accept(addBwd().bh(2, 2).seq(s[0], s[1]).dims(32, 16).alignment(al).causal()
+                        .alibi(al == Alignment.TOP_LEFT ? AlibiShape.BH : AlibiShape.H).kvLengths(true));
+            }
+        }
+        for (Alignment al : Alignment.values()) {
+            add.accept(addBwd().bh(2, 2).seq(113, 129).dims(32, 16).alignment(al).window(3, 2).alibi(AlibiShape.H)
+                    .kvLengths(true));
+        }
+        add.accept(addBwd().bh(2, 2).seq(129, 113).dims(32, 16).alignment(Alignment.TOP_LEFT).window(8, -1)
+                .alibi(AlibiShape.H).kvLengths(true));
+        add.accept(addBwd().bh(2, 2).seq(17, 7).dims(32, 16).window(-1, 5).alibi(AlibiShape.H).kvLengths(true)
+                .special(Special.NAN_MASKED));
+        // q lengths, bool mask and score bias: one variant
+        add.accept(addBwd().bh(2, 2).seq(7, 17).dims(32, 16).qLengths(true).boolMask(MaskShape.FULL)
+                .bias(MaskShape.FULL));
+        add.accept(addBwd().bh(2, 2).seq(17, 7).dims(32, 16).qLengths(true).boolMask(MaskShape.TWO_D)
+                .bias(MaskShape.SHARED));
+        add.accept(addBwd().bh(2, 2).seq(113, 129).dims(32, 16).qLengths(true).boolMask(MaskShape.HEADS)
+                .bias(MaskShape.BATCH));
+        // everything together (fully masked rows: a batch with kv length 0 and all-false mask rows)
+        for (int[] s : new int[][] {{7, 17}, {17, 7}}) {
+            for (Alignment al : Alignment.values()) {
+                add.accept(addBwd().bh(2, 2).seq(s[0], s[1]).dims(32, 32).alignment(al).causal().kvLengths(true)
+                        .qLengths(true).boolMask(MaskShape.HEADS).bias(MaskShape.BATCH).alibi(AlibiShape.H)
+                        .flag(Flag.ADD_BIAS));
+            }
+        }
+        add.accept(addBwd().bh(2, 2).seq(17, 7).dims(32, 32).causal().qLengths(true).boolMask(MaskShape.FULL)
+                .bias(MaskShape.FULL).alibi(AlibiShape.H).flag(Flag.ADD_BIAS).special(Special.FULLY_MASKED));
+        add.accept(addBwd().bh(2, 2).seq(7, 17).dims(32, 32).raw(24, 40).alignment(Alignment.TOP_LEFT).window(2, 2)
+                .kvLengths(true).qLengths(true).boolMask(MaskShape.FULL).bias(MaskShape.HEADS).alibi(AlibiShape.BH)
+                .flag(Flag.ADD_BIAS));
+        add.accept(addBwd().bh(2, 2).seq(17, 7).dims(32, 32).raw(24, 40).window(2, 2).kvLengths(true)
+                .qLengths(true).boolMask(MaskShape.FULL).bias(MaskShape.HEADS).alibi(AlibiShape.BH)
+                .flag(Flag.ADD_BIAS).special(Special.FULLY_MASKED));
+        for (DType t : HALF) {
+            add.accept(addBwd().dtype(t).bh(2, 2).seq(17, 129).dims(32, 16));
+            add.accept(addBwd().dtype(t).bh(2, 2).seq(7, 17).dims(32, 32).raw(24, 40).causal().kvLengths(true)
+                    .qLengths(true).boolMask(MaskShape.HEADS).bias(MaskShape.BATCH).alibi(AlibiShape.H)
+                    .flag(Flag.ADD_BIAS));
         }
     }
 }

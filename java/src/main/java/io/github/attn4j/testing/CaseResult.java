@@ -11,13 +11,20 @@ public record CaseResult(Case testCase, String backend, Status status, double nm
 
     /** PASS, FAIL, or UNSUPPORTED (only when {@code backend.supports(params)} said no). */
     public enum Status {
-        PASS, FAIL, UNSUPPORTED
+        /** Every output within tolerance, guards intact. */
+        PASS,
+        /** A wrong output, a touched guard, or an exception. */
+        FAIL,
+        /** The backend said it cannot run the case. */
+        UNSUPPORTED
     }
 
+    /** True when the status is PASS. */
     public boolean passed() {
         return status == Status.PASS;
     }
 
+    /** True when the status is FAIL. */
     public boolean failed() {
         return status == Status.FAIL;
     }

@@ -1,5 +1,6 @@
 package io.github.attn4j.testing;
 
+import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.Backend;
 import io.github.attn4j.DType;
@@ -43,6 +44,7 @@ public final class CaseRunner {
     /** One reference output: its name, shape, expected values, and the naive low-precision values. */
     private record Expected(String name, int[] shape, double[] values, double[] naive, int[] rows) {}
 
+    /** Runs case {@code c} on {@code backend} with host tensors and compares it with the reference. */
     public static CaseResult run(Backend backend, Case c) {
         return run(backend, null, c);
     }
@@ -117,7 +119,7 @@ public final class CaseRunner {
             java.util.function.IntPredicate poisoned = k -> g.isPoison(bytes, view.index(elementIndex(view, x.rows(), k)));
             DType storage = x.name().equals("lse") ? DType.F32 : c.dtype();
             Comparator.Result r = Comparator.compare(x.name(), x.shape(), x.values(), actual,
-                    storage == DType.F32 ? null : x.naive(), storage, Tolerances.nmseF32(c.op().id(), x.name()),
+                    storage == DType.F32 ? null : x.naive(), storage, Tolerances.nmseF32(host.op(), x.name()),
                     poisoned);
             if (!r.pass()) {
                 return new CaseResult(c, id, Status.FAIL, r.nmse(), r.maxAbs(), r.message(), seconds(t0));
@@ -194,6 +196,24 @@ public final class CaseRunner {
                 l.add(new Expected("out", p.out().shape(), r.out(), n == null ? null : n.out(), null));
                 if (p.weights() != null) {
                     l.add(new Expected("weights", p.weights().shape(), r.weights(), n == null ? null : n.weights(), null));
+                }
+                return null;
+            }
+
+            @Override
+            public Void additiveBackward(AdditiveBackwardParams p) {
+                Reference.AdditiveBackwardResult r = Reference.additiveBackward(p);
+                Reference.AdditiveBackwardResult n = half ? LowPrecisionNaive.additiveBackward(p) : null;
+                l.add(new Expected("dq", p.dq().shape(), r.dq(), n == null ? null : n.dq(), null));
+                l.add(new Expected("dk", p.dk().shape(), r.dk(), n == null ? null : n.dk(), null));
+                l.add(new Expected("dv", p.dv().shape(), r.dv(), n == null ? null : n.dv(), null));
+                l.add(new Expected("dw", p.dw().shape(), r.dw(), n == null ? null : n.dw(), null));
+                if (p.db() != null) {
+                    l.add(new Expected("db", p.db().shape(), r.db(), n == null ? null : n.db(), null));
+                }
+                if (p.dwq() != null) {
+                    l.add(new Expected("dwq", p.dwq().shape(), r.dwq(), n == null ? null : n.dwq(), null));
+                    l.add(new Expected("dwk", p.dwk().shape(), r.dwk(), n == null ? null : n.dwk(), null));
                 }
                 return null;
             }

@@ -68,14 +68,17 @@ public final class GuardedBuffer {
         return new GuardedBuffer(name, dtype, shape, Tensor.contiguousStrides(shape));
     }
 
+    /** The tensor's name in messages ("q", "out", ...). */
     public String name() {
         return name;
     }
 
+    /** The element type. */
     public DType dtype() {
         return dtype;
     }
 
+    /** The tensor's shape (a copy). */
     public int[] shape() {
         return shape.clone();
     }

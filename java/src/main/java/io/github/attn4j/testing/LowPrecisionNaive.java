@@ -1,5 +1,6 @@
 package io.github.attn4j.testing;
 
+import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
 import io.github.attn4j.Half;
@@ -24,6 +25,10 @@ import java.util.stream.IntStream;
  *   <li>Softmax backward: {@code T = r(dY Y)}, {@code s = r(rowsum T)}, {@code dX = r(scale r(Y r(dY - s)))}.
  *   <li>Additive: {@code Qp = r(Q Wq^T)} (raw inputs), {@code t = r(tanh(r(r(Qp + Kp) + b)))},
  *       {@code e = r(r(t w) + bias + alibi)}, {@code P = r(softmax(e))}, {@code C = r(P V)}.
+ *   <li>Additive backward: P and t as in the forward, {@code dP = r(dC V^T)}, {@code Delta = r(rowsum r(P dP))},
+ *       {@code dE = r(P r(dP - Delta))}, {@code G = r(dE w r(1 - t^2))}, {@code dQp = r(sum_j G)},
+ *       {@code dKp = r(sum_i G)}, {@code dV = r(P^T dC)}, {@code dw = r(sum r(dE t))}, {@code db = r(sum dQp)};
+ *       raw inputs: {@code dq = r(dQp Wq)}, {@code dWq = r(dQp^T q)}.
  * </ul>
  * <li>SDPA backward: P as in the forward, {@code dP = r(dO V^T)}, {@code Delta = r(rowsum r(dP P))},
  *       {@code dS = r(P r(dP - Delta))}, softcap {@code dS = r(dS r(1 - t^2))},
@@ -196,6 +201,102 @@ public final class LowPrecisionNaive {
             }
         });
         return new Reference.AdditiveResult(out, wts);
+    }
+
+    /** The naive additive backward, in the record order of {@link Reference.AdditiveBackwardResult}. */
+    public static Reference.AdditiveBackwardResult additiveBackward(AdditiveBackwardParams p) {
+        DType t = p.dtype();
+        int bn = p.batch(), hn = p.heads(), sq = p.seqQ(), sk = p.seqK(), an = p.dimA(), dvn = p.headDimV();
+        double[] qp = p.raw() ? round(Reference.project(p.q(), p.wq()), t) : Reference.copy4(p.q());
+        double[] kp = p.raw() ? round(Reference.project(p.k(), p.wk()), t) : Reference.copy4(p.k());
+        Masks m = p.masks();
+        double[] dqp = new double[qp.length];
+        double[] dkp = new double[kp.length];
+        double[] dv = new double[Math.toIntExact((long) bn * hn * sk * dvn)];
+        double[][] dwPart = new double[bn * hn][an];
+        IntStream.range(0, bn * hn).parallel().forEach(z -> {
+            int b = z / hn, h = z % hn;
+            for (int i = 0; i < sq; i++) {
+                int qBase = (z * sq + i) * an;
+                double[] e = new double[sk];
+                boolean[] live = new boolean[sk];
+                double[][] th = new double[sk][];
+                for (int j = 0; j < sk; j++) {
+                    if (!Reference.allowed(m, b, h, i, j, sq, sk)) {
+                        continue;
+                    }
+                    int kBase = (z * sk + j) * an;
+                    th[j] = new double[an];
+                    double acc = 0;
+                    for (int a = 0; a < an; a++) {
+                        double x = r(qp[qBase + a] + kp[kBase + a], t);
+                        if (p.b() != null) {
+                            x = r(x + p.b().get(a), t);
+                        }
+                        th[j][a] = r(Math.tanh(x), t);
+                        acc += th[j][a] * p.w().get(a);
+                    }
+                    e[j] = r(r(acc, t) + Reference.scoreBias(m, b, h, i, j, sq, sk), t);
+                    live[j] = true;
+                }
+                double[] pr = softmaxRow(e, live, t);
+                if (pr == null) {
+                    continue;
+                }
+                double[] dp = new double[sk];
+                double delta = 0;
+                for (int j = 0; j < sk; j++) {
+                    if (live[j]) {
+                        double s = 0;
+                        for (int x = 0; x < dvn; x++) {
+                            s += (double) p.dOut().get(b, h, i, x) * p.v().get(b, h, j, x);
+                        }
+                        dp[j] = r(s, t);
+                        delta += r(pr[j] * dp[j], t);
+                    }
+                }
+                delta = r(delta, t);
+                for (int j = 0; j < sk; j++) {
+                    if (!live[j]) {
+                        continue;
+                    }
+                    for (int x = 0; x < dvn; x++) {
+                        dv[(z * sk + j) * dvn + x] += pr[j] * p.dOut().get(b, h, i, x);
+                    }
+                    double de = r(pr[j] * r(dp[j] - delta, t), t);
+                    int kBase = (z * sk + j) * an;
+                    for (int a = 0; a < an; a++) {
+                        double tt = th[j][a];
+                        dwPart[z][a] += r(de * tt, t);
+                        double g = r(de * p.w().get(a) * r(1 - tt * tt, t), t);
+                        dqp[qBase + a] += g;
+                        dkp[kBase + a] += g;
+                    }
+                }
+            }
+        });
+        double[] dw = new double[an];
+        double[] db = new double[an];
+        double[] rq = round(dqp, t);
+        double[] rk = round(dkp, t);
+        for (int z = 0; z < bn * hn; z++) {
+            for (int a = 0; a < an; a++) {
+                dw[a] += dwPart[z][a];
+            }
+        }
+        for (int r = 0; r < bn * hn * sq; r++) {
+            for (int a = 0; a < an; a++) {
+                db[a] += rq[r * an + a];
+            }
+        }
+        if (!p.raw()) {
+            return new Reference.AdditiveBackwardResult(rq, rk, round(dv, t), round(dw, t), round(db, t), new double[0],
+                    new double[0]);
+        }
+        return new Reference.AdditiveBackwardResult(
+                round(Reference.projectBack(rq, p.wq(), bn * hn * sq), t),
+                round(Reference.projectBack(rk, p.wk(), bn * hn * sk), t), round(dv, t), round(dw, t), round(db, t),
+                round(Reference.weightGrad(rq, p.q()), t), round(Reference.weightGrad(rk, p.k()), t));
     }
 
     private static double[] round(double[] a, DType t) {

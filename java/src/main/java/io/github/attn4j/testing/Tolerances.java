@@ -31,6 +31,10 @@ import java.util.Map;
  *   exp(s - LSE) from the forward's fp32 LSE: with logits of ~1e4 (the LARGE cases) one ulp of LSE is
  *   ~1e-3, a relative error of P that gave NMSE 1.4e-7 in dQ; other cases measure below 1e-10. A key
  *   wrongly in or out changes a gradient row by ~1/Sk of its size (NMSE ~1e-3 at Sk = 1000).</td></tr>
+ * <tr><td>additive_backward.dv</td><td>1e-8</td><td>P^T dC with P recomputed from an fp32 LSE.</td></tr>
+ * <tr><td>additive_backward.dq, dk, dw, db, dwq, dwk</td><td>1e-7</td><td>dE = P (dP - delta) cancels
+ *   (sum_j dE = 0 per row), so relative errors grow by the cancellation; fp32 tanh, LSE and delta give
+ *   NMSE near 1e-10; one key wrongly in or out is about 1e-3.</td></tr>
  * </table>
  *
  * <h2>F16 and BF16 storage: the FlashAttention rule</h2>
@@ -72,6 +76,13 @@ public final class Tolerances {
         row("sdpa_backward.dk", 1e-6, "as dq, summed over the rows and the query heads of a kv head");
         row("sdpa_backward.dv", 1e-6, "P^T dO with P recomputed from the fp32 LSE, as dq");
         row("sdpa_backward.dbias", 1e-6, "dS itself, summed over the broadcast dims in a fixed order");
+        row("additive_backward.dv", 1e-8, "P^T dC: the forward's softmax (recomputed from an fp32 lse) and fp32 sums");
+        row("additive_backward.dq", 1e-7, "P (dP - delta) cancels; fp32 tanh, lse and delta: ~1e-10; one key wrong ~1e-3");
+        row("additive_backward.dk", 1e-7, "as dq, summed over the rows instead of the keys");
+        row("additive_backward.dw", 1e-7, "dE t summed over B*H*Sq*Sk terms that cancel (sum_j dE = 0 per row)");
+        row("additive_backward.db", 1e-7, "the sum of dQp over every row");
+        row("additive_backward.dwq", 1e-7, "dQp^T q in fp32 over B*H*Sq rows");
+        row("additive_backward.dwk", 1e-7, "dKp^T k in fp32 over B*H*Sk rows");
     }
 
     /** Every row, in table order. */

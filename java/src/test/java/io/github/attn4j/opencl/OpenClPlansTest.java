@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
 import io.github.attn4j.Masks;
@@ -59,6 +60,12 @@ class OpenClPlansTest {
             l.add(AdditiveParams.builder(q, k, v, t(dt, 16), o).bias(t(dt, 16)).weights(t(dt, 2, 2, 7, 9)).masks(all)
                     .build());
             l.add(AdditiveParams.builder(q, k, v, t(dt, 12), o).projections(t(dt, 12, 16), t(dt, 12, 16)).build());
+            l.add(AdditiveBackwardParams.builder(q, k, v, t(dt, 16), t(dt, 2, 2, 7, 8), t(dt, 2, 2, 7, 16),
+                    t(dt, 2, 2, 9, 16), t(dt, 2, 2, 9, 8), t(dt, 16)).tanhBias(t(dt, 16)).tanhBiasGrad(t(dt, 16)).masks(all)
+                    .build());
+            l.add(AdditiveBackwardParams.builder(q, k, v, t(dt, 12), t(dt, 2, 2, 7, 8), t(dt, 2, 2, 7, 16),
+                    t(dt, 2, 2, 9, 16), t(dt, 2, 2, 9, 8), t(dt, 12)).projections(t(dt, 12, 16), t(dt, 12, 16))
+                    .projectionGrads(t(dt, 12, 16), t(dt, 12, 16)).build());
         }
         return l;
     }

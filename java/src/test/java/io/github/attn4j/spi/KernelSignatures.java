@@ -25,7 +25,17 @@ import java.util.regex.Pattern;
 public final class KernelSignatures {
     private KernelSignatures() {}
 
-    static final Path KERNELS = Path.of("..", "kernels").toAbsolutePath().normalize();
+    /** The repository's {@code kernels/} folder: the nearest one above the module being tested (java/, java/cuda/). */
+    public static final Path KERNELS = kernelsDir();
+
+    private static Path kernelsDir() {
+        for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
+            if (Files.isRegularFile(d.resolve("kernels").resolve("attn_params.h"))) {
+                return d.resolve("kernels");
+            }
+        }
+        throw new IllegalStateException("no kernels/attn_params.h above " + Path.of("").toAbsolutePath());
+    }
 
     /** The parameter names of a C parameter list. */
     static List<String> names(String params) {

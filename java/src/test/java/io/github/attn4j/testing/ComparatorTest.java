@@ -81,7 +81,8 @@ class ComparatorTest {
     @Test
     void everyOpOutputHasAThreshold() {
         for (String k : new String[] {"sdpa.o", "sdpa.lse", "softmax.y", "softmax_backward.dx", "additive.out",
-                "additive.weights"}) {
+                "additive.weights", "additive_backward.dq", "additive_backward.dk", "additive_backward.dv",
+                "additive_backward.dw", "additive_backward.db", "additive_backward.dwq", "additive_backward.dwk"}) {
             String[] p = k.split("\\.");
             assertTrue(Tolerances.nmseF32(p[0], p[1]) > 0);
         }
@@ -90,6 +91,6 @@ class ComparatorTest {
             assertFalse(r.reason().isBlank(), r.key());
             rows++;
         }
-        assertEquals(6, rows);
+        assertTrue(rows >= 13, "rows: " + rows);
     }
 }

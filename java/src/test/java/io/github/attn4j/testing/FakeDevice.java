@@ -47,6 +47,8 @@ final class FakeDevice extends AbstractDeviceBackend {
     Consumer<OpParams> fault = p -> {};
     Predicate<OpParams> supported = p -> true;
     int launches;
+    /** Every device allocation of every scope, in order. */
+    final List<Mem> allocations = new java.util.ArrayList<>();
 
     FakeDevice() {
         super(DeviceInfo.available("fake", 0, "test device over byte arrays", Map.of()));
@@ -68,7 +70,9 @@ final class FakeDevice extends AbstractDeviceBackend {
         return new AbstractDeviceScope(this) {
             @Override
             protected DeviceMemory allocateBytes(long bytes) {
-                return new Mem(bytes);
+                Mem m = new Mem(bytes);
+                allocations.add(m);
+                return m;
             }
 
             @Override
@@ -123,6 +127,10 @@ final class FakeDevice extends AbstractDeviceBackend {
         Mem m = (Mem) t.memory();
         return Tensor.of(HostMemory.of(m.buffer()), t.dtype(), t.shape(), t.strides(), t.offset());
     }
+
+    /** Nothing to build: the fake device runs its ops on the CPU reference. */
+    @Override
+    protected void build(Plan plan) {}
 
     @Override
     protected void release() {

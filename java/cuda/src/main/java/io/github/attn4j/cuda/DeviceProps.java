@@ -14,6 +14,11 @@ package io.github.attn4j.cuda;
 public record DeviceProps(String name, int ccMajor, int ccMinor, int multiprocessors, int smemPerBlock,
         int smemPerBlockOptin, int smemPerSm, int maxThreadsPerBlock, int maxThreadsPerSm, int registersPerSm,
         long totalMemory) {
+    /**
+     * Checks that every count and limit is positive.
+     *
+     * @throws IllegalArgumentException naming the values otherwise
+     */
     public DeviceProps {
         if (multiprocessors < 1 || smemPerBlockOptin < 1 || smemPerSm < 1 || maxThreadsPerBlock < 1
                 || maxThreadsPerSm < 1 || registersPerSm < 1) {
@@ -44,6 +49,7 @@ public record DeviceProps(String name, int ccMajor, int ccMinor, int multiproces
         return new DeviceProps("Tesla T4", 7, 5, 40, 48 * 1024, 64 * 1024, 65536, 1024, 1024, 65536, 16L << 30);
     }
 
+    /** The compute capability, {@code "major.minor"}. */
     public String cc() {
         return ccMajor + "." + ccMinor;
     }

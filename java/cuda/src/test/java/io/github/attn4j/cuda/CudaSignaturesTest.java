@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
 import io.github.attn4j.Masks;
@@ -63,6 +64,11 @@ class CudaSignaturesTest {
                 l.add(AdditiveParams.builder(q, k, v, t(dt, 16), o).tanhBias(t(dt, 16)).weights(t(dt, 2, 2, 7, 9))
                         .masks(all).build());
                 l.add(AdditiveParams.builder(q, k, v, t(dt, 12), o).projections(t(dt, 12, 16), t(dt, 12, 16)).build());
+                l.add(AdditiveBackwardParams.builder(q, k, v, t(dt, 16), o, t(dt, 2, 2, 7, 16), t(dt, 2, 2, 9, 16),
+                        t(dt, 2, 2, 9, dv), t(dt, 16)).tanhBias(t(dt, 16)).tanhBiasGrad(t(dt, 16)).masks(all).build());
+                l.add(AdditiveBackwardParams.builder(q, k, v, t(dt, 12), o, t(dt, 2, 2, 7, 16), t(dt, 2, 2, 9, 16),
+                        t(dt, 2, 2, 9, dv), t(dt, 12)).projections(t(dt, 12, 16), t(dt, 12, 16))
+                        .projectionGrads(t(dt, 12, 16), t(dt, 12, 16)).build());
             }
         }
         return l;
@@ -113,7 +119,9 @@ class CudaSignaturesTest {
                 "attn_sdpa_fwd_<dt>", "attn_sdpa_fwd_tc_<dt>_d128", "attn_sdpa_combine_<dt>", "attn_masked_softmax_<dt>_warp",
                 "attn_masked_softmax_<dt>", "attn_masked_softmax_bwd_<dt>_warp", "attn_masked_softmax_bwd_<dt>",
                 "attn_additive_fwd_<dt>_d64", "attn_additive_fwd_<dt>", "attn_additive_fwd_<dt>_qkf32_d64",
-                "attn_additive_fwd_<dt>_qkf32", "attn_gemm_nt_<dt>", "attn_bgemm_<dt>_<dt>_<dt>")) {
+                "attn_additive_fwd_<dt>_qkf32", "attn_gemm_nt_<dt>", "attn_bgemm_<dt>_<dt>_<dt>",
+                "attn_additive_bwd_pre_<dt>", "attn_additive_bwd_dq_<dt>_qkf32", "attn_additive_bwd_dkv_<dt>",
+                "attn_additive_bwd_reduce_<dt>", "attn_additive_bwd_proj_<dt>", "attn_additive_bwd_wgrad_<dt>")) {
             assertTrue(seen.contains(kind), kind + " never planned; planned: " + seen);
         }
     }
@@ -121,7 +129,7 @@ class CudaSignaturesTest {
     @Test
     void theSharedEntryNamesExistForEveryDtype() {
         Map<String, List<String>> all = new HashMap<>();
-        for (String m : List.of("sdpa", "softmax", "additive", "gemm", "copy")) {
+        for (String m : List.of("sdpa", "softmax", "additive", "gemm", "copy", "additive_bwd")) {
             all.putAll(entries(m));
         }
         for (KernelId id : KernelId.values()) {
@@ -158,7 +166,7 @@ class CudaSignaturesTest {
     void kernelSourcesUseNoSystemHeaders() {
         // NVRTC gets only attn_params.h and the .cuh files: no <...> includes anywhere.
         Pattern sys = Pattern.compile("^\\s*#\\s*include\\s*<", Pattern.MULTILINE);
-        for (String module : List.of("sdpa", "softmax", "additive", "gemm", "sdpa_tc")) {
+        for (String module : List.of("sdpa", "softmax", "additive", "gemm", "sdpa_tc", "additive_bwd")) {
             String s = KernelSources.source(module);
             assertFalse(sys.matcher(s).find(), module);
             for (String h : KernelSources.headers(s).values()) {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.github.attn4j.spi.KernelSignatures;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -41,7 +42,7 @@ class CudaKernelEmulationTest {
     void kernelSourcesPassTheReferenceOnTheHostEmulation() throws Exception {
         assumeTrue(!"false".equals(System.getProperty("attn4j.kernelEmulation")), "disabled by -Dattn4j.kernelEmulation=false");
         assumeTrue(onPath("g++"), "g++ is not on the PATH");
-        Path src = Path.of("..", "kernels", "cuda", "test", "kernels_test.cpp").toAbsolutePath().normalize();
+        Path src = KernelSignatures.KERNELS.resolve(Path.of("cuda", "test", "kernels_test.cpp"));
         assumeTrue(Files.exists(src), "no " + src);
         Path exe = Path.of("target", "kernels_test").toAbsolutePath();
         Files.createDirectories(exe.getParent());
@@ -54,7 +55,7 @@ class CudaKernelEmulationTest {
     void tensorCoreKernelSourcePassesTheReferenceOnTheHostEmulation() throws Exception {
         assumeTrue(!"false".equals(System.getProperty("attn4j.kernelEmulation")), "disabled by -Dattn4j.kernelEmulation=false");
         assumeTrue(onPath("g++"), "g++ is not on the PATH");
-        Path dir = Path.of("..", "kernels", "cuda").toAbsolutePath().normalize();
+        Path dir = KernelSignatures.KERNELS.resolve("cuda");
         Path src = dir.resolve(Path.of("emu", "sdpa_tc_emu_test.cpp"));
         assumeTrue(Files.exists(src), "no " + src);
         Path exe = Path.of("target", "sdpa_tc_emu_test").toAbsolutePath();

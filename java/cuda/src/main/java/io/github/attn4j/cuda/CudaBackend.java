@@ -68,6 +68,7 @@ public final class CudaBackend extends AbstractDeviceBackend {
         return modules.sources();
     }
 
+    /** The options this backend was opened with. */
     public CudaOptions options() {
         return options;
     }
@@ -120,6 +121,18 @@ public final class CudaBackend extends AbstractDeviceBackend {
         @Override
         public void close() {
             CudaCheck.check(JCudaDriver.cuCtxPopCurrent(new CUcontext()), "cuCtxPopCurrent");
+        }
+    }
+
+    /** Loads the module of every kernel step (fatbin or NVRTC) and resolves its entry. */
+    @Override
+    protected void build(Plan plan) {
+        try (Ctx c = enter()) {
+            for (Plan.Step step : plan.steps()) {
+                if (!step.module().equals(CudaPlans.CUBLAS)) {
+                    modules.function(step.module(), step.entry(), step.smemBytes());
+                }
+            }
         }
     }
 

@@ -41,6 +41,8 @@ final class CudaTables {
     static final int GEMM_TM, GEMM_TN, GEMM_THREADS;
     /** copy.cu. */
     static final int COPY_THREADS;
+    /** additive_bwd.cu: threads (rows or keys) per block, keys (rows) per tile. */
+    static final int ADDBWD_THREADS, ADDBWD_BN;
     /** tc_traits.cuh: the shared-memory bound every tensor-core row stays within. */
     static final int TC_SMEM_LIMIT;
 
@@ -60,6 +62,9 @@ final class CudaTables {
         GEMM_THREADS = define(gemm, "GEMM_THREADS");
         TC_SMEM_LIMIT = define(tc, "ATTN_TC_SMEM_LIMIT");
         COPY_THREADS = define(text("copy.cu"), "ATTN_COPY_THREADS");
+        String addBwd = text("additive_bwd.cu");
+        ADDBWD_THREADS = define(addBwd, "ATTN_ADDBWD_THREADS");
+        ADDBWD_BN = define(addBwd, "ATTN_ADDBWD_BN");
     }
 
     private static String text(String file) {

@@ -3,7 +3,7 @@
  *
  * <p>Structure: {@link io.github.attn4j.cuda.CudaPlans} decides "which kernel and which launch
  * shape" from the op and the device properties, as plain functions (unit-tested without a GPU);
- * {@link io.github.attn4j.cuda.CudaArgs} packs the kernel arguments in the order of the
+ * {@link io.github.attn4j.spi.KernelArgs} lists the kernel arguments in the order of the
  * {@code kernels/cuda/*.cu} signatures; {@link io.github.attn4j.cuda.CudaModules} loads the kernel
  * modules (embedded fatbin, else NVRTC, else an exception naming both failures);
  * {@link io.github.attn4j.cuda.CudaScope} issues the work on its stream;

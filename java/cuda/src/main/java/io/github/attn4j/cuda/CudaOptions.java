@@ -17,6 +17,11 @@ import java.util.Locale;
  *     ({@code attn4j.cuda.loader})
  */
 public record CudaOptions(boolean unfusedSdpa, String gemm, boolean tensorCores, String loader) {
+    /**
+     * Checks {@code gemm} and {@code loader} (null = "auto").
+     *
+     * @throws IllegalArgumentException when either is not one of its allowed values
+     */
     public CudaOptions {
         gemm = oneOf("gemm", gemm, "auto", "cublas", "kernel");
         loader = oneOf("loader", loader, "auto", "fatbin", "nvrtc");
@@ -40,22 +45,27 @@ public record CudaOptions(boolean unfusedSdpa, String gemm, boolean tensorCores,
                 tc.equals("true"), System.getProperty("attn4j.cuda.loader", "auto"));
     }
 
+    /** The fused SDPA, GEMM and loader "auto", no tensor cores. */
     public static CudaOptions defaults() {
         return new CudaOptions(false, "auto", false, "auto");
     }
 
+    /** These options with {@code unfusedSdpa} set to {@code on}. */
     public CudaOptions withUnfusedSdpa(boolean on) {
         return new CudaOptions(on, gemm, tensorCores, loader);
     }
 
+    /** These options with the GEMM provider {@code g} ("auto", "cublas" or "kernel"). */
     public CudaOptions withGemm(String g) {
         return new CudaOptions(unfusedSdpa, g, tensorCores, loader);
     }
 
+    /** These options with {@code tensorCores} set to {@code on}. */
     public CudaOptions withTensorCores(boolean on) {
         return new CudaOptions(unfusedSdpa, gemm, on, loader);
     }
 
+    /** These options with the module loader {@code l} ("auto", "fatbin" or "nvrtc"). */
     public CudaOptions withLoader(String l) {
         return new CudaOptions(unfusedSdpa, gemm, tensorCores, l);
     }

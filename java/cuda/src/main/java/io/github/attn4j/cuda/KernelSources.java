@@ -27,7 +27,7 @@ final class KernelSources {
 
     /** Whether the jar carries a fatbin for the module (without reading it). */
     static boolean hasFatbin(String module) {
-        return KernelSources.class.getResource(ROOT + module + ".fatbin") != null;
+        return KernelSources.class.getClassLoader().getResource(ROOT.substring(1) + module + ".fatbin") != null;
     }
 
     /** Any file of the CUDA kernel folder ({@code "tc_traits.cuh"}, {@code "sdpa.cu"}) as text, or null. */
@@ -103,8 +103,9 @@ final class KernelSources {
         return "/" + String.join("/", st);
     }
 
+    /** From the class loader, which sees this jar (/kernels/cuda/) and attn4j's (/kernels/attn_params.h). */
     private static byte[] read(String path) {
-        try (InputStream in = KernelSources.class.getResourceAsStream(path)) {
+        try (InputStream in = KernelSources.class.getClassLoader().getResourceAsStream(path.substring(1))) {
             return in == null ? null : in.readAllBytes();
         } catch (IOException e) {
             throw new UncheckedIOException("reading " + path, e);

@@ -1,6 +1,7 @@
 package io.github.attn4j.cuda;
 
 import io.github.attn4j.BackendException;
+import io.github.attn4j.spi.KernelBuilds;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -50,6 +51,15 @@ final class CudaModules {
         if (m != null) {
             return m;
         }
+        long t0 = System.nanoTime();
+        try {
+            return load(name);
+        } finally {
+            KernelBuilds.record(System.nanoTime() - t0);
+        }
+    }
+
+    private CUmodule load(String name) {
         List<String> failures = new ArrayList<>();
         if (!loader.equals("nvrtc")) {
             byte[] fat = KernelSources.fatbin(name);

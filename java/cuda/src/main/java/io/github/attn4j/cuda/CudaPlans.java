@@ -1,5 +1,6 @@
 package io.github.attn4j.cuda;
 
+import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
 import io.github.attn4j.OpParams;
@@ -72,6 +73,11 @@ final class CudaPlans {
             @Override
             public Plan sdpaBackward(SdpaBackwardParams p) {
                 return Plan.no("the SDPA backward has no CUDA kernel yet (OpenCL and cpu run it)");
+            }
+
+            @Override
+            public Plan additiveBackward(AdditiveBackwardParams p) {
+                return CudaPlans.additiveBackward(p, c.dev(), c.gemm());
             }
         });
     }
@@ -346,5 +352,80 @@ final class CudaPlans {
     static boolean cublasProjection(AdditiveParams p) {
         return p.q().stride(3) == 1 && p.k().stride(3) == 1 && p.wq().stride(1) == 1 && p.wk().stride(1) == 1
                 && CublasGemm.fits(p);
+    }
+
+    /** The default shared-memory limit that the SIMT additive backward stays within. */
+    static final int ADDBWD_SMEM_LIMIT = 48 * 1024;
+
+    /**
+     * The additive backward (additive_bwd.cu): [raw: the forward's projections into the fp32
+     * workspace], pre, dq, dkv, reduce, [raw: dq/dk through proj, dWq/dWk through wgrad]. The SIMT
+     * kernels keep each thread's rows in shared memory, so A and Dv are bounded by the 48 KiB limit.
+     */
+    static Plan additiveBackward(AdditiveBackwardParams p, DeviceProps dev, GemmProvider gemm) {
+        int a = p.dimA(), dv = p.headDimV(), t = CudaTables.ADDBWD_THREADS, bn = CudaTables.ADDBWD_BN;
+        int smem = 4 * (t * (3 * a + 2 * dv) + bn * (a + dv) + a + 4 * bn);
+        if ((long) t * (3L * a + 2L * dv) + (long) bn * (a + dv) + a + 4L * bn > ADDBWD_SMEM_LIMIT / 4) {
+            return Plan.no("A = " + a + ", Dv = " + dv + ": the CUDA additive backward keeps " + t + " rows of 3A + 2Dv floats"
+                    + " and a tile in 48 KiB of shared memory (" + smem + " B needed)");
+        }
+        long bh = (long) p.batch() * p.heads();
+        int qBlocks = (int) LaunchConfig.ceilDiv(p.seqQ(), t), kBlocks = (int) LaunchConfig.ceilDiv(p.seqK(), t);
+        if (!LaunchConfig.fits(Math.max(qBlocks, kBlocks), bh, 1)) {
+            return Plan.no("grid (" + Math.max(qBlocks, kBlocks) + ", " + bh + ") exceeds CUDA's limits");
+        }
+        DType dt = p.dtype();
+        long sqA = bh * p.seqQ() * a, skA = bh * p.seqK() * a;
+        long stOff = p.raw() ? 2 * (sqA + skA) : 0, dwpOff = stOff + 2 * bh * p.seqQ(), dbpOff = dwpOff + bh * kBlocks * a;
+        long ws = 4L * (dbpOff + (p.db() != null ? bh * qBlocks * a : 1));
+        Workspace w = new Workspace(ws);
+        Tensor st = Tensor.of(w, DType.F32, new int[] {(int) (2 * bh * p.seqQ())}, new long[] {1}, stOff);
+        Tensor dwp = Tensor.of(w, DType.F32, new int[] {(int) (bh * kBlocks * a)}, new long[] {1}, dwpOff);
+        Tensor dbp = Tensor.of(w, DType.F32, new int[] {p.db() != null ? (int) (bh * qBlocks * a) : 1}, new long[] {1},
+                dbpOff);
+        List<Plan.Step> steps = new ArrayList<>();
+        AdditiveBackwardParams f = p;
+        Tensor dqp = null, dkp = null;
+        if (p.raw()) {
+            int[] qs = {p.batch(), p.heads(), p.seqQ(), a};
+            int[] ks = {p.batch(), p.heads(), p.seqK(), a};
+            Tensor qp = Tensor.of(w, DType.F32, qs, Tensor.contiguousStrides(qs), 0);
+            Tensor kp = Tensor.of(w, DType.F32, ks, Tensor.contiguousStrides(ks), sqA);
+            dqp = Tensor.of(w, DType.F32, qs, Tensor.contiguousStrides(qs), sqA + skA);
+            dkp = Tensor.of(w, DType.F32, ks, Tensor.contiguousStrides(ks), 2 * sqA + skA);
+            for (Tensor[] xwc : new Tensor[][] {{p.q(), p.wq(), qp}, {p.k(), p.wk(), kp}}) {
+                long gx = LaunchConfig.ceilDiv(xwc[0].dim(2), CudaTables.GEMM_TM) * LaunchConfig.ceilDiv(a, CudaTables.GEMM_TN);
+                if (!LaunchConfig.fits(gx, bh, 1)) {
+                    return Plan.no("B*H = " + bh + " exceeds the projection GEMM kernel's 65535 batch limit");
+                }
+                steps.add(kernel("gemm", KernelId.GEMM_NT.entry(dt), gx, bh, 1, CudaTables.GEMM_THREADS, 0,
+                        KernelArgs.gemmNt(xwc[0], xwc[1], xwc[2])));
+            }
+            f = p.withProjected(qp, kp, dqp, dkp);
+        }
+        String sfx = p.raw() ? "_qkf32" : "";
+        for (KernelId id : new KernelId[] {KernelId.ADDITIVE_BWD_PRE, KernelId.ADDITIVE_BWD_DQ, KernelId.ADDITIVE_BWD_DKV}) {
+            steps.add(kernel("additive_bwd", id.entry(dt) + sfx, id == KernelId.ADDITIVE_BWD_DKV ? kBlocks : qBlocks, bh, 1,
+                    t, smem, KernelArgs.additiveBwd(id, f, qBlocks, kBlocks, st, dwp, dbp)));
+        }
+        steps.add(kernel("additive_bwd", KernelId.ADDITIVE_BWD_REDUCE.entry(dt), LaunchConfig.ceilDiv(a, 64), 1, 1, 64, 0,
+                KernelArgs.additiveBwd(KernelId.ADDITIVE_BWD_REDUCE, f, qBlocks, kBlocks, st, dwp, dbp)));
+        if (p.raw()) {
+            Object[][] sides = {{p.q(), p.dq(), p.wq(), p.dwq(), dqp}, {p.k(), p.dk(), p.wk(), p.dwk(), dkp}};
+            for (Object[] s : sides) {
+                Tensor x = (Tensor) s[0], dx = (Tensor) s[1], wt = (Tensor) s[2], dwt = (Tensor) s[3], dxp = (Tensor) s[4];
+                long gx = LaunchConfig.ceilDiv(x.dim(3), 64);
+                if (!LaunchConfig.fits(gx, x.dim(2), bh)) {
+                    return Plan.no("grid (" + gx + ", " + x.dim(2) + ", " + bh + ") exceeds CUDA's limits");
+                }
+                steps.add(kernel("additive_bwd", KernelId.ADDITIVE_BWD_PROJ.entry(dt), gx, x.dim(2), bh, 64, 0,
+                        KernelArgs.additiveProj(KernelId.ADDITIVE_BWD_PROJ, x, dx, wt, dwt, dxp)));
+                if (dwt != null) {
+                    steps.add(kernel("additive_bwd", KernelId.ADDITIVE_BWD_WGRAD.entry(dt), gx, a, 1, 64, 0,
+                            KernelArgs.additiveProj(KernelId.ADDITIVE_BWD_WGRAD, x, dx, wt, dwt, dxp)));
+                }
+            }
+        }
+        return Plan.of("simt-additive-bwd-" + dt(dt) + (p.raw() ? "+projection-kernel" : ""), ws, steps);
     }
 }
