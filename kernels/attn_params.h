@@ -171,6 +171,42 @@ typedef struct attn_sdpa_bwd_params {
     attn_mask_params m;
 } attn_sdpa_bwd_params;
 
+/* Merge of attention states (attn_merge_states_<dt>): parts i < n_parts of O_i [B, H, S, Dv] (data
+ * dtype) and LSE_i [B, H, S] (F32), each over a disjoint key set, give with m = max_i LSE_i
+ *   LSE = m + log sum_i exp(LSE_i - m),   O = sum_i exp(LSE_i - LSE) * O_i,
+ * a part with LSE_i = -inf is skipped (its O_i never read); all parts -inf give O = 0, LSE = -inf;
+ * a NaN (or +inf) LSE_i gives a NaN row. ATTN_F_LSE in flags: also write LSE. Buffers o0..o7,
+ * lse0..lse7 (absent parts: placeholders never read), then o, lse. */
+#define ATTN_MERGE_MAX_PARTS 8
+typedef struct attn_merge_part {
+    a_i64 o_off, o_sb, o_sh, o_ss, o_sd;
+    a_i64 lse_off, lse_sb, lse_sh, lse_ss;
+} attn_merge_part;
+
+typedef struct attn_merge_params {
+    attn_merge_part p0, p1, p2, p3, p4, p5, p6, p7;
+    attn_merge_part out;      /* O and LSE of the result */
+    a_i32 batch, heads, seq, head_dim_v;
+    a_i32 n_parts;            /* 1 .. ATTN_MERGE_MAX_PARTS */
+    a_i32 flags;              /* ATTN_F_LSE */
+} attn_merge_params;
+
+/* KV append into paged caches (attn_kv_append_<dt>): for every sequence b, kv head h and new row
+ * t < append_len[b], with pos = start_pos[b] + t, page = block_table[b, pos / page_size]:
+ *   k_cache[page, pos % page_size, h, :] = k_new[b, h, t, :]   (and v_cache from v_new),
+ * bit for bit. A page outside [0, num_pages) skips the row (nothing written). The caches are
+ * [num_pages, page_size, heads_kv, D|Dv] ("NHD" pages) with strides <c>_sp, _ss, _sh, _sd. Buffers:
+ * k_new, v_new, k_cache, v_cache, block_table (int32), then start_pos and append_len (int32 [B]). */
+typedef struct attn_kv_append_params {
+    a_i64 kn_off, kn_sb, kn_sh, kn_ss, kn_sd;
+    a_i64 vn_off, vn_sb, vn_sh, vn_ss, vn_sd;
+    a_i64 kc_off, kc_sp, kc_ss, kc_sh, kc_sd;
+    a_i64 vc_off, vc_sp, vc_ss, vc_sh, vc_sd;
+    a_i64 bt_off, bt_sb, bt_sp;
+    a_i32 batch, heads_kv, seq_new, head_dim, head_dim_v;
+    a_i32 num_pages, page_size, max_pages;
+} attn_kv_append_params;
+
 /* Additive attention backward (kernels/<lang>/additive_bwd.*), on projected inputs qp, kp (the
  * storage dtype, or fp32 with QK_F32, then dqp and dkp are fp32 too): from dc = dL/dC the gradients
  * dqp, dkp, dv, dw and db (formulas in AdditiveBackwardParams.java). The fp32 workspace views:

@@ -220,6 +220,25 @@ typedef ATTN_PASTE(float, VW) fv;
 #define LOAD4_ST(ptr, idx) (as_float4(convert_uint4(vload4(0, (ptr) + (idx))) << 16))
 #endif
 
+/* Stores a floatn into n consecutive storage elements (rounded to nearest even; bf16 NaN stays NaN). */
+#if defined(DT_F32)
+#define STOREN_ST(n, ptr, idx, v) ATTN_PASTE(vstore, n)((v), 0, (ptr) + (idx))
+#elif defined(DT_F16)
+#define STOREN_ST(n, ptr, idx, v) ATTN_PASTE(ATTN_PASTE(vstore_half, n), _rte)((v), 0, (ptr) + (idx))
+#else
+#define STOREN_ST(n, ptr, idx, v) ATTN_PASTE(vstore, n)(ATTN_PASTE(bf16_from_f32v, n)(v), 0, (ptr) + (idx))
+#define ATTN_BF16V(n)                                                                                           \
+    inline ATTN_PASTE(ushort, n) ATTN_PASTE(bf16_from_f32v, n)(ATTN_PASTE(float, n) f) {                     \
+        ATTN_PASTE(uint, n) u = ATTN_PASTE(as_uint, n)(f);                                                    \
+        ATTN_PASTE(uint, n) r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;                                      \
+        ATTN_PASTE(uint, n) q = (u >> 16) | 0x40u;                                                            \
+        return ATTN_PASTE(convert_ushort, n)(select(r, q, ATTN_PASTE(as_uint, n)(isnan(f))));              \
+    }
+ATTN_BF16V(4)
+ATTN_BF16V(8)
+ATTN_BF16V(16)
+#endif
+
 /* n consecutive storage elements (n = 2, 4, 8 or 16, a literal or a macro) as a floatn. */
 #if defined(DT_F32)
 #define LOADN_ST(n, ptr, idx) ATTN_PASTE(vload, n)(0, (ptr) + (idx))

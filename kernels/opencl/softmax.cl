@@ -13,13 +13,36 @@
  * where live and 0 where masked. Pass 2 reads x[j] and writes y[j] in the same thread, so Y may be X.
  * Keys outside the window/length bounds are never read.
  * Backward: dX = scale * Y * (dY - sum(dY * Y)), one tree sum; dX may be dY.
+ *
+ * ROW_PER_ITEM = 1 (CPU devices, chosen by the planner from the tuning table) replaces both shapes
+ * by one work-item per row, work-groups of one, each work-item walking its own contiguous block of
+ * rows (so that its reads stream through memory and the prefetchers follow): no barriers, no local
+ * memory, and explicit VW-wide vectors along the row, which PoCL maps to SIMD
+ * registers. A row is read from memory once and then stays in the core's cache for the later
+ * passes: forward (1) max, (2) e = exp(z - max) and the sum (f32 stores e into Y), (3) Y = e / sum
+ * (f32: scales Y in place; f16/bf16 recompute e, so Y is rounded once); backward (1) the dot
+ * product, (2) dX. Rows with a bool mask, bias, ALiBi or a non-unit key stride take scalar loops
+ * with the same arithmetic as the work-group shapes.
  */
 
 #if !defined(ROW_THREADS) || !defined(ROWS_PER_WG)
 #error "softmax.cl needs ROW_THREADS and ROWS_PER_WG"
 #endif
+#ifndef ROW_PER_ITEM
+#define ROW_PER_ITEM 0
+#endif
 #if (ROW_THREADS & (ROW_THREADS - 1)) != 0
 #error "ROW_THREADS must be a power of two"
+#endif
+
+#if ROW_PER_ITEM
+#if ROW_THREADS != 1 || ROWS_PER_WG != 1
+#error "ROW_PER_ITEM needs ROW_THREADS = ROWS_PER_WG = 1"
+#endif
+#ifndef VW
+#error "ROW_PER_ITEM needs VW"
+#endif
+#define SM_PLAIN (!HAS_BOOL_MASK && !HAS_BIAS && !HAS_ALIBI)
 #endif
 
 /* Tree sum over the ROW_THREADS threads of row rl; every thread gets the result. */
@@ -45,6 +68,7 @@ inline float softmax_score(const attn_softmax_params p, __global const uchar *ma
     return p.scale * xv + mask_score_bias(p.m, bias, slope, b, h, i, j);
 }
 
+#if !ROW_PER_ITEM
 __kernel __attribute__((reqd_work_group_size(ROW_THREADS, ROWS_PER_WG, 1)))
 void ENTRY(attn_masked_softmax)(const attn_softmax_params p, __global const st_t *x, __global st_t *y,
                                 __global const uchar *mask, __global const float *bias,
@@ -168,3 +192,155 @@ void ENTRY(attn_masked_softmax_bwd)(const attn_softmax_bwd_params p, __global co
         STORE_ST(dx, xb + j * p.dx_sk, p.scale * yv * (g - dot));
     }
 }
+
+#else /* ROW_PER_ITEM */
+
+/* One row of the forward pass (see the file comment). */
+inline void softmax_row(const attn_softmax_params p, __global const st_t *x, __global st_t *y,
+                        __global const uchar *mask, __global const float *bias, __global const float *alibi,
+                        __global const int *kv_len, __global const int *q_len, long row) {
+    const int i = (int)(row % p.seq_q);
+    const int h = (int)((row / p.seq_q) % p.heads);
+    const int b = (int)(row / p.seq_q / p.heads);
+    const attn_mask_params m = p.m;
+    const int n = p.seq_k;
+    int lo, hi;
+    mask_key_range(m, i, n, mask_kv_len(kv_len, b, n), &lo, &hi);
+    lo = max(lo, 0);
+    if (i >= mask_q_len(q_len, b, p.seq_q)) {
+        hi = lo;
+    }
+    hi = max(hi, lo);
+    const float slope = mask_alibi_slope(m, alibi, b, h);
+    const long xb = p.x_off + b * p.x_sb + h * p.x_sh + i * p.x_sq;
+    const long yb = p.y_off + b * p.y_sb + h * p.y_sh + i * p.y_sq;
+    const float sc = p.scale;
+    float mx = -INFINITY, sum = 0.0f;
+#if SM_PLAIN
+    if (p.x_sk == 1 && p.y_sk == 1) {
+        int j;
+        fv vm = (fv)(-INFINITY);
+        for (j = lo; j + VW <= hi; j += VW) {
+            vm = fmax(vm, sc * LOADN_ST(VW, x, xb + j));
+        }
+        mx = HMAX_W(vm);
+        for (; j < hi; j++) {
+            mx = fmax(mx, sc * LOAD_ST(x, xb + j));
+        }
+        const float ref = osm_ref(mx);
+        fv vs = (fv)(0.0f);
+        for (j = lo; j + VW <= hi; j += VW) {
+            const fv e = exp(sc * LOADN_ST(VW, x, xb + j) - ref);
+            vs += e;
+#if defined(DT_F32)
+            VSTORE_W(e, 0, y + yb + j);
+#endif
+        }
+        sum = HSUM_W(vs);
+        for (; j < hi; j++) {
+            const float e = exp(sc * LOAD_ST(x, xb + j) - ref);
+            sum += e;
+#if defined(DT_F32)
+            y[yb + j] = e;
+#endif
+        }
+        const float inv = osm_inv_sum(sum);
+        for (j = 0; j < lo; j++) {
+            STORE_ST(y, yb + j, 0.0f);
+        }
+        for (j = lo; j + VW <= hi; j += VW) {
+#if defined(DT_F32)
+            VSTORE_W(VLOAD_W(0, y + yb + j) * inv, 0, y + yb + j);
+#else
+            STOREN_ST(VW, y, yb + j, exp(sc * LOADN_ST(VW, x, xb + j) - ref) * inv);
+#endif
+        }
+        for (; j < hi; j++) {
+#if defined(DT_F32)
+            y[yb + j] *= inv;
+#else
+            STORE_ST(y, yb + j, exp(sc * LOAD_ST(x, xb + j) - ref) * inv);
+#endif
+        }
+        for (j = hi; j < n; j++) {
+            STORE_ST(y, yb + j, 0.0f);
+        }
+        return;
+    }
+#endif
+    for (int j = lo; j < hi; j++) {
+        mx = fmax(mx, softmax_score(p, mask, bias, slope, b, h, i, j, LOAD_ST(x, xb + j * p.x_sk)));
+    }
+    const float ref = osm_ref(mx);
+    for (int j = lo; j < hi; j++) {
+        const float z = softmax_score(p, mask, bias, slope, b, h, i, j, LOAD_ST(x, xb + j * p.x_sk));
+        sum += z == -INFINITY ? 0.0f : exp(z - ref);
+    }
+    const float inv = osm_inv_sum(sum);
+    for (int j = 0; j < n; j++) {
+        float out = 0.0f;
+        if (inv != 0.0f && j >= lo && j < hi) {
+            const float z = softmax_score(p, mask, bias, slope, b, h, i, j, LOAD_ST(x, xb + j * p.x_sk));
+            out = z == -INFINITY ? 0.0f : exp(z - ref) * inv;
+        }
+        STORE_ST(y, yb + j * p.y_sk, out);
+    }
+}
+
+__kernel __attribute__((reqd_work_group_size(1, 1, 1)))
+void ENTRY(attn_masked_softmax)(const attn_softmax_params p, __global const st_t *x, __global st_t *y,
+                                __global const uchar *mask, __global const float *bias,
+                                __global const float *alibi, __global const int *kv_len,
+                                __global const int *q_len) {
+    const long rows = (long)p.batch * p.heads * p.seq_q;
+    const long per = (rows + get_global_size(0) - 1) / get_global_size(0);
+    const long end = min(rows, (long)(get_global_id(0) + 1) * per);
+    for (long row = get_global_id(0) * per; row < end; row++) {
+        softmax_row(p, x, y, mask, bias, alibi, kv_len, q_len, row);
+    }
+}
+
+__kernel __attribute__((reqd_work_group_size(1, 1, 1)))
+void ENTRY(attn_masked_softmax_bwd)(const attn_softmax_bwd_params p, __global const st_t *y,
+                                    __global const st_t *dy, __global st_t *dx) {
+    const long rows = (long)p.batch * p.heads * p.seq_q;
+    const int n = p.seq_k;
+    const long per = (rows + get_global_size(0) - 1) / get_global_size(0);
+    const long end = min(rows, (long)(get_global_id(0) + 1) * per);
+    for (long row = get_global_id(0) * per; row < end; row++) {
+        const int i = (int)(row % p.seq_q);
+        const int h = (int)((row / p.seq_q) % p.heads);
+        const int b = (int)(row / p.seq_q / p.heads);
+        const long yb = p.y_off + b * p.y_sb + h * p.y_sh + i * p.y_sq;
+        const long db = p.dy_off + b * p.dy_sb + h * p.dy_sh + i * p.dy_sq;
+        const long xb = p.dx_off + b * p.dx_sb + h * p.dx_sh + i * p.dx_sq;
+        if (p.y_sk == 1 && p.dy_sk == 1 && p.dx_sk == 1) {
+            int j;
+            fv acc = (fv)(0.0f);
+            for (j = 0; j + VW <= n; j += VW) {
+                acc = fma(LOADN_ST(VW, y, yb + j), LOADN_ST(VW, dy, db + j), acc);
+            }
+            float dot = HSUM_W(acc);
+            for (; j < n; j++) {
+                dot += LOAD_ST(y, yb + j) * LOAD_ST(dy, db + j);
+            }
+            for (j = 0; j + VW <= n; j += VW) {
+                STOREN_ST(VW, dx, xb + j, p.scale * LOADN_ST(VW, y, yb + j) * (LOADN_ST(VW, dy, db + j) - dot));
+            }
+            for (; j < n; j++) {
+                STORE_ST(dx, xb + j, p.scale * LOAD_ST(y, yb + j) * (LOAD_ST(dy, db + j) - dot));
+            }
+            continue;
+        }
+        float dot = 0.0f;
+        for (int j = 0; j < n; j++) {
+            dot += LOAD_ST(y, yb + j * p.y_sk) * LOAD_ST(dy, db + j * p.dy_sk);
+        }
+        for (int j = 0; j < n; j++) {
+            const float yv = LOAD_ST(y, yb + j * p.y_sk);
+            STORE_ST(dx, xb + j * p.dx_sk, p.scale * yv * (LOAD_ST(dy, db + j * p.dy_sk) - dot));
+        }
+    }
+}
+
+#endif /* ROW_PER_ITEM */

@@ -5,7 +5,9 @@
  * NaN that must propagate and NaN behind a mask that must not, huge logits, F32/F16/BF16 storage,
  * both layouts, every SDPA tile, warp- and block-per-row softmax (vector and scalar paths, in
  * place), softmax backward, fused additive with and without weights, pre-projected and through
- * the projection GEMM, and the unfused GEMM + softmax + GEMM path.
+ * the projection GEMM, the unfused GEMM + softmax + GEMM path, the strided copy and the merge of
+ * attention states (merge.cu: empty parts with NaN garbage, NaN LSEs, every dtype, 1..8 parts) and
+ * the KV append into paged caches (kv_append.cu: garbage everywhere else, bad table entries skipped).
  *
  *   g++ -std=c++20 -O2 -pthread kernels_test.cpp -o kernels_test && ./kernels_test [seed]
  * Exit status 0 when every case passes; each failure prints the case and the first mismatch.
@@ -18,6 +20,8 @@
 #include "../additive_bwd.cu"
 #include "../gemm.cu"
 #include "../copy.cu"
+#include "../merge.cu"
+#include "../kv_append.cu"
 
 #include <cstdio>
 #include <random>
@@ -728,6 +732,139 @@ static void copy_case(std::mt19937& rng, int d0, int d1, int d2, int d3, bool pe
     report(ok, name, detail);
 }
 
+/* Merge of attention states (merge.cu): n parts of O [B, H, S, Dv] (BHSD or BSHD per part) and LSE
+ * [B, H, S]; about one part-row in five empty (-inf, its O row NaN garbage that must not be read),
+ * one row all empty, one row with a NaN LSE, and (lse_out) the merged LSE. Reference in double. */
+static void merge_case(std::mt19937& rng, DT dt, int B, int H, int S, int Dv, int n, bool lse_out, int blocks) {
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    const float ninf = -INFINITY;
+    const size_t rows = (size_t)B * H * S;
+    std::vector<Buf> O;
+    std::vector<std::vector<float>> L(n, std::vector<float>(rows));
+    attn_merge_params p{};
+    attn_merge_part* parts[8] = {&p.p0, &p.p1, &p.p2, &p.p3, &p.p4, &p.p5, &p.p6, &p.p7};
+    for (int i = 0; i < n; i++) {
+        O.emplace_back(dt, rows * Dv);
+        Str st = strides(rng() % 2, B, H, S, Dv);
+        attn_merge_part& t = *parts[i];
+        t.o_off = 0; t.o_sb = st.b; t.o_sh = st.h; t.o_ss = st.s; t.o_sd = st.d;
+        t.lse_off = 0; t.lse_sb = (long long)H * S; t.lse_sh = S; t.lse_ss = 1;
+        for (int b = 0; b < B; b++) for (int h = 0; h < H; h++) for (int s = 0; s < S; s++) {
+            size_t r = ((size_t)b * H + h) * S + s;
+            bool empty = rng() % 5 == 0 || r == 0;
+            L[i][r] = empty ? ninf : 4.0f * u(rng);
+            if (r == rows - 1 && i == 0) L[i][r] = NAN;
+            for (int d = 0; d < Dv; d++) O[i].set(b * st.b + h * st.h + s * st.s + d, empty ? NAN : u(rng));
+        }
+    }
+    Buf out(dt, rows * Dv);
+    out.poison();
+    std::vector<float> lse(rows, -777.0f);
+    p.out.o_off = 0; p.out.o_sb = (long long)H * S * Dv; p.out.o_sh = (long long)S * Dv; p.out.o_ss = Dv; p.out.o_sd = 1;
+    p.out.lse_off = 0; p.out.lse_sb = (long long)H * S; p.out.lse_sh = S; p.out.lse_ss = 1;
+    p.batch = B; p.heads = H; p.seq = S; p.head_dim_v = Dv; p.n_parts = n; p.flags = lse_out ? ATTN_F_LSE : 0;
+    using E = unsigned short;
+    const void* src[8] = {};
+    const float* lsrc[8] = {};
+    for (int i = 0; i < n; i++) { src[i] = O[i].ptr(); lsrc[i] = L[i].data(); }
+    attn_emu::launch({(unsigned)blocks, 1, 1}, ATTN_MERGE_THREADS, 0, [&] {
+        if (dt == DF32) attn::merge_states<attn::F32>(p, (const float* const*)src, lsrc, (float*)out.ptr(), lse.data());
+        else if (dt == DF16) attn::merge_states<attn::F16>(p, (const E* const*)src, lsrc, (E*)out.ptr(), lse.data());
+        else attn::merge_states<attn::BF16>(p, (const E* const*)src, lsrc, (E*)out.ptr(), lse.data());
+    });
+    bool ok = true;
+    std::string detail;
+    for (int b = 0; b < B && ok; b++) for (int h = 0; h < H && ok; h++) for (int s = 0; s < S && ok; s++) {
+        size_t r = ((size_t)b * H + h) * S + s;
+        double m = -INFINITY;
+        bool nan = false;
+        for (int i = 0; i < n; i++) { nan |= std::isnan(L[i][r]); m = std::max(m, (double)L[i][r]); }
+        double want_lse, sum = 0;
+        std::vector<double> want(Dv, 0.0);
+        if (nan) { want_lse = NAN; std::fill(want.begin(), want.end(), NAN); }
+        else if (m == -INFINITY) { want_lse = -INFINITY; }
+        else {
+            for (int i = 0; i < n; i++) if (L[i][r] != ninf) sum += std::exp(L[i][r] - m);
+            for (int i = 0; i < n; i++) if (L[i][r] != ninf) {
+                const attn_merge_part& t = *parts[i];
+                double w = std::exp(L[i][r] - m) / sum;
+                for (int d = 0; d < Dv; d++) want[d] += w * O[i].get(b * t.o_sb + h * t.o_sh + s * t.o_ss + d);
+            }
+            want_lse = m + std::log(sum);
+        }
+        for (int d = 0; d < Dv && ok; d++) {
+            float got = out.get(r * Dv + d);
+            if (!close_enough(want[d], got, tol_of(dt))) {
+                ok = false; char t[160]; std::snprintf(t, sizeof t, "O[row %zu, %d] want %.6g got %.6g", r, d, want[d], got); detail = t;
+            }
+        }
+        if (ok && lse_out && !close_enough(want_lse, lse[r], 2e-6)) {
+            ok = false; char t[160]; std::snprintf(t, sizeof t, "LSE[row %zu] want %.6g got %.6g", r, want_lse, lse[r]); detail = t;
+        }
+        if (ok && !lse_out && lse[r] != -777.0f) { ok = false; detail = "LSE written without ATTN_F_LSE"; }
+    }
+    char name[160];
+    std::snprintf(name, sizeof name, "merge %s B%d H%d S%d Dv%d parts=%d lse=%d blocks=%d", dt_name(dt), B, H, S, Dv, n, lse_out, blocks);
+    report(ok, name, detail);
+}
+
+/* KV append (kv_append.cu): B sequences of Snew rows (ragged: some shorter, one empty) into pages of
+ * page_size rows through a shuffled block table whose unreached entries are garbage, plus one
+ * reached entry out of range (that row must be skipped). Every cache element the reference does not
+ * write must keep its garbage; element width W (u32 or u16 storage). */
+template <typename T>
+static void kv_append_case(std::mt19937& rng, int B, int H, int Sn, int D, int Dv, int ps, bool ragged, int blocks) {
+    std::vector<int> start(B), len(B);
+    int max_pages = 1;
+    for (int b = 0; b < B; b++) {
+        start[b] = b == 0 ? 0 : (int)(rng() % (3 * ps + 1));
+        len[b] = ragged ? (b % 3 == 1 ? 0 : b % 3 == 2 ? std::max(1, Sn / 2) : Sn) : Sn;
+        max_pages = std::max(max_pages, (start[b] + Sn + ps - 1) / ps + 1);
+    }
+    const int pages = B * max_pages + 3;
+    std::vector<int> perm(pages);
+    for (int i = 0; i < pages; i++) perm[i] = i;
+    std::shuffle(perm.begin(), perm.end(), rng);
+    std::vector<int> bt((size_t)B * max_pages);
+    for (int b = 0; b < B; b++) for (int j = 0; j < max_pages; j++) {
+        int first = start[b] / ps, last = len[b] == 0 ? first - 1 : (start[b] + len[b] - 1) / ps;
+        bt[(size_t)b * max_pages + j] = (j >= first && j <= last) ? perm[b * max_pages + j] : (j % 2 ? -7 : pages + 5);
+    }
+    int bad_b = B - 1, bad_j = start[bad_b] / ps; /* a reached entry out of range: its rows are skipped */
+    if (len[bad_b] > 0) bt[(size_t)bad_b * max_pages + bad_j] = pages + 1;
+    std::vector<T> kn((size_t)B * H * Sn * D), vn((size_t)B * H * Sn * Dv), kc((size_t)pages * ps * H * D),
+        vc((size_t)pages * ps * H * Dv);
+    for (auto& x : kn) x = (T)rng();
+    for (auto& x : vn) x = (T)rng();
+    for (auto& x : kc) x = (T)rng();
+    for (auto& x : vc) x = (T)rng();
+    std::vector<T> kw = kc, vw = vc; /* the reference */
+    for (int b = 0; b < B; b++) for (int t = 0; t < len[b]; t++) {
+        int pos = start[b] + t, page = bt[(size_t)b * max_pages + pos / ps], slot = pos % ps;
+        if (page < 0 || page >= pages) continue;
+        for (int h = 0; h < H; h++) {
+            for (int d = 0; d < D; d++) kw[(((size_t)page * ps + slot) * H + h) * D + d] = kn[(((size_t)b * H + h) * Sn + t) * D + d];
+            for (int d = 0; d < Dv; d++) vw[(((size_t)page * ps + slot) * H + h) * Dv + d] = vn[(((size_t)b * H + h) * Sn + t) * Dv + d];
+        }
+    }
+    attn_kv_append_params p{};
+    p.kn_sb = (long long)H * Sn * D; p.kn_sh = (long long)Sn * D; p.kn_ss = D; p.kn_sd = 1;
+    p.vn_sb = (long long)H * Sn * Dv; p.vn_sh = (long long)Sn * Dv; p.vn_ss = Dv; p.vn_sd = 1;
+    p.kc_sp = (long long)ps * H * D; p.kc_ss = (long long)H * D; p.kc_sh = D; p.kc_sd = 1;
+    p.vc_sp = (long long)ps * H * Dv; p.vc_ss = (long long)H * Dv; p.vc_sh = Dv; p.vc_sd = 1;
+    p.bt_sb = max_pages; p.bt_sp = 1;
+    p.batch = B; p.heads_kv = H; p.seq_new = Sn; p.head_dim = D; p.head_dim_v = Dv;
+    p.num_pages = pages; p.page_size = ps; p.max_pages = max_pages;
+    attn_emu::launch({(unsigned)blocks, 1, 1}, ATTN_KV_APPEND_THREADS, 0, [&] {
+        attn::kv_append<T>(p, kn.data(), vn.data(), kc.data(), vc.data(), bt.data(), start.data(), len.data());
+    });
+    bool ok = kc == kw && vc == vw;
+    char name[160];
+    std::snprintf(name, sizeof name, "kv_append u%d B%d H%d Snew%d D%d Dv%d page%d ragged=%d blocks=%d", (int)(8 * sizeof(T)), B, H,
+                  Sn, D, Dv, ps, ragged, blocks);
+    report(ok, name, ok ? "" : "a cache element differs from the reference");
+}
+
 int main(int argc, char** argv) {
     unsigned seed = argc > 1 ? (unsigned)std::strtoul(argv[1], nullptr, 10) : 20261121u;
     std::mt19937 rng(seed);
@@ -819,6 +956,18 @@ int main(int argc, char** argv) {
         copy_case<unsigned short>(rng, 1, 4, 33, 16, permute, 3);
         copy_case<unsigned char>(rng, 3, 1, 9, 5, permute, 2);
     }
+    /* merge of attention states: 1..8 parts, every dtype, grid-stride with few blocks and one per element */
+    for (DT t : dts) {
+        merge_case(rng, t, 2, 3, 5, 24, 3, true, 2);
+        merge_case(rng, t, 1, 2, 7, 40, 8, true, 1);
+        merge_case(rng, t, 2, 1, 3, 5, 1, false, 4);
+        merge_case(rng, t, 1, 1, 9, 130, 2, true, 5);
+    }
+    /* KV append: page sizes 1, 5, 16, decode and chunks, ragged, both element widths */
+    kv_append_case<unsigned int>(rng, 3, 2, 1, 16, 16, 16, false, 2);
+    kv_append_case<unsigned int>(rng, 3, 2, 7, 16, 8, 5, true, 3);
+    kv_append_case<unsigned int>(rng, 2, 1, 9, 4, 4, 1, false, 1);
+    kv_append_case<unsigned short>(rng, 4, 2, 33, 8, 12, 16, true, 4);
     std::printf("kernels_test: %d cases, %d failures (seed %u)\n", g_cases, g_failures, seed);
     return g_failures == 0 ? 0 : 1;
 }

@@ -72,6 +72,16 @@ public interface Backend extends AutoCloseable {
         run(p);
     }
 
+    /** Merges partial attention states ({@link MergeParams}). */
+    default void merge(MergeParams p) {
+        run(p);
+    }
+
+    /** Appends K/V rows to paged caches ({@link KvAppendParams}). */
+    default void kvAppend(KvAppendParams p) {
+        run(p);
+    }
+
     /** Runs the additive attention backward ({@link AdditiveBackwardParams}). */
     default void additiveBackward(AdditiveBackwardParams p) {
         run(p);

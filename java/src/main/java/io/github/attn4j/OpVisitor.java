@@ -23,6 +23,12 @@ public interface OpVisitor<R> {
     /** The SDPA backward. */
     R sdpaBackward(SdpaBackwardParams p);
 
+    /** Merge of attention states ({@link MergeParams}). */
+    R merge(MergeParams p);
+
+    /** KV append into paged caches ({@link KvAppendParams}). */
+    R kvAppend(KvAppendParams p);
+
     /** The additive attention backward. */
     R additiveBackward(AdditiveBackwardParams p);
 }

@@ -27,6 +27,43 @@ class ReadmeExamplesTest {
         return a;
     }
 
+    // keys [from, to) of a [B, H, S, D] tensor, as a view (no copy)
+    static Tensor keys(Tensor t, int from, int to) {
+        return t.view(t.offset() + from * t.stride(2), new int[] {t.dim(0), t.dim(1), to - from, t.dim(3)}, t.strides());
+    }
+
+    /** The merge example: two scopes over the two halves of the keys, merged, equal the unsplit SDPA. */
+    @Test
+    void mergeAcrossTwoScopes() {
+        int B = 2, H = 3, Sq = 4, Sk = 9, D = 8, Dv = 6;
+        float[] q = rand(B * H * Sq * D, 21), k = rand(B * H * Sk * D, 22), v = rand(B * H * Sk * Dv, 23);
+        float[] o = new float[B * H * Sq * Dv], lse = new float[B * H * Sq];
+        float[] want = new float[o.length], wantLse = new float[lse.length];
+        System.setProperty("attn4j.backend", "cpu");
+        try {
+            int h2 = Sk / 2;                                    // keys [0, h2) in scope 1, [h2, Sk) in scope 2
+            Tensor tq = Tensor.of(q, B, H, Sq, D), tk = Tensor.of(k, B, H, Sk, D), tv = Tensor.of(v, B, H, Sk, Dv);
+            try (Backend attn = Attn4j.open(); Scope s1 = attn.newScope(); Scope s2 = attn.newScope()) {
+                Tensor o1 = s1.allocate(DType.F32, B, H, Sq, Dv), lse1 = s1.allocate(DType.F32, B, H, Sq);
+                Tensor o2 = s2.allocate(DType.F32, B, H, Sq, Dv), lse2 = s2.allocate(DType.F32, B, H, Sq);
+                s1.sdpa(SdpaParams.builder(tq, keys(tk, 0, h2), keys(tv, 0, h2), o1).lse(lse1).build());
+                s2.sdpa(SdpaParams.builder(tq, keys(tk, h2, Sk), keys(tv, h2, Sk), o2).lse(lse2).build());
+                s1.merge(MergeParams.builder(java.util.List.of(o1, o2), java.util.List.of(lse1, lse2),
+                        Tensor.of(o, B, H, Sq, Dv)).lse(Tensor.of(lse, B, H, Sq)).build());
+                attn.sdpa(SdpaParams.builder(tq, tk, tv, Tensor.of(want, B, H, Sq, Dv)).lse(Tensor.of(wantLse, B, H, Sq))
+                        .build());
+            }
+        } finally {
+            System.clearProperty("attn4j.backend");
+        }
+        for (int i = 0; i < o.length; i++) {
+            assertEquals(want[i], o[i], 1e-6f);
+        }
+        for (int i = 0; i < lse.length; i++) {
+            assertEquals(wantLse[i], lse[i], 1e-6f);
+        }
+    }
+
     @Test
     void eachOpOnHostArrays() {
         int B = 2, H = 4, Sq = 5, Sk = 7, D = 16, A = 8, Dq = 12, Dk = 10, Dv = 16;

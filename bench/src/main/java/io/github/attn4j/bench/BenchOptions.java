@@ -94,8 +94,8 @@ public record BenchOptions(List<String> backends, Set<String> ops, List<String> 
                         case "--op" -> {
                             for (String o : list(v)) {
                                 String op = o.toLowerCase(Locale.ROOT);
-                                if (!Set.of("sdpa", "softmax", "additive").contains(op)) {
-                                    throw new IllegalArgumentException("--op: expected sdpa, softmax or additive, got '"
+                                if (!Set.of("sdpa", "softmax", "softmax_bwd", "additive").contains(op)) {
+                                    throw new IllegalArgumentException("--op: expected sdpa, softmax, softmax_bwd or additive, got '"
                                             + o + "'");
                                 }
                                 ops.add(op);

@@ -85,7 +85,7 @@ public final class Charts {
             xs.add(x(r.shape()));
             series.computeIfAbsent(r.impl(), k -> new TreeMap<>()).put(x(r.shape()), y);
         }
-        String xTitle = byDimA(first) ? "attention dim A" : first.op().equals("softmax") ? "row width N"
+        String xTitle = byDimA(first) ? "attention dim A" : first.op().startsWith("softmax") ? "row width N"
                 : first.seqQ() == 1 ? "KV length Sk (Sq = 1)" : "sequence length S";
         CategoryChart c = new CategoryChartBuilder().width(900).height(540).title(title(rows))
                 .xAxisTitle(xTitle).yAxisTitle(bw ? "GB/s" : "TFLOP/s").build();
@@ -129,6 +129,7 @@ public final class Charts {
                     : String.format(Locale.ROOT, "SDPA forward, H=%d, head dim %d, %s, %s", s.heads(), s.headDim(),
                             s.causal() ? "causal" : "non-causal", size);
             case "softmax" -> String.format(Locale.ROOT, "masked softmax, R·N = %d", (long) s.seqQ() * s.seqK());
+            case "softmax_bwd" -> String.format(Locale.ROOT, "softmax backward, R·N = %d", (long) s.seqQ() * s.seqK());
             default -> byDimA(s) ? String.format(Locale.ROOT, "additive attention, B=%d S=%d Dv=%d", s.batch(),
                     s.seqK(), s.headDimV()) : String.format(Locale.ROOT, "additive attention, B=%d A=%d Dv=%d%s",
                             s.batch(), s.dimA(), s.headDimV(), s.causal() ? " causal" : "");

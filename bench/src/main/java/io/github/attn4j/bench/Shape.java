@@ -20,8 +20,8 @@ public record Shape(String op, String set, int batch, int heads, int headsKv, in
         int headDimV, int dimA, boolean causal) {
 
     public Shape {
-        if (!op.equals("sdpa") && !op.equals("softmax") && !op.equals("additive")) {
-            throw new IllegalArgumentException("op: expected sdpa, softmax or additive, got '" + op + "'");
+        if (!op.equals("sdpa") && !op.equals("softmax") && !op.equals("softmax_bwd") && !op.equals("additive")) {
+            throw new IllegalArgumentException("op: expected sdpa, softmax, softmax_bwd or additive, got '" + op + "'");
         }
         positive("batch", batch);
         positive("heads", heads);
@@ -55,6 +55,11 @@ public record Shape(String op, String set, int batch, int heads, int headsKv, in
         return new Shape("softmax", set, 1, 1, 1, rows, n, 0, 0, 0, false);
     }
 
+    /** The masked softmax backward over R rows of N: dX from Y and dY. */
+    public static Shape softmaxBackward(String set, int rows, int n) {
+        return new Shape("softmax_bwd", set, 1, 1, 1, rows, n, 0, 0, 0, false);
+    }
+
     public static Shape additive(String set, int b, int h, int sq, int sk, int a, int dv, boolean causal) {
         return new Shape("additive", set, b, h, h, sq, sk, 0, dv, a, causal);
     }
@@ -85,6 +90,7 @@ public record Shape(String op, String set, int batch, int heads, int headsKv, in
      * <ul>
      *   <li>sdpa: Q + K + V + O.</li>
      *   <li>softmax: X read + Y written, {@code 2·R·N·es}.</li>
+     *   <li>softmax_bwd: Y and dY read + dX written, {@code 3·R·N·es}.</li>
      *   <li>additive: Qp + Kp + V + w + b + C.</li>
      * </ul>
      */
@@ -93,6 +99,7 @@ public record Shape(String op, String set, int batch, int heads, int headsKv, in
             case "sdpa" -> es * ((double) batch * heads * seqQ * headDim + (double) batch * headsKv * seqK * (headDim
                     + headDimV) + (double) batch * heads * seqQ * headDimV);
             case "softmax" -> 2.0 * es * batch * heads * seqQ * seqK;
+            case "softmax_bwd" -> 3.0 * es * batch * heads * seqQ * seqK;
             default -> es * ((double) batch * heads * seqQ * dimA + (double) batch * heads * seqK * (dimA + headDimV)
                     + 2.0 * dimA + (double) batch * heads * seqQ * headDimV);
         };
@@ -100,7 +107,7 @@ public record Shape(String op, String set, int batch, int heads, int headsKv, in
 
     /** True when the op is judged by bandwidth (GB/s) rather than TFLOP/s: softmax and decode. */
     public boolean memoryBound() {
-        return op.equals("softmax") || (op.equals("sdpa") && seqQ == 1);
+        return op.startsWith("softmax") || (op.equals("sdpa") && seqQ == 1);
     }
 
     /** The value plotted on the x axis: S for square problems, Sk (decode), N (softmax). */
@@ -113,7 +120,7 @@ public record Shape(String op, String set, int batch, int heads, int headsKv, in
         long q = (long) batch * heads * seqQ * Math.max(Math.max(headDim, headDimV), dimA);
         long kv = (long) batch * headsKv * seqK * Math.max(Math.max(headDim, headDimV), dimA);
         long x = (long) batch * heads * seqQ * seqK;
-        return op.equals("softmax") ? x : Math.max(q, kv);
+        return op.startsWith("softmax") ? x : Math.max(q, kv);
     }
 
     /**
@@ -136,7 +143,7 @@ public record Shape(String op, String set, int batch, int heads, int headsKv, in
                     m.put("dv", headDimV);
                 }
             }
-            case "softmax" -> {
+            case "softmax", "softmax_bwd" -> {
                 m.put("r", seqQ);
                 m.put("n", seqK);
             }
@@ -163,7 +170,7 @@ public record Shape(String op, String set, int batch, int heads, int headsKv, in
             case "sdpa" -> String.format(Locale.ROOT, "B=%d H=%d%s Sq=%d Sk=%d D=%d%s%s", batch, heads,
                     headsKv != heads ? "/" + headsKv : "", seqQ, seqK, headDim, headDimV != headDim ? " Dv=" + headDimV
                             : "", causal ? " causal" : "");
-            case "softmax" -> String.format(Locale.ROOT, "R=%d N=%d", seqQ, seqK);
+            case "softmax", "softmax_bwd" -> String.format(Locale.ROOT, "R=%d N=%d", seqQ, seqK);
             default -> String.format(Locale.ROOT, "B=%d H=%d Sq=%d Sk=%d A=%d Dv=%d%s", batch, heads, seqQ, seqK, dimA,
                     headDimV, causal ? " causal" : "");
         };

@@ -32,7 +32,8 @@ import java.util.Set;
 public final class ShapeSets {
     private ShapeSets() {}
 
-    public static final List<String> SET_NAMES = List.of("flash", "decode", "softmax", "additive", "standard", "small");
+    public static final List<String> SET_NAMES = List.of("flash", "decode", "softmax", "softmax-bwd", "additive", "standard",
+            "small");
 
     public static List<Shape> flash() {
         List<Shape> l = new ArrayList<>();
@@ -59,6 +60,15 @@ public final class ShapeSets {
         List<Shape> l = new ArrayList<>();
         for (int n = 128; n <= 32768; n *= 2) {
             l.add(Shape.softmax("softmax", (1 << 24) / n, n));
+        }
+        return l;
+    }
+
+    /** The softmax backward rows: the widths of {@link #softmax()}, R·N = 2²⁴. */
+    public static List<Shape> softmaxBackward() {
+        List<Shape> l = new ArrayList<>();
+        for (int n = 128; n <= 32768; n *= 2) {
+            l.add(Shape.softmaxBackward("softmax-bwd", (1 << 24) / n, n));
         }
         return l;
     }
@@ -105,6 +115,7 @@ public final class ShapeSets {
                 case "flash" -> out.addAll(flash());
                 case "decode" -> out.addAll(decode());
                 case "softmax" -> out.addAll(softmax());
+                case "softmax-bwd" -> out.addAll(softmaxBackward());
                 case "additive" -> out.addAll(additive());
                 case "standard" -> {
                     out.addAll(flash());
@@ -174,9 +185,9 @@ public final class ShapeSets {
                 return new Shape("sdpa", "custom", kv.get("b"), h, kv.getOrDefault("hkv", h), sq, sk, d,
                         kv.getOrDefault("dv", d), 0, causal);
             }
-            case "softmax" -> {
+            case "softmax", "softmax_bwd" -> {
                 need(text, kv, "r", "n");
-                return new Shape("softmax", "custom", 1, 1, 1, kv.get("r"), kv.get("n"), 0, 0, 0, causal);
+                return new Shape(op, "custom", 1, 1, 1, kv.get("r"), kv.get("n"), 0, 0, 0, causal);
             }
             case "additive" -> {
                 need(text, kv, "b", "a", "dv");
@@ -184,7 +195,7 @@ public final class ShapeSets {
                 int h = kv.getOrDefault("h", 1);
                 return new Shape("additive", "custom", kv.get("b"), h, h, sq, sk, 0, kv.get("dv"), kv.get("a"), causal);
             }
-            default -> throw new IllegalArgumentException("shape '" + text + "': expected op sdpa, softmax or additive, got '"
+            default -> throw new IllegalArgumentException("shape '" + text + "': expected op sdpa, softmax, softmax_bwd or additive, got '"
                     + parts[0] + "'");
         }
     }

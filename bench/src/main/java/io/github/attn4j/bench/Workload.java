@@ -8,6 +8,7 @@ import io.github.attn4j.Masks;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.Scope;
 import io.github.attn4j.SdpaParams;
+import io.github.attn4j.SoftmaxBackwardParams;
 import io.github.attn4j.SoftmaxParams;
 import io.github.attn4j.Tensor;
 import java.util.Locale;
@@ -68,6 +69,7 @@ public final class Workload {
             case "sdpa" -> es * ((long) s.batch() * s.heads() * s.seqQ() * (s.headDim() + s.headDimV())
                     + (long) s.batch() * s.headsKv() * s.seqK() * (s.headDim() + s.headDimV()));
             case "softmax" -> 2 * es * s.batch() * s.heads() * s.seqQ() * (long) s.seqK();
+            case "softmax_bwd" -> 3 * es * s.batch() * s.heads() * s.seqQ() * (long) s.seqK();
             default -> es * ((long) s.batch() * s.heads() * s.seqQ() * (s.dimA() + s.headDimV())
                     + (long) s.batch() * s.heads() * s.seqK() * (s.dimA() + s.headDimV()) + 2L * s.dimA());
         };
@@ -96,6 +98,12 @@ public final class Workload {
                     b.causal();
                 }
                 yield b.build();
+            }
+            case "softmax_bwd" -> {
+                Tensor y = filled(scope, t, rnd, 1f, s.batch(), s.heads(), s.seqQ(), s.seqK());
+                Tensor dy = filled(scope, t, rnd, 1f, s.batch(), s.heads(), s.seqQ(), s.seqK());
+                Tensor dx = scope.allocate(t, s.batch(), s.heads(), s.seqQ(), s.seqK());
+                yield SoftmaxBackwardParams.builder(y, dy, dx).build();
             }
             default -> {
                 Tensor qp = filled(scope, t, rnd, 1f, s.batch(), s.heads(), s.seqQ(), s.dimA());

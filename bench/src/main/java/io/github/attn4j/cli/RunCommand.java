@@ -5,20 +5,24 @@ import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.Backend;
 import io.github.attn4j.DType;
 import io.github.attn4j.HostMemory;
+import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Layout;
 import io.github.attn4j.SdpaBackwardParams;
+import io.github.attn4j.MergeParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxParams;
 import io.github.attn4j.Tensor;
 import io.github.attn4j.npy.Npy;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 
 /**
- * {@code attn4j run sdpa|softmax|additive|additive-backward|sdpa-backward ...}: runs one op on .npy inputs and writes .npy outputs.
+ * {@code attn4j run sdpa|softmax|additive|additive-backward|sdpa-backward|merge|kv-append ...}: runs one op on .npy inputs and writes .npy outputs.
  * Data files are {@code <f4} or {@code <f2}; masks {@code |b1}; bias and ALiBi slopes {@code <f4}.
  */
 public final class RunCommand {
@@ -30,6 +34,11 @@ public final class RunCommand {
                    attn4j run softmax --backend NAME --x X.npy --out Y.npy [--scale X] [MASK FLAGS]
                    attn4j run additive --backend NAME --q Q.npy --k K.npy --v V.npy --w W.npy --out C.npy
                      [--b B.npy] [--wq WQ.npy --wk WK.npy] [--weights A.npy] [MASK FLAGS]
+                   attn4j run merge --backend NAME --o O1.npy,O2.npy[,..] --lse L1.npy,L2.npy[,..] --out O.npy
+                     [--lse-out L.npy]
+                   attn4j run kv-append --backend NAME --k-cache KC.npy --v-cache VC.npy --block-table BT.npy
+                     --k K.npy --v V.npy --start-positions n,n,.. [--append-lengths n,n,..]
+                     --k-out KC2.npy --v-out VC2.npy
                    attn4j run additive-backward --backend NAME --q Q.npy --k K.npy --v V.npy --w W.npy [--b B.npy]
                      [--wq WQ.npy --wk WK.npy] --dout DC.npy --dq DQ.npy --dk DK.npy --dv DV.npy --dw DW.npy
                      [--db DB.npy] [--dwq DWQ.npy --dwk DWK.npy] [--out C.npy] [MASK FLAGS]
@@ -50,6 +59,9 @@ public final class RunCommand {
     private static final Set<String> SOFTMAX = Cli.names(Cli.MASK_FLAGS, "backend", "x", "out", "scale");
     private static final Set<String> ADDITIVE = Cli.names(Cli.MASK_FLAGS, "backend", "q", "k", "v", "w", "out", "b",
             "wq", "wk", "weights");
+    private static final Set<String> MERGE = Set.of("backend", "o", "lse", "out", "lse-out");
+    private static final Set<String> KV_APPEND = Set.of("backend", "k-cache", "v-cache", "block-table", "k", "v",
+            "start-positions", "append-lengths", "k-out", "v-out");
     private static final Set<String> ADDITIVE_BACKWARD = Cli.names(Cli.MASK_FLAGS, "backend", "q", "k", "v", "w", "b",
             "wq", "wk", "dout", "dq", "dk", "dv", "dw", "db", "dwq", "dwk", "out");
     private static final Set<String> SDPA_BACKWARD = Cli.names(Cli.MASK_FLAGS, "backend", "q", "k", "v", "out", "lse",
@@ -69,10 +81,12 @@ public final class RunCommand {
                 case "sdpa" -> SDPA;
                 case "softmax" -> SOFTMAX;
                 case "additive" -> ADDITIVE;
+                case "merge" -> MERGE;
+                case "kv-append" -> KV_APPEND;
                 case "additive-backward" -> ADDITIVE_BACKWARD;
                 case "sdpa-backward" -> SDPA_BACKWARD;
                 default -> throw new Cli.UsageException("unknown op '" + op
-                        + "': expected sdpa, softmax, additive, additive-backward or sdpa-backward");
+                        + "': expected sdpa, softmax, additive, additive-backward, sdpa-backward, merge or kv-append");
             };
             Cli.Args a = Cli.parse(rest, flags, BOOL);
             if (a.has("help")) {
@@ -86,6 +100,8 @@ public final class RunCommand {
             Prepared p = switch (op) {
                 case "sdpa" -> sdpa(a);
                 case "softmax" -> softmax(a);
+                case "merge" -> merge(a);
+                case "kv-append" -> kvAppend(a);
                 case "additive-backward" -> additiveBackward(a);
                 case "sdpa-backward" -> sdpaBackward(a);
                 default -> additive(a);
@@ -260,6 +276,73 @@ public final class RunCommand {
             }
         };
         r.written = a.get("out") + " " + Arrays.toString(oStored.shape()) + (lse != null ? " and " + a.get("lse") : "");
+        return r;
+    }
+
+    /** The comma-separated .npy files of a list flag, read in order. */
+    private static List<Tensor> npyList(Cli.Args a, String flag) {
+        List<Tensor> l = new ArrayList<>();
+        for (String f : a.required(flag).split(",")) {
+            if (f.isBlank()) {
+                throw new Cli.UsageException("--" + flag + " " + a.get(flag) + ": expected FILE.npy[,FILE.npy..], got an empty name");
+            }
+            l.add(Npy.read(Path.of(f.trim())));
+        }
+        return l;
+    }
+
+    private static Prepared merge(Cli.Args a) {
+        List<Tensor> os = npyList(a, "o"), ls = npyList(a, "lse");
+        for (int i = 0; i < os.size(); i++) {
+            Tensor o = os.get(i);
+            if (o.dtype() != DType.F32 && o.dtype() != DType.F16) {
+                throw new Cli.UsageException("--o " + a.get("o").split(",")[i] + ": expected <f4 or <f2 data, got " + o.dtype());
+            }
+            if (o.rank() != 4) {
+                throw new Cli.UsageException("--o " + a.get("o").split(",")[i] + ": expected a 4-D array [B, H, S, Dv], got shape "
+                        + Arrays.toString(o.shape()));
+            }
+        }
+        a.required("out");
+        Tensor first = os.get(0);
+        Tensor out = alloc(first.dtype(), first.shape());
+        Tensor lse = a.has("lse-out") ? alloc(DType.F32, first.dim(0), first.dim(1), first.dim(2)) : null;
+        Prepared r = new Prepared();
+        r.params = MergeParams.builder(os, ls, out).lse(lse).build();
+        r.write = () -> {
+            Npy.write(Path.of(a.get("out")), out);
+            if (lse != null) {
+                Npy.write(Path.of(a.get("lse-out")), lse);
+            }
+        };
+        r.written = a.get("out") + " " + Arrays.toString(out.shape()) + (lse != null ? " and " + a.get("lse-out") : "");
+        return r;
+    }
+
+    /**
+     * KV append: the caches are read, the new rows written into them through the block table (int32
+     * {@code <i4}), and the updated caches written to {@code --k-out} and {@code --v-out}.
+     */
+    private static Prepared kvAppend(Cli.Args a) {
+        Tensor kc = rank(a, "k-cache", data(a, "k-cache"), 4, "[numPages, pageSize, Hkv, D]");
+        Tensor vc = rank(a, "v-cache", data(a, "v-cache"), 4, "[numPages, pageSize, Hkv, Dv]");
+        Tensor bt = rank(a, "block-table", Cli.npy(a, "block-table"), 2, "[B, maxPagesPerSeq]");
+        Tensor k = rank(a, "k", data(a, "k"), 4, "[B, Hkv, Snew, D]");
+        Tensor v = rank(a, "v", data(a, "v"), 4, "[B, Hkv, Snew, Dv]");
+        a.required("start-positions");
+        a.required("k-out");
+        a.required("v-out");
+        KvAppendParams.Builder p = KvAppendParams.builder(k, v, kc, vc, bt, a.ints("start-positions"));
+        if (a.has("append-lengths")) {
+            p.appendLengths(a.ints("append-lengths"));
+        }
+        Prepared r = new Prepared();
+        r.params = p.build();
+        r.write = () -> {
+            Npy.write(Path.of(a.get("k-out")), kc);
+            Npy.write(Path.of(a.get("v-out")), vc);
+        };
+        r.written = a.get("k-out") + " and " + a.get("v-out") + " " + Arrays.toString(kc.shape());
         return r;
     }
 

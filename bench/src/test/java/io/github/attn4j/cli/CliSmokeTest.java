@@ -217,6 +217,52 @@ class CliSmokeTest {
     }
 
     @Test
+    void runMerge() {
+        // Part 0: LSE 0, O = 2; part 1: LSE ln 3, O = 6 -> O = (2 + 3*6)/4 = 5, LSE = ln 4. Row 1: part 0 empty.
+        Path o0 = npy("m0.npy", Tensor.of(new float[] {2, Float.NaN}, 1, 1, 2, 1));
+        Path o1 = npy("m1.npy", Tensor.of(new float[] {6, 7}, 1, 1, 2, 1));
+        Path l0 = npy("l0.npy", Tensor.of(new float[] {0, Float.NEGATIVE_INFINITY}, 1, 1, 2));
+        Path l1 = npy("l1.npy", Tensor.of(new float[] {(float) Math.log(3), 1}, 1, 1, 2));
+        Path out = dir.resolve("mo.npy"), lse = dir.resolve("ml.npy");
+        Out r = call(RunCommand::run, "merge", "--backend", "cpu", "--o", o0 + "," + o1, "--lse", l0 + "," + l1, "--out",
+                out.toString(), "--lse-out", lse.toString());
+        assertEquals(0, r.code(), r.err());
+        assertArrayEquals(new float[] {5, 7}, Npy.read(out).toFloatArray(), 1e-6f);
+        assertArrayEquals(new float[] {(float) Math.log(4), 1}, Npy.read(lse).toFloatArray(), 1e-6f);
+        oneLineError(call(RunCommand::run, "merge", "--backend", "cpu", "--o", o0 + "," + o1, "--lse", l0.toString(),
+                "--out", out.toString()), "lse: expected 2 partial LSEs");
+        oneLineError(call(RunCommand::run, "merge", "--backend", "cpu", "--o", o0 + "," + l1, "--lse", l0 + "," + l1,
+                "--out", out.toString()), "expected a 4-D array [B, H, S, Dv]");
+        oneLineError(call(RunCommand::run, "merge", "--backend", "cpu", "--o", o0.toString(), "--lse", l0.toString()),
+                "missing --out");
+    }
+
+    @Test
+    void runKvAppend() {
+        // pageSize 2, 3 pages, Hkv = D = 1; sequence 0 at position 1 through pages [2, 0]: rows 5, 6 go to
+        // (page 2, slot 1) and (page 0, slot 0). Everything else keeps its 9.
+        Path kc = npy("kc.npy", Tensor.of(new float[] {9, 9, 9, 9, 9, 9}, 3, 2, 1, 1));
+        Path vc = npy("vc.npy", Tensor.of(new float[] {9, 9, 9, 9, 9, 9}, 3, 2, 1, 1));
+        Path bt = npy("bt.npy", Tensor.of(HostMemory.of(new int[] {2, 0}), DType.I32, new int[] {1, 2},
+                new long[] {2, 1}, 0));
+        Path k = npy("kn.npy", Tensor.of(new float[] {5, 6}, 1, 1, 2, 1));
+        Path v = npy("vn.npy", Tensor.of(new float[] {-5, -6}, 1, 1, 2, 1));
+        Path ko = dir.resolve("ko.npy"), vo = dir.resolve("vo.npy");
+        String[] base = {"kv-append", "--backend", "cpu", "--k-cache", kc.toString(), "--v-cache", vc.toString(),
+            "--block-table", bt.toString(), "--k", k.toString(), "--v", v.toString(), "--k-out", ko.toString(),
+            "--v-out", vo.toString()};
+        Out r = call(RunCommand::run, concat(base, "--start-positions", "1"));
+        assertEquals(0, r.code(), r.err());
+        assertArrayEquals(new float[] {6, 9, 9, 9, 9, 5}, Npy.read(ko).toFloatArray());
+        assertArrayEquals(new float[] {-6, 9, 9, 9, 9, -5}, Npy.read(vo).toFloatArray());
+        oneLineError(call(RunCommand::run, concat(base, "--start-positions", "3")),
+                "startPositions[0] + 2 rows: expected <= the block table's capacity");
+        oneLineError(call(RunCommand::run, concat(base, "--start-positions", "1,2")), "startPositions: expected 1 values");
+        oneLineError(call(RunCommand::run, concat(base, "--start-positions", "1", "--block-table", kc.toString())),
+                "given twice");
+    }
+
+    @Test
     void runRejectsBadFlagsAndFiles() {
         Path q = npy("q.npy", rand(1, 1, 1, 2, 4));
         Path k = npy("k.npy", rand(2, 1, 1, 3, 4));

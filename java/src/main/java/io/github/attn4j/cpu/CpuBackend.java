@@ -7,6 +7,8 @@ import io.github.attn4j.Check;
 import io.github.attn4j.DType;
 import io.github.attn4j.DeviceInfo;
 import io.github.attn4j.HostMemory;
+import io.github.attn4j.KvAppendParams;
+import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.OpVisitor;
 import io.github.attn4j.Scope;
@@ -126,6 +128,24 @@ public final class CpuBackend implements Backend {
                 if (s.dbias() != null) {
                     Reference.store(g.dbias(), s.dbias());
                 }
+                return null;
+            }
+
+            @Override
+            public Void merge(MergeParams m) {
+                Reference.MergeResult r = Reference.merge(m);
+                Reference.store(r.o(), m.out());
+                if (m.outLse() != null) {
+                    Reference.store(r.lse(), m.outLse());
+                }
+                return null;
+            }
+
+            @Override
+            public Void kvAppend(KvAppendParams k) {
+                Reference.KvAppendResult r = Reference.kvAppend(k);
+                Reference.store(r.kCache(), k.kCache());
+                Reference.store(r.vCache(), k.vCache());
                 return null;
             }
 

@@ -2,8 +2,10 @@ package io.github.attn4j.cpu;
 
 import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
+import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Masks;
 import io.github.attn4j.SdpaBackwardParams;
+import io.github.attn4j.MergeParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
 import io.github.attn4j.SoftmaxParams;
@@ -331,6 +333,84 @@ public final class Reference {
             }
         });
         return new AdditiveResult(out, weights);
+    }
+
+    /** Merge outputs: {@code o} is {@code [B, H, S, Dv]}, {@code lse} is {@code [B, H, S]}, row-major. */
+    public record MergeResult(double[] o, double[] lse) {}
+
+    /**
+     * Merge of attention states in double ({@link MergeParams} gives the semantics): parts with
+     * LSE = -inf are skipped (never read), all parts -inf give zeros and -inf, a NaN (or +inf) LSE
+     * gives a NaN row.
+     */
+    public static MergeResult merge(MergeParams p) {
+        int bn = p.batch(), hn = p.heads(), sn = p.seq(), dv = p.headDimV(), n = p.parts();
+        double[] o = new double[Math.toIntExact(p.rows() * dv)];
+        double[] lse = new double[Math.toIntExact(p.rows())];
+        IntStream.range(0, Math.toIntExact(p.rows())).parallel().forEach(r -> {
+            int s = r % sn, h = (r / sn) % hn, b = r / sn / hn;
+            double[] l = new double[n];
+            double m = Double.NEGATIVE_INFINITY;
+            boolean nan = false;
+            for (int i = 0; i < n; i++) {
+                l[i] = p.lse().get(i).get(b, h, s);
+                nan |= Double.isNaN(l[i]);
+                m = Math.max(m, l[i]);
+            }
+            if (nan || m == Double.POSITIVE_INFINITY) {
+                java.util.Arrays.fill(o, r * dv, (r + 1) * dv, Double.NaN);
+                lse[r] = Double.NaN;
+                return;
+            }
+            if (m == Double.NEGATIVE_INFINITY) {
+                lse[r] = Double.NEGATIVE_INFINITY;
+                return;
+            }
+            double sum = 0;
+            double[] w = new double[n];
+            for (int i = 0; i < n; i++) {
+                w[i] = l[i] == Double.NEGATIVE_INFINITY ? 0 : Math.exp(l[i] - m);
+                sum += w[i];
+            }
+            for (int i = 0; i < n; i++) {
+                if (l[i] == Double.NEGATIVE_INFINITY) {
+                    continue;
+                }
+                for (int x = 0; x < dv; x++) {
+                    o[r * dv + x] += w[i] / sum * p.o().get(i).get(b, h, s, x);
+                }
+            }
+            lse[r] = m + Math.log(sum);
+        });
+        return new MergeResult(o, lse);
+    }
+
+    /** KV append outputs: the whole caches after the append, row-major {@code [numPages, pageSize, Hkv, D|Dv]}. */
+    public record KvAppendResult(double[] kCache, double[] vCache) {}
+
+    /** KV append: the caches as they are, with the new rows written through the block table. */
+    public static KvAppendResult kvAppend(KvAppendParams p) {
+        double[] kc = copy4(p.kCache()), vc = copy4(p.vCache());
+        int ps = p.pageSize(), h = p.headsKv(), d = p.headDim(), dv = p.headDimV();
+        for (int b = 0; b < p.batch(); b++) {
+            for (int t = 0; t < p.appendLength(b); t++) {
+                long pos = (long) p.startPositions()[b] + t;
+                int page = (int) p.blockTable().get(b, (int) (pos / ps)), slot = (int) (pos % ps);
+                if (page < 0 || page >= p.numPages()) {
+                    continue; // a device-resident table is not checked on the host: the row is skipped
+                }
+                for (int hh = 0; hh < h; hh++) {
+                    long row = ((long) page * ps + slot) * h + hh;
+                    for (int x = 0; x < d; x++) {
+                        kc[Math.toIntExact(row * d + x)] = p.kNew().get(b, hh, t, x);
+                    }
+                    for (int x = 0; x < dv; x++) {
+                        vc[Math.toIntExact(row * dv + x)] = p.vNew().get(b, hh, t, x);
+                    }
+                }
+            }
+        }
+        return new KvAppendResult(kc, vc);
     }
 
     /**

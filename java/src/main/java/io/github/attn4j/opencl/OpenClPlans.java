@@ -3,7 +3,9 @@ package io.github.attn4j.opencl;
 import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
+import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Masks;
+import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.OpVisitor;
 import io.github.attn4j.SdpaBackwardParams;
@@ -45,16 +47,19 @@ final class OpenClPlans {
      * @param smShortGroup  work-items per short-row work-group (rows * threads per row)
      * @param smLongThreads threads per row in the long-row shape
      * @param gemmTile      projection GEMM tile edge
+     * @param smRowPerItem  softmax: 0 = the work-group shapes above; N > 0 = one row per work-item,
+     *                      work-groups of one, N work-items per compute unit walking the rows
+     *                      (CPUs: no barriers or local memory, VW-wide vectors along the row)
      */
     record Tune(int vw, int sdpaBlockN, int sdpaRows, int sdpaWg, int addBlockN, int addWg, int smShortMax,
-            int smKeysPerThread, int smShortGroup, int smLongThreads, int gemmTile) {
+            int smKeysPerThread, int smShortGroup, int smLongThreads, int gemmTile, int smRowPerItem) {
         /**
          * CPUs (PoCL, measured in bench/results/opencl-pocl.md): 16-wide explicit vectors (one zmm),
          * 4 query rows per work-item, 64-key tiles and 64 work-items, so 256 rows share each K/V tile.
          */
-        static final Tune CPU = new Tune(16, 64, 4, 64, 32, 32, 4096, 512, 64, 16, 16);
-        /** GPUs: one row per work-item, float4 vectors, 128-item groups. */
-        static final Tune GPU = new Tune(4, 32, 1, 128, 32, 64, 1024, 16, 256, 256, 16);
+        static final Tune CPU = new Tune(16, 64, 4, 64, 32, 32, 4096, 512, 64, 16, 16, 8);
+        /** GPUs: one row per work-item, float4 vectors, 128-item groups; softmax rows per work-group. */
+        static final Tune GPU = new Tune(4, 32, 1, 128, 32, 64, 1024, 16, 256, 256, 16, 0);
 
         /** The row for a device class with the options' overrides applied (once, when the backend opens). */
         static Tune of(boolean cpu, OpenClOptions o) {
@@ -63,12 +68,12 @@ final class OpenClPlans {
                 return t;
             }
             int[] v = {t.vw, t.sdpaBlockN, t.sdpaRows, t.sdpaWg, t.addBlockN, t.addWg, t.smShortMax, t.smKeysPerThread,
-                t.smShortGroup, t.smLongThreads, t.gemmTile};
+                t.smShortGroup, t.smLongThreads, t.gemmTile, t.smRowPerItem};
             for (String kv : o.tune().split(",")) {
                 String[] p = kv.trim().split("=");
                 v[OpenClOptions.TUNE_NAMES.indexOf(p[0].trim())] = Integer.parseInt(p[1].trim());
             }
-            return new Tune(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]);
+            return new Tune(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]);
         }
     }
 
@@ -143,6 +148,16 @@ final class OpenClPlans {
             @Override
             public Plan sdpaBackward(SdpaBackwardParams s) {
                 return OpenClPlans.sdpaBackward(s, dev, t);
+            }
+
+            @Override
+            public Plan merge(MergeParams m) {
+                return OpenClPlans.merge(m, dev);
+            }
+
+            @Override
+            public Plan kvAppend(KvAppendParams k) {
+                return OpenClPlans.kvAppend(k, dev);
             }
 
             @Override
@@ -302,6 +317,21 @@ final class OpenClPlans {
 
     private static Plan softmax(DType dt, long rows, int n, Masks m, OpenClDevice dev, Tune t, boolean backward,
             List<io.github.attn4j.spi.Arg> args) {
+        KernelId k = backward ? KernelId.MASKED_SOFTMAX_BWD : KernelId.MASKED_SOFTMAX;
+        if (t.smRowPerItem > 0) {
+            // A row per work-item: enough work-items to keep every compute unit busy, never more than rows.
+            long items = Math.max(1, Math.min(rows, (long) t.smRowPerItem * dev.computeUnits()));
+            Map<String, Object> c = dtypeConstants(dt);
+            c.put("ROW_THREADS", 1);
+            c.put("ROWS_PER_WG", 1);
+            c.put("ROW_PER_ITEM", 1);
+            c.put("VW", t.vw);
+            maskConstants(c, m);
+            String name = String.format(Locale.ROOT, "%s-row-per-item-%s-v%d", backward ? "softmax-bwd" : "softmax",
+                    dt(dt), t.vw);
+            return Plan.of(name, 0, List.of(new Plan.Step("softmax", k.entry(dt), c, new long[] {items, 1},
+                    new long[] {1, 1}, 0, args)));
+        }
         int[] shape = softmaxShape(n, dev, t);
         long local = 2L * 4 * shape[0] * shape[1];
         if (local > dev.localMemBytes()) {
@@ -312,7 +342,6 @@ final class OpenClPlans {
         c.put("ROW_THREADS", shape[0]);
         c.put("ROWS_PER_WG", shape[1]);
         maskConstants(c, m);
-        KernelId k = backward ? KernelId.MASKED_SOFTMAX_BWD : KernelId.MASKED_SOFTMAX;
         String name = String.format(Locale.ROOT, "%s-%s-%s-%dx%d", backward ? "softmax-bwd" : "softmax",
                 shape[1] > 1 ? "short-rows" : "long-rows", dt(dt), shape[0], shape[1]);
         return Plan.of(name, 0, List.of(new Plan.Step("softmax", k.entry(dt), c,
@@ -458,6 +487,32 @@ final class OpenClPlans {
     /** Local memory of the larger backward kernel (dK/dV: Q and dO tiles, each transposed and row-major). */
     private static long bwdLocalBytes(int d, int dv, int dPad, int dvPad, int bn) {
         return 4L * bn * ((long) d + dPad + dv + dvPad + 4);
+    }
+
+    /** Work-items per group of the merge kernel (fewer when the device or kernel allows fewer). */
+    static final int MERGE_WG = 256;
+
+    /** Merge of attention states: one grid-stride launch over the elements of O, one variant per dtype. */
+    private static Plan merge(MergeParams m, OpenClDevice dev) {
+        if (m.parts() > MergeParams.MAX_DEVICE_PARTS) {
+            return Plan.no(m.parts() + " parts: the merge kernel takes at most " + MergeParams.MAX_DEVICE_PARTS
+                    + " per call (merge in a tree: a merged LSE is a valid part)");
+        }
+        long wg = Math.min(MERGE_WG, pow2Floor(dev.maxWorkGroupSize()));
+        long groups = Math.max(1, Math.min(ceilDiv(m.rows() * m.headDimV(), wg), 4L * dev.computeUnits() * 64));
+        return Plan.of("merge-" + dt(m.dtype()), 0, List.of(new Plan.Step("merge", KernelId.MERGE_STATES.entry(m.dtype()),
+                dtypeConstants(m.dtype()), new long[] {groups}, new long[] {wg}, 0, KernelArgs.merge(m))));
+    }
+
+    /** KV append: one grid-stride launch over the new rows' elements, one variant per element width. */
+    private static Plan kvAppend(KvAppendParams k, OpenClDevice dev) {
+        long wg = Math.min(MERGE_WG, pow2Floor(dev.maxWorkGroupSize()));
+        long n = (long) k.batch() * k.seqNew() * k.headsKv() * (k.headDim() + k.headDimV());
+        long groups = Math.max(1, Math.min(ceilDiv(n, wg), 4L * dev.computeUnits() * 64));
+        Map<String, Object> c = dtypeConstants(k.dtype());
+        c.put("KV_T", k.dtype().bytes() == 4 ? "uint" : "ushort");
+        return Plan.of("kv-append-" + dt(k.dtype()), 0, List.of(new Plan.Step("kv_append",
+                KernelId.KV_APPEND.entry(k.dtype()), c, new long[] {groups}, new long[] {wg}, 0, KernelArgs.kvAppend(k))));
     }
 
     /** Work-items per group of the small additive-backward kernels (reduce, projection gradients): 8 x 8 or 64. */

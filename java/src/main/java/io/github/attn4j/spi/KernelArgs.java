@@ -2,8 +2,10 @@ package io.github.attn4j.spi;
 
 import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
+import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Masks;
 import io.github.attn4j.SdpaBackwardParams;
+import io.github.attn4j.MergeParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
 import io.github.attn4j.SoftmaxParams;
@@ -155,5 +157,34 @@ public final class KernelArgs {
     /** {@code attn_copy_u<8|16|32>}: {@code dst = src} element by element, any strides. */
     public static List<Arg> copy(Tensor src, Tensor dst) {
         return new Builder().struct(KernelParams.copy(src, dst)).buf("src", src).buf("dst", dst).build();
+    }
+
+    /**
+     * {@code attn_merge_states_<dt>}: the struct, {@code o0..o7}, {@code lse0..lse7} (parts past
+     * {@code p.parts()} absent), then {@code o} and {@code lse}.
+     */
+    public static List<Arg> merge(MergeParams p) {
+        Builder b = new Builder().struct(KernelParams.merge(p));
+        for (int i = 0; i < MergeParams.MAX_DEVICE_PARTS; i++) {
+            b.buf("o" + i, i < p.parts() ? p.o().get(i) : null);
+        }
+        for (int i = 0; i < MergeParams.MAX_DEVICE_PARTS; i++) {
+            b.buf("lse" + i, i < p.parts() ? p.lse().get(i) : null);
+        }
+        return b.buf("o", p.out()).buf("lse", p.outLse()).build();
+    }
+
+    /**
+     * {@code attn_kv_append_<dt>}: the struct, the new rows, the caches, the block table, then the
+     * start positions and the row counts (Snew for each sequence when the call gives none).
+     */
+    public static List<Arg> kvAppend(KvAppendParams p) {
+        int[] len = new int[p.batch()];
+        for (int b = 0; b < len.length; b++) {
+            len[b] = p.appendLength(b);
+        }
+        return new Builder().struct(KernelParams.kvAppend(p)).buf("k_new", p.kNew()).buf("v_new", p.vNew())
+                .buf("k_cache", p.kCache()).buf("v_cache", p.vCache()).buf("block_table", p.blockTable())
+                .ints("start_pos", p.startPositions()).ints("append_len", len).build();
     }
 }

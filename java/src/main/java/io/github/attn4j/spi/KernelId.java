@@ -40,7 +40,11 @@ public enum KernelId {
     /** Additive backward, raw inputs: dW = sum dxp^T . x. */
     ADDITIVE_BWD_WGRAD("attn_additive_bwd_wgrad"),
     /** Strided copy; named by element width ({@link #copyEntry}), not by dtype. */
-    COPY("attn_copy");
+    COPY("attn_copy"),
+    /** Merge of attention states ({@code kernels/<lang>/merge.*}). */
+    MERGE_STATES("attn_merge_states"),
+    /** KV append into paged caches ({@code kernels/<lang>/kv_append.*}). */
+    KV_APPEND("attn_kv_append");
 
     private final String stem;
 

@@ -2,8 +2,10 @@ package io.github.attn4j.spi;
 
 import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
+import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Masks;
 import io.github.attn4j.SdpaBackwardParams;
+import io.github.attn4j.MergeParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
 import io.github.attn4j.SoftmaxParams;
@@ -267,5 +269,45 @@ public final class KernelParams {
             w.f32("alpha", alpha).i32("flags", flags);
             return w;
         }
+    }
+
+    /** Writes one {@code attn_merge_part}: an O view and an LSE view (zeros for absent ones). */
+    private static void mergePart(StructWriter w, String name, Tensor o, Tensor lse) {
+        w.begin(name);
+        t4(w, "o", o, "sb", "sh", "ss", "sd");
+        t4(w, "lse", lse, "sb", "sh", "ss");
+        w.end();
+    }
+
+    /** {@code attn_merge_params}: parts past {@code p.parts()} are zeros (never read). */
+    public static StructWriter merge(MergeParams p) {
+        if (p.parts() > MergeParams.MAX_DEVICE_PARTS) {
+            throw new IllegalArgumentException("merge: expected at most " + MergeParams.MAX_DEVICE_PARTS
+                    + " parts per kernel launch, got " + p.parts());
+        }
+        StructWriter w = new StructWriter();
+        for (int i = 0; i < MergeParams.MAX_DEVICE_PARTS; i++) {
+            boolean live = i < p.parts();
+            mergePart(w, "p" + i, live ? p.o().get(i) : null, live ? p.lse().get(i) : null);
+        }
+        mergePart(w, "out", p.out(), p.outLse());
+        w.i32("batch", p.batch()).i32("heads", p.heads()).i32("seq", p.seq()).i32("head_dim_v", p.headDimV());
+        w.i32("n_parts", p.parts()).i32("flags", p.outLse() != null ? F_LSE : 0);
+        return w;
+    }
+
+    /** {@code attn_kv_append_params}. */
+    public static StructWriter kvAppend(KvAppendParams p) {
+        StructWriter w = new StructWriter();
+        t4(w, "kn", p.kNew(), "sb", "sh", "ss", "sd");
+        t4(w, "vn", p.vNew(), "sb", "sh", "ss", "sd");
+        t4(w, "kc", p.kCache(), "sp", "ss", "sh", "sd");
+        t4(w, "vc", p.vCache(), "sp", "ss", "sh", "sd");
+        w.i64("bt_off", p.blockTable().offset()).i64("bt_sb", p.blockTable().stride(0))
+                .i64("bt_sp", p.blockTable().stride(1));
+        w.i32("batch", p.batch()).i32("heads_kv", p.headsKv()).i32("seq_new", p.seqNew()).i32("head_dim", p.headDim())
+                .i32("head_dim_v", p.headDimV());
+        w.i32("num_pages", p.numPages()).i32("page_size", p.pageSize()).i32("max_pages", p.maxPagesPerSeq());
+        return w;
     }
 }

@@ -22,6 +22,11 @@ import java.util.Set;
  *   <li>ADDITIVE: Qp {@code [batch, heads, seqQ, dim]}, Kp {@code [batch, heads, seqK, dim]}
  *       ({@code dim} is A), V {@code [batch, heads, seqK, dimV]}; with {@link Flag#RAW} Q is
  *       {@code [.., rawDimQ]} and K {@code [.., rawDimK]} with weights {@code [A, rawDim*]}.
+ *   <li>MERGE: {@code dim} partial outputs O_i {@code [batch, heads, seqQ, dimV]} with their LSEs
+ *       {@code [batch, heads, seqQ]} ({@code seqK} unused); {@link Flag#LSE} also writes the merged LSE.
+ *   <li>KV_APPEND: new rows K {@code [batch, heads, seqQ, dim]}, V {@code [batch, heads, seqQ, dimV]}
+ *       into paged caches of page size {@code seqK}; {@code kvLengths} makes the batch ragged
+ *       (per-sequence append lengths).
  * </ul>
  */
 public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int seqQ, int seqK, int dim, int dimV,
@@ -40,7 +45,11 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
         /** Additive attention. */
         ADDITIVE("additive"),
         /** The SDPA backward (same dims and options as SDPA; dBias whenever a bias is present). */
-        SDPA_BACKWARD("sdpa_backward");
+        SDPA_BACKWARD("sdpa_backward"),
+        /** Merge of attention states. */
+        MERGE("merge"),
+        /** KV append into paged caches. */
+        KV_APPEND("kv_append");
 
         private final String id;
 
@@ -67,7 +76,7 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
                     return o;
                 }
             }
-            throw new IllegalArgumentException("op: expected sdpa, softmax, softmax_backward, additive or sdpa_backward, got '" + s + "'");
+            throw new IllegalArgumentException("op: expected sdpa, softmax, softmax_backward, additive, sdpa_backward, merge or kv_append, got '" + s + "'");
         }
     }
 
@@ -214,6 +223,8 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
             case SDPA -> rows * seqK * (dim + dimV);
             case SDPA_BACKWARD -> 3 * rows * seqK * (dim + dimV);
             case SOFTMAX, SOFTMAX_BACKWARD -> rows * seqK;
+            case MERGE -> rows * dimV * dim;
+            case KV_APPEND -> rows * (dim + dimV);
             case ADDITIVE -> (has(Flag.BACKWARD) ? 3 : 1) * rows * seqK * (dim + dimV) + (has(Flag.RAW) ? (long) batch * heads * (seqQ * rawDimQ
                     + seqK * rawDimK) * dim : 0);
         };
@@ -225,7 +236,13 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
      */
     public String name() {
         StringBuilder s = new StringBuilder(op.id).append("(type=").append(dtype.name().toLowerCase(Locale.ROOT));
-        if (has(Flag.TWO_D)) {
+        if (op == Op.MERGE) {
+            s.append(",B=").append(batch).append(",H=").append(heads).append(",S=").append(seqQ).append(",Dv=")
+                    .append(dimV).append(",parts=").append(dim);
+        } else if (op == Op.KV_APPEND) {
+            s.append(",B=").append(batch).append(",Hkv=").append(heads).append(",Snew=").append(seqQ).append(",page=")
+                    .append(seqK).append(",D=").append(dim).append(",Dv=").append(dimV);
+        } else if (has(Flag.TWO_D)) {
             s.append(",R=").append((long) batch * heads * seqQ).append(",N=").append(seqK);
         } else {
             s.append(",B=").append(batch);
@@ -255,7 +272,9 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
         } else if (windowLeft >= 0 || windowRight >= 0) {
             s.append(",win=").append(windowLeft).append(':').append(windowRight);
         }
-        if (kvLengths) {
+        if (kvLengths && op == Op.KV_APPEND) {
+            s.append(",ragged");
+        } else if (kvLengths) {
             s.append(",kvlen");
         }
         if (qLengths) {

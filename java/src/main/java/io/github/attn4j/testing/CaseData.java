@@ -4,7 +4,9 @@ import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
 import io.github.attn4j.Layout;
+import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Masks;
+import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.SdpaBackwardParams;
 import io.github.attn4j.SdpaParams;
@@ -53,6 +55,8 @@ public final class CaseData {
             case SOFTMAX_BACKWARD -> d.softmaxBackward();
             case ADDITIVE -> d.additive();
             case SDPA_BACKWARD -> d.sdpaBackward();
+            case MERGE -> d.merge();
+            case KV_APPEND -> d.kvAppend();
         }
         d.inputs.values().forEach(GuardedBuffer::seal);
         d.outputs.values().forEach(GuardedBuffer::seal);
@@ -455,6 +459,105 @@ public final class CaseData {
         }
     }
 
+    /** The LSE-shaped [b, h, s] F32 buffer in the case's storage. */
+    private GuardedBuffer rows3(String name, int b, int h, int s) {
+        long[] st = c.storage() == Storage.PADDED ? new long[] {h * (s + 2L) + 1, s + 2L, 1}
+                : Tensor.contiguousStrides(b, h, s);
+        return GuardedBuffer.of(name, DType.F32, new int[] {b, h, s}, st);
+    }
+
+    /**
+     * Merge: {@code dim} parts. LSE_i in [-4, 4] (LARGE: +-1e4, so all but the largest weight
+     * underflow), about one part-row in six empty (-inf) with NaN in its O_i row, which must never be
+     * read; FULLY_MASKED: row 0 of every (b, h) empty in every part; NAN_READ: a NaN LSE in one row
+     * and a NaN in a read O_i element of another.
+     */
+    private void merge() {
+        int b = c.batch(), h = c.heads(), s = c.seqQ(), dv = c.dimV(), n = c.dim();
+        for (int i = 0; i < n; i++) {
+            input(fill(data4("part" + i, b, h, s, dv), 1f));
+        }
+        for (int i = 0; i < n; i++) {
+            GuardedBuffer g = input(rows3("lse" + i, b, h, s));
+            Tensor t = g.hostView();
+            float mul = c.special() == Special.LARGE ? 1e4f : 4f;
+            forEach(t.shape(), idx -> t.set(rnd.nextDouble() < 1.0 / 6 || (c.special() == Special.FULLY_MASKED
+                    && idx[2] == 0) ? Float.NEGATIVE_INFINITY : value() * mul, idx));
+        }
+        output(data4("o", b, h, s, dv));
+        if (c.has(Flag.LSE)) {
+            output(rows3("lse", b, h, s));
+        }
+        for (int i = 0; i < n; i++) { // empty parts: garbage that must not be read
+            Tensor l = inputs.get("lse" + i).hostView(), o = inputs.get("part" + i).hostView();
+            forEach(l.shape(), idx -> {
+                if (l.get(idx) == Float.NEGATIVE_INFINITY) {
+                    for (int x = 0; x < dv; x++) {
+                        o.set(Float.NaN, idx[0], idx[1], idx[2], x);
+                    }
+                }
+            });
+        }
+        if (c.special() == Special.NAN_READ) {
+            inputs.get("lse0").hostView().set(Float.NaN, 0, 0, s / 2);
+            inputs.get("lse" + (n - 1)).hostView().set(0.5f, b - 1, h - 1, s - 1);
+            Tensor o = inputs.get("part" + (n - 1)).hostView();
+            for (int x = 0; x < dv; x++) {
+                o.set(value(), b - 1, h - 1, s - 1, x);
+            }
+            o.set(Float.NaN, b - 1, h - 1, s - 1, dv / 2);
+        }
+    }
+
+    private int[] startPositions;
+    private int[] appendLengths;
+
+    /**
+     * KV append: caches full of garbage (random values, NaN in every tenth element), some pages
+     * never used, the block table a shuffled assignment of pages with garbage (-7, numPages + 5)
+     * in the entries the append does not reach; start positions at, before and across page ends.
+     * The caches are inputs and outputs (written in place): everything the append does not write
+     * must come back unchanged.
+     */
+    private void kvAppend() {
+        int b = c.batch(), h = c.heads(), sn = c.seqQ(), ps = c.seqK();
+        input(fill(data4("k_new", b, h, sn, c.dim()), 1f));
+        input(fill(data4("v_new", b, h, sn, c.dimV()), 1f));
+        startPositions = new int[b];
+        appendLengths = c.kvLengths() ? new int[b] : null;
+        int maxPages = 1;
+        for (int i = 0; i < b; i++) {
+            startPositions[i] = i == 0 ? 0 : rnd.nextInt(3 * ps + 1);
+            if (appendLengths != null) {
+                appendLengths[i] = i % 3 == 1 ? 0 : i % 3 == 2 ? Math.max(1, sn / 2) : sn;
+            }
+            maxPages = Math.max(maxPages, (startPositions[i] + sn + ps - 1) / ps + 1);
+        }
+        int pages = b * maxPages + 3;
+        List<Integer> perm = new ArrayList<>();
+        for (int i = 0; i < pages; i++) {
+            perm.add(i);
+        }
+        java.util.Collections.shuffle(perm, new java.util.Random(rnd.nextLong()));
+        GuardedBuffer bt = input(GuardedBuffer.contiguous("block_table", DType.I32, b, maxPages));
+        Tensor t = bt.hostView();
+        for (int i = 0; i < b; i++) {
+            int n = appendLengths == null ? sn : appendLengths[i];
+            int first = startPositions[i] / ps, last = n == 0 ? first - 1 : (startPositions[i] + n - 1) / ps;
+            for (int j = 0; j < maxPages; j++) {
+                boolean used = j >= first && j <= last;
+                t.set(used ? perm.get(i * maxPages + j) : (j % 2 == 0 ? -7 : pages + 5), i, j);
+            }
+        }
+        for (String n : new String[] {"k_cache", "v_cache"}) {
+            GuardedBuffer g = input(data4(n, pages, ps, h, n.equals("k_cache") ? c.dim() : c.dimV()));
+            Tensor ct = g.hostView();
+            int[] k = {0};
+            forEach(ct.shape(), idx -> ct.set(k[0]++ % 10 == 3 ? Float.NaN : value() * 3, idx));
+            outputs.put(n, g);
+        }
+    }
+
     private GuardedBuffer weights(String name, int a, int d) {
         long[] st = c.storage() == Storage.PADDED ? new long[] {d + 1L, 1} : Tensor.contiguousStrides(a, d);
         return GuardedBuffer.of(name, c.dtype(), new int[] {a, d}, st);
@@ -532,6 +635,21 @@ public final class CaseData {
                 }
                 if (outputs.containsKey("weights")) {
                     p.weights(view.apply(outputs.get("weights")));
+                }
+                yield p.build();
+            }
+            case KV_APPEND -> KvAppendParams.builder(view.apply(inputs.get("k_new")), view.apply(inputs.get("v_new")),
+                    view.apply(inputs.get("k_cache")), view.apply(inputs.get("v_cache")),
+                    view.apply(inputs.get("block_table")), startPositions).appendLengths(appendLengths).build();
+            case MERGE -> {
+                List<Tensor> o = new ArrayList<>(), l = new ArrayList<>();
+                for (int i = 0; i < c.dim(); i++) {
+                    o.add(view.apply(inputs.get("part" + i)));
+                    l.add(view.apply(inputs.get("lse" + i)));
+                }
+                MergeParams.Builder p = MergeParams.builder(o, l, view.apply(outputs.get("o")));
+                if (outputs.containsKey("lse")) {
+                    p.lse(view.apply(outputs.get("lse")));
                 }
                 yield p.build();
             }

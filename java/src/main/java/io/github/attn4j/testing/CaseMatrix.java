@@ -56,6 +56,8 @@ public final class CaseMatrix {
         softmaxBackward(add);
         additive(add);
         sdpaBackward(add);
+        merge(add);
+        kvAppend(add);
         additiveBackward(add);
         return List.copyOf(m.values());
     }
@@ -585,6 +587,66 @@ public final class CaseMatrix {
             }
             add.accept(add().dtype(t).bh(2, 3).seq(7, 129).dims(32, 16).storage(Storage.PADDED).raw(24, 40));
             add.accept(add().dtype(t).seq(1, 1000).dims(64, 64).flag(Flag.WEIGHTS));
+        }
+    }
+
+    // ---- merge of attention states ------------------------------------------------------------
+
+    private static Builder mg(int parts) {
+        return Case.builder(Op.MERGE).dims(parts, 16);
+    }
+
+    /**
+     * Merge: 1, 2, 3 and 8 parts (the device limit) at awkward sizes, with and without the LSE
+     * output; every special (empty parts and rows, +-1e4 LSEs, NaN); BSHD and padded storage; F16
+     * and BF16. One kernel variant per dtype.
+     */
+    private static void merge(Consumer<Builder> add) {
+        int[][] sizes = {{2, 3, 7, 16}, {1, 2, 17, 72}, {2, 1, 1, 128}};
+        for (int parts : new int[] {1, 2, 3, 8}) {
+            for (int[] z : sizes) {
+                add.accept(mg(parts).bh(z[0], z[1]).seq(z[2], 1).dims(parts, z[3]).flag(Flag.LSE, parts != 2));
+            }
+        }
+        for (Special sp : new Special[] {Special.FULLY_MASKED, Special.LARGE, Special.NAN_READ}) {
+            add.accept(mg(3).bh(2, 2).seq(7, 1).flag(Flag.LSE).special(sp));
+        }
+        for (Storage st : new Storage[] {Storage.BSHD, Storage.PADDED}) {
+            add.accept(mg(3).bh(2, 3).seq(7, 1).dims(3, 40).storage(st).flag(Flag.LSE));
+        }
+        for (DType t : HALF) {
+            add.accept(mg(3).dtype(t).bh(2, 3).seq(7, 1).dims(3, 64).flag(Flag.LSE));
+            add.accept(mg(2).dtype(t).bh(2, 2).seq(7, 1).special(Special.NAN_READ).flag(Flag.LSE));
+            add.accept(mg(8).dtype(t).bh(1, 2).seq(17, 1).dims(8, 72).storage(Storage.PADDED));
+        }
+    }
+
+    // ---- KV append -------------------------------------------------------------------------------
+
+    private static Builder kv() {
+        return Case.builder(Op.KV_APPEND);
+    }
+
+    /**
+     * KV append: page sizes 1, 5 and 16 (rows across page ends), decode (Snew = 1) and chunks of 7
+     * and 33 rows, D = Dv and D != Dv, a ragged batch (one sequence appends nothing), BSHD and
+     * padded storage, F16 and BF16. One kernel variant per dtype.
+     */
+    private static void kvAppend(Consumer<Builder> add) {
+        for (int ps : new int[] {1, 5, 16}) {
+            for (int sn : new int[] {1, 7, 33}) {
+                add.accept(kv().bh(3, 2).seq(sn, ps).dims(16, 16));
+            }
+        }
+        add.accept(kv().bh(2, 3).seq(7, 5).dims(64, 40));
+        add.accept(kv().bh(3, 2).seq(7, 5).kvLengths(true));
+        add.accept(kv().bh(4, 1).seq(33, 16).dims(32, 24).kvLengths(true));
+        for (Storage st : new Storage[] {Storage.BSHD, Storage.PADDED}) {
+            add.accept(kv().bh(3, 2).seq(7, 5).storage(st));
+        }
+        for (DType t : HALF) {
+            add.accept(kv().dtype(t).bh(3, 2).seq(7, 5).dims(64, 40));
+            add.accept(kv().dtype(t).bh(3, 2).seq(1, 16).kvLengths(true).storage(Storage.PADDED));
         }
     }
 

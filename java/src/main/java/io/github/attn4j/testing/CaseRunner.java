@@ -4,6 +4,8 @@ import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.Backend;
 import io.github.attn4j.DType;
+import io.github.attn4j.KvAppendParams;
+import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.OpVisitor;
 import io.github.attn4j.Scope;
@@ -197,6 +199,24 @@ public final class CaseRunner {
                 if (p.weights() != null) {
                     l.add(new Expected("weights", p.weights().shape(), r.weights(), n == null ? null : n.weights(), null));
                 }
+                return null;
+            }
+
+            @Override
+            public Void merge(MergeParams p) {
+                Reference.MergeResult r = Reference.merge(p);
+                l.add(new Expected("o", p.out().shape(), r.o(), half ? LowPrecisionNaive.merge(p) : null, null));
+                if (p.outLse() != null) {
+                    l.add(new Expected("lse", p.outLse().shape(), r.lse(), null, null));
+                }
+                return null;
+            }
+
+            @Override
+            public Void kvAppend(KvAppendParams p) {
+                Reference.KvAppendResult r = Reference.kvAppend(p); // a copy: exact in every dtype
+                l.add(new Expected("k_cache", p.kCache().shape(), r.kCache(), half ? r.kCache() : null, null));
+                l.add(new Expected("v_cache", p.vCache().shape(), r.vCache(), half ? r.vCache() : null, null));
                 return null;
             }
 

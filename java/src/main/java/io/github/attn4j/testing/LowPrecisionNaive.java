@@ -3,6 +3,7 @@ package io.github.attn4j.testing;
 import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
+import io.github.attn4j.MergeParams;
 import io.github.attn4j.Half;
 import io.github.attn4j.Masks;
 import io.github.attn4j.SdpaBackwardParams;
@@ -201,6 +202,38 @@ public final class LowPrecisionNaive {
             }
         });
         return new Reference.AdditiveResult(out, wts);
+    }
+
+    /**
+     * The naive merge, as a framework would write it on the stored tensors: the fp32 weights
+     * {@code exp(LSE_i - LSE)}, each product {@code r(w_i O_i)} rounded and the sum rounded after
+     * every addition. Empty parts (-inf) are skipped, as in the reference.
+     */
+    public static double[] merge(MergeParams p) {
+        DType t = p.dtype();
+        Reference.MergeResult ref = Reference.merge(p);
+        int sn = p.seq(), hn = p.heads(), dv = p.headDimV();
+        double[] o = new double[ref.o().length];
+        IntStream.range(0, Math.toIntExact(p.rows())).parallel().forEach(r -> {
+            int s = r % sn, h = (r / sn) % hn, b = r / sn / hn;
+            double lse = (float) ref.lse()[r];
+            if (Double.isNaN(lse) || lse == Double.NEGATIVE_INFINITY) {
+                System.arraycopy(ref.o(), r * dv, o, r * dv, dv);
+                return;
+            }
+            for (int x = 0; x < dv; x++) {
+                double acc = 0;
+                for (int i = 0; i < p.parts(); i++) {
+                    double l = p.lse().get(i).get(b, h, s);
+                    if (l != Double.NEGATIVE_INFINITY) {
+                        double w = (float) Math.exp((float) (l - lse));
+                        acc = r(acc + r(w * p.o().get(i).get(b, h, s, x), t), t);
+                    }
+                }
+                o[r * dv + x] = acc;
+            }
+        });
+        return o;
     }
 
     /** The naive additive backward, in the record order of {@link Reference.AdditiveBackwardResult}. */

@@ -31,6 +31,11 @@ import java.util.Map;
  *   exp(s - LSE) from the forward's fp32 LSE: with logits of ~1e4 (the LARGE cases) one ulp of LSE is
  *   ~1e-3, a relative error of P that gave NMSE 1.4e-7 in dQ; other cases measure below 1e-10. A key
  *   wrongly in or out changes a gradient row by ~1/Sk of its size (NMSE ~1e-3 at Sk = 1000).</td></tr>
+ * <tr><td>merge.o</td><td>1e-9</td><td>at most 8 fp32 exp weights (1-2 ulp) and products per element:
+ *   NMSE near 1e-13; a part dropped or counted twice moves O by a sizeable fraction, NMSE above 1e-3.</td></tr>
+ * <tr><td>kv_append.k_cache, kv_append.v_cache</td><td>0</td><td>a copy of stored bits: exact in
+ *   every dtype (F16/BF16 compare against the same exact values).</td></tr>
+ * <tr><td>merge.lse</td><td>1e-10</td><td>one fp32 rounding of m + log(sum of at most 8 weights).</td></tr>
  * <tr><td>additive_backward.dv</td><td>1e-8</td><td>P^T dC with P recomputed from an fp32 LSE.</td></tr>
  * <tr><td>additive_backward.dq, dk, dw, db, dwq, dwk</td><td>1e-7</td><td>dE = P (dP - delta) cancels
  *   (sum_j dE = 0 per row), so relative errors grow by the cancellation; fp32 tanh, LSE and delta give
@@ -76,6 +81,10 @@ public final class Tolerances {
         row("sdpa_backward.dk", 1e-6, "as dq, summed over the rows and the query heads of a kv head");
         row("sdpa_backward.dv", 1e-6, "P^T dO with P recomputed from the fp32 LSE, as dq");
         row("sdpa_backward.dbias", 1e-6, "dS itself, summed over the broadcast dims in a fixed order");
+        row("merge.o", 1e-9, "at most 8 fp32 exp weights and products per element: ~1e-13");
+        row("merge.lse", 1e-10, "one fp32 rounding of m + log(sum): ~1e-14");
+        row("kv_append.k_cache", 0, "a copy of stored bits: exact");
+        row("kv_append.v_cache", 0, "a copy of stored bits: exact");
         row("additive_backward.dv", 1e-8, "P^T dC: the forward's softmax (recomputed from an fp32 lse) and fp32 sums");
         row("additive_backward.dq", 1e-7, "P (dP - delta) cancels; fp32 tanh, lse and delta: ~1e-10; one key wrong ~1e-3");
         row("additive_backward.dk", 1e-7, "as dq, summed over the rows instead of the keys");

@@ -280,4 +280,45 @@ class KernelParamsTest {
         i32(bb, c, "d0", 1);
         i32(bb, c, "d3", 5);
     }
+
+    @Test
+    void merge() {
+        // Two parts (the second O at offset 3 in BSHD strides), output with LSE: 8 part slots, then out.
+        Tensor oMem = f(3 + 2 * 3 * 4 * 5);
+        Tensor o1 = oMem.view(3, new int[] {2, 3, 4, 5}, io.github.attn4j.Layout.BSHD.strides(2, 3, 4, 5));
+        io.github.attn4j.MergeParams p = io.github.attn4j.MergeParams.builder(List.of(f(2, 3, 4, 5), o1),
+                List.of(f(2, 3, 4), f(2, 3, 4)), f(2, 3, 4, 5)).lse(f(2, 3, 4)).build();
+        String m = "attn_merge_params";
+        ByteBuffer bb = check(m, KernelParams.merge(p));
+        Struct part = STRUCTS.get("attn_merge_part");
+        assertEquals(72, part.size());
+        int p1 = field(m, "p1{").offset(), out = 8 * part.size();
+        assertEquals(part.size(), p1);
+        assertEquals(3, bb.getLong(p1)); // p1.o_off
+        assertEquals(60, bb.getLong(p1 + 8)); // p1.o_sb: BSHD [2, 3, 4, 5] = S*H*D
+        assertEquals(5, bb.getLong(p1 + 16)); // p1.o_sh = D
+        assertEquals(0, bb.getLong(2 * part.size())); // p2 absent: zeros
+        assertEquals(out, field(m, "out{").offset());
+        i32(bb, m, "n_parts", 2);
+        i32(bb, m, "flags", KernelParams.F_LSE);
+        i32(bb, m, "head_dim_v", 5);
+    }
+
+    @Test
+    void kvAppend() {
+        Tensor bt = Tensor.of(io.github.attn4j.HostMemory.of(new int[] {0, 1, 2, 3}), DType.I32, new int[] {2, 2},
+                new long[] {2, 1}, 0);
+        io.github.attn4j.KvAppendParams p = io.github.attn4j.KvAppendParams.builder(f(2, 3, 4, 8), f(2, 3, 4, 6),
+                f(4, 5, 3, 8), f(4, 5, 3, 6), bt, 0, 6).build();
+        String k = "attn_kv_append_params";
+        ByteBuffer bb = check(k, KernelParams.kvAppend(p));
+        i64(bb, k, "kc_sp", 5 * 3 * 8);
+        i64(bb, k, "kc_ss", 3 * 8);
+        i64(bb, k, "kc_sh", 8);
+        i64(bb, k, "vn_sh", 4 * 6);
+        i64(bb, k, "bt_sb", 2);
+        i32(bb, k, "page_size", 5);
+        i32(bb, k, "max_pages", 2);
+        i32(bb, k, "head_dim_v", 6);
+    }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.attn4j.Alignment;
 import io.github.attn4j.DType;
+import io.github.attn4j.MergeParams;
 import io.github.attn4j.testing.Case.AlibiShape;
 import io.github.attn4j.testing.Case.Flag;
 import io.github.attn4j.testing.Case.MaskShape;
@@ -39,6 +40,9 @@ class CaseMatrixTest {
     @Test
     void sizesHeadDimsAndGqa() {
         for (Op op : Op.values()) {
+            if (op == Op.MERGE || op == Op.KV_APPEND) { // no keys: see merge() and kvAppend() below
+                continue;
+            }
             for (int s : CaseMatrix.SIZES) {
                 if (op == Op.SDPA || op == Op.ADDITIVE) {
                     covered(op + " Sq=" + s, c -> c.op() == op && c.seqQ() == s);
@@ -56,6 +60,39 @@ class CaseMatrixTest {
         }
         covered("long softmax rows", c -> c.op() == Op.SOFTMAX && c.seqK() >= 4096);
         covered("long backward rows", c -> c.op() == Op.SOFTMAX_BACKWARD && c.seqK() >= 4096);
+    }
+
+    @Test
+    void merge() {
+        for (int parts : new int[] {1, 2, 3, MergeParams.MAX_DEVICE_PARTS}) {
+            covered("merge of " + parts + " parts", c -> c.op() == Op.MERGE && c.dim() == parts);
+        }
+        for (Case.Special sp : Case.Special.values()) {
+            if (sp != Case.Special.NAN_MASKED) {
+                covered("merge " + sp, c -> c.op() == Op.MERGE && c.special() == sp);
+            }
+        }
+        for (DType t : DType.values()) {
+            if (t.isFloat()) {
+                covered("merge " + t, c -> c.op() == Op.MERGE && c.dtype() == t);
+            }
+        }
+        covered("merge without LSE out", c -> c.op() == Op.MERGE && !c.has(Case.Flag.LSE));
+        covered("merge padded", c -> c.op() == Op.MERGE && c.storage() == Case.Storage.PADDED);
+    }
+
+    @Test
+    void kvAppend() {
+        for (int ps : new int[] {1, 5, 16}) {
+            covered("kv append page " + ps, c -> c.op() == Op.KV_APPEND && c.seqK() == ps);
+        }
+        covered("kv append decode", c -> c.op() == Op.KV_APPEND && c.seqQ() == 1);
+        covered("kv append across pages", c -> c.op() == Op.KV_APPEND && c.seqQ() > c.seqK());
+        covered("kv append ragged", c -> c.op() == Op.KV_APPEND && c.kvLengths());
+        covered("kv append D != Dv", c -> c.op() == Op.KV_APPEND && c.dim() != c.dimV());
+        for (DType t : new DType[] {DType.F32, DType.F16, DType.BF16}) {
+            covered("kv append " + t, c -> c.op() == Op.KV_APPEND && c.dtype() == t);
+        }
     }
 
     @Test

@@ -49,6 +49,9 @@ public final class DjlPeer implements Peer {
         if (!dtype.equals("f32")) {
             return "the CPU peers run f32 only";
         }
+        if (s.op().equals("softmax_bwd")) {
+            return "the softmax backward is not wired for this peer";
+        }
         if (s.op().equals("additive")) {
             double need = 4.0 * s.batch() * s.heads() * s.seqQ() * s.seqK() * s.dimA() * 2;
             if (need > BROADCAST_LIMIT) {

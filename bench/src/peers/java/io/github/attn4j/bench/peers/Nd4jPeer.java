@@ -38,6 +38,9 @@ public final class Nd4jPeer implements Peer {
         if (!dtype.equals("f32")) {
             return "the CPU peers run f32 only";
         }
+        if (s.op().equals("softmax_bwd")) {
+            return "the softmax backward is not wired for this peer";
+        }
         if (s.op().equals("additive")) {
             return "ND4J has no additive (Bahdanau) attention op";
         }

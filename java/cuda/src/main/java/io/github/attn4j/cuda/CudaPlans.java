@@ -3,6 +3,8 @@ package io.github.attn4j.cuda;
 import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
+import io.github.attn4j.KvAppendParams;
+import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.OpVisitor;
 import io.github.attn4j.SdpaBackwardParams;
@@ -76,6 +78,16 @@ final class CudaPlans {
             }
 
             @Override
+            public Plan merge(MergeParams p) {
+                return CudaPlans.merge(p, c.dev());
+            }
+
+            @Override
+            public Plan kvAppend(KvAppendParams p) {
+                return CudaPlans.kvAppend(p, c.dev());
+            }
+
+            @Override
             public Plan additiveBackward(AdditiveBackwardParams p) {
                 return CudaPlans.additiveBackward(p, c.dev(), c.gemm());
             }
@@ -98,6 +110,29 @@ final class CudaPlans {
         String entry = KernelId.copyEntry(src.dtype());
         return Plan.of("copy-" + entry.substring(entry.lastIndexOf('_') + 1), 0,
                 List.of(kernel("copy", entry, blocks, 1, 1, threads, 0, KernelArgs.copy(src, dst))));
+    }
+
+    /** Merge of attention states ({@code merge.cu}): one grid-stride launch over the elements of O. */
+    static Plan merge(MergeParams p, DeviceProps dev) {
+        if (p.parts() > MergeParams.MAX_DEVICE_PARTS) {
+            return Plan.no(p.parts() + " parts: the merge kernel takes at most " + MergeParams.MAX_DEVICE_PARTS
+                    + " per call (merge in a tree: a merged LSE is a valid part)");
+        }
+        int threads = CudaTables.MERGE_THREADS;
+        long blocks = Math.max(1, Math.min(LaunchConfig.ceilDiv(p.rows() * p.headDimV(), threads),
+                32L * dev.multiprocessors()));
+        String entry = KernelId.MERGE_STATES.entry(p.dtype());
+        return Plan.of("merge-" + dt(p.dtype()), 0, List.of(kernel("merge", entry, blocks, 1, 1, threads, 0,
+                KernelArgs.merge(p))));
+    }
+
+    /** KV append ({@code kv_append.cu}): one grid-stride launch over the new rows' elements. */
+    static Plan kvAppend(KvAppendParams p, DeviceProps dev) {
+        int threads = CudaTables.KV_APPEND_THREADS;
+        long n = (long) p.batch() * p.seqNew() * p.headsKv() * (p.headDim() + p.headDimV());
+        long blocks = Math.max(1, Math.min(LaunchConfig.ceilDiv(n, threads), 32L * dev.multiprocessors()));
+        return Plan.of("kv-append-" + dt(p.dtype()), 0, List.of(kernel("kv_append", KernelId.KV_APPEND.entry(p.dtype()),
+                blocks, 1, 1, threads, 0, KernelArgs.kvAppend(p))));
     }
 
     // ------------------------------------------------------------------ SDPA

@@ -41,6 +41,10 @@ final class CudaTables {
     static final int GEMM_TM, GEMM_TN, GEMM_THREADS;
     /** copy.cu. */
     static final int COPY_THREADS;
+    /** merge.cu. */
+    static final int MERGE_THREADS;
+    /** kv_append.cu. */
+    static final int KV_APPEND_THREADS;
     /** additive_bwd.cu: threads (rows or keys) per block, keys (rows) per tile. */
     static final int ADDBWD_THREADS, ADDBWD_BN;
     /** tc_traits.cuh: the shared-memory bound every tensor-core row stays within. */
@@ -62,6 +66,8 @@ final class CudaTables {
         GEMM_THREADS = define(gemm, "GEMM_THREADS");
         TC_SMEM_LIMIT = define(tc, "ATTN_TC_SMEM_LIMIT");
         COPY_THREADS = define(text("copy.cu"), "ATTN_COPY_THREADS");
+        MERGE_THREADS = define(text("merge.cu"), "ATTN_MERGE_THREADS");
+        KV_APPEND_THREADS = define(text("kv_append.cu"), "ATTN_KV_APPEND_THREADS");
         String addBwd = text("additive_bwd.cu");
         ADDBWD_THREADS = define(addBwd, "ATTN_ADDBWD_THREADS");
         ADDBWD_BN = define(addBwd, "ATTN_ADDBWD_BN");

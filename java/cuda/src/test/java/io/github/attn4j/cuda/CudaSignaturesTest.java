@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
+import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Masks;
+import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
@@ -71,6 +73,25 @@ class CudaSignaturesTest {
                         .projectionGrads(t(dt, 12, 16), t(dt, 12, 16)).build());
             }
         }
+        for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) { // merge: 1, 3 and 8 parts, with and without LSE
+            for (int n : new int[] {1, 3, MergeParams.MAX_DEVICE_PARTS}) {
+                List<Tensor> os = new ArrayList<>(), ls = new ArrayList<>();
+                for (int i = 0; i < n; i++) {
+                    os.add(t(dt, 2, 3, 5, 24));
+                    ls.add(t(DType.F32, 2, 3, 5));
+                }
+                MergeParams.Builder m = MergeParams.builder(os, ls, t(dt, 2, 3, 5, 24));
+                l.add((n == 3 ? m : m.lse(t(DType.F32, 2, 3, 5))).build());
+            }
+        }
+        for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) { // kv append, plain and ragged
+            Tensor bt = Tensor.of(io.github.attn4j.HostMemory.of(new int[] {0, 1, 2, 3}), DType.I32, new int[] {2, 2},
+                    new long[] {2, 1}, 0);
+            KvAppendParams.Builder k = KvAppendParams.builder(t(dt, 2, 3, 4, 16), t(dt, 2, 3, 4, 8), t(dt, 4, 5, 3, 16),
+                    t(dt, 4, 5, 3, 8), bt, 0, 6);
+            l.add(k.build());
+            l.add(k.appendLengths(2, 0).build());
+        }
         return l;
     }
 
@@ -121,7 +142,8 @@ class CudaSignaturesTest {
                 "attn_additive_fwd_<dt>_d64", "attn_additive_fwd_<dt>", "attn_additive_fwd_<dt>_qkf32_d64",
                 "attn_additive_fwd_<dt>_qkf32", "attn_gemm_nt_<dt>", "attn_bgemm_<dt>_<dt>_<dt>",
                 "attn_additive_bwd_pre_<dt>", "attn_additive_bwd_dq_<dt>_qkf32", "attn_additive_bwd_dkv_<dt>",
-                "attn_additive_bwd_reduce_<dt>", "attn_additive_bwd_proj_<dt>", "attn_additive_bwd_wgrad_<dt>")) {
+                "attn_additive_bwd_reduce_<dt>", "attn_additive_bwd_proj_<dt>", "attn_additive_bwd_wgrad_<dt>", "attn_merge_states_<dt>",
+                "attn_kv_append_<dt>")) {
             assertTrue(seen.contains(kind), kind + " never planned; planned: " + seen);
         }
     }
@@ -129,7 +151,7 @@ class CudaSignaturesTest {
     @Test
     void theSharedEntryNamesExistForEveryDtype() {
         Map<String, List<String>> all = new HashMap<>();
-        for (String m : List.of("sdpa", "softmax", "additive", "gemm", "copy", "additive_bwd")) {
+        for (String m : List.of("sdpa", "softmax", "additive", "gemm", "copy", "additive_bwd", "merge", "kv_append")) {
             all.putAll(entries(m));
         }
         for (KernelId id : KernelId.values()) {
