@@ -39,6 +39,9 @@ typedef float     a_f32;
 #define ATTN_F_WEIGHTS    0x400 /* additive: also write the attention weights [B, H, Sq, Sk]        */
 #define ATTN_F_ADD_BIAS   0x800 /* additive: the bias vector b[A] is present                        */
 #define ATTN_F_DB         0x1000 /* additive backward: write db (the tanh bias's gradient)          */
+#define ATTN_F_SINKS      0x10000 /* sdpa: per-head sink logits sinks[Hq] join every row's denominator */
+#define ATTN_F_PAGED      0x20000 /* sdpa: K/V in pages [numPages, pageSize, Hkv, D] via a block table  */
+#define ATTN_F_ALIGN_KV   0x40000 /* sdpa: m.align_off + kv_len[b] is the offset (paged BOTTOM_RIGHT)  */
 
 #define ATTN_WINDOW_UNBOUNDED (-1)
 
@@ -71,6 +74,13 @@ typedef struct attn_sdpa_params {
     a_f32 softcap;            /* > 0 when ATTN_F_SOFTCAP */
     a_i32 flags;              /* ATTN_F_* bits, mask bits included */
     attn_mask_params m;
+    /* Sinks (ATTN_F_SINKS): sinks[sinks_off + h], F32, natural-log units.
+     * Paged K/V (ATTN_F_PAGED): key j of batch b is row (j % page_size) of page
+     * p = clamp(block_table[bt_off + b * bt_sb + (j / page_size) * bt_sp], 0, num_pages - 1), at
+     * k_off + p * k_sb + hk * k_sh + (j % page_size) * k_ss (k_sb is then the page stride; V alike). */
+    a_i64 sinks_off;
+    a_i64 bt_off, bt_sb, bt_sp;
+    a_i32 page_size, num_pages;
 } attn_sdpa_params;
 
 /* Masked softmax forward: Y = softmax_lastdim(scale * X + bias + alibi), masked -> 0.

@@ -15,10 +15,14 @@
  * away (their probability slot holds -1 and the P.V loop skips it), so a NaN in a masked K/V row
  * never reaches the output; a NaN in anything a live pair reads makes the row NaN; a fully masked
  * or dead row writes O = 0, LSE = -inf.
+ * Sinks (ATTN_F_SINKS): sinks[h] joins each live row's denominator at the end (LSE = sinks[h] for a
+ * row with no live key). Paged K/V (ATTN_F_PAGED): rows are found through the block table
+ * (sdpa_kv_row; each entry clamped to the cache), and with ATTN_F_ALIGN_KV each sequence is aligned
+ * to its own length (align_off + kv_len[b]). Both are runtime flags, outside the score loop.
  *
  * Entry points: attn_sdpa_fwd_<dt> (any D, Dv <= 256) and the specialisations
  * attn_sdpa_fwd_<dt>_d<DMAX> for max(D, Dv) <= DMAX, DMAX in {32, 64, 128}. Same signature:
- *   (attn_sdpa_params p, q, k, v, o, lse, mask, bias, alibi, kv_len, q_len)
+ *   (attn_sdpa_params p, q, k, v, o, lse, mask, bias, alibi, kv_len, q_len, sinks, block_table)
  * Dynamic shared memory: sdpa_smem_bytes(DMAX) below; io.github.attn4j.cuda.CudaPlans.SdpaTile computes the
  * same value from the same table (CudaKernelTablesTest parses this file to check).
  */
@@ -46,6 +50,15 @@ template <int DMAX> struct SdpaTile;
     };
 ATTN_SDPA_TILES(ATTN_SDPA_TILE_DEF)
 
+/* The element offset of key row j of batch b from the K or V base: dense, j * ss (the base holds
+ * b * sb); paged, page * sb + (j % page_size) * ss with the page from the block table, clamped. */
+ATTN_DEV long long sdpa_kv_row(const attn_sdpa_params& p, const int* bt, int b, int j, long long sb, long long ss) {
+    if (!(p.flags & ATTN_F_PAGED)) return (long long)j * ss;
+    const int e = j / p.page_size;
+    const int pg = min(max(bt[p.bt_off + b * p.bt_sb + e * p.bt_sp], 0), p.num_pages - 1);
+    return (long long)pg * sb + (long long)(j - e * p.page_size) * ss;
+}
+
 /* Shared memory, in floats: Q [BM][DMAX+1], K [BN][DMAX+1], V [BN][DMAX], P [BM][BN+1]. The +1
  * pads keep the score loop free of bank conflicts (rows of a warp read different banks). */
 template <int DMAX> struct SdpaSmem {
@@ -60,7 +73,8 @@ template <typename S, int DMAX>
 ATTN_DEV void sdpa_fwd(const attn_sdpa_params& p, const typename S::Elem* __restrict__ q,
                        const typename S::Elem* __restrict__ k, const typename S::Elem* __restrict__ v,
                        typename S::Elem* __restrict__ o, float* __restrict__ lse, const unsigned char* mask,
-                       const float* bias, const float* alibi, const int* kv_len, const int* q_len) {
+                       const float* bias, const float* alibi, const int* kv_len, const int* q_len,
+                       const float* sinks, const int* block_table) {
     typedef SdpaTile<DMAX> T;
     typedef SdpaSmem<DMAX> L;
     constexpr int BM = T::BM, BN = T::BN, THREADS = T::THREADS;
@@ -78,9 +92,11 @@ ATTN_DEV void sdpa_fwd(const attn_sdpa_params& p, const typename S::Elem* __rest
 
     RowMask mk;
     mk.init(p.m, b, h, p.seq_q, p.seq_k, mask, bias, alibi, kv_len, q_len);
+    if (p.flags & ATTN_F_ALIGN_KV) mk.align_off += mk.kv_len; /* paged BOTTOM_RIGHT: off = kv_len[b] - Sq */
+    const bool paged = (p.flags & ATTN_F_PAGED) != 0;
     const typename S::Elem* qb = q + p.q_off + b * p.q_sb + h * p.q_sh;
-    const typename S::Elem* kb = k + p.k_off + b * p.k_sb + hk * p.k_sh;
-    const typename S::Elem* vb = v + p.v_off + b * p.v_sb + hk * p.v_sh;
+    const typename S::Elem* kb = k + p.k_off + (paged ? 0 : b * p.k_sb) + hk * p.k_sh;
+    const typename S::Elem* vb = v + p.v_off + (paged ? 0 : b * p.v_sb) + hk * p.v_sh;
     const bool live_row = i < mk.q_len;   /* q_len <= seq_q */
 
     int lo = 0, hi = 0;
@@ -106,11 +122,11 @@ ATTN_DEV void sdpa_fwd(const attn_sdpa_params& p, const typename S::Elem* __rest
         __syncthreads(); /* the previous tile's readers are done (and Qs is written) */
         for (int e = tid; e < BN * D; e += THREADS) {
             const int r = e / D, d = e - r * D;
-            Ks[r * L::KS + d] = r < nk ? ld<S>(kb, (long long)(j0 + r) * p.k_ss + d * p.k_sd) : 0.0f;
+            Ks[r * L::KS + d] = r < nk ? ld<S>(kb, sdpa_kv_row(p, block_table, b, j0 + r, p.k_sb, p.k_ss) + d * p.k_sd) : 0.0f;
         }
         for (int e = tid; e < BN * Dv; e += THREADS) {
             const int r = e / Dv, d = e - r * Dv;
-            Vs[r * L::VS + d] = r < nk ? ld<S>(vb, (long long)(j0 + r) * p.v_ss + d * p.v_sd) : 0.0f;
+            Vs[r * L::VS + d] = r < nk ? ld<S>(vb, sdpa_kv_row(p, block_table, b, j0 + r, p.v_sb, p.v_ss) + d * p.v_sd) : 0.0f;
         }
         __syncthreads();
 
@@ -158,7 +174,13 @@ ATTN_DEV void sdpa_fwd(const attn_sdpa_params& p, const typename S::Elem* __rest
     }
 
     if (i < p.seq_q) {
-        const float inv = sm.inv_sum();
+        float inv = sm.inv_sum();
+        if ((p.flags & ATTN_F_SINKS) && live_row) {
+            /* the sink joins the sum as a state (sinks[h], 1) without a value row */
+            float a_mine, a_sink;
+            sm.merge(sinks[p.sinks_off + h], 1.0f, a_mine, a_sink);
+            inv = a_mine * sm.inv_sum();
+        }
         typename S::Elem* ob = o + p.o_off + b * p.o_sb + h * p.o_sh + (long long)i * p.o_ss;
 #pragma unroll
         for (int c = 0; c < CPT; c++) {
@@ -177,8 +199,9 @@ ATTN_DEV void sdpa_fwd(const attn_sdpa_params& p, const typename S::Elem* __rest
     attn_sdpa_params p, const E* __restrict__ q, const E* __restrict__ k, const E* __restrict__ v,      \
         E* __restrict__ o, float* __restrict__ lse, const unsigned char* __restrict__ mask,             \
         const float* __restrict__ bias, const float* __restrict__ alibi, const int* __restrict__ kv_len, \
-        const int* __restrict__ q_len
-#define ATTN_SDPA_CALL(S, DMAX) attn::sdpa_fwd<attn::S, DMAX>(p, q, k, v, o, lse, mask, bias, alibi, kv_len, q_len)
+        const int* __restrict__ q_len, const float* __restrict__ sinks, const int* __restrict__ block_table
+#define ATTN_SDPA_CALL(S, DMAX) \
+    attn::sdpa_fwd<attn::S, DMAX>(p, q, k, v, o, lse, mask, bias, alibi, kv_len, q_len, sinks, block_table)
 
 /* __launch_bounds__ minimum blocks per SM: caps registers at 65536 / (4 * 128) = 128, where ptxas'
  * own choice (80) spilled in the D <= 128 kernels. */

@@ -11,7 +11,9 @@
  *
  * Build options (OpenClPrograms): HEAD_DIM, HEAD_DIM_V, DV_PAD (HEAD_DIM_V rounded up to VW),
  * VW, BLOCK_N (a multiple of VW, at most 64), WG, ROWS, KVW/VVW (tile-load widths), HAS_SOFTCAP, HAS_LSE and the HAS_* mask
- * options of common.cl. Scores are kept in log2 units (exp2), as FlashAttention does.
+ * options of common.cl, PAGED (K/V rows through the block table). Scores are kept in log2 units (exp2), as
+ * FlashAttention does. Sinks (ATTN_F_SINKS) and the per-sequence alignment of paged calls
+ * (ATTN_F_ALIGN_KV) are runtime flags: they cost nothing inside the key loop.
  */
 
 #if !defined(HEAD_DIM) || !defined(HEAD_DIM_V) || !defined(DV_PAD) || !defined(VW) || !defined(BLOCK_N) \
@@ -33,6 +35,23 @@
 #ifndef HAS_LSE
 #define HAS_LSE 0
 #endif
+#ifndef PAGED
+#define PAGED 0
+#endif
+
+/* The element offset of key row j of batch b relative to the (batch-free, when paged) K or V base:
+ * dense j * ss; paged, the row's page (its table entry clamped to the cache) times the page stride
+ * sb plus the row in the page (attn_params.h). */
+#if PAGED
+#define KV_ROW(j, sb, ss) sdpa_paged_row(p, bt, b, (j), (sb), (ss))
+inline long sdpa_paged_row(const attn_sdpa_params p, __global const int *bt, int b, int j, long sb, long ss) {
+    const int e = j / p.page_size;
+    const int pg = clamp(bt[p.bt_off + b * p.bt_sb + e * p.bt_sp], 0, p.num_pages - 1);
+    return pg * sb + (j - e * p.page_size) * ss;
+}
+#else
+#define KV_ROW(j, sb, ss) ((long)(j) * (ss))
+#endif
 
 #define BLOCK_M (WG * ROWS)
 #define NCH (BLOCK_N / VW)      /* score vectors per row and tile */
@@ -53,13 +72,13 @@
 /* K tile, transposed into kt[d * BLOCK_N + t]. Unit-stride rows are read KVW elements at a time
  * (KVW: the widest of 16, 8, 4 dividing HEAD_DIM, chosen by the host; 1 = scalar only). */
 inline void sdpa_load_k(const attn_sdpa_params p, __global const st_t *k, __local float *kt, long kbase, int j0,
-                        int nvalid, int lid) {
+                        int nvalid, int lid, __global const int *bt, int b) {
 #if KVW > 1
     if (p.k_sd == 1) {
         for (int e = lid; e < BLOCK_N * (HEAD_DIM / KVW); e += WG) {
             const int t = e / (HEAD_DIM / KVW), c = e - t * (HEAD_DIM / KVW);
             float tmp[KVW];
-            ATTN_PASTE(vstore, KVW)(t < nvalid ? LOADN_ST(KVW, k, kbase + (j0 + t) * p.k_ss + c * KVW)
+            ATTN_PASTE(vstore, KVW)(t < nvalid ? LOADN_ST(KVW, k, kbase + KV_ROW(j0 + t, p.k_sb, p.k_ss) + c * KVW)
                                                : (ATTN_PASTE(float, KVW))(0.0f), 0, tmp);
             for (int u = 0; u < KVW; u++) {
                 kt[(c * KVW + u) * BLOCK_N + t] = tmp[u];
@@ -70,18 +89,18 @@ inline void sdpa_load_k(const attn_sdpa_params p, __global const st_t *k, __loca
 #endif
     for (int e = lid; e < BLOCK_N * HEAD_DIM; e += WG) {
         const int t = e / HEAD_DIM, d = e - t * HEAD_DIM;
-        kt[d * BLOCK_N + t] = t < nvalid ? LOAD_ST(k, kbase + (j0 + t) * p.k_ss + d * p.k_sd) : 0.0f;
+        kt[d * BLOCK_N + t] = t < nvalid ? LOAD_ST(k, kbase + KV_ROW(j0 + t, p.k_sb, p.k_ss) + d * p.k_sd) : 0.0f;
     }
 }
 
 /* V tile into vt[t * DV_PAD + x]; the padding columns x >= HEAD_DIM_V are zero. */
 inline void sdpa_load_v(const attn_sdpa_params p, __global const st_t *v, __local float *vt, long vbase, int j0,
-                        int nvalid, int lid) {
+                        int nvalid, int lid, __global const int *bt, int b) {
 #if VVW > 1
     if (p.v_sd == 1) {
         for (int e = lid; e < BLOCK_N * (HEAD_DIM_V / VVW); e += WG) {
             const int t = e / (HEAD_DIM_V / VVW), c = e - t * (HEAD_DIM_V / VVW);
-            ATTN_PASTE(vstore, VVW)(t < nvalid ? LOADN_ST(VVW, v, vbase + (j0 + t) * p.v_ss + c * VVW)
+            ATTN_PASTE(vstore, VVW)(t < nvalid ? LOADN_ST(VVW, v, vbase + KV_ROW(j0 + t, p.v_sb, p.v_ss) + c * VVW)
                                                : (ATTN_PASTE(float, VVW))(0.0f), 0, vt + t * DV_PAD + c * VVW);
         }
 #if DV_PAD > HEAD_DIM_V
@@ -95,7 +114,7 @@ inline void sdpa_load_v(const attn_sdpa_params p, __global const st_t *v, __loca
 #endif
     for (int e = lid; e < BLOCK_N * DV_PAD; e += WG) {
         const int t = e / DV_PAD, x = e - t * DV_PAD;
-        vt[e] = (t < nvalid && x < HEAD_DIM_V) ? LOAD_ST(v, vbase + (j0 + t) * p.v_ss + x * p.v_sd) : 0.0f;
+        vt[e] = (t < nvalid && x < HEAD_DIM_V) ? LOAD_ST(v, vbase + KV_ROW(j0 + t, p.v_sb, p.v_ss) + x * p.v_sd) : 0.0f;
     }
 }
 
@@ -103,7 +122,8 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1)))
 void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __global const st_t *k,
                           __global const st_t *v, __global st_t *o, __global float *lse,
                           __global const uchar *mask, __global const float *bias, __global const float *alibi,
-                          __global const int *kv_len, __global const int *q_len) {
+                          __global const int *kv_len, __global const int *q_len, __global const float *sinks,
+                          __global const int *block_table) {
     __local float kt[HEAD_DIM * BLOCK_N]; /* kt[d * BLOCK_N + t] = K[j0 + t, d] */
     __local float vt[BLOCK_N * DV_PAD];   /* vt[t * DV_PAD + x]  = V[j0 + t, x] */
 
@@ -111,8 +131,11 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
     const int i0 = get_group_id(0) * BLOCK_M;
     const int bh = get_group_id(1);
     const int b = bh / p.heads_q, h = bh - b * p.heads_q, hk = h / p.group;
-    const attn_mask_params m = p.m;
     const int kvl = mask_kv_len(kv_len, b, p.seq_k);
+    attn_mask_params m = p.m;
+    if (p.flags & ATTN_F_ALIGN_KV) {
+        m.align_off += kvl; /* paged BOTTOM_RIGHT: off = kv_len[b] - Sq */
+    }
     const int ql = mask_q_len(q_len, b, p.seq_q);
     const float slope = mask_alibi_slope(m, alibi, b, h);
 
@@ -151,15 +174,21 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
         mask_key_range(m, i, p.seq_k, kvl, &lo[r], &hi[r]);
     }
 
+#if PAGED
+    const long kbase = p.k_off + hk * p.k_sh; /* k_sb, v_sb: the page strides (KV_ROW) */
+    const long vbase = p.v_off + hk * p.v_sh;
+#else
     const long kbase = p.k_off + b * p.k_sb + hk * p.k_sh;
     const long vbase = p.v_off + b * p.v_sb + hk * p.v_sh;
+#endif
+    __global const int *bt = block_table;
 
     for (int j0 = jb; j0 < je; j0 += BLOCK_N) {
         const int nvalid = min(BLOCK_N, je - j0);
         barrier(CLK_LOCAL_MEM_FENCE); /* the previous tile has been consumed */
         /* Keys past nvalid are outside every row's bounds: they are zero-filled, never read. */
-        sdpa_load_k(p, k, kt, kbase, j0, nvalid, lid);
-        sdpa_load_v(p, v, vt, vbase, j0, nvalid, lid);
+        sdpa_load_k(p, k, kt, kbase, j0, nvalid, lid, bt, b);
+        sdpa_load_v(p, v, vt, vbase, j0, nvalid, lid, bt, b);
         barrier(CLK_LOCAL_MEM_FENCE);
 
         /* Uniform: every key of the tile is inside every live row's bounds. */
@@ -302,8 +331,11 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
         }
     }
 
-    /* Write O and LSE once. Dead rows (i >= q_len) and rows with no live key: O = 0, LSE = -inf. */
+    /* Write O and LSE once. Dead rows (i >= q_len) and rows with no live key: O = 0, LSE = -inf
+     * (with a sink, a live row's LSE includes it: sink_h for a row with no live key). */
     const long obase = p.o_off + b * p.o_sb + h * p.o_sh;
+    const bool has_sink = (p.flags & ATTN_F_SINKS) != 0;
+    const float sink2 = has_sink ? sinks[p.sinks_off + h] * ATTN_LOG2E : -INFINITY;
 #pragma unroll
     for (int r = 0; r < ROWS; r++) {
         const int i = i0 + r * WG + lid;
@@ -311,19 +343,27 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
             continue;
         }
         const bool dead = i >= ql;
-        const float inv = dead ? 0.0f : osm_inv_sum(lr[r]);
+        const bool nokey = dead || lr[r] == 0.0f;
+        float mrow = mr[r], lrow = lr[r], inv = nokey ? 0.0f : osm_inv_sum(lrow);
+        if (has_sink && !dead) {
+            /* exp2(sink2 - m) joins the sum; the accumulators are scaled to the new max */
+            const float mn = fmax(mrow, sink2);
+            const float a = mrow == -INFINITY ? 0.0f : exp2(mrow - osm_ref(mn));
+            lrow = lrow * a + exp2(sink2 - osm_ref(mn));
+            mrow = mn;
+            inv = a / lrow;
+        }
         float orow[DV_PAD];
         for (int c = 0; c < DVC; c++) {
-            /* inv == 0: no live key (or a dead row); write zeros even if acc saw 0 * NaN */
-            VSTORE_W(inv == 0.0f ? (fv)(0.0f) : acc[r][c] * (fv)(inv), c, orow);
+            /* nokey: no live key (or a dead row); write zeros even if acc saw 0 * NaN */
+            VSTORE_W(nokey ? (fv)(0.0f) : acc[r][c] * (fv)(inv), c, orow);
         }
         for (int x = 0; x < HEAD_DIM_V; x++) {
             STORE_ST(o, obase + i * p.o_ss + x * p.o_sd, orow[x]);
         }
 #if HAS_LSE
-        const float l = lr[r];
         lse[p.lse_off + b * p.lse_sb + h * p.lse_sh + i * p.lse_ss] =
-            (dead || l == 0.0f) ? -INFINITY : (mr[r] + log2(l)) * ATTN_LN2;
+            (dead || lrow == 0.0f) ? -INFINITY : (mrow + log2(lrow)) * ATTN_LN2;
 #endif
     }
 }

@@ -23,6 +23,7 @@
 #include "../merge.cu"
 #include "../kv_append.cu"
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -168,19 +169,21 @@ struct SdpaCase {
     float softcap;
     DT dt;
     int special; /* 0 none, 1 NaN read (q), 2 NaN in K/V rows beyond kv lengths, 3 huge logits */
+    bool sinks = false; /* per-head sink logits */
+    int page = 0;       /* > 0: K/V in pages of this many rows through a shuffled block table */
 };
 
 template <int DMAX, typename S>
 static void run_sdpa_kernel(const attn_sdpa_params& p, void* q, void* k, void* v, void* o, float* lse,
                             const unsigned char* mask, const float* bias, const float* alibi, const int* kvl, const int* ql,
-                            bool general) {
+                            bool general, const float* sinks, const int* bt) {
     typedef typename S::Elem E;
     typedef attn::SdpaTile<DMAX> T;
     dim3e grid{(unsigned)(p.batch * p.heads_q), (unsigned)((p.seq_q + T::BM - 1) / T::BM), 1};
     attn_emu::launch(grid, T::THREADS, attn::SdpaSmem<DMAX>::FLOATS * 4, [&] {
         const E* qq = (const E*)q; const E* kk = (const E*)k; const E* vv = (const E*)v; E* oo = (E*)o;
-        if (general) { attn::sdpa_fwd<S, 256>(p, qq, kk, vv, oo, lse, mask, bias, alibi, kvl, ql); }
-        else { attn::sdpa_fwd<S, DMAX>(p, qq, kk, vv, oo, lse, mask, bias, alibi, kvl, ql); }
+        if (general) { attn::sdpa_fwd<S, 256>(p, qq, kk, vv, oo, lse, mask, bias, alibi, kvl, ql, sinks, bt); }
+        else { attn::sdpa_fwd<S, DMAX>(p, qq, kk, vv, oo, lse, mask, bias, alibi, kvl, ql, sinks, bt); }
     });
 }
 
@@ -188,6 +191,11 @@ static void sdpa_case(const SdpaCase& c, std::mt19937& rng, bool unfused) {
     const int B = c.B, Hq = c.Hq, Hkv = c.Hkv, Sq = c.Sq, Sk = c.Sk, D = c.D, Dv = c.Dv, g = Hq / Hkv;
     MaskOpt m = random_mask(rng, B, Hq, Sq, Sk, c.top_left);
     if (c.special == 2 && !m.use_kv) { m.use_kv = true; m.kv.clear(); for (int b = 0; b < B; b++) m.kv.push_back((int)(rng() % (Sk + 1))); }
+    if (c.page > 0) {
+        /* paged calls always have lengths; BOTTOM_RIGHT aligns each sequence to its own length, which
+         * the reference here (one align_off) matches when every length is Sk */
+        if (!m.use_kv || !c.top_left) { m.use_kv = true; m.kv.assign(B, Sk); }
+    }
     Str sq = strides(c.bshd, B, Hq, Sq, D), sk = strides(c.bshd, B, Hkv, Sk, D), sv = strides(c.bshd, B, Hkv, Sk, Dv),
         so = strides(c.bshd, B, Hq, Sq, Dv);
     Buf Q(c.dt, (size_t)B * Hq * Sq * D), K(c.dt, (size_t)B * Hkv * Sk * D), V(c.dt, (size_t)B * Hkv * Sk * Dv), O(c.dt, (size_t)B * Hq * Sq * Dv);
@@ -221,6 +229,41 @@ static void sdpa_case(const SdpaCase& c, std::mt19937& rng, bool unfused) {
     p.scale = scale; p.scale_log2 = scale * 1.4426950408889634f; p.softcap = c.softcap;
     p.m = pack_mask(m, Hq, Sq, Sk);
     p.flags = p.m.flags | (c.lse ? ATTN_F_LSE : 0) | (c.softcap > 0 ? ATTN_F_SOFTCAP : 0);
+    std::vector<float> sinkv;
+    if (c.sinks) {
+        std::normal_distribution<float> ns(0, 2);
+        for (int h = 0; h < Hq; h++) sinkv.push_back(h == 0 ? 40.0f : ns(rng)); /* head 0: a sink that dominates */
+        p.flags |= ATTN_F_SINKS;
+    }
+    /* paged: pages [numPages, page, Hkv, X] filled with NaN, the rows of each sequence copied into
+     * shuffled pages, unused table entries garbage */
+    int maxp = c.page > 0 ? (Sk + c.page - 1) / c.page + 1 : 0, np = B * maxp + 2;
+    Buf KC(c.dt, c.page > 0 ? (size_t)np * c.page * Hkv * D : 1), VC(c.dt, c.page > 0 ? (size_t)np * c.page * Hkv * Dv : 1);
+    std::vector<int> table((size_t)std::max(1, B * maxp), 1 << 29);
+    if (c.page > 0) {
+        for (size_t x = 0; x < KC.f.size(); x++) KC.set(x, NAN);
+        for (size_t x = 0; x < VC.f.size(); x++) VC.set(x, NAN);
+        std::vector<int> perm(np);
+        for (int x = 0; x < np; x++) perm[x] = x;
+        std::shuffle(perm.begin(), perm.end(), rng);
+        int next = 0;
+        for (int b = 0; b < B; b++) {
+            for (int e = 0; e * c.page < m.kv[b]; e++) table[b * maxp + e] = perm[next++];
+            for (int j = 0; j < m.kv[b]; j++) for (int h = 0; h < Hkv; h++) {
+                long long row = ((long long)table[b * maxp + j / c.page] * c.page + j % c.page) * Hkv + h;
+                for (int d = 0; d < D; d++) KC.set(row * D + d, K.get(b * sk.b + h * sk.h + j * sk.s + d));
+                for (int d = 0; d < Dv; d++) VC.set(row * Dv + d, V.get(b * sv.b + h * sv.h + j * sv.s + d));
+            }
+        }
+        p.k_sb = (long long)c.page * Hkv * D; p.k_sh = D; p.k_ss = (long long)Hkv * D; p.k_sd = 1;
+        p.v_sb = (long long)c.page * Hkv * Dv; p.v_sh = Dv; p.v_ss = (long long)Hkv * Dv; p.v_sd = 1;
+        p.bt_sb = maxp; p.bt_sp = 1; p.page_size = c.page; p.num_pages = np;
+        p.flags |= ATTN_F_PAGED;
+        if (!c.top_left) { p.flags |= ATTN_F_ALIGN_KV; p.m.align_off = -Sq; }
+    }
+    void* kptr = c.page > 0 ? KC.ptr() : K.ptr();
+    void* vptr = c.page > 0 ? VC.ptr() : V.ptr();
+    const float* sinkp = c.sinks ? sinkv.data() : nullptr;
     unsigned char dummy_u8 = 0; float dummy_f = 0; int dummy_i = 0;
     const unsigned char* mk = m.use_mask ? m.mask.data() : &dummy_u8;
     const float* bi = m.use_bias ? m.bias.data() : &dummy_f;
@@ -276,9 +319,9 @@ static void sdpa_case(const SdpaCase& c, std::mt19937& rng, bool unfused) {
     } else {
 #define RUN_SDPA(DM)                                                                                          \
     do {                                                                                                      \
-        if (c.dt == DF32) run_sdpa_kernel<DM, attn::F32>(p, Q.ptr(), K.ptr(), V.ptr(), O.ptr(), L.data(), mk, bi, al, kvl, ql, general); \
-        else if (c.dt == DF16) run_sdpa_kernel<DM, attn::F16>(p, Q.ptr(), K.ptr(), V.ptr(), O.ptr(), L.data(), mk, bi, al, kvl, ql, general); \
-        else run_sdpa_kernel<DM, attn::BF16>(p, Q.ptr(), K.ptr(), V.ptr(), O.ptr(), L.data(), mk, bi, al, kvl, ql, general); \
+        if (c.dt == DF32) run_sdpa_kernel<DM, attn::F32>(p, Q.ptr(), kptr, vptr, O.ptr(), L.data(), mk, bi, al, kvl, ql, general, sinkp, table.data()); \
+        else if (c.dt == DF16) run_sdpa_kernel<DM, attn::F16>(p, Q.ptr(), kptr, vptr, O.ptr(), L.data(), mk, bi, al, kvl, ql, general, sinkp, table.data()); \
+        else run_sdpa_kernel<DM, attn::BF16>(p, Q.ptr(), kptr, vptr, O.ptr(), L.data(), mk, bi, al, kvl, ql, general, sinkp, table.data()); \
     } while (0)
         if (general) { RUN_SDPA(256); path = "d256(general)"; }
         else if (need <= 32) { RUN_SDPA(32); path = "d32"; }
@@ -288,8 +331,9 @@ static void sdpa_case(const SdpaCase& c, std::mt19937& rng, bool unfused) {
     }
 
     char name[400];
-    std::snprintf(name, sizeof name, "sdpa %s %s B%d Hq%d Hkv%d Sq%d Sk%d D%d Dv%d %s lse=%d cap=%.0f special=%d %s", path.c_str(),
-                  dt_name(c.dt), B, Hq, Hkv, Sq, Sk, D, Dv, c.bshd ? "bshd" : "bhsd", c.lse, c.softcap, c.special, mask_str(m).c_str());
+    std::snprintf(name, sizeof name, "sdpa %s %s B%d Hq%d Hkv%d Sq%d Sk%d D%d Dv%d %s lse=%d cap=%.0f special=%d sinks=%d page=%d %s",
+                  path.c_str(), dt_name(c.dt), B, Hq, Hkv, Sq, Sk, D, Dv, c.bshd ? "bshd" : "bhsd", c.lse, c.softcap, c.special,
+                  c.sinks, c.page, mask_str(m).c_str());
     /* reference */
     bool ok = true;
     std::string detail;
@@ -309,8 +353,11 @@ static void sdpa_case(const SdpaCase& c, std::mt19937& rng, bool unfused) {
             s[j] = x; live[j] = 1; nan |= std::isnan(x); mx = std::max(mx, x);
         }
         if (nan) mx = NAN;
+        const bool dead = m.use_q && i >= m.q[b];
+        const double sink = c.sinks && !dead ? (double)sinkv[h] : -INFINITY;
+        if (!nan) mx = std::max(mx, sink);
         std::vector<double> acc(Dv, 0);
-        double sum = 0, lse;
+        double sum = sink == -INFINITY || nan ? 0 : std::exp(sink - mx), lse;
         if (mx == -INFINITY) { lse = -INFINITY; }
         else {
             for (int j = 0; j < Sk; j++) if (live[j]) {
@@ -891,6 +938,17 @@ int main(int argc, char** argv) {
         c.softcap = rng() % 4 == 0 ? 5.0f : 0.0f;
         c.dt = t;
         c.special = (int)(rng() % 6); if (c.special > 3) c.special = 0;
+        sdpa_case(c, rng, false);
+    }
+    /* sinks and paged K/V (any page size, shuffled pages, NaN in every unused slot) */
+    int pages[] = {0, 1, 3, 16};
+    for (int rep = 0; rep < 4; rep++) for (int pg : pages) for (DT t : dts) {
+        SdpaCase c;
+        c.Hkv = 1 + (int)(rng() % 2); c.Hq = c.Hkv * (1 + (int)(rng() % 3)); c.B = 1 + (int)(rng() % 3);
+        c.Sq = rep == 0 ? 1 : 1 + (int)(rng() % 20); c.Sk = 1 + (int)(rng() % 60);
+        c.D = rep % 2 ? 64 : 40; c.Dv = rep % 2 ? 64 : 24;
+        c.bshd = rng() % 2; c.lse = true; c.top_left = rng() % 2; c.softcap = rep == 3 ? 5.0f : 0.0f; c.dt = t;
+        c.special = 0; c.page = pg; c.sinks = pg == 0 || rng() % 2;
         sdpa_case(c, rng, false);
     }
     /* the unfused path on the same kind of cases (no LSE, no softcap: it does not take them) */

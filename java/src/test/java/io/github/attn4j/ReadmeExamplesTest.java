@@ -172,4 +172,38 @@ class ReadmeExamplesTest {
             scope.sdpa(SdpaParams.builder(q, k, v, o).causal().build());   // enqueued on the caller's queue
         }   // closing waits for the queue; the context, queue and buffers stay the caller's
     }
+
+    @Test
+    void pagedDecodeLoop() {
+        int B = 2, Hq = 4, Hkv = 2, D = 16, pageSize = 3, maxPages = 4, numPages = 9, steps = 3;
+        int[] blockTable = {4, 0, 7, -1, 2, 8, 1, 5};   // unused entries may hold anything
+        int[] kvLengths = {5, 7};
+        float[] sinkLogits = {0.5f, -1f, 2f, 0f};
+        float[] kc = rand(numPages * pageSize * Hkv * D, 21), vc = rand(kc.length, 22);
+        try (Backend attn = Attn4j.open("cpu"); Scope scope = attn.newScope()) {
+            Tensor kCache = scope.upload(Tensor.of(kc, numPages, pageSize, Hkv, D));
+            Tensor vCache = scope.upload(Tensor.of(vc, numPages, pageSize, Hkv, D));
+            Tensor table = scope.upload(Tensor.of(HostMemory.of(blockTable), DType.I32, new int[] {B, maxPages},
+                    Tensor.contiguousStrides(B, maxPages), 0));
+            float[] qh = rand(B * Hq * D, 23);
+            Tensor q = Tensor.of(qh, B, Hq, 1, D);
+            Tensor o = scope.allocate(DType.F32, B, Hq, 1, D);
+            Tensor sinks = scope.upload(Tensor.of(sinkLogits, Hq));
+            for (int step = 0; step < steps; step++) {
+                scope.sdpa(SdpaParams.builder(q, new PagedKv(kCache, vCache, table, kvLengths), o)
+                    .causal()
+                    .sinks(sinks)
+                    .build());
+                float[] out = new float[B * Hq * D];
+                scope.copy(o, Tensor.of(out, B, Hq, 1, D));
+                for (float f : out) {
+                    assertTrue(Float.isFinite(f));
+                }
+                for (int b = 0; b < B; b++) {
+                    kvLengths[b]++;   // the new rows were "appended" (the cache already holds values there)
+                }
+            }
+            assertEquals(8, kvLengths[0]);
+        }
+    }
 }

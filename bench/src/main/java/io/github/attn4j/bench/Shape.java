@@ -13,11 +13,40 @@ import java.util.Map;
  *   <li>{@code additive}: Qp [B, H, Sq, A], Kp [B, H, Sk, A], V [B, H, Sk, Dv], w [A], b [A].</li>
  * </ul>
  *
- * @param set the shape set it came from ("flash", "decode", "softmax", "additive", "small", "custom"),
+ * @param set the shape set it came from ("flash", "decode", "serve", "softmax", "additive", "small", "custom"),
  *            used to group charts
+ * @param page   sdpa: K/V in a paged cache of this many rows per page (0 = dense)
+ * @param varlen sdpa: per-sequence key lengths {@link #kvLengths()} instead of Sk for every sequence
  */
 public record Shape(String op, String set, int batch, int heads, int headsKv, int seqQ, int seqK, int headDim,
-        int headDimV, int dimA, boolean causal) {
+        int headDimV, int dimA, boolean causal, int page, boolean varlen) {
+
+    /** A dense shape with every sequence of length Sk. */
+    public Shape(String op, String set, int batch, int heads, int headsKv, int seqQ, int seqK, int headDim,
+            int headDimV, int dimA, boolean causal) {
+        this(op, set, batch, heads, headsKv, seqQ, seqK, headDim, headDimV, dimA, causal, 0, false);
+    }
+
+    /**
+     * The key length of each sequence: Sk, or with {@code varlen} {@code Sk - Sk*b/(2B)} (from Sk
+     * down towards Sk/2, the longest first, so the logical Sk is still Sk).
+     */
+    public int[] kvLengths() {
+        int[] l = new int[batch];
+        for (int b = 0; b < batch; b++) {
+            l[b] = varlen ? seqK - (int) ((long) seqK * b / (2L * batch)) : seqK;
+        }
+        return l;
+    }
+
+    /** Total keys over the batch, {@code sum(kvLengths)}. */
+    public long totalKeys() {
+        long t = 0;
+        for (int x : kvLengths()) {
+            t += x;
+        }
+        return t;
+    }
 
     public Shape {
         if (!op.equals("sdpa") && !op.equals("softmax") && !op.equals("softmax_bwd") && !op.equals("additive")) {
@@ -28,6 +57,9 @@ public record Shape(String op, String set, int batch, int heads, int headsKv, in
         positive("heads_kv", headsKv);
         positive("seq_q", seqQ);
         positive("seq_k", seqK);
+        if (page < 0 || (page > 0 && !op.equals("sdpa"))) {
+            throw new IllegalArgumentException("page: expected 0, or >= 1 for sdpa, got " + page);
+        }
         if (heads % headsKv != 0) {
             throw new IllegalArgumentException("heads_kv: expected a divisor of heads = " + heads + ", got " + headsKv);
         }
@@ -75,7 +107,7 @@ public record Shape(String op, String set, int batch, int heads, int headsKv, in
      * </ul>
      */
     public double flops() {
-        double pairs = (double) batch * heads * seqQ * seqK;
+        double pairs = (double) heads * seqQ * (op.equals("sdpa") ? totalKeys() : (long) batch * seqK);
         double f = switch (op) {
             case "sdpa" -> 2.0 * pairs * (headDim + headDimV);
             case "additive" -> pairs * (5.0 * dimA + 2.0 * headDimV);
@@ -96,7 +128,7 @@ public record Shape(String op, String set, int batch, int heads, int headsKv, in
      */
     public double bytes(int es) {
         return switch (op) {
-            case "sdpa" -> es * ((double) batch * heads * seqQ * headDim + (double) batch * headsKv * seqK * (headDim
+            case "sdpa" -> es * ((double) batch * heads * seqQ * headDim + (double) headsKv * totalKeys() * (headDim
                     + headDimV) + (double) batch * heads * seqQ * headDimV);
             case "softmax" -> 2.0 * es * batch * heads * seqQ * seqK;
             case "softmax_bwd" -> 3.0 * es * batch * heads * seqQ * seqK;
@@ -161,6 +193,12 @@ public record Shape(String op, String set, int batch, int heads, int headsKv, in
         if (causal) {
             s.append(":causal");
         }
+        if (page > 0) {
+            s.append(":page=").append(page);
+        }
+        if (varlen) {
+            s.append(":varlen");
+        }
         return s.toString();
     }
 
@@ -169,7 +207,7 @@ public record Shape(String op, String set, int batch, int heads, int headsKv, in
         return switch (op) {
             case "sdpa" -> String.format(Locale.ROOT, "B=%d H=%d%s Sq=%d Sk=%d D=%d%s%s", batch, heads,
                     headsKv != heads ? "/" + headsKv : "", seqQ, seqK, headDim, headDimV != headDim ? " Dv=" + headDimV
-                            : "", causal ? " causal" : "");
+                            : "", causal ? " causal" : "") + (page > 0 ? " page=" + page : "") + (varlen ? " varlen" : "");
             case "softmax", "softmax_bwd" -> String.format(Locale.ROOT, "R=%d N=%d", seqQ, seqK);
             default -> String.format(Locale.ROOT, "B=%d H=%d Sq=%d Sk=%d A=%d Dv=%d%s", batch, heads, seqQ, seqK, dimA,
                     headDimV, causal ? " causal" : "");

@@ -32,7 +32,7 @@ import java.util.Set;
 public final class ShapeSets {
     private ShapeSets() {}
 
-    public static final List<String> SET_NAMES = List.of("flash", "decode", "softmax", "softmax-bwd", "additive", "standard",
+    public static final List<String> SET_NAMES = List.of("flash", "decode", "serve", "softmax", "softmax-bwd", "additive", "standard",
             "small");
 
     public static List<Shape> flash() {
@@ -52,6 +52,31 @@ public final class ShapeSets {
         List<Shape> l = new ArrayList<>();
         for (int sk = 1024; sk <= 65536; sk *= 2) {
             l.add(Shape.sdpa("decode", 1, 32, 8, 1, sk, 128, false));
+        }
+        return l;
+    }
+
+    /** K/V bytes of the largest serve shape (f32): larger points are left out of the set. */
+    static final long SERVE_MAX_KV_BYTES = 4L << 30;
+
+    /**
+     * Serving decode: B in {1, 8, 32} (per-sequence lengths from Sk down to Sk/2 when B > 1),
+     * Hq/Hkv in {32/8, 32/32, 64/8}, Sk 1k-64k, D = 128, dense and paged (pages of 16 and 256);
+     * points whose f32 K/V exceed 4 GiB are left out.
+     */
+    public static List<Shape> serve() {
+        List<Shape> l = new ArrayList<>();
+        for (int b : new int[] {1, 8, 32}) {
+            for (int[] h : new int[][] {{32, 8}, {32, 32}, {64, 8}}) {
+                for (int sk = 1024; sk <= 65536; sk *= 4) {
+                    for (int page : new int[] {0, 16, 256}) {
+                        Shape s = new Shape("sdpa", "serve", b, h[0], h[1], 1, sk, 128, 128, 0, false, page, b > 1);
+                        if ((double) h[1] * s.totalKeys() * 256 * 4 <= SERVE_MAX_KV_BYTES) {
+                            l.add(s);
+                        }
+                    }
+                }
+            }
         }
         return l;
     }
@@ -94,6 +119,9 @@ public final class ShapeSets {
         for (int sk = 1024; sk <= 8192; sk *= 2) {
             l.add(Shape.sdpa("small-decode", 1, 8, 2, 1, sk, 64, false));
         }
+        for (int page : new int[] {0, 16}) {
+            l.add(new Shape("sdpa", "small-serve", 8, 32, 8, 1, 4096, 128, 128, 0, false, page, true));
+        }
         for (int n = 128; n <= 4096; n *= 2) {
             l.add(Shape.softmax("small-softmax", (1 << 18) / n, n));
         }
@@ -114,6 +142,7 @@ public final class ShapeSets {
             switch (it.toLowerCase(Locale.ROOT)) {
                 case "flash" -> out.addAll(flash());
                 case "decode" -> out.addAll(decode());
+                case "serve" -> out.addAll(serve());
                 case "softmax" -> out.addAll(softmax());
                 case "softmax-bwd" -> out.addAll(softmaxBackward());
                 case "additive" -> out.addAll(additive());
@@ -155,11 +184,15 @@ public final class ShapeSets {
         String[] parts = text.trim().split(":");
         String op = parts[0].toLowerCase(Locale.ROOT);
         Map<String, Integer> kv = new HashMap<>();
-        boolean causal = false;
+        boolean causal = false, varlen = false;
         for (int i = 1; i < parts.length; i++) {
             String p = parts[i].trim().toLowerCase(Locale.ROOT);
             if (p.equals("causal")) {
                 causal = true;
+                continue;
+            }
+            if (p.equals("varlen")) {
+                varlen = true;
                 continue;
             }
             int eq = p.indexOf('=');
@@ -167,9 +200,9 @@ public final class ShapeSets {
                 throw new IllegalArgumentException("shape '" + text + "': expected key=value or 'causal', got '" + p + "'");
             }
             String k = p.substring(0, eq);
-            if (!Set.of("b", "h", "hkv", "s", "sq", "sk", "d", "dv", "a", "r", "n").contains(k)) {
+            if (!Set.of("b", "h", "hkv", "s", "sq", "sk", "d", "dv", "a", "r", "n", "page").contains(k)) {
                 throw new IllegalArgumentException("shape '" + text + "': expected a key among b, h, hkv, s, sq, sk, d, "
-                        + "dv, a, r, n, got '" + k + "'");
+                        + "dv, a, r, n, page, got '" + k + "'");
             }
             kv.put(k, parseSize(text, k, p.substring(eq + 1)));
         }
@@ -183,7 +216,7 @@ public final class ShapeSets {
                 int d = kv.get("d");
                 needSeq(text, sq, sk);
                 return new Shape("sdpa", "custom", kv.get("b"), h, kv.getOrDefault("hkv", h), sq, sk, d,
-                        kv.getOrDefault("dv", d), 0, causal);
+                        kv.getOrDefault("dv", d), 0, causal, kv.getOrDefault("page", 0), varlen);
             }
             case "softmax", "softmax_bwd" -> {
                 need(text, kv, "r", "n");

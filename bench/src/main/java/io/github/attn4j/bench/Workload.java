@@ -5,6 +5,7 @@ import io.github.attn4j.DType;
 import io.github.attn4j.Half;
 import io.github.attn4j.HostMemory;
 import io.github.attn4j.Masks;
+import io.github.attn4j.PagedKv;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.Scope;
 import io.github.attn4j.SdpaParams;
@@ -81,10 +82,18 @@ public final class Workload {
         OpParams p = switch (s.op()) {
             case "sdpa" -> {
                 Tensor q = filled(scope, t, rnd, 1f, s.batch(), s.heads(), s.seqQ(), s.headDim());
-                Tensor k = filled(scope, t, rnd, 1f, s.batch(), s.headsKv(), s.seqK(), s.headDim());
-                Tensor v = filled(scope, t, rnd, 1f, s.batch(), s.headsKv(), s.seqK(), s.headDimV());
                 Tensor o = scope.allocate(t, s.batch(), s.heads(), s.seqQ(), s.headDimV());
-                SdpaParams.Builder b = SdpaParams.builder(q, k, v, o);
+                SdpaParams.Builder b;
+                if (s.page() > 0) {
+                    yield paged(scope, s, t, rnd, q, o);
+                } else {
+                    Tensor k = filled(scope, t, rnd, 1f, s.batch(), s.headsKv(), s.seqK(), s.headDim());
+                    Tensor v = filled(scope, t, rnd, 1f, s.batch(), s.headsKv(), s.seqK(), s.headDimV());
+                    b = SdpaParams.builder(q, k, v, o);
+                    if (s.varlen()) {
+                        b.masks(Masks.builder().kvLengths(s.kvLengths()).build());
+                    }
+                }
                 if (s.causal()) {
                     b.causal();
                 }
@@ -120,6 +129,32 @@ public final class Workload {
             }
         };
         return new Workload(p, s, t);
+    }
+
+    /**
+     * A paged decode point: each sequence's pages allocated in turn (page indices ascending within a
+     * sequence, as a fresh cache hands them out), the block table uploaded to the scope.
+     */
+    private static OpParams paged(Scope scope, Shape s, DType t, SplittableRandom rnd, Tensor q, Tensor o) {
+        int ps = s.page(), maxPages = (s.seqK() + ps - 1) / ps;
+        int[] lens = s.kvLengths();
+        int[] table = new int[s.batch() * maxPages];
+        int next = 0;
+        for (int b = 0; b < s.batch(); b++) {
+            for (int e = 0; e < maxPages; e++) {
+                table[b * maxPages + e] = e * ps < lens[b] ? next++ : 0;
+            }
+        }
+        int pages = Math.max(1, next);
+        Tensor kc = filled(scope, t, rnd, 1f, pages, ps, s.headsKv(), s.headDim());
+        Tensor vc = filled(scope, t, rnd, 1f, pages, ps, s.headsKv(), s.headDimV());
+        Tensor bt = scope.upload(Tensor.of(HostMemory.of(table), DType.I32, new int[] {s.batch(), maxPages},
+                Tensor.contiguousStrides(s.batch(), maxPages), 0));
+        SdpaParams.Builder b = SdpaParams.builder(q, new PagedKv(kc, vc, bt, lens), o);
+        if (s.causal()) {
+            b.causal();
+        }
+        return b.build();
     }
 
     /** A new tensor in {@code scope} with elements uniform in [-amp, amp). */

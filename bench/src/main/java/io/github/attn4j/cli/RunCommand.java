@@ -9,6 +9,7 @@ import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Layout;
 import io.github.attn4j.SdpaBackwardParams;
 import io.github.attn4j.MergeParams;
+import io.github.attn4j.PagedKv;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxParams;
 import io.github.attn4j.Tensor;
@@ -30,7 +31,10 @@ public final class RunCommand {
 
     public static final String USAGE = """
             usage: attn4j run sdpa --backend NAME --q Q.npy --k K.npy --v V.npy --out O.npy
-                     [--lse LSE.npy] [--layout bhsd|bshd] [--scale X] [--softcap C] [MASK FLAGS]
+                     [--lse LSE.npy] [--layout bhsd|bshd] [--scale X] [--softcap C] [--sinks S.npy] [MASK FLAGS]
+                   attn4j run sdpa ... --k-cache KC.npy --v-cache VC.npy --block-table BT.npy --kv-lengths n,n,..
+                     (paged KV instead of --k/--v: KC [pages, pageSize, Hkv, D], VC [pages, pageSize, Hkv, Dv],
+                     BT <i4 [B, maxPages]; Sk = max(kv-lengths))
                    attn4j run softmax --backend NAME --x X.npy --out Y.npy [--scale X] [MASK FLAGS]
                    attn4j run additive --backend NAME --q Q.npy --k K.npy --v V.npy --w W.npy --out C.npy
                      [--b B.npy] [--wq WQ.npy --wk WK.npy] [--weights A.npy] [MASK FLAGS]
@@ -55,7 +59,7 @@ public final class RunCommand {
             Without --backend the best available backend runs (cuda > opencl > cpu).""";
 
     private static final Set<String> SDPA = Cli.names(Cli.MASK_FLAGS, "backend", "q", "k", "v", "out", "lse",
-            "layout", "scale", "softcap");
+            "layout", "scale", "softcap", "sinks", "k-cache", "v-cache", "block-table");
     private static final Set<String> SOFTMAX = Cli.names(Cli.MASK_FLAGS, "backend", "x", "out", "scale");
     private static final Set<String> ADDITIVE = Cli.names(Cli.MASK_FLAGS, "backend", "q", "k", "v", "w", "out", "b",
             "wq", "wk", "weights");
@@ -253,14 +257,41 @@ public final class RunCommand {
         }
         String dims = layout == Layout.BHSD ? "[B, H, S, D]" : "[B, S, H, D]";
         Tensor q = logical(rank(a, "q", data(a, "q"), 4, dims), layout);
-        Tensor k = logical(rank(a, "k", data(a, "k"), 4, dims), layout);
-        Tensor v = logical(rank(a, "v", data(a, "v"), 4, dims), layout);
+        boolean paged = a.has("k-cache") || a.has("v-cache") || a.has("block-table");
+        PagedKv cache = null;
+        Tensor k = null, v = null;
+        if (paged) {
+            if (a.has("k") || a.has("v")) {
+                throw new Cli.UsageException("--k/--v and --k-cache/--v-cache/--block-table: give one or the other");
+            }
+            if (!a.has("kv-lengths")) {
+                throw new Cli.UsageException("--kv-lengths: required with a paged cache (the keys of each sequence)");
+            }
+            Tensor kc = rank(a, "k-cache", data(a, "k-cache"), 4, "[pages, pageSize, Hkv, D]");
+            Tensor vc = rank(a, "v-cache", data(a, "v-cache"), 4, "[pages, pageSize, Hkv, Dv]");
+            Tensor bt = rank(a, "block-table", Cli.npy(a, "block-table"), 2, "[B, maxPages]");
+            if (bt.dtype() != DType.I32) {
+                throw new Cli.UsageException("--block-table " + a.get("block-table") + ": expected <i4, got " + bt.dtype());
+            }
+            cache = new PagedKv(kc, vc, bt, Cli.masks(a).kvLengths());
+        } else {
+            k = logical(rank(a, "k", data(a, "k"), 4, dims), layout);
+            v = logical(rank(a, "v", data(a, "v"), 4, dims), layout);
+        }
         a.required("out");
-        int b = q.dim(0), hq = q.dim(1), sq = q.dim(2), dv = v.dim(3);
+        int b = q.dim(0), hq = q.dim(1), sq = q.dim(2), dv = paged ? cache.vCache().dim(3) : v.dim(3);
         Tensor oStored = layout == Layout.BHSD ? alloc(q.dtype(), b, hq, sq, dv) : alloc(q.dtype(), b, sq, hq, dv);
         Tensor o = logical(oStored, layout);
         Tensor lse = a.has("lse") ? alloc(DType.F32, b, hq, sq) : null;
-        SdpaParams.Builder p = SdpaParams.builder(q, k, v, o).masks(Cli.masks(a)).lse(lse);
+        SdpaParams.Builder p = (paged ? SdpaParams.builder(q, cache, o) : SdpaParams.builder(q, k, v, o))
+                .masks(Cli.masks(a)).lse(lse);
+        if (a.has("sinks")) {
+            Tensor s = Cli.npy(a, "sinks");
+            if (s.dtype() != DType.F32) {
+                throw new Cli.UsageException("--sinks " + a.get("sinks") + ": expected <f4 [Hq], got " + s.dtype());
+            }
+            p.sinks(rank(a, "sinks", s, 1, "[Hq]"));
+        }
         if (a.has("scale")) {
             p.scale(a.floatValue("scale"));
         }

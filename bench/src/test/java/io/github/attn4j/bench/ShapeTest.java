@@ -73,11 +73,11 @@ class ShapeTest {
 
     @Test
     void everyStandardShapeRoundTripsThroughItsKey() {
-        for (Shape s : ShapeSets.resolve("standard,small")) {
+        for (Shape s : ShapeSets.resolve("standard,small,serve")) {
             Shape back = ShapeSets.parse(s.key());
             assertEquals(s.key(), back.key());
             assertEquals(new Shape(s.op(), "custom", s.batch(), s.heads(), s.headsKv(), s.seqQ(), s.seqK(),
-                    s.headDim(), s.headDimV(), s.dimA(), s.causal()), back);
+                    s.headDim(), s.headDimV(), s.dimA(), s.causal(), s.page(), s.varlen()), back);
         }
     }
 

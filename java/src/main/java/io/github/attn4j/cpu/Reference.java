@@ -52,48 +52,56 @@ public final class Reference {
 
     /**
      * One SDPA row: writes {@code Dv} values into {@code out} from {@code outPos} and returns the LSE.
-     * A dead or fully masked row gives zeros and {@code -inf}.
+     * A dead or fully masked row gives zeros and {@code -inf} (with a sink: a fully masked live row's LSE is the sink).
      */
     public static double sdpaRow(SdpaParams p, int b, int h, int i, double[] out, int outPos) {
         int sk = p.seqK(), sq = p.seqQ(), d = p.headDim(), dv = p.headDimV();
         int hk = h / p.group();
+        int ak = p.alignSeqK(b); // the key count of the alignment offset: Sk, or the sequence's length when paged
         Masks m = p.masks();
         double[] s = new double[sk];
         boolean[] live = new boolean[sk];
         for (int j = 0; j < sk; j++) {
-            if (!allowed(m, b, h, i, j, sq, sk)) {
+            if (!allowed(m, b, h, i, j, sq, ak)) {
                 continue;
             }
             double dot = 0;
             for (int x = 0; x < d; x++) {
-                dot += (double) p.q().get(b, h, i, x) * p.k().get(b, hk, j, x);
+                dot += (double) p.q().get(b, h, i, x) * p.key(b, hk, j, x);
             }
             double v = p.scale() * dot;
             if (p.hasSoftcap()) {
                 v = p.softcap() * Math.tanh(v / p.softcap());
             }
-            s[j] = v + scoreBias(m, b, h, i, j, sq, sk);
+            s[j] = v + scoreBias(m, b, h, i, j, sq, ak);
             live[j] = true;
         }
-        double lse = softmaxInPlace(s, live);
+        boolean dead = m.qLengths() != null && i >= m.qLengths()[b];
+        double sink = p.sinks() == null || dead ? Double.NEGATIVE_INFINITY : p.sinks().get(h);
+        double lse = softmaxInPlace(s, live, sink);
         java.util.Arrays.fill(out, outPos, outPos + dv, 0.0);
         for (int j = 0; j < sk; j++) {
             if (live[j] && lse != Double.NEGATIVE_INFINITY) {
                 for (int x = 0; x < dv; x++) {
-                    out[outPos + x] += s[j] * p.v().get(b, hk, j, x);
+                    out[outPos + x] += s[j] * p.value(b, hk, j, x);
                 }
             }
         }
         return lse;
     }
 
+    static double softmaxInPlace(double[] z, boolean[] live) {
+        return softmaxInPlace(z, live, Double.NEGATIVE_INFINITY);
+    }
+
     /**
      * The softmax over the live entries of a row, in place: live entries become probabilities,
      * dead ones 0. Returns the log-sum-exp of the live entries: -inf when none is live or all are
      * -inf (the row is then all 0), NaN when any live entry is NaN (the live entries are then NaN).
+     * A finite {@code sink} joins the denominator (and the LSE) without an entry of its own; -inf = none.
      */
-    static double softmaxInPlace(double[] z, boolean[] live) {
-        double max = Double.NEGATIVE_INFINITY;
+    static double softmaxInPlace(double[] z, boolean[] live, double sink) {
+        double max = sink;
         boolean nan = false;
         for (int j = 0; j < z.length; j++) {
             if (live[j]) {
@@ -108,7 +116,7 @@ public final class Reference {
         if (nan) {
             max = Double.NaN;
         }
-        double sum = 0;
+        double sum = sink == Double.NEGATIVE_INFINITY ? 0 : Math.exp(sink - max);
         for (int j = 0; j < z.length; j++) {
             z[j] = live[j] ? Math.exp(z[j] - max) : 0.0;
             sum += z[j];

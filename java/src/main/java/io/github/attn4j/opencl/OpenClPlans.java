@@ -261,7 +261,82 @@ final class OpenClPlans {
         return x ? 1 : 0;
     }
 
+    /** Entry stems of the split-KV decode kernels (OpenCL only: {@code kernels/opencl/sdpa_decode.cl}). */
+    static final String DECODE = "attn_sdpa_decode", COMBINE = "attn_sdpa_combine";
+
+    /** Keys per online-softmax step of the decode kernel. */
+    static final int DECODE_BN = 16;
+
+    /**
+     * Why a call cannot take the split-KV decode kernel, or null when it can: CPU devices, one
+     * query row, no per-element score work (bool mask, bias, ALiBi, softcap), unit-stride K/V rows
+     * of multiples of the vector width, a group of at most 16 query heads per kv head.
+     */
+    static String decodeProblem(SdpaParams s, OpenClDevice dev, Tune t) {
+        Masks m = s.masks();
+        if (!dev.cpu()) {
+            return "not a CPU device (GPUs keep a work-group per query tile)";
+        }
+        if (s.seqQ() != 1) {
+            return "Sq = " + s.seqQ() + " (the decode kernel takes one query row)";
+        }
+        if (m.boolMask() != null || m.bias() != null || m.alibiSlopes() != null || s.hasSoftcap()) {
+            return "per-element score work (bool mask, bias, ALiBi or softcap)";
+        }
+        if (s.k().stride(3) != 1 || s.v().stride(3) != 1 || s.headDim() % t.vw != 0 || s.headDimV() % t.vw != 0
+                || s.headDim() > 256 || s.headDimV() > 256) {
+            return "K/V rows are not unit-stride multiples of " + t.vw + " up to 256";
+        }
+        if (s.group() > 16) {
+            return "more than 16 query heads per kv head";
+        }
+        return null;
+    }
+
+    /**
+     * The split-KV decode plan: a work-item per (split, batch, kv head) with the kv head's query
+     * heads packed together, then the combine. Splits fill the device: at least 8 work-items per
+     * compute unit, at least 256 keys per split, at most 64 splits; a split count of one still runs
+     * the combine (it writes O and LSE from the single partial).
+     */
+    private static Plan sdpaDecode(SdpaParams s, OpenClDevice dev, Tune t) {
+        long items = (long) s.batch() * s.headsKv();
+        int keys = s.seqK();
+        int want = (int) Math.max(1, ceilDiv(8L * dev.computeUnits(), items));
+        int splits = (int) Math.max(1, Math.min(Math.min(want, ceilDiv(keys, 256)), 64));
+        long rows = (long) s.batch() * s.headsQ();
+        long ws = 4L * splits * rows * (s.headDimV() + 1);
+        if (ws > dev.maxAllocBytes()) {
+            return Plan.no("the split-KV workspace (" + ws + " B) exceeds the device's largest allocation");
+        }
+        Workspace w = new Workspace(ws);
+        Tensor oPart = Tensor.of(w, DType.F32, new int[] {Math.toIntExact(splits * rows * s.headDimV())}, new long[] {1}, 0);
+        Tensor lsePart = Tensor.of(w, DType.F32, new int[] {Math.toIntExact(splits * rows)}, new long[] {1},
+                splits * rows * s.headDimV());
+        Map<String, Object> c = dtypeConstants(s.dtype());
+        c.put("HEAD_DIM", s.headDim());
+        c.put("HEAD_DIM_V", s.headDimV());
+        c.put("VW", t.vw);
+        c.put("GROUP", s.group());
+        c.put("DEC_BN", DECODE_BN);
+        maskConstants(c, s.masks());
+        if (s.isPaged()) {
+            c.put("PAGED", 1);
+        }
+        String dt = dt(s.dtype());
+        Plan.Step dec = new Plan.Step("sdpa_decode", DECODE + "_" + dt, c, new long[] {splits, items},
+                new long[] {1, 1}, 0, KernelArgs.sdpaDecode(s, oPart, lsePart, splits));
+        Plan.Step comb = new Plan.Step("sdpa_decode", COMBINE + "_" + dt, c, new long[] {rows}, new long[] {1}, 0,
+                KernelArgs.sdpaCombine(s, oPart, lsePart, splits));
+        String name = String.format(Locale.ROOT, "decode-splitkv%d-gqa%d-%s-d%d-dv%d%s", splits, s.group(), dt,
+                s.headDim(), s.headDimV(), s.isPaged() ? "-paged" : "");
+        return Plan.of(name, ws, List.of(dec, comb));
+    }
+
     private static Plan sdpa(SdpaParams s, OpenClDevice dev, Tune t) {
+        if (decodeProblem(s, dev, t) == null) {
+            return sdpaDecode(s, dev, t);
+        }
         int d = s.headDim(), dv = s.headDimV();
         if (d > MAX_HEAD_DIM || dv > MAX_HEAD_DIM) {
             return Plan.no("head dim D=" + d + ", Dv=" + dv + ": the OpenCL SDPA kernel is specialised up to "
@@ -298,8 +373,12 @@ final class OpenClPlans {
         c.put("HAS_SOFTCAP", b(s.hasSoftcap()));
         c.put("HAS_LSE", b(s.lse() != null));
         maskConstants(c, s.masks());
+        if (s.isPaged()) {
+            c.put("PAGED", 1);
+        }
         long groups = ceilDiv(s.seqQ(), (long) wg * rows);
-        String name = String.format(Locale.ROOT, "flash-%s-d%d-dv%d-bn%d-r%dx%d", dt(s.dtype()), d, dv, bn, rows, wg);
+        String name = String.format(Locale.ROOT, "flash-%s-d%d-dv%d-bn%d-r%dx%d%s", dt(s.dtype()), d, dv, bn, rows, wg,
+                s.isPaged() ? "-paged" : "");
         return Plan.of(name, 0, List.of(new Plan.Step("sdpa", KernelId.SDPA_FWD.entry(s.dtype()), c,
                 new long[] {groups, (long) s.batch() * s.headsQ()}, new long[] {wg, 1}, 0, KernelArgs.sdpaFwd(s))));
     }

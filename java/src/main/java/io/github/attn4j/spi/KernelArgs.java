@@ -62,9 +62,12 @@ public final class KernelArgs {
                 .buf("o", p.o()).buf("lse", p.lse()).masks(p.masks());
     }
 
-    /** {@code attn_sdpa_fwd_<dt>[_d<DMAX>]} (CUDA SIMT and OpenCL). */
+    /**
+     * {@code attn_sdpa_fwd_<dt>[_d<DMAX>]} (CUDA SIMT and OpenCL): the SDPA arguments, then the
+     * sink logits and the block table (absent when unused).
+     */
     public static List<Arg> sdpaFwd(SdpaParams p) {
-        return sdpaHead(p).build();
+        return sdpaHead(p).buf("sinks", p.sinks()).buf("block_table", p.blockTable()).build();
     }
 
     /**
@@ -73,6 +76,15 @@ public final class KernelArgs {
      */
     public static List<Arg> sdpaFwdSplit(SdpaParams p, Tensor oPart, Tensor lsePart, int splits) {
         return sdpaHead(p).buf("o_part", oPart).buf("lse_part", lsePart).i32("num_splits", splits).build();
+    }
+
+    /**
+     * {@code attn_sdpa_decode_<dt>} (OpenCL, CPU devices): the SDPA arguments with sinks and block
+     * table, then the split-KV partials (workspace views) and the split count.
+     */
+    public static List<Arg> sdpaDecode(SdpaParams p, Tensor oPart, Tensor lsePart, int splits) {
+        return sdpaHead(p).buf("sinks", p.sinks()).buf("block_table", p.blockTable()).buf("o_part", oPart)
+                .buf("lse_part", lsePart).i32("num_splits", splits).build();
     }
 
     /** {@code attn_sdpa_combine_<dt>}: merges the split-KV partials into O and LSE. */

@@ -24,6 +24,9 @@ public final class KernelParams {
             F_Q_LENGTHS = 0x10, F_WINDOW = 0x20, F_LSE = 0x100, F_SOFTCAP = 0x200, F_WEIGHTS = 0x400,
             F_ADD_BIAS = 0x800, F_DB = 0x1000, F_DBIAS = 0x2000;
 
+    /** {@code ATTN_F_SINKS}, {@code ATTN_F_PAGED}, {@code ATTN_F_ALIGN_KV} of {@code attn_sdpa_params.flags}. */
+    public static final int F_SINKS = 0x10000, F_PAGED = 0x20000, F_ALIGN_KV = 0x40000;
+
     private static final double LOG2E = 1.4426950408889634;
 
     /** The ATTN_F_* mask bits of a mask set. */
@@ -81,9 +84,18 @@ public final class KernelParams {
         w.i32("batch", p.batch()).i32("heads_q", p.headsQ()).i32("heads_kv", p.headsKv()).i32("group", p.group());
         w.i32("seq_q", p.seqQ()).i32("seq_k", p.seqK()).i32("head_dim", p.headDim()).i32("head_dim_v", p.headDimV());
         w.f32("scale", p.scale()).f32("scale_log2", (float) (p.scale() * LOG2E)).f32("softcap", p.softcap());
-        int flags = maskFlags(p.masks()) | (p.lse() != null ? F_LSE : 0) | (p.hasSoftcap() ? F_SOFTCAP : 0);
+        // Paged BOTTOM_RIGHT: each sequence is aligned to its own length, align_off + kv_len[b].
+        boolean alignKv = p.isPaged() && p.masks().alignment() == io.github.attn4j.Alignment.BOTTOM_RIGHT;
+        int flags = maskFlags(p.masks()) | (p.lse() != null ? F_LSE : 0) | (p.hasSoftcap() ? F_SOFTCAP : 0)
+                | (p.sinks() != null ? F_SINKS : 0) | (p.isPaged() ? F_PAGED : 0) | (alignKv ? F_ALIGN_KV : 0);
         w.i32("flags", flags);
-        mask(w, p.masks(), p.seqQ(), p.seqK());
+        mask(w, p.masks(), p.seqQ(), alignKv ? 0 : p.seqK());
+        w.i64("sinks_off", p.sinks() == null ? 0 : p.sinks().offset());
+        Tensor bt = p.blockTable();
+        w.i64("bt_off", bt == null ? 0 : bt.offset()).i64("bt_sb", bt == null ? 0 : bt.stride(0))
+                .i64("bt_sp", bt == null ? 0 : bt.stride(1));
+        w.i32("page_size", p.isPaged() ? p.paged().pageSize() : 0)
+                .i32("num_pages", p.isPaged() ? p.paged().numPages() : 0);
         return w;
     }
 

@@ -151,7 +151,19 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
         /** Additive: also write the attention weights. */
         WEIGHTS,
         /** Additive: the backward ({@code AdditiveBackwardParams}) from a drawn dOut instead of the forward. */
-        BACKWARD
+        BACKWARD,
+        /** SDPA: per-head sink logits (one head's sink dominates its rows). */
+        SINKS,
+        /**
+         * SDPA: K and V in a paged cache of {@link #pageSize()} rows per page, shuffled pages, NaN in
+         * every unused slot and garbage in every unused table entry (kv lengths always present).
+         */
+        PAGED
+    }
+
+    /** The page size of a {@link Flag#PAGED} case: {@code clamp(Sk / 3, 1, 16)}. */
+    public int pageSize() {
+        return Math.max(1, Math.min(16, seqK / 3));
     }
 
     /** Requires an op and a dtype and copies the flags. */

@@ -9,6 +9,7 @@ import io.github.attn4j.Masks;
 import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.SdpaBackwardParams;
+import io.github.attn4j.PagedKv;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
 import io.github.attn4j.SoftmaxParams;
@@ -256,6 +257,15 @@ public final class CaseData {
             output(GuardedBuffer.of("lse", DType.F32, new int[] {b, hq, sq}, st));
         }
         masks(b, hq, sq, sk);
+        if (c.has(Flag.PAGED)) { // paged calls always have lengths, and their logical Sk is max(kvLengths)
+            if (kvLens == null) {
+                kvLens = new int[b];
+                java.util.Arrays.fill(kvLens, sk);
+            }
+            if (java.util.Arrays.stream(kvLens).max().getAsInt() < sk) {
+                kvLens[b - 1] = sk;
+            }
+        }
         scale = c.scale();
         if (c.special() == Special.LARGE) {
             // Raise the scale so that the largest |scale * q.k| is 1e4.
@@ -287,6 +297,58 @@ public final class CaseData {
         if (c.special() == Special.NAN_MASKED) {
             poisonMaskedKeys(k.hostView(), v.hostView(), b, hkv, sk);
         }
+        if (c.has(Flag.SINKS)) {
+            Tensor t = input(GuardedBuffer.contiguous("sinks", DType.F32, hq)).hostView();
+            for (int h = 0; h < hq; h++) {
+                t.set(h == 0 ? 6f : 3f * value(), h); // head 0: a sink that outweighs most rows
+            }
+        }
+        if (c.has(Flag.PAGED)) {
+            page(k, v, b, hkv, sk);
+        }
+    }
+
+    /**
+     * Moves K and V into a paged cache: the pages of the sequences in shuffled order, every slot
+     * past a sequence's length NaN, spare pages NaN, table entries past the length garbage.
+     */
+    private void page(GuardedBuffer k, GuardedBuffer v, int b, int hkv, int sk) {
+        int ps = c.pageSize(), per = (sk + ps - 1) / ps, maxPages = per + 1, np = b * per + 3;
+        int[] perm = new int[np];
+        for (int x = 0; x < np; x++) {
+            perm[x] = x;
+        }
+        for (int x = np - 1; x > 0; x--) {
+            int y = rnd.nextInt(x + 1), t = perm[x];
+            perm[x] = perm[y];
+            perm[y] = t;
+        }
+        Tensor tk = k.hostView(), tv = v.hostView();
+        Tensor kc = input(GuardedBuffer.contiguous("kcache", c.dtype(), np, ps, hkv, c.dim())).hostView();
+        Tensor vc = input(GuardedBuffer.contiguous("vcache", c.dtype(), np, ps, hkv, c.dimV())).hostView();
+        Tensor bt = input(GuardedBuffer.contiguous("table", DType.I32, b, maxPages)).hostView();
+        forEach(kc.shape(), idx -> kc.set(Float.NaN, idx));
+        forEach(vc.shape(), idx -> vc.set(Float.NaN, idx));
+        int next = 0;
+        for (int bi = 0; bi < b; bi++) {
+            int used = (kvLens[bi] + ps - 1) / ps;
+            for (int e = 0; e < maxPages; e++) {
+                bt.set(e < used ? perm[next++] : (e % 2 == 0 ? -7f : (float) (1 << 30)), bi, e);
+            }
+            for (int j = 0; j < kvLens[bi]; j++) {
+                int pg = (int) bt.get(bi, j / ps);
+                for (int h = 0; h < hkv; h++) {
+                    for (int x = 0; x < c.dim(); x++) {
+                        kc.set(tk.get(bi, h, j, x), pg, j % ps, h, x);
+                    }
+                    for (int x = 0; x < c.dimV(); x++) {
+                        vc.set(tv.get(bi, h, j, x), pg, j % ps, h, x);
+                    }
+                }
+            }
+        }
+        inputs.remove("k");
+        inputs.remove("v");
     }
 
     /**
@@ -573,8 +635,16 @@ public final class CaseData {
         Masks m = buildMasks(view);
         return switch (c.op()) {
             case SDPA -> {
-                SdpaParams.Builder p = SdpaParams.builder(view.apply(inputs.get("q")), view.apply(inputs.get("k")),
-                        view.apply(inputs.get("v")), view.apply(outputs.get("o"))).masks(m);
+                SdpaParams.Builder p = c.has(Flag.PAGED)
+                        ? SdpaParams.builder(view.apply(inputs.get("q")), new PagedKv(view.apply(inputs.get("kcache")),
+                                view.apply(inputs.get("vcache")), view.apply(inputs.get("table")), kvLens),
+                                view.apply(outputs.get("o")))
+                        : SdpaParams.builder(view.apply(inputs.get("q")), view.apply(inputs.get("k")),
+                                view.apply(inputs.get("v")), view.apply(outputs.get("o")));
+                p.masks(m);
+                if (inputs.containsKey("sinks")) {
+                    p.sinks(view.apply(inputs.get("sinks")));
+                }
                 if (outputs.containsKey("lse")) {
                     p.lse(view.apply(outputs.get("lse")));
                 }

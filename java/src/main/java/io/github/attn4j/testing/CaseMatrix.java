@@ -59,6 +59,7 @@ public final class CaseMatrix {
         merge(add);
         kvAppend(add);
         additiveBackward(add);
+        sdpaServing(add);
         return List.copyOf(m.values());
     }
 
@@ -108,6 +109,47 @@ public final class CaseMatrix {
             }
         }
         return l;
+    }
+
+    // ---- SDPA serving: sinks and paged KV ---------------------------------------------------
+
+    /**
+     * Sinks (a runtime flag: these reuse the plain kernel variants) and paged K/V (page sizes 1, 5
+     * and 16; decode, chunked prefill with either alignment, every mask kind, NaN in unused slots).
+     */
+    private static void sdpaServing(Consumer<Builder> add) {
+        add.accept(sdpa().bh(2, 2).seq(7, 17).dims(32, 32).flag(Flag.LSE).flag(Flag.SINKS));
+        add.accept(sdpa().bh(2, 4).heads(4, 2).seq(17, 7).dims(32, 32).causal().flag(Flag.LSE).flag(Flag.SINKS));
+        add.accept(sdpa().bh(2, 2).seq(17, 17).dims(32, 32).special(Special.FULLY_MASKED).flag(Flag.LSE)
+                .flag(Flag.SINKS));
+        add.accept(sdpa().bh(2, 2).seq(7, 17).dims(32, 32).causal().kvLengths(true).qLengths(true).flag(Flag.LSE)
+                .flag(Flag.SINKS));
+        add.accept(sdpa().bh(2, 2).seq(7, 17).dims(32, 32).special(Special.NAN_READ).flag(Flag.LSE).flag(Flag.SINKS));
+        add.accept(sdpa().bh(1, 2).seq(7, 17).dims(64, 64).special(Special.LARGE).flag(Flag.LSE).flag(Flag.SINKS));
+        for (DType t : HALF) {
+            add.accept(sdpa().dtype(t).bh(2, 2).seq(7, 17).dims(32, 32).flag(Flag.LSE).flag(Flag.SINKS));
+            add.accept(sdpa().dtype(t).bh(2, 8).heads(8, 2).seq(1, 113).dims(64, 64).causal().kvLengths(true)
+                    .flag(Flag.LSE).flag(Flag.PAGED));
+        }
+        // Paged: decode (Sq = 1, GQA, page 16), small pages, chunked prefill, every mask kind.
+        add.accept(sdpa().bh(2, 8).heads(8, 2).seq(1, 113).dims(64, 64).causal().kvLengths(true).flag(Flag.LSE)
+                .flag(Flag.PAGED));
+        add.accept(sdpa().bh(3, 4).heads(4, 1).seq(1, 17).dims(32, 32).flag(Flag.LSE).flag(Flag.PAGED));
+        add.accept(sdpa().bh(2, 2).seq(1, 3).dims(32, 32).kvLengths(true).flag(Flag.LSE).flag(Flag.PAGED));
+        for (Alignment a : Alignment.values()) {
+            add.accept(sdpa().bh(2, 2).seq(7, 17).dims(32, 32).alignment(a).causal().kvLengths(true).flag(Flag.LSE)
+                    .flag(Flag.PAGED));
+            add.accept(sdpa().bh(2, 4).heads(4, 2).seq(7, 17).dims(32, 32).alignment(a).window(3, 2).alibi(AlibiShape.H)
+                    .kvLengths(true).flag(Flag.LSE).flag(Flag.PAGED));
+        }
+        add.accept(sdpa().bh(2, 4).heads(4, 2).seq(7, 17).dims(32, 32).boolMask(MaskShape.FULL).bias(MaskShape.BATCH)
+                .softcap(5f).qLengths(true).flag(Flag.LSE).flag(Flag.PAGED));
+        add.accept(sdpa().bh(2, 2).seq(7, 17).dims(32, 32).kvLengths(true).special(Special.NAN_MASKED).flag(Flag.LSE)
+                .flag(Flag.PAGED).flag(Flag.SINKS));
+        add.accept(sdpa().bh(2, 2).seq(7, 17).dims(32, 32).special(Special.FULLY_MASKED).flag(Flag.LSE)
+                .flag(Flag.PAGED).flag(Flag.SINKS));
+        add.accept(sdpa().bh(2, 2).seq(7, 17).dims(40, 24).storage(Storage.BSHD).causal().flag(Flag.LSE)
+                .flag(Flag.PAGED));
     }
 
     // ---- SDPA --------------------------------------------------------------------------------

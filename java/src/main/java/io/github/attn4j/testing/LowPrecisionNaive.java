@@ -51,24 +51,27 @@ public final class LowPrecisionNaive {
         double[] o = new double[Math.toIntExact((long) p.batch() * hq * sq * dv)];
         IntStream.range(0, p.batch() * hq * sq).parallel().forEach(row -> {
             int i = row % sq, h = (row / sq) % hq, b = row / sq / hq, hk = h / p.group();
+            int ak = p.alignSeqK(b);
             double[] s = new double[sk];
             boolean[] live = new boolean[sk];
             for (int j = 0; j < sk; j++) {
-                if (!Reference.allowed(p.masks(), b, h, i, j, sq, sk)) {
+                if (!Reference.allowed(p.masks(), b, h, i, j, sq, ak)) {
                     continue;
                 }
                 double dot = 0;
                 for (int x = 0; x < d; x++) {
-                    dot += (double) p.q().get(b, h, i, x) * p.k().get(b, hk, j, x);
+                    dot += (double) p.q().get(b, h, i, x) * p.key(b, hk, j, x);
                 }
                 double v = r(r(dot, t) * p.scale(), t);
                 if (p.hasSoftcap()) {
                     v = r(p.softcap() * r(Math.tanh(r(v / p.softcap(), t)), t), t);
                 }
-                s[j] = r(v + Reference.scoreBias(p.masks(), b, h, i, j, sq, sk), t);
+                s[j] = r(v + Reference.scoreBias(p.masks(), b, h, i, j, sq, ak), t);
                 live[j] = true;
             }
-            double[] pr = softmaxRow(s, live, t);
+            boolean dead = p.masks().qLengths() != null && i >= p.masks().qLengths()[b];
+            double sink = p.sinks() == null || dead ? Double.NEGATIVE_INFINITY : p.sinks().get(h);
+            double[] pr = softmaxRow(s, live, t, sink);
             if (pr == null) {
                 return;
             }
@@ -76,7 +79,7 @@ public final class LowPrecisionNaive {
                 double acc = 0;
                 for (int j = 0; j < sk; j++) {
                     if (live[j]) {
-                        acc += pr[j] * p.v().get(b, hk, j, x);
+                        acc += pr[j] * p.value(b, hk, j, x);
                     }
                 }
                 o[row * dv + x] = r(acc, t);
@@ -87,6 +90,11 @@ public final class LowPrecisionNaive {
 
     /** Rounded softmax over the live entries; null for a fully masked row (zeros). */
     private static double[] softmaxRow(double[] s, boolean[] live, DType t) {
+        return softmaxRow(s, live, t, Double.NEGATIVE_INFINITY);
+    }
+
+    /** The same with a sink logit in the denominator (-inf = none). */
+    private static double[] softmaxRow(double[] s, boolean[] live, DType t, double sink) {
         double max = Double.NEGATIVE_INFINITY;
         boolean nan = false;
         for (int j = 0; j < s.length; j++) {
@@ -98,7 +106,8 @@ public final class LowPrecisionNaive {
         if (!nan && max == Double.NEGATIVE_INFINITY) {
             return null;
         }
-        double sum = 0;
+        max = Math.max(max, sink);
+        double sum = sink == Double.NEGATIVE_INFINITY || nan ? 0 : Math.exp(sink - max);
         double[] e = new double[s.length];
         for (int j = 0; j < s.length; j++) {
             if (live[j]) {

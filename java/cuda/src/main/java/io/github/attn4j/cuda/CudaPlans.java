@@ -216,7 +216,7 @@ final class CudaPlans {
                     + " <= 65535)");
         }
         String entry = KernelId.SDPA_FWD.entry(p.dtype()) + (t.dmax() < top ? "_d" + t.dmax() : "");
-        return Plan.of("fused-simt-d" + t.dmax() + "-" + dt(p.dtype()), 0,
+        return Plan.of("fused-simt-d" + t.dmax() + "-" + dt(p.dtype()) + (p.isPaged() ? "-paged" : ""), 0,
                 List.of(kernel("sdpa", entry, gx, gy, 1, t.threads(), t.smemBytes(), KernelArgs.sdpaFwd(p))));
     }
 
@@ -258,6 +258,9 @@ final class CudaPlans {
         }
         if (p.hasSoftcap()) {
             return Plan.no("the unfused SDPA path has no softcap step (use the fused path)");
+        }
+        if (p.sinks() != null || p.isPaged()) {
+            return Plan.no("the unfused SDPA path reads neither sinks nor a paged KV cache (use the fused path)");
         }
         long bh = (long) p.batch() * p.headsQ();
         long ws = bh * p.seqQ() * p.seqK() * 4L;

@@ -90,6 +90,9 @@ record TcPlan(boolean applies, String reason, TcTraits traits, DType dtype, int 
         if (dt != DType.F16 && dt != DType.BF16) {
             return no(dt, "dtype " + dt + ": the tensor-core path takes F16 or BF16");
         }
+        if (p.sinks() != null || p.isPaged()) {
+            return no(dt, "the tensor-core kernel reads neither sinks nor a paged KV cache");
+        }
         if (dev.sm() < 80) {
             return no(dt, "compute capability " + dev.ccMajor() + "." + dev.ccMinor()
                     + " < 8.0 (mma.m16n8k16 with bf16, ldmatrix and cp.async need sm_80)");

@@ -1,0 +1,230 @@
+/*
+ * sdpa_decode.cl: split-KV ("flash-decoding") SDPA for one query row per (batch, head) on CPU
+ * devices, and the combine kernel that merges the splits through their LSE.
+ *
+ * attn_sdpa_decode_<dt>: one work-item per (split z, batch b, kv head hk); work-groups of one item,
+ * so PoCL runs each as a plain loop with explicit VW-wide vectors and no barrier. The item holds
+ * the GROUP query heads that share kv head hk (GQA packing): each K and V row is loaded once into
+ * registers and used by every head of the group, so each K/V byte is read once per group. Split z
+ * takes the z-th contiguous share of the row's allowed keys [lo, hi) (window and kv length; the
+ * planner sends no bool mask, bias, ALiBi or softcap here), BN keys at a time: scores, one online
+ * softmax step per BN keys, then O += P V. It writes its partial row normalised by its own sum and
+ * the partial LSE in log2 units (-inf when the split saw no key) into the workspace:
+ *   o_part[(z * rows + row) * Dv + x], lse_part[z * rows + row], rows = B * Hq (Sq = 1), row = b*Hq + h.
+ * A sink (ATTN_F_SINKS) joins split 0's sum, so the merged denominator holds it once.
+ * o_part and lse_part are one workspace buffer (a cl_mem carries no offset): the partial LSEs start
+ * after the partial rows, at element num_splits * rows * Dv (DEC_LSE below; the planner lays the
+ * workspace out the same way).
+ *
+ * attn_sdpa_combine_<dt>: one work-item per row: LSE = log2 sum_z 2^lse_z, O = sum_z 2^(lse_z - LSE) O_z
+ * (the same arithmetic as the CUDA tensor-core combine in sdpa_tc.cu); every split empty gives
+ * O = 0 and LSE = -inf; a NaN partial makes the row NaN. The split order is fixed: deterministic.
+ *
+ * Build options: HEAD_DIM, HEAD_DIM_V (multiples of VW), VW, GROUP (Hq / Hkv), DEC_BN (keys per
+ * softmax step), PAGED, and the storage dtype of common.cl. K and V rows have unit stride.
+ */
+#ifndef PAGED
+#define PAGED 0
+#endif
+#if !defined(HEAD_DIM) || !defined(HEAD_DIM_V) || !defined(VW) || !defined(GROUP) || !defined(DEC_BN)
+#error "sdpa_decode.cl needs HEAD_DIM, HEAD_DIM_V, VW, GROUP and DEC_BN"
+#endif
+#if HEAD_DIM % VW != 0 || HEAD_DIM_V % VW != 0
+#error "HEAD_DIM and HEAD_DIM_V must be multiples of VW"
+#endif
+#define DC (HEAD_DIM / VW)
+#define DVC (HEAD_DIM_V / VW)
+/* The partial LSEs within the shared workspace buffer. */
+#define DEC_LSE(lse_part, num_splits, rows) ((lse_part) + (long)(num_splits) * (rows) * p.head_dim_v)
+#define ATTN_LOG2E 1.4426950408889634f
+#define ATTN_LN2 0.6931471805599453f
+
+/* The element offset of key row j of batch b: dense j * ss, paged through the table (clamped). */
+inline long dec_row(const attn_sdpa_params p, __global const int *bt, int b, int j, long ss, long sb) {
+#if PAGED
+    const int e = j / p.page_size;
+    const int pg = clamp(bt[p.bt_off + b * p.bt_sb + e * p.bt_sp], 0, p.num_pages - 1);
+    return pg * sb + (j - e * p.page_size) * ss;
+#else
+    return (long)j * ss;
+#endif
+}
+
+__kernel __attribute__((reqd_work_group_size(1, 1, 1)))
+void ENTRY(attn_sdpa_decode)(const attn_sdpa_params p, __global const st_t *q, __global const st_t *k,
+                             __global const st_t *v, __global st_t *o, __global float *lse,
+                             __global const uchar *mask, __global const float *bias, __global const float *alibi,
+                             __global const int *kv_len, __global const int *q_len, __global const float *sinks,
+                             __global const int *block_table, __global float *o_part, __global float *lse_part,
+                             const int num_splits) {
+    const int z = get_global_id(0);
+    const int bk = get_global_id(1);
+    const int b = bk / p.heads_kv, hk = bk - b * p.heads_kv;
+    const int kvl = mask_kv_len(kv_len, b, p.seq_k);
+    const bool dead = mask_q_len(q_len, b, p.seq_q) < 1;
+    attn_mask_params m = p.m;
+    if (p.flags & ATTN_F_ALIGN_KV) {
+        m.align_off += kvl;
+    }
+    int lo = 0, hi = 0;
+    mask_key_range(m, 0, p.seq_k, kvl, &lo, &hi);
+    lo = max(lo, 0);
+    if (dead) {
+        hi = lo;
+    }
+    const int per = hi > lo ? (hi - lo + num_splits - 1) / num_splits : 0;
+    const int j_begin = lo + z * per;
+    const int j_end = min(hi, j_begin + per);
+
+    fv qv[GROUP][DC];
+    fv acc[GROUP][DVC];
+    float mr[GROUP], lr[GROUP];
+#pragma unroll
+    for (int g = 0; g < GROUP; g++) {
+        const int h = hk * GROUP + g;
+        const long qb = p.q_off + b * p.q_sb + h * p.q_sh;
+        for (int c = 0; c < DC; c++) {
+            float tmp[VW];
+            for (int u = 0; u < VW; u++) {
+                tmp[u] = LOAD_ST(q, qb + (c * VW + u) * p.q_sd);
+            }
+            qv[g][c] = VLOAD_W(0, tmp) * (fv)(p.scale_log2);
+        }
+        for (int c = 0; c < DVC; c++) {
+            acc[g][c] = (fv)(0.0f);
+        }
+        mr[g] = -INFINITY;
+        lr[g] = 0.0f;
+    }
+#if PAGED
+    const long kbase = p.k_off + hk * p.k_sh, vbase = p.v_off + hk * p.v_sh;
+#else
+    const long kbase = p.k_off + b * p.k_sb + hk * p.k_sh, vbase = p.v_off + b * p.v_sb + hk * p.v_sh;
+#endif
+
+    for (int j0 = j_begin; j0 < j_end; j0 += DEC_BN) {
+        const int n = min(DEC_BN, j_end - j0);
+        float s[GROUP][DEC_BN];
+        /* S: each K row is loaded once and dotted with every head of the group */
+        for (int t = 0; t < n; t++) {
+            const long kr = kbase + dec_row(p, block_table, b, j0 + t, p.k_ss, p.k_sb);
+            fv kx[DC];
+            for (int c = 0; c < DC; c++) {
+                kx[c] = LOADN_ST(VW, k, kr + c * VW);
+            }
+#pragma unroll
+            for (int g = 0; g < GROUP; g++) {
+                fv d = qv[g][0] * kx[0];
+                for (int c = 1; c < DC; c++) {
+                    d = fma(qv[g][c], kx[c], d);
+                }
+                s[g][t] = HSUM_W(d);
+            }
+        }
+        /* one online-softmax step per head for the n keys */
+#pragma unroll
+        for (int g = 0; g < GROUP; g++) {
+            float tmax = -INFINITY;
+            for (int t = 0; t < n; t++) {
+                tmax = fmax(tmax, s[g][t]);
+            }
+            const float alpha = osm_advance(&mr[g], &lr[g], tmax, true);
+            const float ref = osm_ref(mr[g]);
+            float sum = 0.0f;
+            for (int t = 0; t < n; t++) {
+                s[g][t] = exp2(s[g][t] - ref);
+                sum += s[g][t];
+            }
+            lr[g] += sum;
+            if (alpha != 1.0f) {
+                for (int c = 0; c < DVC; c++) {
+                    acc[g][c] *= (fv)(alpha);
+                }
+            }
+        }
+        /* O += P V: each V row is loaded once for the group */
+        for (int t = 0; t < n; t++) {
+            const long vr = vbase + dec_row(p, block_table, b, j0 + t, p.v_ss, p.v_sb);
+            for (int c = 0; c < DVC; c++) {
+                const fv vx = LOADN_ST(VW, v, vr + c * VW);
+#pragma unroll
+                for (int g = 0; g < GROUP; g++) {
+                    acc[g][c] = fma((fv)(s[g][t]), vx, acc[g][c]);
+                }
+            }
+        }
+    }
+
+    const int rows = p.batch * p.heads_q;
+    lse_part = DEC_LSE(lse_part, num_splits, rows);
+    const bool has_sink = z == 0 && !dead && (p.flags & ATTN_F_SINKS) != 0;
+#pragma unroll
+    for (int g = 0; g < GROUP; g++) {
+        const int h = hk * GROUP + g;
+        float mrow = mr[g], lrow = lr[g], a = 1.0f;
+        if (has_sink) {
+            const float s2 = sinks[p.sinks_off + h] * ATTN_LOG2E;
+            const float mn = fmax(mrow, s2);
+            a = mrow == -INFINITY ? 0.0f : exp2(mrow - osm_ref(mn));
+            lrow = lrow * a + exp2(s2 - osm_ref(mn));
+            mrow = mn;
+        }
+        const long row = (long)z * rows + b * p.heads_q + h;
+        const bool empty = lrow == 0.0f;
+        const float inv = empty || lr[g] == 0.0f ? 0.0f : a / lrow;
+        __global float *op = o_part + row * HEAD_DIM_V;
+        for (int c = 0; c < DVC; c++) {
+            VSTORE_W(inv == 0.0f ? (fv)(0.0f) : acc[g][c] * (fv)(inv), c, op);
+        }
+        lse_part[row] = empty ? -INFINITY : mrow + log2(lrow);
+    }
+}
+
+__kernel void ENTRY(attn_sdpa_combine)(const attn_sdpa_params p, __global const float *o_part,
+                                       __global const float *lse_part, __global st_t *o, __global float *lse,
+                                       const int num_splits) {
+    const long rows = (long)p.batch * p.heads_q * p.seq_q;
+    const long row = get_global_id(0);
+    if (row >= rows) {
+        return;
+    }
+    lse_part = DEC_LSE(lse_part, num_splits, rows);
+    const int i = (int)(row % p.seq_q);
+    const int bh = (int)(row / p.seq_q);
+    const int b = bh / p.heads_q, h = bh - b * p.heads_q;
+    float mx = -INFINITY;
+    bool nan = false;
+    for (int z = 0; z < num_splits; z++) {
+        const float x = lse_part[z * rows + row];
+        nan |= isnan(x);
+        mx = fmax(mx, x);
+    }
+    const bool empty = !nan && mx == -INFINITY;
+    float w = 0.0f;
+    if (!nan && !empty) {
+        for (int z = 0; z < num_splits; z++) {
+            w += exp2(lse_part[z * rows + row] - mx);
+        }
+    }
+    const float inv = 1.0f / w;
+    const long ob = p.o_off + b * p.o_sb + h * p.o_sh + i * p.o_ss;
+    for (int x = 0; x < p.head_dim_v; x++) {
+        float y = 0.0f;
+        if (nan) {
+            y = NAN;
+        } else if (!empty) {
+            for (int z = 0; z < num_splits; z++) {
+                const float wz = exp2(lse_part[z * rows + row] - mx);
+                if (wz > 0.0f) {
+                    y += wz * o_part[(z * rows + row) * p.head_dim_v + x];
+                }
+            }
+            y *= inv;
+        }
+        STORE_ST(o, ob + x * p.o_sd, y);
+    }
+    if (p.flags & ATTN_F_LSE) {
+        lse[p.lse_off + b * p.lse_sb + h * p.lse_sh + i * p.lse_ss] =
+            nan ? NAN : empty ? -INFINITY : (mx + log2(w)) * ATTN_LN2;
+    }
+}
