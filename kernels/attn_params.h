@@ -154,6 +154,33 @@ typedef struct attn_bgemm_params {
     a_i32 flags;
 } attn_bgemm_params;
 
+/* SDPA backward (attn_sdpa_bwd_pre, _dkdv, _dq, _dbias: one argument list). The forward's O and LSE
+ * are inputs; dQ, dK, dV (and dBias with ATTN_F_DBIAS) are overwritten. dBias is F32 [db_batch,
+ * db_heads, Sq, Sk] where db_batch is B or 1 and db_heads Hq or 1: a dim of 1 sums the gradient over
+ * that dim. The workspace ws holds 2 * B * Hq * Sq floats: Delta = rowsum(dO * O) at [(b*Hq + h)*Sq + i],
+ * then LSE * log2(e) (+inf for a dead or fully masked row) at B*Hq*Sq + the same index. */
+#define ATTN_F_DBIAS      0x2000
+typedef struct attn_sdpa_bwd_params {
+    a_i64 q_off, q_sb, q_sh, q_ss, q_sd;
+    a_i64 k_off, k_sb, k_sh, k_ss, k_sd;
+    a_i64 v_off, v_sb, v_sh, v_ss, v_sd;
+    a_i64 o_off, o_sb, o_sh, o_ss, o_sd;
+    a_i64 do_off, do_sb, do_sh, do_ss, do_sd;
+    a_i64 lse_off, lse_sb, lse_sh, lse_ss;
+    a_i64 dq_off, dq_sb, dq_sh, dq_ss, dq_sd;
+    a_i64 dk_off, dk_sb, dk_sh, dk_ss, dk_sd;
+    a_i64 dv_off, dv_sb, dv_sh, dv_ss, dv_sd;
+    a_i64 db_off, db_sb, db_sh, db_sq, db_sk;
+    a_i32 batch, heads_q, heads_kv, group;   /* group = heads_q / heads_kv */
+    a_i32 seq_q, seq_k, head_dim, head_dim_v;
+    a_i32 db_batch, db_heads;                /* dBias dims 0 and 1 (B or 1, Hq or 1) */
+    a_f32 scale;
+    a_f32 scale_log2;
+    a_f32 softcap;
+    a_i32 flags;                             /* ATTN_F_* bits: mask bits, SOFTCAP, DBIAS */
+    attn_mask_params m;
+} attn_sdpa_bwd_params;
+
 /* Merge of attention states (attn_merge_states_<dt>): parts i < n_parts of O_i [B, H, S, Dv] (data
  * dtype) and LSE_i [B, H, S] (F32), each over a disjoint key set, give with m = max_i LSE_i
  *   LSE = m + log sum_i exp(LSE_i - m),   O = sum_i exp(LSE_i - LSE) * O_i,

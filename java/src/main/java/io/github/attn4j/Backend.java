@@ -67,6 +67,11 @@ public interface Backend extends AutoCloseable {
         run(p);
     }
 
+    /** Runs the SDPA backward ({@link SdpaBackwardParams}). */
+    default void sdpaBackward(SdpaBackwardParams p) {
+        run(p);
+    }
+
     /** Merges partial attention states ({@link MergeParams}). */
     default void merge(MergeParams p) {
         run(p);

@@ -9,8 +9,8 @@ import java.util.function.UnaryOperator;
  * anything native runs.
  */
 public sealed interface OpParams permits SdpaParams, SoftmaxParams, SoftmaxBackwardParams, AdditiveParams,
-        AdditiveBackwardParams, MergeParams, KvAppendParams, GemmParams, RopeParams {
-    /** The op's name: "sdpa", "softmax", "softmax_backward", "additive", "additive_backward", "merge", "kv_append". */
+        SdpaBackwardParams, AdditiveBackwardParams, MergeParams, KvAppendParams, GemmParams, RopeParams {
+    /** The op's name: "sdpa", "softmax", "softmax_backward", "additive", "sdpa_backward", "additive_backward", "merge", "kv_append". */
     String op();
 
     /** Calls the visitor's method for this op: the one dispatch over the ops. */

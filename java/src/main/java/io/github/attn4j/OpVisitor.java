@@ -26,6 +26,9 @@ public interface OpVisitor<R> {
     /** Visits an additive attention call. */
     R additive(AdditiveParams p);
 
+    /** The SDPA backward. */
+    R sdpaBackward(SdpaBackwardParams p);
+
     /** Merge of attention states ({@link MergeParams}). */
     R merge(MergeParams p);
 

@@ -75,6 +75,11 @@ public interface Scope extends AutoCloseable {
         run(p);
     }
 
+    /** Runs the SDPA backward ({@link SdpaBackwardParams}). */
+    default void sdpaBackward(SdpaBackwardParams p) {
+        run(p);
+    }
+
     /** Merges partial attention states ({@link MergeParams}). */
     default void merge(MergeParams p) {
         run(p);

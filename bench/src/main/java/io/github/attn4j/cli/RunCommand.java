@@ -7,6 +7,7 @@ import io.github.attn4j.DType;
 import io.github.attn4j.HostMemory;
 import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Layout;
+import io.github.attn4j.SdpaBackwardParams;
 import io.github.attn4j.MergeParams;
 import io.github.attn4j.PagedKv;
 import io.github.attn4j.SdpaParams;
@@ -22,7 +23,7 @@ import java.util.Locale;
 import java.util.Set;
 
 /**
- * {@code attn4j run sdpa|softmax|additive|additive-backward|merge|kv-append ...}: runs one op on .npy inputs and writes .npy outputs.
+ * {@code attn4j run sdpa|softmax|additive|additive-backward|sdpa-backward|merge|kv-append ...}: runs one op on .npy inputs and writes .npy outputs.
  * Data files are {@code <f4} or {@code <f2}; masks {@code |b1}; bias and ALiBi slopes {@code <f4}.
  */
 public final class RunCommand {
@@ -45,11 +46,16 @@ public final class RunCommand {
                    attn4j run additive-backward --backend NAME --q Q.npy --k K.npy --v V.npy --w W.npy [--b B.npy]
                      [--wq WQ.npy --wk WK.npy] --dout DC.npy --dq DQ.npy --dk DK.npy --dv DV.npy --dw DW.npy
                      [--db DB.npy] [--dwq DWQ.npy --dwk DWK.npy] [--out C.npy] [MASK FLAGS]
+                   attn4j run sdpa-backward --backend NAME --q Q.npy --k K.npy --v V.npy --dout DO.npy
+                     --dq DQ.npy --dk DK.npy --dv DV.npy [--dbias DB.npy] [--out O.npy] [--lse LSE.npy]
+                     [--layout bhsd|bshd] [--scale X] [--softcap C] [MASK FLAGS]
             MASK FLAGS: [--align top-left|bottom-right] [--causal] [--window L,R] [--kv-lengths n,n,..]
                         [--q-lengths n,n,..] [--mask M.npy] [--bias BIAS.npy] [--alibi SLOPES.npy]
             With --wq/--wk, --q/--k are the raw inputs (Qp = Q Wq^T, Kp = K Wk^T); for additive-backward
             --dq/--dk are then the gradients of those raw inputs. The backward needs no forward output;
-            with --out it runs the forward first and writes C too.
+            with --out it runs the forward first and writes C too. sdpa-backward runs the forward itself
+            (for O and LSE, written with --out/--lse), then the backward; --dbias (F32, the bias's shape,
+            summed over its broadcast dims) needs --bias.
             Without --backend the best available backend runs (cuda > opencl > cpu).
             The attention layers (projections, RoPE, cache; weights from .safetensors):
             """ + LayerCommand.USAGE;
@@ -64,6 +70,8 @@ public final class RunCommand {
             "start-positions", "append-lengths", "k-out", "v-out");
     private static final Set<String> ADDITIVE_BACKWARD = Cli.names(Cli.MASK_FLAGS, "backend", "q", "k", "v", "w", "b",
             "wq", "wk", "dout", "dq", "dk", "dv", "dw", "db", "dwq", "dwk", "out");
+    private static final Set<String> SDPA_BACKWARD = Cli.names(Cli.MASK_FLAGS, "backend", "q", "k", "v", "out", "lse",
+            "layout", "scale", "softcap", "dout", "dq", "dk", "dv", "dbias");
     private static final Set<String> BOOL = Set.of("causal", "help");
 
     /** Runs the command on the arguments after {@code run}; returns the exit code. */
@@ -98,8 +106,9 @@ public final class RunCommand {
                 case "merge" -> MERGE;
                 case "kv-append" -> KV_APPEND;
                 case "additive-backward" -> ADDITIVE_BACKWARD;
+                case "sdpa-backward" -> SDPA_BACKWARD;
                 default -> throw new Cli.UsageException("unknown op '" + op
-                        + "': expected sdpa, softmax, additive, additive-backward, merge, kv-append, mha or bahdanau");
+                        + "': expected sdpa, softmax, additive, additive-backward, sdpa-backward, merge, kv-append, mha or bahdanau");
             };
             Cli.Args a = Cli.parse(rest, flags, BOOL);
             if (a.has("help")) {
@@ -116,6 +125,7 @@ public final class RunCommand {
                 case "merge" -> merge(a);
                 case "kv-append" -> kvAppend(a);
                 case "additive-backward" -> additiveBackward(a);
+                case "sdpa-backward" -> sdpaBackward(a);
                 default -> additive(a);
             };
             String where = execute(a, p);
@@ -180,6 +190,78 @@ public final class RunCommand {
         }
         int b = stored.dim(0), s = stored.dim(1), h = stored.dim(2), d = stored.dim(3);
         return stored.view(stored.offset(), new int[] {b, h, s, d}, layout.strides(b, h, s, d));
+    }
+
+    /**
+     * {@code run sdpa-backward}: the forward (O, LSE) first, then the gradients, with the same
+     * flags as {@code run sdpa}; dQ, dK, dV are written in the inputs' layout.
+     */
+    private static Prepared sdpaBackward(Cli.Args a) {
+        Layout layout = layout(a);
+        String dims = layout == Layout.BHSD ? "[B, H, S, D]" : "[B, S, H, D]";
+        Tensor q = logical(rank(a, "q", data(a, "q"), 4, dims), layout);
+        Tensor k = logical(rank(a, "k", data(a, "k"), 4, dims), layout);
+        Tensor v = logical(rank(a, "v", data(a, "v"), 4, dims), layout);
+        Tensor dout = logical(rank(a, "dout", data(a, "dout"), 4, dims), layout);
+        for (String f : new String[] {"dq", "dk", "dv"}) {
+            a.required(f);
+        }
+        io.github.attn4j.Masks m = Cli.masks(a);
+        if (a.has("dbias") && m.bias() == null) {
+            throw new Cli.UsageException("--dbias: only with a bias (--bias)");
+        }
+        int b = q.dim(0), hq = q.dim(1), sq = q.dim(2), dv = v.dim(3);
+        DType t = q.dtype();
+        Tensor[] stored = new Tensor[4];
+        Tensor[] logical = new Tensor[4];
+        Tensor[] like = {q, k, v, dout};
+        for (int i = 0; i < 4; i++) {
+            int[] s = i == 3 ? new int[] {b, hq, sq, dv} : like[i].shape();
+            stored[i] = layout == Layout.BHSD ? alloc(t, s) : alloc(t, s[0], s[2], s[1], s[3]);
+            logical[i] = logical(stored[i], layout);
+        }
+        Tensor dq = logical[0], dk = logical[1], dvt = logical[2], o = logical[3];
+        Tensor lse = alloc(DType.F32, b, hq, sq);
+        Tensor dbias = a.has("dbias") ? alloc(DType.F32, m.bias().shape()) : null;
+        SdpaBackwardParams.Builder p = SdpaBackwardParams.builder(q, k, v, o, dout, lse, dq, dk, dvt).masks(m)
+                .dbias(dbias);
+        if (a.has("scale")) {
+            p.scale(a.floatValue("scale"));
+        }
+        if (a.has("softcap")) {
+            p.softcap(a.floatValue("softcap"));
+        }
+        SdpaBackwardParams bp = p.build();
+        Prepared r = new Prepared();
+        r.first = bp.forward();
+        r.params = bp;
+        String[] names = {"dq", "dk", "dv", "out", "lse", "dbias"};
+        Tensor[] outs = {stored[0], stored[1], stored[2], a.has("out") ? stored[3] : null, a.has("lse") ? lse : null,
+            dbias};
+        r.write = () -> {
+            for (int i = 0; i < names.length; i++) {
+                if (outs[i] != null) {
+                    Npy.write(Path.of(a.get(names[i])), outs[i]);
+                }
+            }
+        };
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < names.length; i++) {
+            if (outs[i] != null) {
+                sb.append(sb.length() == 0 ? "" : ", ").append(a.get(names[i])).append(' ')
+                        .append(Arrays.toString(outs[i].shape()));
+            }
+        }
+        r.written = sb.toString();
+        return r;
+    }
+
+    private static Layout layout(Cli.Args a) {
+        try {
+            return a.has("layout") ? Layout.parse(a.get("layout")) : Layout.BHSD;
+        } catch (IllegalArgumentException e) {
+            throw new Cli.UsageException("--" + e.getMessage());
+        }
     }
 
     private static Prepared sdpa(Cli.Args a) {

@@ -118,6 +118,38 @@ class CliSmokeTest {
         assertArrayEquals(bshd(plain).toFloatArray(), got.toFloatArray());
     }
 
+    @Test
+    void runSdpaBackwardMatchesTheLibrary() {
+        // GQA 4:2, causal, a heads-broadcast bias with its gradient, softcap: run the forward, then the backward.
+        Tensor q = rand(11, 2, 4, 5, 8), k = rand(12, 2, 2, 7, 8), v = rand(13, 2, 2, 7, 6), dO = rand(14, 2, 4, 5, 6);
+        Tensor bias = rand(15, 1, 4, 5, 7);
+        Path pq = npy("q.npy", q), pk = npy("k.npy", k), pv = npy("v.npy", v), pd = npy("do.npy", dO);
+        Path pb = npy("bias.npy", bias);
+        Path dq = dir.resolve("dq.npy"), dk = dir.resolve("dk.npy"), dv = dir.resolve("dv.npy");
+        Path db = dir.resolve("db.npy");
+        Out r = call(RunCommand::run, "sdpa-backward", "--backend", "cpu", "--q", pq.toString(), "--k", pk.toString(),
+                "--v", pv.toString(), "--dout", pd.toString(), "--dq", dq.toString(), "--dk", dk.toString(), "--dv",
+                dv.toString(), "--dbias", db.toString(), "--bias", pb.toString(), "--causal", "--softcap", "3");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("sdpa-backward on cpu:0: wrote "), r.out());
+        Masks m = Masks.builder().causal().bias(bias).build();
+        Tensor o = Tensor.of(new float[2 * 4 * 5 * 6], 2, 4, 5, 6), l = Tensor.of(new float[40], 2, 4, 5);
+        Tensor eq = Tensor.of(new float[320], 2, 4, 5, 8), ek = Tensor.of(new float[224], 2, 2, 7, 8);
+        Tensor ev = Tensor.of(new float[168], 2, 2, 7, 6), eb = Tensor.of(new float[140], 1, 4, 5, 7);
+        try (CpuBackend cpu = new CpuBackend()) {
+            cpu.sdpa(SdpaParams.builder(q, k, v, o).lse(l).softcap(3f).masks(m).build());
+            cpu.sdpaBackward(io.github.attn4j.SdpaBackwardParams.builder(q, k, v, o, dO, l, eq, ek, ev).dbias(eb)
+                    .softcap(3f).masks(m).build());
+        }
+        assertArrayEquals(eq.toFloatArray(), Npy.read(dq).toFloatArray());
+        assertArrayEquals(ek.toFloatArray(), Npy.read(dk).toFloatArray());
+        assertArrayEquals(ev.toFloatArray(), Npy.read(dv).toFloatArray());
+        assertArrayEquals(eb.toFloatArray(), Npy.read(db).toFloatArray());
+        oneLineError(call(RunCommand::run, "sdpa-backward", "--backend", "cpu", "--q", pq.toString(), "--k",
+                pk.toString(), "--v", pv.toString(), "--dout", pd.toString(), "--dq", dq.toString(), "--dk",
+                dk.toString(), "--dv", dv.toString(), "--dbias", db.toString()), "--dbias");
+    }
+
     /** A contiguous [B, S, H, D] copy of a [B, H, S, D] tensor. */
     private static Tensor bshd(Tensor t) {
         int b = t.dim(0), h = t.dim(1), s = t.dim(2), d = t.dim(3);

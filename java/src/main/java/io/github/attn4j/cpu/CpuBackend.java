@@ -14,6 +14,7 @@ import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.OpVisitor;
 import io.github.attn4j.Scope;
+import io.github.attn4j.SdpaBackwardParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
 import io.github.attn4j.SoftmaxParams;
@@ -116,6 +117,18 @@ public final class CpuBackend implements Backend {
                 Reference.store(r.out(), a.out());
                 if (a.weights() != null) {
                     Reference.store(r.weights(), a.weights());
+                }
+                return null;
+            }
+
+            @Override
+            public Void sdpaBackward(SdpaBackwardParams s) {
+                Reference.SdpaGrads g = Reference.sdpaBackward(s);
+                Reference.store(g.dq(), s.dq());
+                Reference.store(g.dk(), s.dk());
+                Reference.store(g.dv(), s.dv());
+                if (s.dbias() != null) {
+                    Reference.store(g.dbias(), s.dbias());
                 }
                 return null;
             }

@@ -6,6 +6,7 @@ import io.github.attn4j.RopeParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Masks;
+import io.github.attn4j.SdpaBackwardParams;
 import io.github.attn4j.MergeParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
@@ -140,6 +141,106 @@ public final class Reference {
             lse[r] = sdpaRow(p, b, h, i, o, r * dv);
         });
         return new SdpaResult(o, lse);
+    }
+
+    /**
+     * SDPA gradients, row-major in the logical shapes: {@code dq} {@code [B, Hq, Sq, D]}, {@code dk}
+     * {@code [B, Hkv, Sk, D]}, {@code dv} {@code [B, Hkv, Sk, Dv]}, {@code dbias} the dBias tensor's
+     * shape (null without one).
+     */
+    public record SdpaGrads(double[] dq, double[] dk, double[] dv, double[] dbias) {}
+
+    /**
+     * The SDPA backward from its definition ({@link SdpaBackwardParams}): P is recomputed in float64
+     * from Q and K (the given O and LSE are not read), then
+     * {@code dS = P (dO.V - rowsum(P dO.V))}, the softcap's {@code 1 - tanh^2}, and the three
+     * products. Parallel over (b, kv head); each kv head sums its query heads in order.
+     */
+    public static SdpaGrads sdpaBackward(SdpaBackwardParams p) {
+        int bn = p.batch(), hq = p.headsQ(), hkv = p.headsKv(), g = p.group(), sq = p.seqQ(), sk = p.seqK();
+        int d = p.headDim(), dvn = p.headDimV();
+        double[] dq = new double[Math.toIntExact((long) bn * hq * sq * d)];
+        double[] dk = new double[Math.toIntExact((long) bn * hkv * sk * d)];
+        double[] dv = new double[Math.toIntExact((long) bn * hkv * sk * dvn)];
+        double[] ds = p.dbias() == null ? null : new double[Math.toIntExact((long) bn * hq * sq * sk)];
+        Masks m = p.masks();
+        IntStream.range(0, bn * hkv).parallel().forEach(bk -> {
+            int b = bk / hkv, hk = bk % hkv;
+            double[] s = new double[sk];
+            double[] dpRow = new double[sk];
+            double[] raw = new double[sk];
+            boolean[] live = new boolean[sk];
+            for (int h = hk * g; h < (hk + 1) * g; h++) {
+                for (int i = 0; i < sq; i++) {
+                    for (int j = 0; j < sk; j++) {
+                        live[j] = allowed(m, b, h, i, j, sq, sk);
+                        if (!live[j]) {
+                            continue;
+                        }
+                        double dot = 0;
+                        for (int x = 0; x < d; x++) {
+                            dot += (double) p.q().get(b, h, i, x) * p.k().get(b, hk, j, x);
+                        }
+                        raw[j] = p.scale() * dot;
+                        double v = p.hasSoftcap() ? p.softcap() * Math.tanh(raw[j] / p.softcap()) : raw[j];
+                        s[j] = v + scoreBias(m, b, h, i, j, sq, sk);
+                    }
+                    if (softmaxInPlace(s, live) == Double.NEGATIVE_INFINITY) {
+                        continue; // no live key: nothing flows through this row
+                    }
+                    double delta = 0;
+                    for (int j = 0; j < sk; j++) {
+                        if (!live[j]) {
+                            continue;
+                        }
+                        double dp = 0;
+                        for (int x = 0; x < dvn; x++) {
+                            dp += (double) p.dout().get(b, h, i, x) * p.v().get(b, hk, j, x);
+                        }
+                        dpRow[j] = dp;
+                        delta += s[j] * dp;
+                    }
+                    int qRow = ((b * hq + h) * sq + i);
+                    for (int j = 0; j < sk; j++) {
+                        if (!live[j]) {
+                            continue;
+                        }
+                        double dsij = s[j] * (dpRow[j] - delta);
+                        if (ds != null) {
+                            ds[qRow * sk + j] = dsij;
+                        }
+                        double dr = dsij;
+                        if (p.hasSoftcap()) {
+                            double t = Math.tanh(raw[j] / p.softcap());
+                            dr *= 1 - t * t;
+                        }
+                        int kRow = (b * hkv + hk) * sk + j;
+                        for (int x = 0; x < d; x++) {
+                            dq[qRow * d + x] += p.scale() * dr * p.k().get(b, hk, j, x);
+                            dk[kRow * d + x] += p.scale() * dr * p.q().get(b, h, i, x);
+                        }
+                        for (int x = 0; x < dvn; x++) {
+                            dv[kRow * dvn + x] += s[j] * p.dout().get(b, h, i, x);
+                        }
+                    }
+                }
+            }
+        });
+        double[] dbias = null;
+        if (ds != null) {
+            int nb = p.dbias().dim(0), nh = p.dbias().dim(1);
+            dbias = new double[Math.toIntExact((long) nb * nh * sq * sk)];
+            for (int b = 0; b < bn; b++) {
+                for (int h = 0; h < hq; h++) {
+                    int to = ((nb == 1 ? 0 : b) * nh + (nh == 1 ? 0 : h)) * sq * sk;
+                    int from = (b * hq + h) * sq * sk;
+                    for (int e = 0; e < sq * sk; e++) {
+                        dbias[to + e] += ds[from + e];
+                    }
+                }
+            }
+        }
+        return new SdpaGrads(dq, dk, dv, dbias);
     }
 
     /** Masked softmax forward, {@code [B, H, Sq, Sk]} row-major. */

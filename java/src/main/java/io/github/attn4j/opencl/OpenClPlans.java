@@ -10,6 +10,7 @@ import io.github.attn4j.Masks;
 import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.OpVisitor;
+import io.github.attn4j.SdpaBackwardParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
 import io.github.attn4j.SoftmaxParams;
@@ -144,6 +145,11 @@ final class OpenClPlans {
             @Override
             public Plan additive(AdditiveParams a) {
                 return OpenClPlans.additive(a, dev, t);
+            }
+
+            @Override
+            public Plan sdpaBackward(SdpaBackwardParams s) {
+                return OpenClPlans.sdpaBackward(s, dev, t);
             }
 
             @Override
@@ -501,6 +507,77 @@ final class OpenClPlans {
         String name = String.format(Locale.ROOT, "fused-additive-%s-a%d-dv%d-bn%d-wg%d%s", dt(dt), da, dv, bn, wg,
                 a.raw() ? "+gemm" : "");
         return Plan.of(name, ws, steps);
+    }
+
+    /**
+     * The SDPA backward: {@code attn_sdpa_bwd_pre} (Delta and LSE into the workspace), then
+     * {@code _dkdv} over key tiles, {@code _dq} over query tiles and, with a dBias, {@code _dbias}
+     * over its slices; all four from one program (one set of constants), with the forward's tile table.
+     */
+    private static Plan sdpaBackward(SdpaBackwardParams s, OpenClDevice dev, Tune t) {
+        int d = s.headDim(), dv = s.headDimV();
+        if (d > MAX_HEAD_DIM || dv > MAX_HEAD_DIM) {
+            return Plan.no("head dim D=" + d + ", Dv=" + dv + ": the OpenCL SDPA backward is specialised up to "
+                    + MAX_HEAD_DIM);
+        }
+        int vw = t.vw;
+        int dPad = roundUp(d, vw), dvPad = roundUp(dv, vw);
+        int rows = t.sdpaRows;
+        int wg = (int) Math.min(t.sdpaWg, dev.maxWorkGroupSize());
+        while (wg > 8 && (long) wg * rows / 2 >= Math.max(s.seqQ(), s.seqK())) {
+            wg /= 2;
+        }
+        int bn = t.sdpaBlockN;
+        long local = bwdLocalBytes(d, dv, dPad, dvPad, bn);
+        while (local > dev.localMemBytes() && bn > vw) {
+            bn /= 2;
+            local = bwdLocalBytes(d, dv, dPad, dvPad, bn);
+        }
+        if (local > dev.localMemBytes()) {
+            return Plan.no("D=" + d + ", Dv=" + dv + " needs " + local + " B of local memory for a " + bn
+                    + "-row tile; the device has " + dev.localMemBytes() + " B");
+        }
+        long nrows = (long) s.batch() * s.headsQ() * s.seqQ();
+        long ws = 2 * 4 * nrows;
+        if (ws > dev.maxAllocBytes()) {
+            return Plan.no("the backward's Delta/LSE workspace (" + ws + " B) exceeds the device's largest allocation");
+        }
+        int[] wsShape = {2, s.batch(), s.headsQ(), s.seqQ()};
+        Tensor wsT = Tensor.of(new Workspace(ws), DType.F32, wsShape, Tensor.contiguousStrides(wsShape), 0);
+        Map<String, Object> c = dtypeConstants(s.dtype());
+        c.put("HEAD_DIM", d);
+        c.put("HEAD_DIM_V", dv);
+        c.put("D_PAD", dPad);
+        c.put("DV_PAD", dvPad);
+        c.put("VW", vw);
+        c.put("BLOCK", bn);
+        c.put("WG", wg);
+        c.put("ROWS", rows);
+        c.put("HAS_SOFTCAP", b(s.hasSoftcap()));
+        c.put("HAS_DBIAS", b(s.dbias() != null));
+        maskConstants(c, s.masks());
+        List<io.github.attn4j.spi.Arg> args = KernelArgs.sdpaBackward(s, wsT);
+        DType dt = s.dtype();
+        long own = (long) wg * rows;
+        List<Plan.Step> steps = new ArrayList<>();
+        steps.add(new Plan.Step("sdpa_bwd", KernelId.SDPA_BWD_PRE.entry(dt), c, new long[] {ceilDiv(nrows, wg), 1},
+                new long[] {wg, 1}, 0, args));
+        steps.add(new Plan.Step("sdpa_bwd", KernelId.SDPA_BWD_DKDV.entry(dt), c, new long[] {ceilDiv(s.seqK(), own),
+            (long) s.batch() * s.headsKv()}, new long[] {wg, 1}, 0, args));
+        steps.add(new Plan.Step("sdpa_bwd", KernelId.SDPA_BWD_DQ.entry(dt), c, new long[] {ceilDiv(s.seqQ(), own),
+            (long) s.batch() * s.headsQ()}, new long[] {wg, 1}, 0, args));
+        if (s.dbias() != null) {
+            steps.add(new Plan.Step("sdpa_bwd", KernelId.SDPA_BWD_DBIAS.entry(dt), c, new long[] {ceilDiv(s.seqQ(),
+                own), (long) s.dbias().dim(0) * s.dbias().dim(1)}, new long[] {wg, 1}, 0, args));
+        }
+        String name = String.format(Locale.ROOT, "flash-bwd-%s-d%d-dv%d-bn%d-r%dx%d%s", dt(dt), d, dv, bn, rows, wg,
+                s.dbias() != null ? "+dbias" : "");
+        return Plan.of(name, ws, steps);
+    }
+
+    /** Local memory of the larger backward kernel (dK/dV: Q and dO tiles, each transposed and row-major). */
+    private static long bwdLocalBytes(int d, int dv, int dPad, int dvPad, int bn) {
+        return 4L * bn * ((long) d + dPad + dv + dvPad + 4);
     }
 
     /** Work-items per group of the merge kernel (fewer when the device or kernel allows fewer). */

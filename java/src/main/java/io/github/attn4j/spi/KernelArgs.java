@@ -6,6 +6,7 @@ import io.github.attn4j.RopeParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Masks;
+import io.github.attn4j.SdpaBackwardParams;
 import io.github.attn4j.MergeParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
@@ -92,6 +93,17 @@ public final class KernelArgs {
     public static List<Arg> sdpaCombine(SdpaParams p, Tensor oPart, Tensor lsePart, int splits) {
         return new Builder().struct(KernelParams.sdpa(p)).buf("o_part", oPart).buf("lse_part", lsePart)
                 .buf("o", p.o()).buf("lse", p.lse()).i32("num_splits", splits).build();
+    }
+
+    /**
+     * {@code attn_sdpa_bwd_pre_<dt>}, {@code _dkdv_}, {@code _dq_}, {@code _dbias_} (one list for all
+     * four): the backward's tensors, the workspace {@code ws} (F32, 2 * B * Hq * Sq: Delta then
+     * LSE in log2 units) and the mask tail.
+     */
+    public static List<Arg> sdpaBackward(SdpaBackwardParams p, Tensor ws) {
+        return new Builder().struct(KernelParams.sdpaBackward(p)).buf("q", p.q()).buf("k", p.k()).buf("v", p.v())
+                .buf("o", p.o()).buf("dout", p.dout()).buf("lse", p.lse()).buf("dq", p.dq()).buf("dk", p.dk())
+                .buf("dv", p.dv()).buf("dbias", p.dbias()).buf("ws", ws).masks(p.masks()).build();
     }
 
     /** {@code attn_masked_softmax_<dt>[_warp]}. */

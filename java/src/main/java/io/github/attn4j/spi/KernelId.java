@@ -23,6 +23,14 @@ public enum KernelId {
     ADDITIVE_FWD("attn_additive_fwd"),
     /** Batched {@code A . B^T} (the additive projections; CUDA's unfused SDPA without cuBLAS). */
     GEMM_NT("attn_gemm_nt"),
+    /** SDPA backward, preprocessing: Delta = rowsum(dO * O) and LSE in log2 units into the workspace. */
+    SDPA_BWD_PRE("attn_sdpa_bwd_pre"),
+    /** SDPA backward: dK and dV per K/V tile (GQA heads summed inside). */
+    SDPA_BWD_DKDV("attn_sdpa_bwd_dkdv"),
+    /** SDPA backward: dQ per Q tile. */
+    SDPA_BWD_DQ("attn_sdpa_bwd_dq"),
+    /** SDPA backward: dBias per slice of the bias's own shape. */
+    SDPA_BWD_DBIAS("attn_sdpa_bwd_dbias"),
     /** Additive backward: per row (lse, delta). */
     ADDITIVE_BWD_PRE("attn_additive_bwd_pre"),
     /** Additive backward: dQp per query block (and its db partial). */

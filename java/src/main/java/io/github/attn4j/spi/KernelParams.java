@@ -6,6 +6,7 @@ import io.github.attn4j.RopeParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Masks;
+import io.github.attn4j.SdpaBackwardParams;
 import io.github.attn4j.MergeParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
@@ -23,7 +24,7 @@ public final class KernelParams {
     /** The {@code ATTN_F_*} bits of the {@code flags} field of every params struct (one per optional part). */
     public static final int F_BOOL_MASK = 0x01, F_BIAS = 0x02, F_ALIBI = 0x04, F_KV_LENGTHS = 0x08,
             F_Q_LENGTHS = 0x10, F_WINDOW = 0x20, F_LSE = 0x100, F_SOFTCAP = 0x200, F_WEIGHTS = 0x400,
-            F_ADD_BIAS = 0x800, F_DB = 0x1000;
+            F_ADD_BIAS = 0x800, F_DB = 0x1000, F_DBIAS = 0x2000;
 
     /** {@code ATTN_F_SINKS}, {@code ATTN_F_PAGED}, {@code ATTN_F_ALIGN_KV} of {@code attn_sdpa_params.flags}. */
     public static final int F_SINKS = 0x10000, F_PAGED = 0x20000, F_ALIGN_KV = 0x40000;
@@ -97,6 +98,30 @@ public final class KernelParams {
                 .i64("bt_sp", bt == null ? 0 : bt.stride(1));
         w.i32("page_size", p.isPaged() ? p.paged().pageSize() : 0)
                 .i32("num_pages", p.isPaged() ? p.paged().numPages() : 0);
+        return w;
+    }
+
+    /** {@code attn_sdpa_bwd_params}. */
+    public static StructWriter sdpaBackward(SdpaBackwardParams p) {
+        StructWriter w = new StructWriter();
+        t4(w, "q", p.q(), "sb", "sh", "ss", "sd");
+        t4(w, "k", p.k(), "sb", "sh", "ss", "sd");
+        t4(w, "v", p.v(), "sb", "sh", "ss", "sd");
+        t4(w, "o", p.o(), "sb", "sh", "ss", "sd");
+        t4(w, "do", p.dout(), "sb", "sh", "ss", "sd");
+        t4(w, "lse", p.lse(), "sb", "sh", "ss");
+        t4(w, "dq", p.dq(), "sb", "sh", "ss", "sd");
+        t4(w, "dk", p.dk(), "sb", "sh", "ss", "sd");
+        t4(w, "dv", p.dv(), "sb", "sh", "ss", "sd");
+        t4(w, "db", p.dbias(), "sb", "sh", "sq", "sk");
+        w.i32("batch", p.batch()).i32("heads_q", p.headsQ()).i32("heads_kv", p.headsKv()).i32("group", p.group());
+        w.i32("seq_q", p.seqQ()).i32("seq_k", p.seqK()).i32("head_dim", p.headDim()).i32("head_dim_v", p.headDimV());
+        w.i32("db_batch", p.dbias() == null ? 1 : p.dbias().dim(0));
+        w.i32("db_heads", p.dbias() == null ? 1 : p.dbias().dim(1));
+        w.f32("scale", p.scale()).f32("scale_log2", (float) (p.scale() * LOG2E)).f32("softcap", p.softcap());
+        int flags = maskFlags(p.masks()) | (p.hasSoftcap() ? F_SOFTCAP : 0) | (p.dbias() != null ? F_DBIAS : 0);
+        w.i32("flags", flags);
+        mask(w, p.masks(), p.seqQ(), p.seqK());
         return w;
     }
 

@@ -44,6 +44,8 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
         SOFTMAX_BACKWARD("softmax_backward"),
         /** Additive attention. */
         ADDITIVE("additive"),
+        /** The SDPA backward (same dims and options as SDPA; dBias whenever a bias is present). */
+        SDPA_BACKWARD("sdpa_backward"),
         /** Merge of attention states. */
         MERGE("merge"),
         /** KV append into paged caches. */
@@ -70,12 +72,15 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
             if (n.equals("softmax_bwd")) {
                 return SOFTMAX_BACKWARD;
             }
+            if (n.equals("sdpa_bwd")) {
+                return SDPA_BACKWARD;
+            }
             for (Op o : values()) {
                 if (o.id.equals(n)) {
                     return o;
                 }
             }
-            throw new IllegalArgumentException("op: expected sdpa, softmax, softmax_backward, additive, merge, kv_append, gemm or rope, got '" + s + "'");
+            throw new IllegalArgumentException("op: expected sdpa, softmax, softmax_backward, additive, sdpa_backward, merge, kv_append, gemm or rope, got '" + s + "'");
         }
     }
 
@@ -240,6 +245,7 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
         long rows = (long) batch * heads * seqQ;
         return switch (op) {
             case SDPA -> rows * seqK * (dim + dimV);
+            case SDPA_BACKWARD -> 3 * rows * seqK * (dim + dimV);
             case SOFTMAX, SOFTMAX_BACKWARD -> rows * seqK;
             case MERGE -> rows * dimV * dim;
             case KV_APPEND -> rows * (dim + dimV);
@@ -271,14 +277,14 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
             s.append(",R=").append((long) batch * heads * seqQ).append(",N=").append(seqK);
         } else {
             s.append(",B=").append(batch);
-            if (op == Op.SDPA) {
+            if (op == Op.SDPA || op == Op.SDPA_BACKWARD) {
                 s.append(",Hq=").append(heads).append(",Hkv=").append(headsKv);
             } else {
                 s.append(",H=").append(heads);
             }
             s.append(",Sq=").append(seqQ).append(",Sk=").append(seqK);
         }
-        if (op == Op.SDPA) {
+        if (op == Op.SDPA || op == Op.SDPA_BACKWARD) {
             s.append(",D=").append(dim).append(",Dv=").append(dimV);
         } else if (op == Op.ADDITIVE) {
             s.append(",A=").append(dim).append(",Dv=").append(dimV);
@@ -513,7 +519,7 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
 
         /** The case (for ops other than SDPA, Hkv is H). */
         public Case build() {
-            if (op != Op.SDPA) {
+            if (op != Op.SDPA && op != Op.SDPA_BACKWARD) {
                 headsKv = heads;
             }
             return new Case(op, dtype, batch, heads, headsKv, seqQ, seqK, dim, dimV, rawDimQ, rawDimK, storage,

@@ -10,11 +10,13 @@ import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Masks;
 import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
+import io.github.attn4j.SdpaBackwardParams;
 import io.github.attn4j.PagedKv;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
 import io.github.attn4j.SoftmaxParams;
 import io.github.attn4j.Tensor;
+import io.github.attn4j.cpu.Reference;
 import io.github.attn4j.testing.Case.AlibiShape;
 import io.github.attn4j.testing.Case.Flag;
 import io.github.attn4j.testing.Case.MaskShape;
@@ -57,6 +59,7 @@ public final class CaseData {
             case ROPE -> d.rope();
             case SOFTMAX_BACKWARD -> d.softmaxBackward();
             case ADDITIVE -> d.additive();
+            case SDPA_BACKWARD -> d.sdpaBackward();
             case MERGE -> d.merge();
             case KV_APPEND -> d.kvAppend();
         }
@@ -252,7 +255,7 @@ public final class CaseData {
         GuardedBuffer k = input(fill(data4("k", b, hkv, sk, c.dim()), 1f));
         GuardedBuffer v = input(fill(data4("v", b, hkv, sk, c.dimV()), 1f));
         output(data4("o", b, hq, sq, c.dimV()));
-        if (c.has(Flag.LSE)) {
+        if (c.has(Flag.LSE) || c.op() == Op.SDPA_BACKWARD) {
             long[] st = c.storage() == Storage.PADDED ? new long[] {hq * (sq + 2L) + 1, sq + 2L, 1}
                     : Tensor.contiguousStrides(b, hq, sq);
             output(GuardedBuffer.of("lse", DType.F32, new int[] {b, hq, sq}, st));
@@ -350,6 +353,38 @@ public final class CaseData {
         }
         inputs.remove("k");
         inputs.remove("v");
+    }
+
+    /**
+     * The SDPA backward's data: the forward's inputs as for SDPA, O and LSE computed by the float64
+     * reference (O rounded to the storage dtype, as a forward would store it) and passed as inputs,
+     * a random dO, and the outputs dQ, dK, dV and, with a bias, dBias (F32, the bias's shape).
+     */
+    private void sdpaBackward() {
+        sdpa();
+        GuardedBuffer o = outputs.remove("o");
+        GuardedBuffer lse = outputs.remove("lse");
+        SdpaParams.Builder fb = SdpaParams.builder(inputs.get("q").hostView(), inputs.get("k").hostView(),
+                inputs.get("v").hostView(), o.hostView()).lse(lse.hostView()).masks(buildMasks(GuardedBuffer::hostView));
+        if (!Float.isNaN(scale)) {
+            fb.scale(scale);
+        }
+        if (c.softcap() > 0) {
+            fb.softcap(c.softcap());
+        }
+        Reference.SdpaResult fwd = Reference.sdpa(fb.build());
+        Reference.store(fwd.o(), o.hostView());
+        Reference.store(fwd.lse(), lse.hostView());
+        input(o);
+        input(lse);
+        int b = c.batch(), hq = c.heads(), hkv = c.headsKv(), sq = c.seqQ(), sk = c.seqK();
+        input(fill(data4("dout", b, hq, sq, c.dimV()), 1f));
+        output(data4("dq", b, hq, sq, c.dim()));
+        output(data4("dk", b, hkv, sk, c.dim()));
+        output(data4("dv", b, hkv, sk, c.dimV()));
+        if (c.bias() != MaskShape.NONE) {
+            output(maskBuffer("dbias", DType.F32, c.bias(), b, hq, sq, sk));
+        }
     }
 
     /** NaN in every K and V element of keys beyond the batch's kv length. */
@@ -683,6 +718,22 @@ public final class CaseData {
                 SoftmaxBackwardParams.Builder p = SoftmaxBackwardParams.builder(view.apply(inputs.get("y")), dy, dx);
                 if (!Float.isNaN(scale)) {
                     p.scale(scale);
+                }
+                yield p.build();
+            }
+            case SDPA_BACKWARD -> {
+                SdpaBackwardParams.Builder p = SdpaBackwardParams.builder(view.apply(inputs.get("q")),
+                        view.apply(inputs.get("k")), view.apply(inputs.get("v")), view.apply(inputs.get("o")),
+                        view.apply(inputs.get("dout")), view.apply(inputs.get("lse")), view.apply(outputs.get("dq")),
+                        view.apply(outputs.get("dk")), view.apply(outputs.get("dv"))).masks(m);
+                if (outputs.containsKey("dbias")) {
+                    p.dbias(view.apply(outputs.get("dbias")));
+                }
+                if (!Float.isNaN(scale)) {
+                    p.scale(scale);
+                }
+                if (c.softcap() > 0) {
+                    p.softcap(c.softcap());
                 }
                 yield p.build();
             }

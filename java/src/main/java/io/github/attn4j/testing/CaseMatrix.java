@@ -57,6 +57,7 @@ public final class CaseMatrix {
         additive(add);
         gemm(add);
         rope(add);
+        sdpaBackward(add);
         merge(add);
         kvAppend(add);
         additiveBackward(add);
@@ -338,6 +339,74 @@ public final class CaseMatrix {
                 add.accept(sdpa().dtype(t).bh(2, 2).seq(17, 7).dims(64, 64).alignment(a)
                         .window(Integer.MAX_VALUE, Integer.MAX_VALUE).flag(Flag.LSE));
             }
+        }
+    }
+
+    // ---- SDPA backward ------------------------------------------------------------------------
+
+    private static Builder bwd() {
+        return Case.builder(Op.SDPA_BACKWARD);
+    }
+
+    /**
+     * SDPA backward cases over the forward's axes. The OpenCL program is specialised by the mask
+     * parts present, so the cases share a few option sets (none; causal/window with both lengths;
+     * everything: window, bool mask, bias with dBias, ALiBi, softcap) at D = 32, plus head dims and
+     * Dv != D unmasked, and the same in F16 and BF16: few kernel variants, many geometries.
+     */
+    private static void sdpaBackward(Consumer<Builder> add) {
+        // No mask: sizes, GQA/MQA, layouts, special data.
+        for (int[] s : new int[][] {{1, 1}, {7, 17}, {17, 7}, {113, 129}, {129, 113}, {1, 1000}, {1000, 17}}) {
+            add.accept(bwd().bh(2, 2).seq(s[0], s[1]).dims(32, 32));
+        }
+        for (int hkv : new int[] {2, 1}) {
+            add.accept(bwd().bh(2, 8).heads(8, hkv).seq(17, 129).dims(32, 32));
+        }
+        for (Storage st : new Storage[] {Storage.BSHD, Storage.PADDED}) {
+            add.accept(bwd().bh(2, 4).heads(4, 2).seq(129, 113).dims(32, 32).storage(st));
+        }
+        add.accept(bwd().bh(1, 2).seq(129, 113).dims(32, 32).special(Special.LARGE));
+        add.accept(bwd().bh(2, 2).seq(113, 129).dims(32, 32).special(Special.NAN_READ));
+        // Head dims and Dv != D.
+        add.accept(bwd().bh(2, 2).seq(113, 129).dims(64, 64));
+        add.accept(bwd().bh(2, 2).seq(129, 113).dims(40, 72));
+        add.accept(bwd().bh(2, 2).seq(129, 113).dims(64, 16));
+        // Bounds: causal or a window with kv and q lengths, both alignments, Sq != Sk both ways.
+        for (int[] s : new int[][] {{7, 17}, {17, 7}, {129, 113}}) {
+            for (Alignment a : Alignment.values()) {
+                add.accept(bwd().bh(2, 4).heads(4, 2).seq(s[0], s[1]).dims(32, 32).alignment(a).causal()
+                        .kvLengths(true).qLengths(true));
+                add.accept(bwd().bh(2, 4).heads(4, 2).seq(s[0], s[1]).dims(32, 32).alignment(a).window(3, 2)
+                        .kvLengths(true).qLengths(true));
+            }
+        }
+        add.accept(bwd().bh(2, 8).heads(8, 1).seq(113, 129).dims(32, 32).causal().kvLengths(true).qLengths(true));
+        add.accept(bwd().bh(2, 2).seq(1000, 1000).dims(32, 32).causal().kvLengths(true).qLengths(true));
+        add.accept(bwd().bh(2, 2).seq(17, 129).dims(32, 32).causal().kvLengths(true).qLengths(true)
+                .special(Special.FULLY_MASKED));
+        add.accept(bwd().bh(2, 2).seq(113, 129).dims(32, 32).causal().kvLengths(true).qLengths(true)
+                .special(Special.NAN_MASKED));
+        add.accept(bwd().bh(2, 2).seq(17, 7).dims(32, 32).alignment(Alignment.BOTTOM_RIGHT).causal()
+                .kvLengths(true).qLengths(true));                                     // rows i < 10 empty
+        // Everything at once: every bias shape (dBias summed over its broadcast dims), bool masks.
+        MaskShape[][] shapes = {{MaskShape.FULL, MaskShape.FULL}, {MaskShape.TWO_D, MaskShape.HEADS},
+            {MaskShape.BATCH, MaskShape.SHARED}, {MaskShape.HEADS, MaskShape.BATCH}, {MaskShape.SHARED, MaskShape.TWO_D}};
+        for (int n = 0; n < shapes.length; n++) {
+            int[] s = n % 2 == 0 ? new int[] {7, 17} : new int[] {129, 113};
+            add.accept(bwd().bh(2, 4).heads(4, 2).seq(s[0], s[1]).dims(32, 32)
+                    .alignment(n % 2 == 0 ? Alignment.TOP_LEFT : Alignment.BOTTOM_RIGHT).window(40, 1)
+                    .boolMask(shapes[n][0]).bias(shapes[n][1]).alibi(AlibiShape.BH).softcap(2.5f));
+        }
+        add.accept(bwd().bh(2, 4).heads(4, 1).seq(17, 7).dims(32, 32).window(40, 1).boolMask(MaskShape.FULL)
+                .bias(MaskShape.FULL).alibi(AlibiShape.BH).softcap(2.5f).special(Special.FULLY_MASKED));
+        // F16 and BF16 (the 2x naive-error rule): unmasked, GQA, bounds, everything.
+        for (DType t : HALF) {
+            add.accept(bwd().dtype(t).bh(2, 2).seq(17, 129).dims(32, 32));
+            add.accept(bwd().dtype(t).bh(2, 8).heads(8, 2).seq(129, 113).dims(32, 32));
+            add.accept(bwd().dtype(t).bh(2, 4).heads(4, 2).seq(129, 113).dims(32, 32).causal().kvLengths(true)
+                    .qLengths(true));
+            add.accept(bwd().dtype(t).bh(2, 4).heads(4, 2).seq(113, 129).dims(32, 32).window(40, 1)
+                    .boolMask(MaskShape.HEADS).bias(MaskShape.FULL).alibi(AlibiShape.BH).softcap(2.5f));
         }
     }
 

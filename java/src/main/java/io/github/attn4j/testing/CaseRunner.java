@@ -11,6 +11,7 @@ import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.OpVisitor;
 import io.github.attn4j.Scope;
+import io.github.attn4j.SdpaBackwardParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
 import io.github.attn4j.SoftmaxParams;
@@ -175,6 +176,20 @@ public final class CaseRunner {
             public Void softmaxBackward(SoftmaxBackwardParams p) {
                 l.add(new Expected("dx", p.y().shape(), Reference.softmaxBackward(p),
                         half ? LowPrecisionNaive.softmaxBackward(p) : null, null));
+                return null;
+            }
+
+            @Override
+            public Void sdpaBackward(SdpaBackwardParams p) {
+                Reference.SdpaGrads g = Reference.sdpaBackward(p);
+                Reference.SdpaGrads n = half ? LowPrecisionNaive.sdpaBackward(p) : null;
+                l.add(new Expected("dq", p.dq().shape(), g.dq(), n == null ? null : n.dq(), null));
+                l.add(new Expected("dk", p.dk().shape(), g.dk(), n == null ? null : n.dk(), null));
+                l.add(new Expected("dv", p.dv().shape(), g.dv(), n == null ? null : n.dv(), null));
+                if (p.dbias() != null) {
+                    // F32 storage, but computed from F16/BF16 inputs (O among them): the naive rule applies.
+                    l.add(new Expected("dbias", p.dbias().shape(), g.dbias(), n == null ? null : n.dbias(), null));
+                }
                 return null;
             }
 

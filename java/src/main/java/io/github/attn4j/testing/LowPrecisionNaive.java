@@ -8,6 +8,7 @@ import io.github.attn4j.DType;
 import io.github.attn4j.MergeParams;
 import io.github.attn4j.Half;
 import io.github.attn4j.Masks;
+import io.github.attn4j.SdpaBackwardParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
 import io.github.attn4j.SoftmaxParams;
@@ -35,6 +36,10 @@ import java.util.stream.IntStream;
  *       {@code dKp = r(sum_i G)}, {@code dV = r(P^T dC)}, {@code dw = r(sum r(dE t))}, {@code db = r(sum dQp)};
  *       raw inputs: {@code dq = r(dQp Wq)}, {@code dWq = r(dQp^T q)}.
  * </ul>
+ * <li>SDPA backward: P as in the forward, {@code dP = r(dO V^T)}, {@code Delta = r(rowsum r(dP P))},
+ *       {@code dS = r(P r(dP - Delta))}, softcap {@code dS = r(dS r(1 - t^2))},
+ *       {@code dQ = r(scale r(dS K))}, {@code dK = r(scale r(dS^T Q))}, {@code dV = r(P^T dO)} (query
+ *       heads of a kv head summed in fp32), dBias = dS summed in fp32.
  * {@code r} rounds to the storage dtype. Masks are applied exactly as in the reference.
  */
 public final class LowPrecisionNaive {
@@ -347,6 +352,121 @@ public final class LowPrecisionNaive {
             o[i] = r(a[i], t);
         }
         return o;
+    }
+
+    /** The naive SDPA gradients (layouts as {@link Reference#sdpaBackward}). */
+    public static Reference.SdpaGrads sdpaBackward(SdpaBackwardParams p) {
+        DType t = p.dtype();
+        int bn = p.batch(), hq = p.headsQ(), hkv = p.headsKv(), g = p.group(), sq = p.seqQ(), sk = p.seqK();
+        int d = p.headDim(), dvn = p.headDimV();
+        double[] dq = new double[Math.toIntExact((long) bn * hq * sq * d)];
+        double[] dk = new double[Math.toIntExact((long) bn * hkv * sk * d)];
+        double[] dv = new double[Math.toIntExact((long) bn * hkv * sk * dvn)];
+        double[] dbias = p.dbias() == null ? null : new double[Math.toIntExact(p.dbias().numel())];
+        int nb = p.dbias() == null ? 1 : p.dbias().dim(0), nh = p.dbias() == null ? 1 : p.dbias().dim(1);
+        Masks m = p.masks();
+        IntStream.range(0, bn * hkv).parallel().forEach(bk -> {
+            int b = bk / hkv, hk = bk % hkv;
+            double[] dkAcc = new double[sk * d];
+            double[] dvAcc = new double[sk * dvn];
+            for (int h = hk * g; h < (hk + 1) * g; h++) {
+                double[][] ds = new double[sq][];
+                double[][] pr = new double[sq][];
+                double[][] tanhs = new double[sq][sk];
+                boolean[][] lives = new boolean[sq][sk];
+                for (int i = 0; i < sq; i++) {
+                    double[] s = new double[sk];
+                    boolean[] live = lives[i];
+                    for (int j = 0; j < sk; j++) {
+                        if (!Reference.allowed(m, b, h, i, j, sq, sk)) {
+                            continue;
+                        }
+                        double dot = 0;
+                        for (int x = 0; x < d; x++) {
+                            dot += (double) p.q().get(b, h, i, x) * p.k().get(b, hk, j, x);
+                        }
+                        double v = r(r(dot, t) * p.scale(), t);
+                        if (p.hasSoftcap()) {
+                            tanhs[i][j] = r(Math.tanh(r(v / p.softcap(), t)), t);
+                            v = r(p.softcap() * tanhs[i][j], t);
+                        }
+                        s[j] = r(v + Reference.scoreBias(m, b, h, i, j, sq, sk), t);
+                        live[j] = true;
+                    }
+                    pr[i] = softmaxRow(s, live, t);
+                    if (pr[i] == null) {
+                        continue;
+                    }
+                    double[] dp = new double[sk];
+                    double delta = 0;
+                    for (int j = 0; j < sk; j++) {
+                        if (live[j]) {
+                            double acc = 0;
+                            for (int x = 0; x < dvn; x++) {
+                                acc += (double) p.dout().get(b, h, i, x) * p.v().get(b, hk, j, x);
+                            }
+                            dp[j] = r(acc, t);
+                            delta += r(dp[j] * pr[i][j], t);
+                        }
+                    }
+                    delta = r(delta, t);
+                    ds[i] = new double[sk];
+                    for (int j = 0; j < sk; j++) {
+                        if (live[j]) {
+                            double x = r(pr[i][j] * r(dp[j] - delta, t), t);
+                            if (dbias != null) {
+                                int to = ((nb == 1 ? 0 : b) * nh + (nh == 1 ? 0 : h)) * sq * sk + i * sk + j;
+                                synchronized (dbias) {
+                                    dbias[to] += x;
+                                }
+                            }
+                            if (p.hasSoftcap()) {
+                                x = r(x * r(1 - r(tanhs[i][j] * tanhs[i][j], t), t), t);
+                            }
+                            ds[i][j] = x;
+                        }
+                    }
+                    int qRow = (b * hq + h) * sq + i;
+                    for (int x = 0; x < d; x++) {
+                        double acc = 0;
+                        for (int j = 0; j < sk; j++) {
+                            if (live[j]) {
+                                acc += ds[i][j] * p.k().get(b, hk, j, x);
+                            }
+                        }
+                        dq[qRow * d + x] = r(p.scale() * r(acc, t), t);
+                    }
+                }
+                for (int j = 0; j < sk; j++) {
+                    for (int x = 0; x < d; x++) {
+                        double acc = 0;
+                        for (int i = 0; i < sq; i++) {
+                            if (ds[i] != null && lives[i][j]) {
+                                acc += ds[i][j] * p.q().get(b, h, i, x);
+                            }
+                        }
+                        dkAcc[j * d + x] += r(p.scale() * r(acc, t), t);
+                    }
+                    for (int x = 0; x < dvn; x++) {
+                        double acc = 0;
+                        for (int i = 0; i < sq; i++) {
+                            if (pr[i] != null && lives[i][j]) {
+                                acc += pr[i][j] * p.dout().get(b, h, i, x);
+                            }
+                        }
+                        dvAcc[j * dvn + x] += r(acc, t);
+                    }
+                }
+            }
+            int base = (b * hkv + hk) * sk;
+            for (int e = 0; e < sk * d; e++) {
+                dk[base * d + e] = r(dkAcc[e], t);
+            }
+            for (int e = 0; e < sk * dvn; e++) {
+                dv[base * dvn + e] = r(dvAcc[e], t);
+            }
+        });
+        return new Reference.SdpaGrads(dq, dk, dv, dbias);
     }
 
     /** The naive GEMM output {@code [batch, M, N]} row-major. */

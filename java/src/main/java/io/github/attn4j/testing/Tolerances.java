@@ -32,6 +32,10 @@ import java.util.Map;
  *   frequency moves the angle by whole radians (NMSE ~1).</td></tr>
  * <tr><td>gemm.c</td><td>1e-9</td><td>fp32 dot products of K &le; 1024 random terms: relative error of a
  *   few 1e-7, NMSE near 1e-13; a wrong or missing term of K = 1000 is ~1/K of |C|^2, NMSE ~1e-3.</td></tr>
+ * <tr><td>sdpa_backward.dq, .dk, .dv, .dbias</td><td>1e-6</td><td>P is recomputed in fp32 as
+ *   exp(s - LSE) from the forward's fp32 LSE: with logits of ~1e4 (the LARGE cases) one ulp of LSE is
+ *   ~1e-3, a relative error of P that gave NMSE 1.4e-7 in dQ; other cases measure below 1e-10. A key
+ *   wrongly in or out changes a gradient row by ~1/Sk of its size (NMSE ~1e-3 at Sk = 1000).</td></tr>
  * <tr><td>merge.o</td><td>1e-9</td><td>at most 8 fp32 exp weights (1-2 ulp) and products per element:
  *   NMSE near 1e-13; a part dropped or counted twice moves O by a sizeable fraction, NMSE above 1e-3.</td></tr>
  * <tr><td>kv_append.k_cache, kv_append.v_cache</td><td>0</td><td>a copy of stored bits: exact in
@@ -77,6 +81,11 @@ public final class Tolerances {
         row("softmax_backward.dx", 1e-8, "cancellation in dY - rowsum(dY*Y): < 1e-10");
         row("additive.out", 1e-8, "as sdpa.o plus fp32 tanh and the projection GEMM");
         row("additive.weights", 1e-8, "the softmax of the same scores");
+        row("sdpa_backward.dq", 1e-6, "P = exp(s - LSE) from the fp32 LSE input: with |s| ~ 1e4 its ulp (~1e-3) "
+                + "is a relative error of P; measured 1.4e-7 there, < 1e-10 otherwise; a wrong key ~1e-3");
+        row("sdpa_backward.dk", 1e-6, "as dq, summed over the rows and the query heads of a kv head");
+        row("sdpa_backward.dv", 1e-6, "P^T dO with P recomputed from the fp32 LSE, as dq");
+        row("sdpa_backward.dbias", 1e-6, "dS itself, summed over the broadcast dims in a fixed order");
         row("merge.o", 1e-9, "at most 8 fp32 exp weights and products per element: ~1e-13");
         row("merge.lse", 1e-10, "one fp32 rounding of m + log(sum): ~1e-14");
         row("kv_append.k_cache", 0, "a copy of stored bits: exact");

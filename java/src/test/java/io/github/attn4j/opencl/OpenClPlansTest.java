@@ -12,6 +12,7 @@ import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Masks;
 import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
+import io.github.attn4j.SdpaBackwardParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
 import io.github.attn4j.SoftmaxParams;
@@ -91,6 +92,15 @@ class OpenClPlansTest {
                     t(dt, 4, 5, 3, 8), bt, 0, 6);
             l.add(k.build());
             l.add(k.appendLengths(2, 0).build());
+        }
+        // The SDPA backward (appended: the tests above index the earlier calls).
+        Masks bm = all.toBuilder().bias(t(DType.F32, 1, 4, 9, 5)).build();
+        for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
+            for (int d : new int[] {16, 100}) {
+                l.add(SdpaBackwardParams.builder(t(dt, 2, 4, 9, d), t(dt, 2, 2, 5, d), t(dt, 2, 2, 5, d),
+                        t(dt, 2, 4, 9, d), t(dt, 2, 4, 9, d), t(DType.F32, 2, 4, 9), t(dt, 2, 4, 9, d),
+                        t(dt, 2, 2, 5, d), t(dt, 2, 2, 5, d)).masks(bm).dbias(t(DType.F32, 1, 4, 9, 5)).build());
+            }
         }
         return l;
     }

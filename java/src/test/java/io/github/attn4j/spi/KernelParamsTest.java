@@ -8,6 +8,7 @@ import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.Alignment;
 import io.github.attn4j.DType;
 import io.github.attn4j.Masks;
+import io.github.attn4j.SdpaBackwardParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
 import io.github.attn4j.SoftmaxParams;
@@ -182,6 +183,31 @@ class KernelParamsTest {
         i32(b2, s, "align_off", 2);
         i32(b2, s, "win_left", -1);
         i32(b2, s, "flags", 0);
+    }
+
+    @Test
+    void sdpaBackward() {
+        // B=2, Hq=4, Hkv=2, Sq=3, Sk=5, D=8, Dv=6; bias [1, 4, 3, 5] with dBias of the same shape.
+        Tensor bias = f(1, 4, 3, 5);
+        Masks m = Masks.builder().causal().kvLengths(5, 4).bias(bias).build();
+        SdpaBackwardParams p = SdpaBackwardParams.builder(f(2, 4, 3, 8), f(2, 2, 5, 8), f(2, 2, 5, 6), f(2, 4, 3, 6),
+                f(2, 4, 3, 6), f(2, 4, 3), f(2, 4, 3, 8), f(2, 2, 5, 8), f(2, 2, 5, 6)).masks(m).dbias(f(1, 4, 3, 5))
+                .scale(0.25f).softcap(30f).build();
+        String s = "attn_sdpa_bwd_params";
+        ByteBuffer b = check(s, KernelParams.sdpaBackward(p));
+        i64(b, s, "do_sh", 18);
+        i64(b, s, "dk_sh", 40);
+        i64(b, s, "dv_ss", 6);
+        i64(b, s, "db_sh", 15);
+        i64(b, s, "lse_sh", 3);
+        i32(b, s, "group", 2);
+        i32(b, s, "db_batch", 1);
+        i32(b, s, "db_heads", 4);
+        f32(b, s, "scale", 0.25f);
+        f32(b, s, "softcap", 30f);
+        i32(b, s, "flags", KernelParams.F_BIAS | KernelParams.F_KV_LENGTHS | KernelParams.F_WINDOW
+                | KernelParams.F_SOFTCAP | KernelParams.F_DBIAS);
+        i32(b, s, "align_off", 2);
     }
 
     @Test

@@ -9,6 +9,7 @@ import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.OpVisitor;
+import io.github.attn4j.SdpaBackwardParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
 import io.github.attn4j.SoftmaxParams;
@@ -71,6 +72,11 @@ final class CudaPlans {
             @Override
             public Plan additive(AdditiveParams p) {
                 return CudaPlans.additive(p, c.dev(), c.gemm());
+            }
+
+            @Override
+            public Plan sdpaBackward(SdpaBackwardParams p) {
+                return Plan.no("the SDPA backward has no CUDA kernel yet (OpenCL and cpu run it)");
             }
 
             @Override

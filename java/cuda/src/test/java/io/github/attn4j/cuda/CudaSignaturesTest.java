@@ -159,6 +159,9 @@ class CudaSignaturesTest {
             all.putAll(entries(m));
         }
         for (KernelId id : KernelId.values()) {
+            if (id.stem().startsWith("attn_sdpa_bwd")) {
+                continue; // the SDPA backward has no CUDA kernel yet: CudaPlans reports it unsupported
+            }
             for (DType t : new DType[] {DType.F32, DType.F16, DType.BF16}) {
                 String e = id == KernelId.COPY ? KernelId.copyEntry(t) : id.entry(t);
                 assertTrue(all.containsKey(e), "the shared entry name " + e);

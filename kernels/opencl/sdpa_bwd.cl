@@ -1,0 +1,587 @@
+/*
+ * sdpa_bwd.cl: the SDPA backward, FlashAttention-2 structure (attn_params.h: attn_sdpa_bwd_params).
+ *
+ *   attn_sdpa_bwd_pre    one work-item per query row: Delta_i = dO_i . O_i, and LSE_i in log2 units
+ *                        (+inf for a dead or fully masked row, so that every P of the row is 0),
+ *                        into the workspace ws.
+ *   attn_sdpa_bwd_dkdv   a work-group owns BLOCK_OWN = WG * ROWS keys of one (batch, kv head); work-item
+ *                        w holds keys j0 + r * WG + w (r < ROWS) with their K and V rows and their dK, dV
+ *                        accumulators in private memory. The group streams the query rows that may attend
+ *                        the tile, BLOCK rows at a time, of every query head of the kv head (GQA is summed
+ *                        here, in a fixed order), recomputing P = exp2(S - LSE) from Q and K:
+ *                        dV += P dO, dS = P (dO V^T - Delta), dK += dS Q.
+ *   attn_sdpa_bwd_dq     a work-group owns BLOCK_OWN query rows of one (batch, query head) and streams the
+ *                        keys they may attend: dQ += dS K.
+ *   attn_sdpa_bwd_dbias  a work-group owns BLOCK_OWN rows of one dBias slice [b', h'] and visits the
+ *                        (b, h) that broadcast into it in order, writing dS for the first and adding it
+ *                        for the others (every element has one owner: deterministic, no atomics).
+ *
+ * No atomics and no S x S workspace; results are bit-identical run to run. As in the forward, tiles
+ * that the window and length bounds mask for every pair are never loaded, and tiles that they mask
+ * for no pair skip the per-element mask test. Masked pairs are selected away (never multiplied by 0),
+ * so NaN in a masked K, V, Q or dO row cannot leak.
+ *
+ * Build options (OpenClPlans): HEAD_DIM, HEAD_DIM_V, D_PAD and DV_PAD (rounded up to VW), VW, BLOCK
+ * (streamed rows or keys per tile: a multiple of VW, at most 64), WG, ROWS, HAS_SOFTCAP, HAS_DBIAS and
+ * the HAS_* mask options of common.cl. Scores are kept in log2 units (exp2).
+ */
+
+#if !defined(HEAD_DIM) || !defined(HEAD_DIM_V) || !defined(D_PAD) || !defined(DV_PAD) || !defined(VW) \
+    || !defined(BLOCK) || !defined(WG) || !defined(ROWS)
+#error "sdpa_bwd.cl needs HEAD_DIM, HEAD_DIM_V, D_PAD, DV_PAD, VW, BLOCK, WG and ROWS"
+#endif
+#if BLOCK % VW != 0 || BLOCK > 64
+#error "BLOCK must be a multiple of VW and at most 64"
+#endif
+#if D_PAD % VW != 0 || D_PAD < HEAD_DIM || DV_PAD % VW != 0 || DV_PAD < HEAD_DIM_V
+#error "D_PAD and DV_PAD must be HEAD_DIM and HEAD_DIM_V rounded up to a multiple of VW"
+#endif
+#ifndef HAS_SOFTCAP
+#define HAS_SOFTCAP 0
+#endif
+#ifndef HAS_DBIAS
+#define HAS_DBIAS 0
+#endif
+
+#define BLOCK_OWN (WG * ROWS)
+#define NCH (BLOCK / VW)
+#define DC (D_PAD / VW)
+#define DVC (DV_PAD / VW)
+#define SCORE_XFORM (HAS_SOFTCAP || HAS_BIAS || HAS_ALIBI)
+#define ATTN_LOG2E 1.4426950408889634f
+
+/* The four entries take one argument list (KernelArgs.sdpaBackward), written out in each signature. */
+
+/* The query rows [*lo, *hi) that the window and q_len allow for some key of [j_first, j_last]: the
+ * inverse of mask_key_range (row i attends j iff i + off - left <= j <= i + off + right). 64-bit. */
+inline void bwd_query_range(const attn_mask_params m, int j_first, int j_last, int seq_q, int q_len, int *lo,
+                            int *hi) {
+    const long end = (long)min(seq_q, q_len);
+    long a = 0, b = end;
+#if HAS_WINDOW
+    if (m.win_right >= 0) {
+        a = max(a, (long)j_first - (long)m.align_off - (long)m.win_right);
+    }
+    if (m.win_left >= 0) {
+        b = min(b, (long)j_last - (long)m.align_off + (long)m.win_left + 1);
+    }
+#endif
+    *lo = (int)min(a, end);
+    *hi = (int)max(b, 0L);
+}
+
+/* One score of (i, j) in log2 units from x = q.k * qscale: the softcap (its tanh kept in *th for the
+ * gradient), bias and ALiBi when compiled in. Without them x already carries scale * log2(e). */
+inline float bwd_score(const attn_sdpa_bwd_params p, __global const float *bias, float slope, float x, int b,
+                       int h, int i, int j, float *th) {
+#if SCORE_XFORM
+#if HAS_SOFTCAP
+    const float t = tanh(x / p.softcap);
+    *th = t;
+    x = p.softcap * t;
+#endif
+    x += mask_score_bias(p.m, bias, slope, b, h, i, j);
+    x *= ATTN_LOG2E;
+#endif
+    return x;
+}
+
+__kernel void ENTRY(attn_sdpa_bwd_pre)(const attn_sdpa_bwd_params p, __global const st_t *q, __global const st_t *k,
+        __global const st_t *v, __global const st_t *o, __global const st_t *dout, __global const float *lse,
+        __global st_t *dq, __global st_t *dk, __global st_t *dv, __global float *dbias, __global float *ws,
+        __global const uchar *mask, __global const float *bias, __global const float *alibi,
+        __global const int *kv_len, __global const int *q_len) {
+    const long n = (long)p.batch * p.heads_q * p.seq_q;
+    const long r = get_global_id(0);
+    if (r >= n) {
+        return;
+    }
+    const int i = (int)(r % p.seq_q);
+    const int bh = (int)(r / p.seq_q);
+    const int b = bh / p.heads_q, h = bh - b * p.heads_q;
+    const int ql = mask_q_len(q_len, b, p.seq_q);
+    const long ob = p.o_off + b * p.o_sb + h * p.o_sh + i * p.o_ss;
+    const long db = p.do_off + b * p.do_sb + h * p.do_sh + i * p.do_ss;
+    float acc = 0.0f;
+    if (i < ql) {
+        for (int x = 0; x < HEAD_DIM_V; x++) {
+            acc = fma(LOAD_ST(dout, db + x * p.do_sd), LOAD_ST(o, ob + x * p.o_sd), acc);
+        }
+    }
+    const float l = lse[p.lse_off + b * p.lse_sb + h * p.lse_sh + i * p.lse_ss];
+    ws[r] = acc;
+    ws[n + r] = (i >= ql || l == -INFINITY) ? INFINITY : l * ATTN_LOG2E;
+}
+
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void ENTRY(attn_sdpa_bwd_dkdv)(const attn_sdpa_bwd_params p, __global const st_t *q, __global const st_t *k,
+        __global const st_t *v, __global const st_t *o, __global const st_t *dout, __global const float *lse,
+        __global st_t *dq, __global st_t *dk, __global st_t *dv, __global float *dbias, __global float *ws,
+        __global const uchar *mask, __global const float *bias, __global const float *alibi,
+        __global const int *kv_len, __global const int *q_len) {
+    __local float qt[HEAD_DIM * BLOCK];   /* qt[d * BLOCK + t] = Q[i0 + t, d] * qscale */
+    __local float qrow[BLOCK * D_PAD];    /* qrow[t * D_PAD + d] = Q[i0 + t, d], pad 0 */
+    __local float dott[HEAD_DIM_V * BLOCK]; /* dott[x * BLOCK + t] = dO[i0 + t, x] */
+    __local float dorow[BLOCK * DV_PAD];  /* dorow[t * DV_PAD + x] = dO[i0 + t, x], pad 0 */
+    __local float tl[BLOCK], td[BLOCK];   /* the rows' LSE (log2 units) and Delta */
+    __local int tlo[BLOCK], thi[BLOCK];   /* the rows' key ranges */
+
+    const int lid = get_local_id(0);
+    const int j0 = get_group_id(0) * BLOCK_OWN;
+    const int bk = get_group_id(1);
+    const int b = bk / p.heads_kv, hk = bk - b * p.heads_kv;
+    const attn_mask_params m = p.m;
+    const int kvl = mask_kv_len(kv_len, b, p.seq_k);
+    const int ql = mask_q_len(q_len, b, p.seq_q);
+    const int jend = min(j0 + BLOCK_OWN, kvl); /* keys from jend on are never live */
+    const long nrows = (long)p.batch * p.heads_q * p.seq_q;
+#if SCORE_XFORM
+    const float qscale = p.scale;
+#else
+    const float qscale = p.scale_log2;
+#endif
+
+    float kr[ROWS][HEAD_DIM], vr[ROWS][HEAD_DIM_V];
+    fv dka[ROWS][DC], dva[ROWS][DVC];
+    const long kbase = p.k_off + b * p.k_sb + hk * p.k_sh;
+    const long vbase = p.v_off + b * p.v_sb + hk * p.v_sh;
+    for (int r = 0; r < ROWS; r++) {
+        const int j = j0 + r * WG + lid;
+        const bool in = j < jend;
+        for (int d = 0; d < HEAD_DIM; d++) {
+            kr[r][d] = in ? LOAD_ST(k, kbase + j * p.k_ss + d * p.k_sd) : 0.0f;
+        }
+        for (int x = 0; x < HEAD_DIM_V; x++) {
+            vr[r][x] = in ? LOAD_ST(v, vbase + j * p.v_ss + x * p.v_sd) : 0.0f;
+        }
+        for (int c = 0; c < DC; c++) {
+            dka[r][c] = (fv)(0.0f);
+        }
+        for (int c = 0; c < DVC; c++) {
+            dva[r][c] = (fv)(0.0f);
+        }
+    }
+
+    int ib = 0, ie = 0;
+    if (jend > j0) {
+        bwd_query_range(m, j0, jend - 1, p.seq_q, ql, &ib, &ie);
+    }
+    /* One loop over (query head of the group, row tile), so that the barriers sit in a single loop
+     * (PoCL compiles barriers in nested loops very slowly). */
+    const int ntiles = ie > ib ? (ie - ib + BLOCK - 1) / BLOCK : 0;
+    for (int n = 0; n < p.group * ntiles; n++) {
+        const int g = n / ntiles;
+        const int i0 = ib + (n - g * ntiles) * BLOCK;
+        const int h = hk * p.group + g;
+        const float slope = mask_alibi_slope(m, alibi, b, h);
+        const long qbase = p.q_off + b * p.q_sb + h * p.q_sh;
+        const long dobase = p.do_off + b * p.do_sb + h * p.do_sh;
+        const long wrow = ((long)b * p.heads_q + h) * p.seq_q;
+        {
+            const int nvalid = min(BLOCK, ie - i0);
+            barrier(CLK_LOCAL_MEM_FENCE); /* the previous tile has been consumed */
+            for (int e = lid; e < BLOCK * D_PAD; e += WG) {
+                const int t = e / D_PAD, d = e - t * D_PAD;
+                const float x = (t < nvalid && d < HEAD_DIM) ? LOAD_ST(q, qbase + (i0 + t) * p.q_ss + d * p.q_sd)
+                                                             : 0.0f;
+                qrow[e] = x;
+                if (d < HEAD_DIM) {
+                    qt[d * BLOCK + t] = x * qscale;
+                }
+            }
+            for (int e = lid; e < BLOCK * DV_PAD; e += WG) {
+                const int t = e / DV_PAD, x = e - t * DV_PAD;
+                const float y = (t < nvalid && x < HEAD_DIM_V)
+                                    ? LOAD_ST(dout, dobase + (i0 + t) * p.do_ss + x * p.do_sd) : 0.0f;
+                dorow[e] = y;
+                if (x < HEAD_DIM_V) {
+                    dott[x * BLOCK + t] = y;
+                }
+            }
+            for (int t = lid; t < BLOCK; t += WG) {
+                int lo = 0, hi = 0;
+                if (t < nvalid) {
+                    mask_key_range(m, i0 + t, p.seq_k, kvl, &lo, &hi);
+                }
+                tl[t] = t < nvalid ? ws[nrows + wrow + i0 + t] : INFINITY;
+                td[t] = t < nvalid ? ws[wrow + i0 + t] : 0.0f;
+                tlo[t] = lo;
+                thi[t] = hi;
+            }
+            barrier(CLK_LOCAL_MEM_FENCE);
+
+            /* Uniform: every (row, key) pair of the tiles passes the bounds (bounds grow with i). */
+            const bool full = !HAS_BOOL_MASK && nvalid == BLOCK && tlo[BLOCK - 1] <= j0 && j0 + BLOCK_OWN <= thi[0];
+
+            /* S = K Q^T: ROWS keys x BLOCK rows, one vector FMA per (key, chunk, d). */
+            fv s[ROWS][NCH];
+            for (int r = 0; r < ROWS; r++) {
+                for (int c = 0; c < NCH; c++) {
+                    s[r][c] = (fv)(0.0f);
+                }
+            }
+            for (int d = 0; d < HEAD_DIM; d++) {
+                for (int c = 0; c < NCH; c++) {
+                    const fv qv = VLOAD_W(0, qt + d * BLOCK + c * VW);
+                    for (int r = 0; r < ROWS; r++) {
+                        s[r][c] = fma((fv)(kr[r][d]), qv, s[r][c]);
+                    }
+                }
+            }
+            /* dP = V dO^T. */
+            fv dp[ROWS][NCH];
+            for (int r = 0; r < ROWS; r++) {
+                for (int c = 0; c < NCH; c++) {
+                    dp[r][c] = (fv)(0.0f);
+                }
+            }
+            for (int x = 0; x < HEAD_DIM_V; x++) {
+                for (int c = 0; c < NCH; c++) {
+                    const fv dv_ = VLOAD_W(0, dott + x * BLOCK + c * VW);
+                    for (int r = 0; r < ROWS; r++) {
+                        dp[r][c] = fma((fv)(vr[r][x]), dv_, dp[r][c]);
+                    }
+                }
+            }
+
+            /* P = exp2(S - LSE), dS = P (dP - Delta), dR = dS (1 - tanh^2) with a softcap; masked -> 0. */
+            float pr[ROWS][BLOCK], dr[ROWS][BLOCK];
+            ulong live[ROWS];
+            for (int r = 0; r < ROWS; r++) {
+                const int j = j0 + r * WG + lid;
+                const int jc = min(j, p.seq_k - 1);
+                float sr[BLOCK], dpr[BLOCK];
+                for (int c = 0; c < NCH; c++) {
+                    VSTORE_W(s[r][c], c, sr);
+                    VSTORE_W(dp[r][c], c, dpr);
+                }
+                ulong bits = 0;
+                for (int t = 0; t < BLOCK; t++) {
+                    const int i = i0 + t;
+                    const int ic = min(i, p.seq_q - 1);
+                    const bool ok = full || (t < nvalid && j >= tlo[t] && j < thi[t] && mask_bool(m, mask, b, h, ic, jc));
+                    float th = 0.0f;
+                    const float x = bwd_score(p, bias, slope, sr[t], b, h, ic, jc, &th);
+                    const float pv = exp2(x - tl[t]);
+                    float ds = pv * (dpr[t] - td[t]);
+#if HAS_SOFTCAP
+                    ds *= 1.0f - th * th;
+#endif
+                    pr[r][t] = ok ? pv : 0.0f;
+                    dr[r][t] = ok ? ds : 0.0f;
+                    bits |= ok ? (1ul << t) : 0ul;
+                }
+                live[r] = bits;
+            }
+
+            /* dV += P dO, dK += dR Q; a masked pair is selected away, never multiplied by 0. */
+            for (int t = 0; t < BLOCK; t++) {
+                for (int c = 0; c < DVC; c++) {
+                    const fv dv_ = VLOAD_W(0, dorow + t * DV_PAD + c * VW);
+                    for (int r = 0; r < ROWS; r++) {
+                        const bool ok = full || ((live[r] >> t) & 1ul);
+                        dva[r][c] = ok ? fma((fv)(pr[r][t]), dv_, dva[r][c]) : dva[r][c];
+                    }
+                }
+                for (int c = 0; c < DC; c++) {
+                    const fv qv = VLOAD_W(0, qrow + t * D_PAD + c * VW);
+                    for (int r = 0; r < ROWS; r++) {
+                        const bool ok = full || ((live[r] >> t) & 1ul);
+                        dka[r][c] = ok ? fma((fv)(dr[r][t]), qv, dka[r][c]) : dka[r][c];
+                    }
+                }
+            }
+        }
+    }
+
+    /* Write every owned key below Sk once: keys no live row attends get 0. */
+    const long dkbase = p.dk_off + b * p.dk_sb + hk * p.dk_sh;
+    const long dvbase = p.dv_off + b * p.dv_sb + hk * p.dv_sh;
+    for (int r = 0; r < ROWS; r++) {
+        const int j = j0 + r * WG + lid;
+        if (j >= p.seq_k) {
+            continue;
+        }
+        float row[D_PAD > DV_PAD ? D_PAD : DV_PAD];
+        for (int c = 0; c < DC; c++) {
+            VSTORE_W(dka[r][c] * (fv)(p.scale), c, row);
+        }
+        for (int d = 0; d < HEAD_DIM; d++) {
+            STORE_ST(dk, dkbase + j * p.dk_ss + d * p.dk_sd, row[d]);
+        }
+        for (int c = 0; c < DVC; c++) {
+            VSTORE_W(dva[r][c], c, row);
+        }
+        for (int x = 0; x < HEAD_DIM_V; x++) {
+            STORE_ST(dv, dvbase + j * p.dv_ss + x * p.dv_sd, row[x]);
+        }
+    }
+}
+
+/* The K tile transposed (kt[d * BLOCK + t]), optionally row-major too (krow[t * D_PAD + d]), and the
+ * V tile transposed (vt[x * BLOCK + t]); keys outside [j0, j0 + nvalid) and padding are zero. */
+inline void bwd_load_kv(const attn_sdpa_bwd_params p, __global const st_t *k, __global const st_t *v,
+                        __local float *kt, __local float *krow, __local float *vt, long kbase, long vbase, int j0,
+                        int nvalid, int lid) {
+    for (int e = lid; e < BLOCK * D_PAD; e += WG) {
+        const int t = e / D_PAD, d = e - t * D_PAD;
+        const float x = (t < nvalid && d < HEAD_DIM) ? LOAD_ST(k, kbase + (j0 + t) * p.k_ss + d * p.k_sd) : 0.0f;
+        if (krow) {
+            krow[e] = x;
+        }
+        if (d < HEAD_DIM) {
+            kt[d * BLOCK + t] = x;
+        }
+    }
+    for (int e = lid; e < BLOCK * HEAD_DIM_V; e += WG) {
+        const int t = e / HEAD_DIM_V, x = e - t * HEAD_DIM_V;
+        vt[x * BLOCK + t] = t < nvalid ? LOAD_ST(v, vbase + (j0 + t) * p.v_ss + x * p.v_sd) : 0.0f;
+    }
+}
+
+/* The per-row state of the dQ and dBias kernels: Q (scaled), dO, LSE, Delta and the key range. */
+#define BWD_ROW_STATE                                                                                          \
+    float qr[ROWS][HEAD_DIM], dor[ROWS][HEAD_DIM_V];                                                           \
+    float l2[ROWS], dl[ROWS];                                                                                  \
+    int lo[ROWS], hi[ROWS]
+
+/* Loads the row state of rows i0 + r * WG + lid of (b, h); rows past q_len are dead (no key). */
+#define BWD_LOAD_ROWS(b, h)                                                                                    \
+    do {                                                                                                       \
+        const long qb_ = p.q_off + (b) * p.q_sb + (h) * p.q_sh;                                                \
+        const long db_ = p.do_off + (b) * p.do_sb + (h) * p.do_sh;                                             \
+        const long wr_ = ((long)(b) * p.heads_q + (h)) * p.seq_q;                                              \
+        for (int r = 0; r < ROWS; r++) {                                                                       \
+            const int i = i0 + r * WG + lid;                                                                   \
+            const bool in = i < ql;                                                                            \
+            for (int d = 0; d < HEAD_DIM; d++) {                                                               \
+                qr[r][d] = in ? LOAD_ST(q, qb_ + i * p.q_ss + d * p.q_sd) * qscale : 0.0f;                     \
+            }                                                                                                  \
+            for (int x = 0; x < HEAD_DIM_V; x++) {                                                             \
+                dor[r][x] = in ? LOAD_ST(dout, db_ + i * p.do_ss + x * p.do_sd) : 0.0f;                        \
+            }                                                                                                  \
+            l2[r] = in ? ws[nrows + wr_ + i] : INFINITY;                                                       \
+            dl[r] = in ? ws[wr_ + i] : 0.0f;                                                                   \
+            lo[r] = 0;                                                                                         \
+            hi[r] = 0;                                                                                         \
+            if (in) {                                                                                          \
+                mask_key_range(m, i, p.seq_k, kvl, &lo[r], &hi[r]);                                            \
+            }                                                                                                  \
+        }                                                                                                      \
+    } while (0)
+
+/* dS (scaled by 1 - tanh^2 when GRAD_RAW and a softcap) of the ROWS x BLOCK pairs of a loaded K/V tile,
+ * 0 where masked, with the live bits; full skips the per-element mask test. */
+inline void bwd_tile_ds(const attn_sdpa_bwd_params p, __global const uchar *mask, __global const float *bias,
+                        float slope, int b, int h, int i0, int lid, int j0, int nvalid, bool full, bool grad_raw,
+                        float qr[ROWS][HEAD_DIM], float dor[ROWS][HEAD_DIM_V], float *l2, float *dl, int *lo,
+                        int *hi, __local const float *kt, __local const float *vt, float ds[ROWS][BLOCK],
+                        ulong *live) {
+    fv s[ROWS][NCH], dp[ROWS][NCH];
+    for (int r = 0; r < ROWS; r++) {
+        for (int c = 0; c < NCH; c++) {
+            s[r][c] = (fv)(0.0f);
+            dp[r][c] = (fv)(0.0f);
+        }
+    }
+    for (int d = 0; d < HEAD_DIM; d++) {
+        for (int c = 0; c < NCH; c++) {
+            const fv kv = VLOAD_W(0, kt + d * BLOCK + c * VW);
+            for (int r = 0; r < ROWS; r++) {
+                s[r][c] = fma((fv)(qr[r][d]), kv, s[r][c]);
+            }
+        }
+    }
+    for (int x = 0; x < HEAD_DIM_V; x++) {
+        for (int c = 0; c < NCH; c++) {
+            const fv vv = VLOAD_W(0, vt + x * BLOCK + c * VW);
+            for (int r = 0; r < ROWS; r++) {
+                dp[r][c] = fma((fv)(dor[r][x]), vv, dp[r][c]);
+            }
+        }
+    }
+    for (int r = 0; r < ROWS; r++) {
+        const int i = i0 + r * WG + lid;
+        const bool row_in = i < p.seq_q;
+        const int ic = min(i, p.seq_q - 1);
+        float sr[BLOCK], dpr[BLOCK];
+        for (int c = 0; c < NCH; c++) {
+            VSTORE_W(s[r][c], c, sr);
+            VSTORE_W(dp[r][c], c, dpr);
+        }
+        ulong bits = 0;
+        for (int t = 0; t < BLOCK; t++) {
+            const int j = j0 + t;
+            const int jc = min(j, p.seq_k - 1);
+            const bool ok = row_in && (full || (t < nvalid && j >= lo[r] && j < hi[r]
+                                                && mask_bool(p.m, mask, b, h, ic, jc)));
+            float th = 0.0f;
+            const float x = bwd_score(p, bias, slope, sr[t], b, h, ic, jc, &th);
+            float d = exp2(x - l2[r]) * (dpr[t] - dl[r]);
+#if HAS_SOFTCAP
+            d = grad_raw ? d * (1.0f - th * th) : d;
+#endif
+            ds[r][t] = ok ? d : 0.0f;
+            bits |= ok ? (1ul << t) : 0ul;
+        }
+        live[r] = bits;
+    }
+}
+
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void ENTRY(attn_sdpa_bwd_dq)(const attn_sdpa_bwd_params p, __global const st_t *q, __global const st_t *k,
+        __global const st_t *v, __global const st_t *o, __global const st_t *dout, __global const float *lse,
+        __global st_t *dq, __global st_t *dk, __global st_t *dv, __global float *dbias, __global float *ws,
+        __global const uchar *mask, __global const float *bias, __global const float *alibi,
+        __global const int *kv_len, __global const int *q_len) {
+    __local float kt[HEAD_DIM * BLOCK];   /* kt[d * BLOCK + t] = K[j0 + t, d] */
+    __local float krow[BLOCK * D_PAD];    /* krow[t * D_PAD + d] = K[j0 + t, d], pad 0 */
+    __local float vt[HEAD_DIM_V * BLOCK]; /* vt[x * BLOCK + t] = V[j0 + t, x] */
+
+    const int lid = get_local_id(0);
+    const int i0 = get_group_id(0) * BLOCK_OWN;
+    const int bh = get_group_id(1);
+    const int b = bh / p.heads_q, h = bh - b * p.heads_q, hk = h / p.group;
+    const attn_mask_params m = p.m;
+    const int kvl = mask_kv_len(kv_len, b, p.seq_k);
+    const int ql = mask_q_len(q_len, b, p.seq_q);
+    const float slope = mask_alibi_slope(m, alibi, b, h);
+    const long nrows = (long)p.batch * p.heads_q * p.seq_q;
+#if SCORE_XFORM
+    const float qscale = p.scale;
+#else
+    const float qscale = p.scale_log2;
+#endif
+
+    /* The keys any live row of the group may attend (the bounds grow with i). */
+    const int i_last = min(i0 + BLOCK_OWN, ql) - 1;
+    int jb = 0, je = 0, lo_last = 0, hi_first = 0;
+    if (i_last >= i0) {
+        mask_key_range(m, i0, p.seq_k, kvl, &jb, &hi_first);
+        mask_key_range(m, i_last, p.seq_k, kvl, &lo_last, &je);
+        jb = max(jb, 0);
+    }
+
+    BWD_ROW_STATE;
+    BWD_LOAD_ROWS(b, h);
+    fv dqa[ROWS][DC];
+    for (int r = 0; r < ROWS; r++) {
+        for (int c = 0; c < DC; c++) {
+            dqa[r][c] = (fv)(0.0f);
+        }
+    }
+    const long kbase = p.k_off + b * p.k_sb + hk * p.k_sh;
+    const long vbase = p.v_off + b * p.v_sb + hk * p.v_sh;
+    for (int j0 = jb; j0 < je; j0 += BLOCK) {
+        const int nvalid = min(BLOCK, je - j0);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        bwd_load_kv(p, k, v, kt, krow, vt, kbase, vbase, j0, nvalid, lid);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        const bool full = !HAS_BOOL_MASK && nvalid == BLOCK && lo_last <= j0 && j0 + BLOCK <= hi_first
+                          && i0 + BLOCK_OWN <= ql;
+        float ds[ROWS][BLOCK];
+        ulong live[ROWS];
+        bwd_tile_ds(p, mask, bias, slope, b, h, i0, lid, j0, nvalid, full, true, qr, dor, l2, dl, lo, hi, kt, vt,
+                    ds, live);
+        for (int t = 0; t < BLOCK; t++) {
+            for (int c = 0; c < DC; c++) {
+                const fv kv = VLOAD_W(0, krow + t * D_PAD + c * VW);
+                for (int r = 0; r < ROWS; r++) {
+                    const bool ok = full || ((live[r] >> t) & 1ul);
+                    dqa[r][c] = ok ? fma((fv)(ds[r][t]), kv, dqa[r][c]) : dqa[r][c];
+                }
+            }
+        }
+    }
+
+    const long dqbase = p.dq_off + b * p.dq_sb + h * p.dq_sh;
+    for (int r = 0; r < ROWS; r++) {
+        const int i = i0 + r * WG + lid;
+        if (i >= p.seq_q) {
+            continue;
+        }
+        float row[D_PAD];
+        for (int c = 0; c < DC; c++) {
+            VSTORE_W(i < ql ? dqa[r][c] * (fv)(p.scale) : (fv)(0.0f), c, row);
+        }
+        for (int d = 0; d < HEAD_DIM; d++) {
+            STORE_ST(dq, dqbase + i * p.dq_ss + d * p.dq_sd, row[d]);
+        }
+    }
+}
+
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void ENTRY(attn_sdpa_bwd_dbias)(const attn_sdpa_bwd_params p, __global const st_t *q, __global const st_t *k,
+        __global const st_t *v, __global const st_t *o, __global const st_t *dout, __global const float *lse,
+        __global st_t *dq, __global st_t *dk, __global st_t *dv, __global float *dbias, __global float *ws,
+        __global const uchar *mask, __global const float *bias, __global const float *alibi,
+        __global const int *kv_len, __global const int *q_len) {
+    __local float kt[HEAD_DIM * BLOCK];
+    __local float vt[HEAD_DIM_V * BLOCK];
+
+    const int lid = get_local_id(0);
+    const int i0 = get_group_id(0) * BLOCK_OWN;
+    const int slice = get_group_id(1);
+    const int bb = slice / p.db_heads, hh = slice - bb * p.db_heads;
+    const attn_mask_params m = p.m;
+    const long nrows = (long)p.batch * p.heads_q * p.seq_q;
+#if SCORE_XFORM
+    const float qscale = p.scale;
+#else
+    const float qscale = p.scale_log2;
+#endif
+    const int b_first = p.db_batch == 1 ? 0 : bb, b_end = p.db_batch == 1 ? p.batch : bb + 1;
+    const int h_first = p.db_heads == 1 ? 0 : hh, h_end = p.db_heads == 1 ? p.heads_q : hh + 1;
+    const long dbase = p.db_off + bb * p.db_sb + hh * p.db_sh;
+    const int nb = b_end - b_first, nh = h_end - h_first;
+    const int nt = (p.seq_k + BLOCK - 1) / BLOCK;
+    BWD_ROW_STATE;
+    int kvl = 0, ql = 0, jb = 0, je = 0, lo_last = 0, hi_first = 0, hk = 0;
+    float slope = 0.0f;
+    long kbase = 0, vbase = 0;
+    /* One loop over (b, h, key tile) in a fixed order, so that the barriers sit in a single loop.
+     * Every key tile is visited, so that every element is written; tiles outside the rows' key
+     * range [jb, je) give 0 and load nothing. */
+    for (int n = 0; n < nb * nh * nt; n++) {
+        const int tile = n % nt, bhn = n / nt;
+        const int b = b_first + bhn / nh, h = h_first + bhn % nh;
+        const int j0 = tile * BLOCK;
+        if (tile == 0) {
+            kvl = mask_kv_len(kv_len, b, p.seq_k);
+            ql = mask_q_len(q_len, b, p.seq_q);
+            const int i_last = min(i0 + BLOCK_OWN, ql) - 1;
+            jb = je = lo_last = hi_first = 0;
+            if (i_last >= i0) {
+                mask_key_range(m, i0, p.seq_k, kvl, &jb, &hi_first);
+                mask_key_range(m, i_last, p.seq_k, kvl, &lo_last, &je);
+                jb = max(jb, 0);
+            }
+            hk = h / p.group;
+            slope = mask_alibi_slope(m, alibi, b, h);
+            BWD_LOAD_ROWS(b, h);
+            kbase = p.k_off + b * p.k_sb + hk * p.k_sh;
+            vbase = p.v_off + b * p.v_sb + hk * p.v_sh;
+        }
+        const bool need = j0 < je && j0 + BLOCK > jb;
+        /* Keys in [j0, je) only: t past je - j0 is zero-filled (and masked). */
+        const int nvalid = need ? min(BLOCK, je - j0) : 0;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        bwd_load_kv(p, k, v, kt, 0, vt, kbase, vbase, j0, nvalid, lid);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        float ds[ROWS][BLOCK];
+        ulong live[ROWS];
+        const bool full = !HAS_BOOL_MASK && nvalid == BLOCK && lo_last <= j0 && j0 + BLOCK <= hi_first
+                          && i0 + BLOCK_OWN <= ql;
+        bwd_tile_ds(p, mask, bias, slope, b, h, i0, lid, j0, nvalid, full, false, qr, dor, l2, dl, lo, hi, kt, vt, ds,
+                    live);
+        const bool first = bhn == 0;
+        const int nk = min(BLOCK, p.seq_k - j0);
+        for (int r = 0; r < ROWS; r++) {
+            const int i = i0 + r * WG + lid;
+            if (i >= p.seq_q) {
+                continue;
+            }
+            for (int t = 0; t < nk; t++) {
+                const long e = dbase + i * p.db_sq + (j0 + t) * p.db_sk;
+                dbias[e] = first ? ds[r][t] : dbias[e] + ds[r][t];
+            }
+        }
+    }
+}

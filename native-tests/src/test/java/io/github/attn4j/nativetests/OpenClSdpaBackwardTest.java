@@ -1,0 +1,185 @@
+package io.github.attn4j.nativetests;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.attn4j.Backend;
+import io.github.attn4j.DType;
+import io.github.attn4j.Masks;
+import io.github.attn4j.SdpaBackwardParams;
+import io.github.attn4j.SdpaParams;
+import io.github.attn4j.Tensor;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The OpenCL SDPA backward beyond the case matrix: the directional-derivative property
+ * {@code <dO, O(x + h u) - O(x - h u)> / (2h) = <grad, u>} with the forward run on the same backend in
+ * fp32, and bit-identical results run to run. One call with every option at once (GQA, window,
+ * bool mask, bias with dBias, ALiBi, softcap), shapes of the matrix's "everything" cases so that the
+ * program variants are shared.
+ */
+class OpenClSdpaBackwardTest {
+    static Backend cl;
+
+    @BeforeAll
+    static void open() {
+        cl = OpenClTesting.openOrNull();
+    }
+
+    @AfterAll
+    static void close() {
+        if (cl != null) {
+            cl.close();
+        }
+    }
+
+    static final int B = 2, HQ = 4, HKV = 2, SQ = 129, SK = 113, D = 32;
+
+    static Tensor rand(SplittableRandom r, int... shape) {
+        float[] a = new float[Math.toIntExact(Tensor.numel(shape))];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (float) (r.nextDouble() * 2 - 1);
+        }
+        return Tensor.of(a, shape);
+    }
+
+    static Tensor zeros(int... shape) {
+        return Tensor.of(new float[Math.toIntExact(Tensor.numel(shape))], shape);
+    }
+
+    /** x + c * u elementwise (fp32). */
+    static Tensor axpy(Tensor x, float c, Tensor u) {
+        float[] a = x.toFloatArray(), b = u.toFloatArray();
+        for (int i = 0; i < a.length; i++) {
+            a[i] += c * b[i];
+        }
+        return Tensor.of(a, x.shape());
+    }
+
+    static double dot(Tensor a, Tensor b) {
+        float[] x = a.toFloatArray(), y = b.toFloatArray();
+        double s = 0;
+        for (int i = 0; i < x.length; i++) {
+            s += (double) x[i] * y[i];
+        }
+        return s;
+    }
+
+    static Masks masks(Tensor bias, Tensor mask, Tensor alibi) {
+        return Masks.builder().window(40, 1).boolMask(mask).bias(bias).alibi(alibi).build();
+    }
+
+    static Tensor boolMask(SplittableRandom r) {
+        boolean[] m = new boolean[SQ * SK];
+        for (int i = 0; i < m.length; i++) {
+            m[i] = r.nextDouble() < 0.8;
+        }
+        return Tensor.ofBool(m, SQ, SK);
+    }
+
+    /** Forward on OpenCL: O (and LSE when lse is not null). */
+    static Tensor forward(Tensor q, Tensor k, Tensor v, Tensor bias, Tensor mask, Tensor alibi, Tensor lse) {
+        Tensor o = zeros(B, HQ, SQ, D);
+        SdpaParams.Builder f = SdpaParams.builder(q, k, v, o).masks(masks(bias, mask, alibi)).softcap(2.5f);
+        if (lse != null) {
+            f.lse(lse);
+        }
+        cl.sdpa(f.build());
+        return o;
+    }
+
+    /**
+     * The tolerance: the forward's fp32 error (NMSE 1e-11, so a relative error near 3e-6 in O) divided
+     * by 2h = 0.02 leaves ~2e-4 of |dO| |O| per element, summed with random signs, plus the O(h^2)
+     * truncation of the central difference (h = 1e-2): we allow 1e-3 relative to the directional
+     * derivative's scale sum |dO_i| |dO/dx . u| (bounded by the L1 norms used below).
+     */
+    @Test
+    void directionalDerivativeMatchesTheGradient() {
+        OpenClTesting.assumeDevice(cl);
+        SplittableRandom r = new SplittableRandom(20261130L);
+        Tensor q = rand(r, B, HQ, SQ, D), k = rand(r, B, HKV, SK, D), v = rand(r, B, HKV, SK, D);
+        Tensor bias = rand(r, 1, HQ, SQ, SK), mask = boolMask(r), alibi = rand(r, HQ);
+        Tensor dO = rand(r, B, HQ, SQ, D);
+        Tensor uq = rand(r, q.shape()), uk = rand(r, k.shape()), uv = rand(r, v.shape()), ub = rand(r, bias.shape());
+        Tensor lse = zeros(B, HQ, SQ);
+        Tensor o = forward(q, k, v, bias, mask, alibi, lse);
+        Tensor dq = zeros(q.shape()), dk = zeros(k.shape()), dv = zeros(v.shape()), db = zeros(bias.shape());
+        cl.sdpaBackward(SdpaBackwardParams.builder(q, k, v, o, dO, lse, dq, dk, dv).dbias(db)
+                .masks(masks(bias, mask, alibi)).softcap(2.5f).build());
+        float h = 1e-2f;
+        Tensor op = forward(axpy(q, h, uq), axpy(k, h, uk), axpy(v, h, uv), axpy(bias, h, ub), mask, alibi, null);
+        Tensor om = forward(axpy(q, -h, uq), axpy(k, -h, uk), axpy(v, -h, uv), axpy(bias, -h, ub), mask, alibi, null);
+        double lhs = (dot(dO, op) - dot(dO, om)) / (2 * h);
+        double rhs = dot(dq, uq) + dot(dk, uk) + dot(dv, uv) + dot(db, ub);
+        double scale = 0;
+        for (Tensor[] gu : new Tensor[][] {{dq, uq}, {dk, uk}, {dv, uv}, {db, ub}}) {
+            float[] g = gu[0].toFloatArray(), u = gu[1].toFloatArray();
+            for (int i = 0; i < g.length; i++) {
+                scale += Math.abs((double) g[i] * u[i]);
+            }
+        }
+        double err = Math.abs(lhs - rhs);
+        System.out.printf("directional derivative: fd %.6f, <grad, u> %.6f, |err| %.3g, scale %.3g%n", lhs, rhs, err,
+                scale);
+        assertTrue(err <= 1e-3 * scale, "finite difference " + lhs + " vs <grad, u> " + rhs + " (scale " + scale + ")");
+        // Each part on its own too (u on one input only), so that a wrong part cannot hide behind another.
+        Tensor[] ins = {q, k, v, bias};
+        Tensor[] us = {uq, uk, uv, ub};
+        Tensor[] gs = {dq, dk, dv, db};
+        for (int part = 0; part < 4; part++) {
+            Tensor[] p = new Tensor[4], m = new Tensor[4];
+            for (int x = 0; x < 4; x++) {
+                p[x] = x == part ? axpy(ins[x], h, us[x]) : ins[x];
+                m[x] = x == part ? axpy(ins[x], -h, us[x]) : ins[x];
+            }
+            double l = (dot(dO, forward(p[0], p[1], p[2], p[3], mask, alibi, null))
+                    - dot(dO, forward(m[0], m[1], m[2], m[3], mask, alibi, null))) / (2 * h);
+            double g = dot(gs[part], us[part]);
+            float[] ga = gs[part].toFloatArray(), ua = us[part].toFloatArray();
+            double sc = 0;
+            for (int i = 0; i < ga.length; i++) {
+                sc += Math.abs((double) ga[i] * ua[i]);
+            }
+            System.out.printf("  part %d: fd %.6f, <grad, u> %.6f%n", part, l, g);
+            assertTrue(Math.abs(l - g) <= 1e-3 * sc, "part " + part + ": finite difference " + l + " vs " + g);
+        }
+    }
+
+    @Test
+    void bitIdenticalRunToRun() {
+        OpenClTesting.assumeDevice(cl);
+        SplittableRandom r = new SplittableRandom(7);
+        Tensor q = rand(r, B, HQ, SQ, D), k = rand(r, B, HKV, SK, D), v = rand(r, B, HKV, SK, D);
+        Tensor bias = rand(r, 1, HQ, SQ, SK), mask = boolMask(r), alibi = rand(r, HQ), dO = rand(r, B, HQ, SQ, D);
+        Tensor lse = zeros(B, HQ, SQ);
+        Tensor o = forward(q, k, v, bias, mask, alibi, lse);
+        float[][] first = null;
+        for (int run = 0; run < 3; run++) {
+            Tensor dq = zeros(q.shape()), dk = zeros(k.shape()), dv = zeros(v.shape()), db = zeros(bias.shape());
+            cl.sdpaBackward(SdpaBackwardParams.builder(q, k, v, o, dO, lse, dq, dk, dv).dbias(db)
+                    .masks(masks(bias, mask, alibi)).softcap(2.5f).build());
+            float[][] now = {dq.toFloatArray(), dk.toFloatArray(), dv.toFloatArray(), db.toFloatArray()};
+            if (first == null) {
+                first = now;
+            } else {
+                for (int x = 0; x < 4; x++) {
+                    int[] a = bits(first[x]), b = bits(now[x]);
+                    assertArrayEquals(a, b, "output " + x + " differs between runs");
+                }
+            }
+        }
+        assertTrue(DType.F32.bytes() == 4);
+    }
+
+    static int[] bits(float[] f) {
+        int[] b = new int[f.length];
+        for (int i = 0; i < f.length; i++) {
+            b[i] = Float.floatToRawIntBits(f[i]);
+        }
+        return b;
+    }
+}
