@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class LayerCommandTest {
     static final Path GOLDEN = Path.of("..", "java", "src", "test", "resources", "golden");
-    static final Path BAHDANAU = Path.of("..", "docs", "bahdanau");
+    static final Path BAHDANAU = Path.of("docs", "bahdanau");
 
     @TempDir
     Path dir;

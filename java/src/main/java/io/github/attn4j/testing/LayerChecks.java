@@ -334,7 +334,7 @@ public final class LayerChecks {
     }
 
     /**
-     * The golden files of {@code tools/golden/make_golden.py} (PyTorch outputs) in {@code dir}:
+     * The golden files of {@code bench/golden/make_golden.py} (PyTorch outputs) in {@code dir}:
      * {@code nn.MultiheadAttention} without a mask, causal (with its weights) and with key padding;
      * the Llama-style block (GQA, RoPE, E != Hq·D) in one call, and again as prefill + decode steps.
      * Errors are relative to the largest output; {@code tol} is the bound. Returns the number of

@@ -10,7 +10,7 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 /**
- * The layers against PyTorch's own outputs (tools/golden/make_golden.py, committed under
+ * The layers against PyTorch's own outputs (bench/golden/make_golden.py, committed under
  * src/test/resources/golden): nn.MultiheadAttention plain, causal with weights, key padding; a
  * Llama-style block with GQA and RoPE, whole and decoded token by token. The float64 reference
  * here; native-tests' LayersOnDevicesTest runs the same files on the device backends.

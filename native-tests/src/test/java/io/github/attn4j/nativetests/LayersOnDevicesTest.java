@@ -17,7 +17,7 @@ import org.junit.jupiter.api.TestFactory;
  * PyTorch's golden outputs (nn.MultiheadAttention, a Llama block), Bahdanau attention against float64 and step by step == whole sequence (BF16 with a bound of a few BF16 roundings through two projections).
  */
 class LayersOnDevicesTest {
-    /** The golden files of tools/golden/make_golden.py (surefire runs in the module folder). */
+    /** The golden files of bench/golden/make_golden.py (surefire runs in the module folder). */
     static final java.nio.file.Path GOLDEN = java.nio.file.Path.of("..", "java", "src", "test", "resources", "golden");
 
     @TestFactory

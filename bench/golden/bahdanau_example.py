@@ -1,21 +1,21 @@
 #!/usr/bin/env python3
-"""bahdanau_example.py: the inputs of the README's alignment picture (docs/bahdanau-alignment.png).
+"""bahdanau_example.py: the inputs of the README's alignment picture (bench/docs/bahdanau-alignment.png).
 
 Fits a Bahdanau attention layer (the PyTorch seq2seq tutorial's BahdanauAttention: Wa, Ua, Va) so
 that its soft alignment between fixed random encoder and decoder states reproduces the word
 alignment of the example in Bahdanau et al. (2015), Figure 3 ("the agreement on the European
 Economic Area ..." / "l' accord sur la zone économique européenne ..."), then writes
 
-  docs/bahdanau/weights.safetensors   Wa.weight [A, Dq], Wa.bias [A], Ua.weight [A, Dk], Ua.bias [A], Va.weight [1, A]
-  docs/bahdanau/enc.npy               encoder states [1, 13, Dk]
-  docs/bahdanau/dec.npy               decoder states [1, 14, Dq]
+  bench/docs/bahdanau/weights.safetensors   Wa.weight [A, Dq], Wa.bias [A], Ua.weight [A, Dk], Ua.bias [A], Va.weight [1, A]
+  bench/docs/bahdanau/enc.npy               encoder states [1, 13, Dk]
+  bench/docs/bahdanau/dec.npy               decoder states [1, 14, Dq]
 
 The picture itself is drawn by attn4j (README, "The attention layers"):
-  java -jar bench/target/attn4j.jar run bahdanau --enc docs/bahdanau/enc.npy --dec docs/bahdanau/dec.npy \\
-      --weights docs/bahdanau/weights.safetensors --out /tmp/c.npy --alignment /tmp/a.npy
-  java -jar bench/target/attn4j.jar plot --weights /tmp/a.npy --out docs/bahdanau-alignment.png --src-tokens "..." --tgt-tokens "..."
+  java -jar bench/target/attn4j.jar run bahdanau --enc bench/docs/bahdanau/enc.npy --dec bench/docs/bahdanau/dec.npy \\
+      --weights bench/docs/bahdanau/weights.safetensors --out /tmp/c.npy --alignment /tmp/a.npy
+  java -jar bench/target/attn4j.jar plot --weights /tmp/a.npy --out bench/docs/bahdanau-alignment.png --src-tokens "..." --tgt-tokens "..."
 
-  /usr/bin/python3 tools/golden/bahdanau_example.py   (numpy and torch; Debian: apt-get install python3-torch)
+  /usr/bin/python3 bench/golden/bahdanau_example.py   (numpy and torch; Debian: apt-get install python3-torch)
 """
 import os
 import sys
@@ -52,7 +52,7 @@ def main():
         loss.backward()
         opt.step()
     here = os.path.dirname(os.path.abspath(__file__))
-    out = os.path.join(here, "..", "..", "docs", "bahdanau")
+    out = os.path.join(here, "..", "docs", "bahdanau")
     os.makedirs(out, exist_ok=True)
     write_safetensors(os.path.join(out, "weights.safetensors"), {
         "Wa.weight": wa.weight, "Wa.bias": wa.bias, "Ua.weight": ua.weight, "Ua.bias": ua.bias, "Va.weight": va.weight})

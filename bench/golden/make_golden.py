@@ -19,7 +19,7 @@ The Llama block is written out here the way Hugging Face's LlamaAttention comput
 fp32 inverse frequencies 1 / theta^(arange(0, D, 2) / D), repeat_kv for GQA, causal softmax attention,
 scale 1/sqrt(D)), with torch ops only. CI does not run this script: the outputs are committed.
 
-  /usr/bin/python3 tools/golden/make_golden.py   (needs numpy and torch >= 1.13; Debian: apt-get install python3-torch)
+  /usr/bin/python3 bench/golden/make_golden.py   (needs numpy and torch >= 1.13; Debian: apt-get install python3-torch)
 """
 import json
 import os
@@ -43,7 +43,7 @@ def write_safetensors(path, tensors):
         header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
         blobs.append(b)
         off += len(b)
-    header["__metadata__"] = {"format": "pt", "generator": "tools/golden/make_golden.py"}
+    header["__metadata__"] = {"format": "pt", "generator": "bench/golden/make_golden.py"}
     h = json.dumps(header, separators=(",", ":")).encode()
     h += b" " * ((8 - len(h) % 8) % 8)
     with open(path, "wb") as f:
