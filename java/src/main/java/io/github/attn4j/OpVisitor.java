@@ -14,13 +14,13 @@ public interface OpVisitor<R> {
     /** Visits a masked softmax call. */
     R softmax(SoftmaxParams p);
 
-    /** Visits a masked softmax backward call. */
-
     /** The batched GEMM, {@code C = alpha * op(A) . op(B) + beta * C}. */
     R gemm(GemmParams p);
 
     /** Rotary position embedding (rotate-half, Llama/HF). */
     R rope(RopeParams p);
+
+    /** Visits a masked softmax backward call. */
     R softmaxBackward(SoftmaxBackwardParams p);
 
     /** Visits an additive attention call. */
