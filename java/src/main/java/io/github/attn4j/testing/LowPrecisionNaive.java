@@ -35,11 +35,11 @@ import java.util.stream.IntStream;
  *       {@code dE = r(P r(dP - Delta))}, {@code G = r(dE w r(1 - t^2))}, {@code dQp = r(sum_j G)},
  *       {@code dKp = r(sum_i G)}, {@code dV = r(P^T dC)}, {@code dw = r(sum r(dE t))}, {@code db = r(sum dQp)};
  *       raw inputs: {@code dq = r(dQp Wq)}, {@code dWq = r(dQp^T q)}.
- * </ul>
- * <li>SDPA backward: P as in the forward, {@code dP = r(dO V^T)}, {@code Delta = r(rowsum r(dP P))},
+ *   <li>SDPA backward: P as in the forward, {@code dP = r(dO V^T)}, {@code Delta = r(rowsum r(dP P))},
  *       {@code dS = r(P r(dP - Delta))}, softcap {@code dS = r(dS r(1 - t^2))},
  *       {@code dQ = r(scale r(dS K))}, {@code dK = r(scale r(dS^T Q))}, {@code dV = r(P^T dO)} (query
  *       heads of a kv head summed in fp32), dBias = dS summed in fp32.
+ * </ul>
  * {@code r} rounds to the storage dtype. Masks are applied exactly as in the reference.
  */
 public final class LowPrecisionNaive {
