@@ -30,10 +30,12 @@ public record BenchOptions(List<String> backends, Set<String> ops, List<String> 
             usage: attn4j bench [options]
               --backend LIST    backends/devices to run: cpu, opencl, cuda, opencl:1, ... (default: every
                                 available device; with --quick the best one)
-              --op LIST         sdpa, softmax, additive, gemm (default: all in the shape sets)
+              --op LIST         sdpa, softmax, softmax_bwd, additive, gemm (default: all in the shape sets)
               --dtype LIST      f32, f16, bf16 (default: f16 on cuda, f32 elsewhere)
-              --shapes LIST     sets flash, decode, softmax, additive, standard, small, gemm, or explicit shapes
-                                such as sdpa:b=2:h=16:s=1024:d=64:causal (default: standard; --quick: small)
+              --shapes LIST     sets flash, decode, serve, softmax, softmax-bwd, additive, standard, small, gemm,
+                                or explicit shapes such as sdpa:b=2:h=16:s=1024:d=64:causal or
+                                sdpa:b=8:h=32:hkv=8:sq=1:sk=8192:d=128:page=16:varlen (default: standard;
+                                --quick: small)
               --warmup N        untimed runs before timing (default 3)
               --iters N         timed runs per point, the median is reported (default 10, at least 10)
               --max-seconds S   skip a point whose estimated time exceeds S seconds (default 120)
