@@ -256,4 +256,29 @@ typedef struct attn_additive_proj_params {
     a_i32 pad0;
 } attn_additive_proj_params;
 
+/* The public batched GEMM (io.github.attn4j.GemmParams):
+ *   C[z, m, n] = alpha * sum_k opA[z, m, k] * opB[z, k, n] + beta * C[z, m, n],   z in [0, batch),
+ * each operand addressed through element strides of op(A) (z, m, k), op(B) (z, k, n) and C (z, m, n),
+ * so a transpose is a swap of two strides and a shared operand has a_sz or b_sz = 0. fp32 accumulation;
+ * with beta == 0 C is not read. Entries attn_gemm_<dt> (A, B and C in one storage dtype). */
+typedef struct attn_gemm_op_params {
+    a_i64 a_off, a_sz, a_sm, a_sk;
+    a_i64 b_off, b_sz, b_sk, b_sn;
+    a_i64 c_off, c_sz, c_sm, c_sn;
+    a_i32 m, n, k, batch;
+    a_f32 alpha, beta;
+} attn_gemm_op_params;
+
+/* Rotary position embedding, rotate-half (io.github.attn4j.RopeParams): for x[b, h, s, :] at position
+ * offset + s and i < D/2, f_i = 1 / theta^(2i/D) and a = (float)(offset + s) * f_i, both in fp32;
+ *   o[i] = x[i] cos a - x[i + D/2] sin a,   o[i + D/2] = x[i + D/2] cos a + x[i] sin a.
+ * o may be x (each work-item reads and writes one (i, i + D/2) pair). Entries attn_rope_<dt>. */
+typedef struct attn_rope_params {
+    a_i64 x_off, x_sb, x_sh, x_ss, x_sd;
+    a_i64 o_off, o_sb, o_sh, o_ss, o_sd;
+    a_i32 batch, heads, seq, head_dim;
+    a_i32 offset;
+    a_f32 theta;
+} attn_rope_params;
+
 #endif /* ATTN_PARAMS_H */

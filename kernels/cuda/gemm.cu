@@ -11,6 +11,9 @@
  *       n >= kv_len[b] are not computed (Q.K^T never reads K rows past the length; those score
  *       columns are masked by the softmax that follows and left unwritten).
  *       Instances: q.k^T   <dt, dt, f32>  and  p.v  <f32, dt, dt>.
+ *   attn_gemm_<dt>(attn_gemm_op_params p, a, b, c): the public batched GEMM (GemmParams),
+ *       C[z] = alpha * op(A[z]) . op(B[z]) + beta * C[z], the same tiles with z = blockIdx.y
+ *       (one head per batch) and beta read from C only when it is nonzero.
  *
  * Tiling: a 256-thread CTA computes a TM x TN tile of one z, staging TK-deep slices of A and B in
  * shared memory (k-major, padded); each thread owns a 4 x 4 register block.
@@ -30,7 +33,7 @@ static_assert((GEMM_TM * GEMM_TK) % GEMM_THREADS == 0 && (GEMM_TN * GEMM_TK) % G
 
 template <typename SA, typename SB, typename SC>
 ATTN_DEV void bgemm(const attn_bgemm_params& p, const typename SA::Elem* a, const typename SB::Elem* b,
-                    typename SC::Elem* c, const int* kv_len) {
+                    typename SC::Elem* c, const int* kv_len, float beta = 0.0f) {
     __shared__ float As[GEMM_TK][GEMM_TM + 4];
     __shared__ float Bs[GEMM_TK][GEMM_TN + 4];
     const int tid = threadIdx.x;
@@ -88,7 +91,11 @@ ATTN_DEV void bgemm(const attn_bgemm_params& p, const typename SA::Elem* a, cons
 #pragma unroll
         for (int y = 0; y < 4; y++) {
             const int gn = n0 + tc + y;
-            if (gn < N) st<SC>(cb, (long long)gm * p.c_sm + (long long)gn * p.c_sn, p.alpha * acc[x][y]);
+            if (gn >= N) continue;
+            const long long ci = (long long)gm * p.c_sm + (long long)gn * p.c_sn;
+            float out = p.alpha * acc[x][y];
+            if (beta != 0.0f) out = fmaf(beta, ld<SC>(cb, ci), out);
+            st<SC>(cb, ci, out);
         }
     }
 }
@@ -102,6 +109,19 @@ ATTN_DEV attn_bgemm_params from_gemm(const attn_gemm_params& g) {
     p.m = g.m; p.n = g.n; p.k = g.k;
     p.batch = g.batch; p.heads = g.heads; p.group = 1;
     p.alpha = 1.0f;
+    p.flags = 0;
+    return p;
+}
+
+/* attn_gemm_op_params (the public GEMM) in the general form: z is the batch, one head, no kv cut. */
+ATTN_DEV attn_bgemm_params from_gemm_op(const attn_gemm_op_params& g) {
+    attn_bgemm_params p;
+    p.a_off = g.a_off; p.a_sb = g.a_sz; p.a_sh = 0; p.a_sm = g.a_sm; p.a_sk = g.a_sk;
+    p.b_off = g.b_off; p.b_sb = g.b_sz; p.b_sh = 0; p.b_sk = g.b_sk; p.b_sn = g.b_sn;
+    p.c_off = g.c_off; p.c_sb = g.c_sz; p.c_sh = 0; p.c_sm = g.c_sm; p.c_sn = g.c_sn;
+    p.m = g.m; p.n = g.n; p.k = g.k;
+    p.batch = g.batch; p.heads = 1; p.group = 1;
+    p.alpha = g.alpha;
     p.flags = 0;
     return p;
 }
@@ -121,6 +141,13 @@ ATTN_DEV attn_bgemm_params from_gemm(const attn_gemm_params& g) {
         attn::bgemm<attn::SA, attn::SB, attn::SC>(p, a, bm, c, kv_len);                                      \
     }
 
+#define ATTN_GEMM_OP(dt, S)                                                                              \
+    extern "C" __global__ void __launch_bounds__(GEMM_THREADS) attn_gemm_##dt(                            \
+        attn_gemm_op_params p, const attn::S::Elem* __restrict__ a, const attn::S::Elem* __restrict__ bm,   \
+        attn::S::Elem* c) {                                                                              \
+        attn::bgemm<attn::S, attn::S, attn::S>(attn::from_gemm_op(p), a, bm, c, (const int*)0, p.beta);  \
+    }
+
 ATTN_GEMM_NT(f32, F32)
 ATTN_GEMM_NT(f16, F16)
 ATTN_GEMM_NT(bf16, BF16)
@@ -129,3 +156,6 @@ ATTN_BGEMM(f16, f16, f32, F16, F16, F32)
 ATTN_BGEMM(bf16, bf16, f32, BF16, BF16, F32)
 ATTN_BGEMM(f32, f16, f16, F32, F16, F16)
 ATTN_BGEMM(f32, bf16, bf16, F32, BF16, BF16)
+ATTN_GEMM_OP(f32, F32)
+ATTN_GEMM_OP(f16, F16)
+ATTN_GEMM_OP(bf16, BF16)

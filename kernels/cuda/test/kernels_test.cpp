@@ -20,6 +20,7 @@
 #include "../additive.cu"
 #include "../additive_bwd.cu"
 #include "../gemm.cu"
+#include "../rope.cu"
 #include "../copy.cu"
 #include "../merge.cu"
 #include "../kv_append.cu"
@@ -1034,13 +1035,102 @@ static void sdpa_bwd_case(std::mt19937& rng, DT dt, int B, int Hkv, int G, int S
 static void sdpa_bwd_cases(std::mt19937& rng) {
     DT dts[3] = {DF32, DF16, DBF16};
     const int sizes[] = {1, 7, 17, 113};
-    int n = 0;
-    for (DT t : dts) for (int rep = 0; rep < 8; rep++, n++) {
+    for (DT t : dts) for (int rep = 0; rep < 8; rep++) {
         const int Sq = sizes[(rep + (int)t) % 4], Sk = sizes[(rep / 2 + 1) % 4];
         const int D = rep % 3 == 0 ? 7 : rep % 3 == 1 ? 16 : 40, Dv = rep % 2 ? D : 24;
         sdpa_bwd_case(rng, t, 1 + rep % 2, 1 + (rep / 2) % 2, 1 + rep % 3, Sq, Sk, D, Dv, rep % 2, rep % 4 == 3 ? 5.0f : 0.0f,
                       rep % 4, rep % 3);
     }
+}
+
+/* The public GEMM (attn_gemm_<dt> body: bgemm through from_gemm_op): op(A) and op(B) by stride swaps,
+ * a shared B (b_sz = 0), alpha, beta read from C; every element of C checked, and nothing outside C. */
+static void gemm_op_case(std::mt19937& rng, DT dt, int batch, int M, int N, int K, bool ta, bool tb, bool shared_b,
+                         float alpha, float beta) {
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    const long long guard = 5;
+    Buf A(dt, (size_t)batch * M * K), B(dt, (size_t)(shared_b ? 1 : batch) * K * N), C(dt, (size_t)batch * M * N + 2 * guard);
+    for (size_t i = 0; i < A.f.size(); i++) A.set(i, u(rng));
+    for (size_t i = 0; i < B.f.size(); i++) B.set(i, u(rng));
+    for (size_t i = 0; i < C.f.size(); i++) C.set(i, u(rng));
+    std::vector<float> c0(C.f.size());
+    for (size_t i = 0; i < c0.size(); i++) c0[i] = C.get(i);
+    attn_gemm_op_params p;
+    std::memset(&p, 0, sizeof p);
+    /* A stored [batch, M, K] or (ta) [batch, K, M]; B [K, N] or (tb) [N, K] */
+    p.a_sz = (long long)M * K; p.a_sm = ta ? 1 : K; p.a_sk = ta ? M : 1;
+    p.b_sz = shared_b ? 0 : (long long)K * N; p.b_sk = tb ? 1 : N; p.b_sn = tb ? K : 1;
+    p.c_off = guard; p.c_sz = (long long)M * N; p.c_sm = N; p.c_sn = 1;
+    p.m = M; p.n = N; p.k = K; p.batch = batch; p.alpha = alpha; p.beta = beta;
+    dim3e g{(unsigned)(((M + GEMM_TM - 1) / GEMM_TM) * ((N + GEMM_TN - 1) / GEMM_TN)), (unsigned)batch, 1};
+    attn_emu::launch(g, GEMM_THREADS, 0, [&] {
+        attn_bgemm_params q = attn::from_gemm_op(p);
+        if (dt == DF32) attn::bgemm<attn::F32, attn::F32, attn::F32>(q, A.f.data(), B.f.data(), C.f.data(), (const int*)0, p.beta);
+        else if (dt == DF16) attn::bgemm<attn::F16, attn::F16, attn::F16>(q, A.h.data(), B.h.data(), C.h.data(), (const int*)0, p.beta);
+        else attn::bgemm<attn::BF16, attn::BF16, attn::BF16>(q, A.h.data(), B.h.data(), C.h.data(), (const int*)0, p.beta);
+    });
+    bool ok = true;
+    std::string detail;
+    for (int z = 0; z < batch && ok; z++) for (int i = 0; i < M && ok; i++) for (int j = 0; j < N && ok; j++) {
+        double acc = 0;
+        for (int x = 0; x < K; x++)
+            acc += (double)A.get(z * p.a_sz + i * p.a_sm + x * p.a_sk) * B.get(z * p.b_sz + x * p.b_sk + j * p.b_sn);
+        long long ci = guard + z * p.c_sz + (long long)i * N + j;
+        double want = alpha * acc + beta * (double)c0[ci];
+        if (!close_enough(want, C.get(ci), tol_of(dt) * (1 + std::sqrt((double)K)))) {
+            ok = false;
+            detail = "C[" + std::to_string(z) + "," + std::to_string(i) + "," + std::to_string(j) + "] = " +
+                     std::to_string(C.get(ci)) + ", want " + std::to_string(want);
+        }
+    }
+    for (long long i = 0; i < guard && ok; i++) {
+        size_t hi = C.f.size() - 1 - i;
+        if (C.get(i) != c0[i] || C.get(hi) != c0[hi]) { ok = false; detail = "wrote outside C"; }
+    }
+    char name[200];
+    std::snprintf(name, sizeof name, "gemm %s z%d M%d N%d K%d ta=%d tb=%d shared=%d alpha=%.2f beta=%.2f", dt_name(dt), batch,
+                  M, N, K, ta, tb, shared_b, alpha, beta);
+    report(ok, name, detail);
+}
+
+/* RoPE (attn_rope_<dt> body), out of place and in place, BSHD strides, a few blocks (grid-stride loop). */
+static void rope_case(std::mt19937& rng, DT dt, int B, int H, int S, int D, int offset, float theta, bool in_place, int blocks) {
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    const size_t n = (size_t)B * H * S * D;
+    Buf X(dt, n), O(dt, n);
+    for (size_t i = 0; i < n; i++) X.set(i, u(rng));
+    std::vector<float> x0(n);
+    for (size_t i = 0; i < n; i++) x0[i] = X.get(i);
+    O.poison();
+    Str st = strides(true, B, H, S, D); /* BSHD */
+    attn_rope_params p;
+    std::memset(&p, 0, sizeof p);
+    p.x_sb = p.o_sb = st.b; p.x_sh = p.o_sh = st.h; p.x_ss = p.o_ss = st.s; p.x_sd = p.o_sd = st.d;
+    p.batch = B; p.heads = H; p.seq = S; p.head_dim = D; p.offset = offset; p.theta = theta;
+    Buf& out = in_place ? X : O;
+    attn_emu::launch({(unsigned)blocks, 1, 1}, ROPE_THREADS, 0, [&] {
+        if (dt == DF32) attn::rope<attn::F32>(p, X.f.data(), out.f.data());
+        else if (dt == DF16) attn::rope<attn::F16>(p, X.h.data(), out.h.data());
+        else attn::rope<attn::BF16>(p, X.h.data(), out.h.data());
+    });
+    bool ok = true;
+    std::string detail;
+    const int half = D / 2;
+    for (int b = 0; b < B && ok; b++) for (int h = 0; h < H && ok; h++) for (int s = 0; s < S && ok; s++) for (int i = 0; i < half && ok; i++) {
+        long long base = b * st.b + h * st.h + s * st.s;
+        double a = (double)(offset + s) * std::pow((double)theta, -2.0 * i / D);
+        double v0 = x0[base + i], v1 = x0[base + i + half];
+        double w0 = v0 * std::cos(a) - v1 * std::sin(a), w1 = v1 * std::cos(a) + v0 * std::sin(a);
+        if (!close_enough(w0, out.get(base + i), tol_of(dt) * 10) || !close_enough(w1, out.get(base + i + half), tol_of(dt) * 10)) {
+            ok = false;
+            detail = "pair " + std::to_string(i) + " at s=" + std::to_string(s) + ": " + std::to_string(out.get(base + i)) + " want " +
+                     std::to_string(w0);
+        }
+    }
+    char name[160];
+    std::snprintf(name, sizeof name, "rope %s B%d H%d S%d D%d off=%d theta=%.0f in_place=%d blocks=%d", dt_name(dt), B, H, S, D,
+                  offset, theta, in_place, blocks);
+    report(ok, name, detail);
 }
 
 int main(int argc, char** argv) {
@@ -1139,6 +1229,16 @@ int main(int argc, char** argv) {
                 sdpa_case(c, rng, false);
                 c.lse = false; c.dt = DF16;
                 sdpa_case(c, rng, true);
+    /* the public GEMM: partial tiles on every side, each transpose, shared B, beta on and off */
+    for (DT t : dts) for (int rep = 0; rep < 4; rep++) {
+        gemm_op_case(rng, t, 1 + (int)(rng() % 3), 1 + (int)(rng() % 140), 1 + (int)(rng() % 140), 1 + (int)(rng() % 90),
+                     rep & 1, (rep >> 1) & 1, rng() % 2, rep == 0 ? 1.0f : -0.75f, rep < 2 ? 0.0f : 0.5f);
+    }
+    /* RoPE */
+    for (DT t : dts) {
+        rope_case(rng, t, 2, 3, 7, 16, 0, 10000.0f, false, 1);
+        rope_case(rng, t, 1, 2, 5, 64, 37, 500000.0f, true, 3);
+    }
             }
             softmax_case(rng, DF32, 2, 2, sq, sk, false, false, 0, false);
             softmax_case(rng, DF32, 1, 2, sq, sk + 1024, true, false, 0, false);

@@ -87,6 +87,16 @@ public interface Backend extends AutoCloseable {
         run(p);
     }
 
+    /** Runs a batched GEMM, {@code C = alpha * op(A) . op(B) + beta * C} (see {@link GemmParams}). */
+    default void gemm(GemmParams p) {
+        run(p);
+    }
+
+    /** Applies rotary position embedding (see {@link RopeParams}). */
+    default void rope(RopeParams p) {
+        run(p);
+    }
+
     /** Releases the device. Reports (and with {@code -Dattn4j.leaks=fail} throws on) scopes never closed. */
     @Override
     void close();

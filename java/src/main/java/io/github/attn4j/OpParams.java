@@ -9,7 +9,7 @@ import java.util.function.UnaryOperator;
  * anything native runs.
  */
 public sealed interface OpParams permits SdpaParams, SoftmaxParams, SoftmaxBackwardParams, AdditiveParams,
-        SdpaBackwardParams, AdditiveBackwardParams, MergeParams, KvAppendParams {
+        SdpaBackwardParams, AdditiveBackwardParams, MergeParams, KvAppendParams, GemmParams, RopeParams {
     /** The op's name: "sdpa", "softmax", "softmax_backward", "additive", "sdpa_backward", "additive_backward", "merge", "kv_append". */
     String op();
 

@@ -14,6 +14,12 @@ public interface OpVisitor<R> {
     /** Visits a masked softmax call. */
     R softmax(SoftmaxParams p);
 
+    /** The batched GEMM, {@code C = alpha * op(A) . op(B) + beta * C}. */
+    R gemm(GemmParams p);
+
+    /** Rotary position embedding (rotate-half, Llama/HF). */
+    R rope(RopeParams p);
+
     /** Visits a masked softmax backward call. */
     R softmaxBackward(SoftmaxBackwardParams p);
 

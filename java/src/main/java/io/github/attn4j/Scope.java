@@ -95,6 +95,16 @@ public interface Scope extends AutoCloseable {
         run(p);
     }
 
+    /** Runs a batched GEMM, {@code C = alpha * op(A) . op(B) + beta * C} (see {@link GemmParams}). */
+    default void gemm(GemmParams p) {
+        run(p);
+    }
+
+    /** Applies rotary position embedding (see {@link RopeParams}). */
+    default void rope(RopeParams p) {
+        run(p);
+    }
+
     /** Waits until everything issued on this scope's stream has finished. */
     void synchronize();
 

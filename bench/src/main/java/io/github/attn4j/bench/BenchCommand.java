@@ -420,6 +420,7 @@ public final class BenchCommand {
                     ? Shape.sdpa("calibration", 1, 2, 2, 1, 4096, Math.min(like.headDim(), 64), false)
                     : Shape.sdpa("calibration", 1, 2, 2, 256, 256, Math.min(like.headDim(), 64), false);
             case "softmax" -> Shape.softmax("calibration", 64, 1024);
+            case "gemm" -> Shape.gemm("calibration", 1, 128, 128, 128);
             case "softmax_bwd" -> Shape.softmaxBackward("calibration", 64, 1024);
             default -> Shape.additive("calibration", 1, 1, 64, 64, 64, 64, false);
         };

@@ -30,9 +30,9 @@ public record BenchOptions(List<String> backends, Set<String> ops, List<String> 
             usage: attn4j bench [options]
               --backend LIST    backends/devices to run: cpu, opencl, cuda, opencl:1, ... (default: every
                                 available device; with --quick the best one)
-              --op LIST         sdpa, softmax, additive (default: all in the shape sets)
+              --op LIST         sdpa, softmax, additive, gemm (default: all in the shape sets)
               --dtype LIST      f32, f16, bf16 (default: f16 on cuda, f32 elsewhere)
-              --shapes LIST     sets flash, decode, softmax, additive, standard, small, or explicit shapes
+              --shapes LIST     sets flash, decode, softmax, additive, standard, small, gemm, or explicit shapes
                                 such as sdpa:b=2:h=16:s=1024:d=64:causal (default: standard; --quick: small)
               --warmup N        untimed runs before timing (default 3)
               --iters N         timed runs per point, the median is reported (default 10, at least 10)
@@ -94,8 +94,8 @@ public record BenchOptions(List<String> backends, Set<String> ops, List<String> 
                         case "--op" -> {
                             for (String o : list(v)) {
                                 String op = o.toLowerCase(Locale.ROOT);
-                                if (!Set.of("sdpa", "softmax", "softmax_bwd", "additive").contains(op)) {
-                                    throw new IllegalArgumentException("--op: expected sdpa, softmax, softmax_bwd or additive, got '"
+                                if (!Set.of("sdpa", "softmax", "softmax_bwd", "additive", "gemm").contains(op)) {
+                                    throw new IllegalArgumentException("--op: expected sdpa, softmax, softmax_bwd, additive or gemm, got '"
                                             + o + "'");
                                 }
                                 ops.add(op);

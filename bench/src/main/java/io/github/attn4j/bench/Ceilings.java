@@ -13,9 +13,9 @@ import io.github.attn4j.Tensor;
  *   <li>Copy: a device-to-device {@link Scope#copy} between two large device tensors, timed like
  *       the ops (median of {@code iters} runs after warm-up). GB/s counts the read and the write.</li>
  *   <li>GEMM: on CUDA, a cuBLAS GEMM in the run's dtype ({@link CublasGemmCeiling}); on the CPU, the
- *       f32 GEMM of a BLAS-backed CPU peer (ND4J) when {@code --peers} runs one. attn4j's API exposes
- *       no GEMM (the projection GEMM of additive attention runs inside the op), so elsewhere this is
- *       "n/a" with the reason, not a guess.</li>
+ *       f32 GEMM of a BLAS-backed CPU peer (ND4J) when {@code --peers} runs one. attn4j's own GEMM
+ *       ({@code GemmParams}) is one of the timed ops, not a ceiling; elsewhere this is "n/a" with the
+ *       reason, not a guess.</li>
  * </ul>
  *
  * @param copyGbps   NaN when the copy could not be measured
@@ -60,7 +60,7 @@ public record Ceilings(double copyGbps, long copyBytes, String copyNote, double 
             note = "copy not measured: " + e;
         }
         return new Ceilings(copy, bytes, note, Double.NaN, backend.name().equals("cuda")
-                ? "n/a: the cuBLAS GEMM could not be timed" : "n/a: no GEMM to time on " + backend.name()
-                + " (attn4j exposes none; CPU peers under -Ppeers supply a CPU BLAS GEMM)");
+                ? "n/a: the cuBLAS GEMM could not be timed" : "n/a: no GEMM ceiling on " + backend.name()
+                + " (attn4j's own GEMM is timed as an op, --shapes gemm; CPU peers under -Ppeers supply a CPU BLAS GEMM)");
     }
 }

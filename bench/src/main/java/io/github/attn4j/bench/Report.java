@@ -77,7 +77,7 @@ public final class Report {
         StringBuilder s = new StringBuilder("# attn4j bench results\n\n");
         meta.forEach((k, v) -> s.append("- **").append(k).append("**: ").append(v).append('\n'));
         s.append("\nTFLOP/s counts 4·B·H·Sq·Sk·D for SDPA (half for causal) and B·H·Sq·Sk·(5·A + 2·Dv) for additive"
-                + " attention; GB/s counts each input read once and each output written once. %copy is the achieved"
+                + " attention, 2·B·M·N·K for GEMM; GB/s counts each input read once and each output written once. %copy is the achieved"
                 + " GB/s over the device-to-device copy ceiling measured in the same run; %GEMM is over the GEMM"
                 + " ceiling, n/a where none could be measured. Peak MiB is the device memory of the op's tensors"
                 + " plus the backend's workspace. Every time is the median of the timed runs after warm-up.\n");

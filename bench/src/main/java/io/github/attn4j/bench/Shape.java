@@ -11,6 +11,8 @@ import java.util.Map;
  *   <li>{@code sdpa}: Q [B, H, Sq, D], K/V [B, Hkv, Sk, D|Dv].</li>
  *   <li>{@code softmax}: X [R, N] stored as [1, 1, R, N]: {@code seqQ} = rows, {@code seqK} = row width.</li>
  *   <li>{@code additive}: Qp [B, H, Sq, A], Kp [B, H, Sk, A], V [B, H, Sk, Dv], w [A], b [A].</li>
+ *   <li>{@code gemm}: {@code batch} products A [M, K] . B [K, N] = C [M, N], stored as {@code seqQ} = M,
+ *       {@code seqK} = N, {@code headDim} = K.</li>
  * </ul>
  *
  * @param set the shape set it came from ("flash", "decode", "serve", "softmax", "additive", "small", "custom"),
@@ -49,8 +51,9 @@ public record Shape(String op, String set, int batch, int heads, int headsKv, in
     }
 
     public Shape {
-        if (!op.equals("sdpa") && !op.equals("softmax") && !op.equals("softmax_bwd") && !op.equals("additive")) {
-            throw new IllegalArgumentException("op: expected sdpa, softmax, softmax_bwd or additive, got '" + op + "'");
+        if (!op.equals("sdpa") && !op.equals("softmax") && !op.equals("softmax_bwd") && !op.equals("additive")
+                && !op.equals("gemm")) {
+            throw new IllegalArgumentException("op: expected sdpa, softmax, softmax_bwd, additive or gemm, got '" + op + "'");
         }
         positive("batch", batch);
         positive("heads", heads);
@@ -66,6 +69,9 @@ public record Shape(String op, String set, int batch, int heads, int headsKv, in
         if (op.equals("sdpa")) {
             positive("head_dim", headDim);
             positive("head_dim_v", headDimV);
+        }
+        if (op.equals("gemm")) {
+            positive("k", headDim);
         }
         if (op.equals("additive")) {
             positive("dim_a", dimA);
@@ -96,6 +102,11 @@ public record Shape(String op, String set, int batch, int heads, int headsKv, in
         return new Shape("additive", set, b, h, h, sq, sk, 0, dv, a, causal);
     }
 
+    /** A batched GEMM point: {@code b} products of {@code [m, k] . [k, n]}. */
+    public static Shape gemm(String set, int b, int m, int n, int k) {
+        return new Shape("gemm", set, b, 1, 1, m, n, k, 0, 0, false);
+    }
+
     /**
      * Floating-point operations of one call, the FlashAttention convention.
      * <ul>
@@ -104,6 +115,7 @@ public record Shape(String op, String set, int batch, int heads, int headsKv, in
      *   <li>additive: {@code B·H·Sq·Sk·(5·A + 2·Dv)}: per (i, j) pair, qp+kp, +b, tanh, ·w and the
      *       sum over a (tanh counted as one operation), then PV; half for causal.</li>
      *   <li>softmax: 0, it is reported in GB/s.</li>
+     *   <li>gemm: {@code 2·B·M·N·K}.</li>
      * </ul>
      */
     public double flops() {
@@ -111,6 +123,7 @@ public record Shape(String op, String set, int batch, int heads, int headsKv, in
         double f = switch (op) {
             case "sdpa" -> 2.0 * pairs * (headDim + headDimV);
             case "additive" -> pairs * (5.0 * dimA + 2.0 * headDimV);
+            case "gemm" -> 2.0 * batch * seqQ * (double) seqK * headDim;
             default -> 0;
         };
         return causal ? f / 2 : f;
@@ -130,6 +143,7 @@ public record Shape(String op, String set, int batch, int heads, int headsKv, in
         return switch (op) {
             case "sdpa" -> es * ((double) batch * heads * seqQ * headDim + (double) headsKv * totalKeys() * (headDim
                     + headDimV) + (double) batch * heads * seqQ * headDimV);
+            case "gemm" -> es * (double) batch * ((double) seqQ * headDim + (double) headDim * seqK + (double) seqQ * seqK);
             case "softmax" -> 2.0 * es * batch * heads * seqQ * seqK;
             case "softmax_bwd" -> 3.0 * es * batch * heads * seqQ * seqK;
             default -> es * ((double) batch * heads * seqQ * dimA + (double) batch * heads * seqK * (dimA + headDimV)
@@ -150,6 +164,9 @@ public record Shape(String op, String set, int batch, int heads, int headsKv, in
     /** Elements of the largest single tensor, to check host/device limits. */
     public long largestTensorElements() {
         long q = (long) batch * heads * seqQ * Math.max(Math.max(headDim, headDimV), dimA);
+        if (op.equals("gemm")) {
+            return (long) batch * Math.max(Math.max((long) seqQ * headDim, (long) headDim * seqK), (long) seqQ * seqK);
+        }
         long kv = (long) batch * headsKv * seqK * Math.max(Math.max(headDim, headDimV), dimA);
         long x = (long) batch * heads * seqQ * seqK;
         return op.startsWith("softmax") ? x : Math.max(q, kv);
@@ -178,6 +195,12 @@ public record Shape(String op, String set, int batch, int heads, int headsKv, in
             case "softmax", "softmax_bwd" -> {
                 m.put("r", seqQ);
                 m.put("n", seqK);
+            }
+            case "gemm" -> {
+                m.put("b", batch);
+                m.put("m", seqQ);
+                m.put("n", seqK);
+                m.put("k", headDim);
             }
             default -> {
                 m.put("b", batch);
@@ -209,6 +232,7 @@ public record Shape(String op, String set, int batch, int heads, int headsKv, in
                     headsKv != heads ? "/" + headsKv : "", seqQ, seqK, headDim, headDimV != headDim ? " Dv=" + headDimV
                             : "", causal ? " causal" : "") + (page > 0 ? " page=" + page : "") + (varlen ? " varlen" : "");
             case "softmax", "softmax_bwd" -> String.format(Locale.ROOT, "R=%d N=%d", seqQ, seqK);
+            case "gemm" -> String.format(Locale.ROOT, "B=%d M=%d N=%d K=%d", batch, seqQ, seqK, headDim);
             default -> String.format(Locale.ROOT, "B=%d H=%d Sq=%d Sk=%d A=%d Dv=%d%s", batch, heads, seqQ, seqK, dimA,
                     headDimV, causal ? " causal" : "");
         };

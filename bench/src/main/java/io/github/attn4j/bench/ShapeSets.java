@@ -32,8 +32,8 @@ import java.util.Set;
 public final class ShapeSets {
     private ShapeSets() {}
 
-    public static final List<String> SET_NAMES = List.of("flash", "decode", "serve", "softmax", "softmax-bwd", "additive", "standard",
-            "small");
+    public static final List<String> SET_NAMES = List.of("flash", "decode", "serve", "softmax", "softmax-bwd", "additive",
+            "standard", "small", "gemm");
 
     public static List<Shape> flash() {
         List<Shape> l = new ArrayList<>();
@@ -109,6 +109,17 @@ public final class ShapeSets {
         return l;
     }
 
+    /** The GEMM set: square 256..2048 (1024³ is the figure), a batched and a projection-like shape. */
+    public static List<Shape> gemm() {
+        List<Shape> l = new ArrayList<>();
+        for (int s = 256; s <= 2048; s *= 2) {
+            l.add(Shape.gemm("gemm", 1, s, s, s));
+        }
+        l.add(Shape.gemm("gemm-batched", 16, 256, 256, 256));
+        l.add(Shape.gemm("gemm-projection", 1, 4096, 1024, 1024));
+        return l;
+    }
+
     public static List<Shape> small() {
         List<Shape> l = new ArrayList<>();
         for (boolean causal : new boolean[] {false, true}) {
@@ -153,6 +164,7 @@ public final class ShapeSets {
                     out.addAll(additive());
                 }
                 case "small" -> out.addAll(small());
+                case "gemm" -> out.addAll(gemm());
                 default -> {
                     if (!it.contains(":")) {
                         throw new IllegalArgumentException("--shapes: expected a set name " + SET_NAMES
@@ -200,9 +212,9 @@ public final class ShapeSets {
                 throw new IllegalArgumentException("shape '" + text + "': expected key=value or 'causal', got '" + p + "'");
             }
             String k = p.substring(0, eq);
-            if (!Set.of("b", "h", "hkv", "s", "sq", "sk", "d", "dv", "a", "r", "n", "page").contains(k)) {
+            if (!Set.of("b", "h", "hkv", "s", "sq", "sk", "d", "dv", "a", "r", "n", "page", "m", "k").contains(k)) {
                 throw new IllegalArgumentException("shape '" + text + "': expected a key among b, h, hkv, s, sq, sk, d, "
-                        + "dv, a, r, n, page, got '" + k + "'");
+                        + "dv, a, r, n, page, m, k, got '" + k + "'");
             }
             kv.put(k, parseSize(text, k, p.substring(eq + 1)));
         }
@@ -228,8 +240,12 @@ public final class ShapeSets {
                 int h = kv.getOrDefault("h", 1);
                 return new Shape("additive", "custom", kv.get("b"), h, h, sq, sk, 0, kv.get("dv"), kv.get("a"), causal);
             }
-            default -> throw new IllegalArgumentException("shape '" + text + "': expected op sdpa, softmax, softmax_bwd or additive, got '"
-                    + parts[0] + "'");
+            case "gemm" -> {
+                need(text, kv, "m", "n", "k");
+                return Shape.gemm("custom", kv.getOrDefault("b", 1), kv.get("m"), kv.get("n"), kv.get("k"));
+            }
+            default -> throw new IllegalArgumentException("shape '" + text + "': expected op sdpa, softmax, softmax_bwd, additive or"
+                    + " gemm, got '" + parts[0] + "'");
         }
     }
 

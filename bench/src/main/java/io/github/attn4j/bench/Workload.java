@@ -2,6 +2,7 @@ package io.github.attn4j.bench;
 
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
+import io.github.attn4j.GemmParams;
 import io.github.attn4j.Half;
 import io.github.attn4j.HostMemory;
 import io.github.attn4j.Masks;
@@ -69,6 +70,7 @@ public final class Workload {
         return switch (s.op()) {
             case "sdpa" -> es * ((long) s.batch() * s.heads() * s.seqQ() * (s.headDim() + s.headDimV())
                     + (long) s.batch() * s.headsKv() * s.seqK() * (s.headDim() + s.headDimV()));
+            case "gemm" -> (long) s.bytes((int) es);
             case "softmax" -> 2 * es * s.batch() * s.heads() * s.seqQ() * (long) s.seqK();
             case "softmax_bwd" -> 3 * es * s.batch() * s.heads() * s.seqQ() * (long) s.seqK();
             default -> es * ((long) s.batch() * s.heads() * s.seqQ() * (s.dimA() + s.headDimV())
@@ -113,6 +115,12 @@ public final class Workload {
                 Tensor dy = filled(scope, t, rnd, 1f, s.batch(), s.heads(), s.seqQ(), s.seqK());
                 Tensor dx = scope.allocate(t, s.batch(), s.heads(), s.seqQ(), s.seqK());
                 yield SoftmaxBackwardParams.builder(y, dy, dx).build();
+            }
+            case "gemm" -> {
+                Tensor a = filled(scope, t, rnd, 1f, s.batch(), s.seqQ(), s.headDim());
+                Tensor b = filled(scope, t, rnd, 1f, s.batch(), s.headDim(), s.seqK());
+                Tensor c = scope.allocate(t, s.batch(), s.seqQ(), s.seqK());
+                yield GemmParams.builder(a, b, c).build();
             }
             default -> {
                 Tensor qp = filled(scope, t, rnd, 1f, s.batch(), s.heads(), s.seqQ(), s.dimA());

@@ -17,7 +17,9 @@ public final class Main {
     static final String USAGE = """
             usage: java -jar bench/target/attn4j.jar COMMAND [options]
               devices   list every backend and device, with the reason when one is unavailable
-              run       run one op on .npy files: run sdpa|softmax|additive --backend NAME ... (run --help)
+              run       run one op on .npy files: run sdpa|softmax|additive --backend NAME ... (run --help);
+                        the attention layers: run mha|bahdanau ... (weights from .safetensors)
+              plot      draw attention/alignment heatmaps from a .npy file, one panel per head (plot --help)
               verify    run the case matrix on every available backend against the float64 reference
               bench     time the ops: TFLOP/s, GB/s, fraction of measured ceilings, charts (bench --help)
               --help    this text
@@ -49,9 +51,10 @@ public final class Main {
                 case "devices" -> DevicesCommand.run(rest, out, err);
                 case "run" -> RunCommand.run(rest, out, err);
                 case "verify" -> VerifyCommand.run(rest, out, err);
+                case "plot" -> PlotCommand.run(rest, out, err);
                 case "bench" -> Cli.guard("bench", err, () -> BenchCommand.run(rest, out, err));
                 default -> {
-                    err.println("error: unknown command '" + cmd + "': expected devices, run, verify or bench (see --help)");
+                    err.println("error: unknown command '" + cmd + "': expected devices, run, verify, bench or plot (see --help)");
                     yield 2;
                 }
             };

@@ -56,7 +56,9 @@ public final class RunCommand {
             with --out it runs the forward first and writes C too. sdpa-backward runs the forward itself
             (for O and LSE, written with --out/--lse), then the backward; --dbias (F32, the bias's shape,
             summed over its broadcast dims) needs --bias.
-            Without --backend the best available backend runs (cuda > opencl > cpu).""";
+            Without --backend the best available backend runs (cuda > opencl > cpu).
+            The attention layers (projections, RoPE, cache; weights from .safetensors):
+            """ + LayerCommand.USAGE;
 
     private static final Set<String> SDPA = Cli.names(Cli.MASK_FLAGS, "backend", "q", "k", "v", "out", "lse",
             "layout", "scale", "softcap", "sinks", "k-cache", "v-cache", "block-table");
@@ -81,6 +83,22 @@ public final class RunCommand {
             }
             String op = args[0];
             String[] rest = Arrays.copyOfRange(args, 1, args.length);
+            if (op.equals("mha") || op.equals("bahdanau")) {
+                Cli.Args la = Cli.parse(rest, op.equals("mha") ? LayerCommand.MHA : LayerCommand.BAHDANAU, BOOL);
+                if (la.has("help")) {
+                    out.println(USAGE);
+                    return Cli.OK;
+                }
+                if (!la.positional().isEmpty()) {
+                    throw new Cli.UsageException("unexpected argument '" + la.positional().get(0) + "'");
+                }
+                if (op.equals("mha")) {
+                    LayerCommand.mha(la, out);
+                } else {
+                    LayerCommand.bahdanau(la, out);
+                }
+                return Cli.OK;
+            }
             Set<String> flags = switch (op) {
                 case "sdpa" -> SDPA;
                 case "softmax" -> SOFTMAX;
@@ -90,7 +108,7 @@ public final class RunCommand {
                 case "additive-backward" -> ADDITIVE_BACKWARD;
                 case "sdpa-backward" -> SDPA_BACKWARD;
                 default -> throw new Cli.UsageException("unknown op '" + op
-                        + "': expected sdpa, softmax, additive, additive-backward, sdpa-backward, merge or kv-append");
+                        + "': expected sdpa, softmax, additive, additive-backward, sdpa-backward, merge, kv-append, mha or bahdanau");
             };
             Cli.Args a = Cli.parse(rest, flags, BOOL);
             if (a.has("help")) {

@@ -32,7 +32,7 @@ public final class VerifyCommand {
     private VerifyCommand() {}
 
     public static final String USAGE = """
-            usage: attn4j verify [--backend NAME] [--op sdpa|softmax|softmax_backward|additive|sdpa_backward] [--filter REGEX]
+            usage: attn4j verify [--backend NAME] [--op sdpa|softmax|softmax_backward|additive|sdpa_backward|gemm|rope] [--filter REGEX]
                                  [--seed N] [--quick] [--list]
               --backend  one backend (cpu, opencl, cuda, opencl:1, ...); default: every available device backend
               --op       only the cases of one op

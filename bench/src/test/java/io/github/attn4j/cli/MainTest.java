@@ -47,9 +47,9 @@ class MainTest {
     @Test
     void badCommandsAndFlagsGiveOneLineAndANonZeroExit() {
         assertOneLineError(main("frobnicate"),
-                "unknown command 'frobnicate': expected devices, run, verify or bench (see --help)");
+                "unknown command 'frobnicate': expected devices, run, verify, bench or plot (see --help)");
         assertOneLineError(main("devices", "--all"), "devices: unknown flag --all (expected one of --help)");
-        assertOneLineError(main("run", "gemm"), "run: unknown op 'gemm': expected sdpa, softmax or additive");
+        assertOneLineError(main("run", "frob"), "run: unknown op 'frob': expected sdpa, softmax, additive, additive-backward, sdpa-backward, merge, kv-append, mha or bahdanau");
         Run missingNpy = main("run", "softmax", "--backend", "cpu", "--x", dir.resolve("nope.npy").toString(), "--out",
                 dir.resolve("y.npy").toString());
         assertTrue(missingNpy.code() != 0);

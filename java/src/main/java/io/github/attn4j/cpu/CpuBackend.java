@@ -2,6 +2,8 @@ package io.github.attn4j.cpu;
 
 import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
+import io.github.attn4j.GemmParams;
+import io.github.attn4j.RopeParams;
 import io.github.attn4j.Backend;
 import io.github.attn4j.Check;
 import io.github.attn4j.DType;
@@ -165,6 +167,19 @@ public final class CpuBackend implements Backend {
                 }
                 return null;
             }
+
+            @Override
+            public Void gemm(GemmParams g) {
+                double[] r = Reference.gemm(g);
+                Reference.store(r, g.c());
+                return null;
+            }
+
+            @Override
+            public Void rope(RopeParams r) {
+                Reference.store(Reference.rope(r), r.out());
+                return null;
+            }
         });
     }
 
@@ -205,10 +220,34 @@ public final class CpuBackend implements Backend {
             Check.arg(src.dtype() == dst.dtype(), "dst.dtype", src.dtype(), dst.dtype());
             Check.arg(Arrays.equals(src.shape(), dst.shape()), "dst.shape", Arrays.toString(src.shape()),
                     Arrays.toString(dst.shape()));
-            Check.arg(src.isContiguous() && dst.isContiguous(), "src/dst", "contiguous tensors",
-                    Arrays.toString(src.strides()) + " / " + Arrays.toString(dst.strides()));
             int es = src.dtype().bytes();
-            ByteArrayCopy.hostToHost(src.host(), src.offset() * es, dst.host(), dst.offset() * es, src.numel() * es);
+            if (src.isContiguous() && dst.isContiguous()) {
+                ByteArrayCopy.hostToHost(src.host(), src.offset() * es, dst.host(), dst.offset() * es, src.numel() * es);
+                return;
+            }
+            // Any strides (a KV-cache slice, a BSHD view): element by element, bit for bit, through a
+            // contiguous staging copy so that overlapping views read the source before any write.
+            Check.arg(!io.github.attn4j.OpParams.overlaps(src, dst) || io.github.attn4j.OpParams.sameView(src, dst), "dst",
+                    "memory disjoint from src (or the same view)", "an overlapping view");
+            int n = Math.toIntExact(src.numel());
+            HostMemory tmp = HostMemory.of(java.nio.ByteBuffer.allocate(n * es));
+            int[] idx = new int[src.rank()];
+            for (int pass = 0; pass < 2; pass++) {
+                java.util.Arrays.fill(idx, 0);
+                for (int i = 0; i < n; i++) {
+                    if (pass == 0) {
+                        ByteArrayCopy.hostToHost(src.host(), src.index(idx) * es, tmp, (long) i * es, es);
+                    } else {
+                        ByteArrayCopy.hostToHost(tmp, (long) i * es, dst.host(), dst.index(idx) * es, es);
+                    }
+                    for (int d = idx.length - 1; d >= 0; d--) {
+                        if (++idx[d] < src.dim(d)) {
+                            break;
+                        }
+                        idx[d] = 0;
+                    }
+                }
+            }
         }
 
         @Override

@@ -1,6 +1,8 @@
 package io.github.attn4j.cpu;
 
 import io.github.attn4j.AdditiveBackwardParams;
+import io.github.attn4j.GemmParams;
+import io.github.attn4j.RopeParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Masks;
@@ -558,6 +560,61 @@ public final class Reference {
                 out[a * dn + d] = acc;
             }
         });
+        return out;
+    }
+
+    /**
+     * The batched GEMM in double: {@code C[z] = alpha * op(A[z]) . op(B[z]) + beta * C[z]}, as a
+     * row-major {@code [batch, M, N]} array. With {@code beta == 0} C is not read.
+     */
+    public static double[] gemm(GemmParams p) {
+        int bt = p.batch(), m = p.m(), n = p.n(), k = p.k();
+        long[] as = p.aStrides(), bs = p.bStrides(), cs = p.cStrides();
+        double[] out = new double[Math.toIntExact((long) bt * m * n)];
+        IntStream.range(0, bt * m).parallel().forEach(r -> {
+            int z = r / m, i = r % m;
+            for (int j = 0; j < n; j++) {
+                double acc = 0;
+                for (int x = 0; x < k; x++) {
+                    acc += (double) at(p.a(), z * as[0] + i * as[1] + x * as[2])
+                            * at(p.b(), z * bs[0] + x * bs[1] + j * bs[2]);
+                }
+                double v = p.alpha() * acc;
+                if (p.beta() != 0f) {
+                    v += p.beta() * (double) at(p.c(), z * cs[0] + i * cs[1] + j * cs[2]);
+                }
+                out[r * n + j] = v;
+            }
+        });
+        return out;
+    }
+
+    /** The element at {@code offset + rel} of a host tensor, as a float. */
+    private static float at(io.github.attn4j.Tensor t, long rel) {
+        return t.host().getFloat(t.offset() + rel, t.dtype());
+    }
+
+    /**
+     * Rotary position embedding in double (the angle {@code (offset + s) * theta^(-2i/D)} too), as a
+     * row-major {@code [B, H, S, D]} array.
+     */
+    public static double[] rope(RopeParams p) {
+        int bn = p.batch(), hn = p.heads(), sn = p.seq(), d = p.headDim(), half = d / 2;
+        double[] out = new double[Math.toIntExact((long) bn * hn * sn * d)];
+        for (int b = 0; b < bn; b++) {
+            for (int h = 0; h < hn; h++) {
+                for (int s = 0; s < sn; s++) {
+                    int base = ((b * hn + h) * sn + s) * d;
+                    double pos = (double) p.offset() + s;
+                    for (int i = 0; i < half; i++) {
+                        double a = pos * Math.pow(p.theta(), -2.0 * i / d);
+                        double x0 = p.x().get(b, h, s, i), x1 = p.x().get(b, h, s, i + half);
+                        out[base + i] = x0 * Math.cos(a) - x1 * Math.sin(a);
+                        out[base + i + half] = x1 * Math.cos(a) + x0 * Math.sin(a);
+                    }
+                }
+            }
+        }
         return out;
     }
 

@@ -2,6 +2,8 @@ package io.github.attn4j.opencl;
 
 import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
+import io.github.attn4j.GemmParams;
+import io.github.attn4j.RopeParams;
 import io.github.attn4j.DType;
 import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Masks;
@@ -163,6 +165,16 @@ final class OpenClPlans {
             @Override
             public Plan additiveBackward(AdditiveBackwardParams a) {
                 return OpenClPlans.additiveBackward(a, dev, t);
+            }
+
+            @Override
+            public Plan gemm(GemmParams g) {
+                return OpenClGemmPlan.plan(g, dev);
+            }
+
+            @Override
+            public Plan rope(RopeParams r) {
+                return OpenClGemmPlan.rope(r, dev);
             }
         });
     }

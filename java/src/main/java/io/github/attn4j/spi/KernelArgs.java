@@ -1,6 +1,8 @@
 package io.github.attn4j.spi;
 
 import io.github.attn4j.AdditiveBackwardParams;
+import io.github.attn4j.GemmParams;
+import io.github.attn4j.RopeParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Masks;
@@ -198,5 +200,15 @@ public final class KernelArgs {
         return new Builder().struct(KernelParams.kvAppend(p)).buf("k_new", p.kNew()).buf("v_new", p.vNew())
                 .buf("k_cache", p.kCache()).buf("v_cache", p.vCache()).buf("block_table", p.blockTable())
                 .ints("start_pos", p.startPositions()).ints("append_len", len).build();
+    }
+
+    /** {@code attn_gemm_<dt>}: the public batched GEMM, {@code C = alpha op(A) op(B) + beta C}. */
+    public static List<Arg> gemm(GemmParams g) {
+        return new Builder().struct(KernelParams.gemm(g)).buf("a", g.a()).buf("bm", g.b()).buf("c", g.c()).build();
+    }
+
+    /** {@code attn_rope_<dt>}: rotary position embedding, {@code o} may be {@code x}. */
+    public static List<Arg> rope(RopeParams p) {
+        return new Builder().struct(KernelParams.rope(p)).buf("x", p.x()).buf("o", p.out()).build();
     }
 }

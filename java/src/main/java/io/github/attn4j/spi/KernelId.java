@@ -13,6 +13,10 @@ public enum KernelId {
     SDPA_FWD("attn_sdpa_fwd"),
     /** Masked softmax forward. */
     MASKED_SOFTMAX("attn_masked_softmax"),
+    /** The public batched GEMM ({@code GemmParams}). */
+    GEMM("attn_gemm"),
+    /** Rotary position embedding ({@code RopeParams}). */
+    ROPE("attn_rope"),
     /** Masked softmax backward. */
     MASKED_SOFTMAX_BWD("attn_masked_softmax_bwd"),
     /** Fused additive attention forward. */

@@ -1,6 +1,8 @@
 package io.github.attn4j.spi;
 
 import io.github.attn4j.AdditiveBackwardParams;
+import io.github.attn4j.GemmParams;
+import io.github.attn4j.RopeParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Masks;
@@ -320,6 +322,28 @@ public final class KernelParams {
         w.i32("batch", p.batch()).i32("heads_kv", p.headsKv()).i32("seq_new", p.seqNew()).i32("head_dim", p.headDim())
                 .i32("head_dim_v", p.headDimV());
         w.i32("num_pages", p.numPages()).i32("page_size", p.pageSize()).i32("max_pages", p.maxPagesPerSeq());
+        return w;
+    }
+
+    /** {@code attn_gemm_op_params} of the public batched GEMM: the op(A), op(B) and C strides. */
+    public static StructWriter gemm(GemmParams g) {
+        StructWriter w = new StructWriter();
+        long[] as = g.aStrides(), bs = g.bStrides(), cs = g.cStrides();
+        w.i64("a_off", g.a().offset()).i64("a_sz", as[0]).i64("a_sm", as[1]).i64("a_sk", as[2]);
+        w.i64("b_off", g.b().offset()).i64("b_sz", bs[0]).i64("b_sk", bs[1]).i64("b_sn", bs[2]);
+        w.i64("c_off", g.c().offset()).i64("c_sz", cs[0]).i64("c_sm", cs[1]).i64("c_sn", cs[2]);
+        w.i32("m", g.m()).i32("n", g.n()).i32("k", g.k()).i32("batch", g.batch());
+        w.f32("alpha", g.alpha()).f32("beta", g.beta());
+        return w;
+    }
+
+    /** {@code attn_rope_params}. */
+    public static StructWriter rope(RopeParams p) {
+        StructWriter w = new StructWriter();
+        t4(w, "x", p.x(), "sb", "sh", "ss", "sd");
+        t4(w, "o", p.out(), "sb", "sh", "ss", "sd");
+        w.i32("batch", p.batch()).i32("heads", p.heads()).i32("seq", p.seq()).i32("head_dim", p.headDim());
+        w.i32("offset", p.offset()).f32("theta", p.theta());
         return w;
     }
 }

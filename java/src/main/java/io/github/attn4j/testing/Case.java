@@ -49,7 +49,11 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
         /** Merge of attention states. */
         MERGE("merge"),
         /** KV append into paged caches. */
-        KV_APPEND("kv_append");
+        KV_APPEND("kv_append"),
+        /** The batched GEMM: {@code batch} products of {@code [seqQ, dim] . [dim, seqK]} (M, K, N). */
+        GEMM("gemm"),
+        /** Rotary position embedding: x {@code [batch, heads, seqQ, dim]}, position offset {@code seqK}, theta {@code scale}. */
+        ROPE("rope");
 
         private final String id;
 
@@ -76,7 +80,7 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
                     return o;
                 }
             }
-            throw new IllegalArgumentException("op: expected sdpa, softmax, softmax_backward, additive, sdpa_backward, merge or kv_append, got '" + s + "'");
+            throw new IllegalArgumentException("op: expected sdpa, softmax, softmax_backward, additive, sdpa_backward, merge, kv_append, gemm or rope, got '" + s + "'");
         }
     }
 
@@ -158,7 +162,15 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
          * SDPA: K and V in a paged cache of {@link #pageSize()} rows per page, shuffled pages, NaN in
          * every unused slot and garbage in every unused table entry (kv lengths always present).
          */
-        PAGED
+        PAGED,
+        /** GEMM: A stored transposed, {@code [batch, K, M]}. */
+        TRANS_A,
+        /** GEMM: B stored transposed, {@code [batch, N, K]}. */
+        TRANS_B,
+        /** GEMM: beta = 0.5 (C is read; alpha is the case's scale, or 1). */
+        BETA,
+        /** GEMM: one B {@code [K, N]} (rank 2) shared by every product. */
+        SHARED_B
     }
 
     /** The page size of a {@link Flag#PAGED} case: {@code clamp(Sk / 3, 1, 16)}. */
@@ -239,6 +251,8 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
             case KV_APPEND -> rows * (dim + dimV);
             case ADDITIVE -> (has(Flag.BACKWARD) ? 3 : 1) * rows * seqK * (dim + dimV) + (has(Flag.RAW) ? (long) batch * heads * (seqQ * rawDimQ
                     + seqK * rawDimK) * dim : 0);
+            case GEMM -> (long) batch * seqQ * seqK * dim;
+            case ROPE -> (long) batch * heads * seqQ * dim;
         };
     }
 
@@ -248,7 +262,12 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
      */
     public String name() {
         StringBuilder s = new StringBuilder(op.id).append("(type=").append(dtype.name().toLowerCase(Locale.ROOT));
-        if (op == Op.MERGE) {
+        if (op == Op.ROPE) {
+            s.append(",B=").append(batch).append(",H=").append(heads).append(",S=").append(seqQ).append(",D=").append(dim)
+                    .append(",off=").append(seqK);
+        } else if (op == Op.GEMM) {
+            s.append(",B=").append(batch).append(",M=").append(seqQ).append(",N=").append(seqK).append(",K=").append(dim);
+        } else if (op == Op.MERGE) {
             s.append(",B=").append(batch).append(",H=").append(heads).append(",S=").append(seqQ).append(",Dv=")
                     .append(dimV).append(",parts=").append(dim);
         } else if (op == Op.KV_APPEND) {
@@ -305,7 +324,7 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
             s.append(",softcap=").append(fmt(softcap));
         }
         if (!Float.isNaN(scale)) {
-            s.append(",scale=").append(fmt(scale));
+            s.append(op == Op.ROPE ? ",theta=" : ",scale=").append(fmt(scale));
         }
         if (special != Special.NONE) {
             s.append(",").append(special.name().toLowerCase(Locale.ROOT).replace('_', '-'));

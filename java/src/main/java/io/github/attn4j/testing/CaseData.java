@@ -3,6 +3,8 @@ package io.github.attn4j.testing;
 import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
+import io.github.attn4j.GemmParams;
+import io.github.attn4j.RopeParams;
 import io.github.attn4j.Layout;
 import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Masks;
@@ -53,6 +55,8 @@ public final class CaseData {
         switch (c.op()) {
             case SDPA -> d.sdpa();
             case SOFTMAX -> d.softmax();
+            case GEMM -> d.gemm();
+            case ROPE -> d.rope();
             case SOFTMAX_BACKWARD -> d.softmaxBackward();
             case ADDITIVE -> d.additive();
             case SDPA_BACKWARD -> d.sdpaBackward();
@@ -620,6 +624,49 @@ public final class CaseData {
         }
     }
 
+    /**
+     * A matrix operand {@code [z, r, c]} in the case's storage: contiguous, or with padding after
+     * every row and every matrix (PADDED); a rank-2 {@code [r, c]} when {@code z} is 0.
+     */
+    private GuardedBuffer matrix(String name, int z, int r, int cols) {
+        boolean pad = c.storage() == Storage.PADDED;
+        long rs = pad ? cols + 3L : cols, zs = pad ? r * rs + 5 : (long) r * cols;
+        return z == 0 ? GuardedBuffer.of(name, c.dtype(), new int[] {r, cols}, new long[] {rs, 1})
+                : GuardedBuffer.of(name, c.dtype(), new int[] {z, r, cols}, new long[] {zs, rs, 1});
+    }
+
+    private void gemm() {
+        int z = c.batch(), m = c.seqQ(), n = c.seqK(), k = c.dim();
+        boolean ta = c.has(Flag.TRANS_A), tb = c.has(Flag.TRANS_B);
+        GuardedBuffer a = input(fill(ta ? matrix("a", z, k, m) : matrix("a", z, m, k), 1f));
+        int zb = c.has(Flag.SHARED_B) ? 0 : z;
+        GuardedBuffer b = input(fill(tb ? matrix("b", zb, n, k) : matrix("b", zb, k, n),
+                c.special() == Special.LARGE ? 1e4f : 1f));
+        if (c.has(Flag.BETA)) {
+            outputs.put("c", input(fill(matrix("c", z, m, n), 1f)));
+        } else {
+            output(matrix("c", z, m, n));
+        }
+        scale = c.scale();
+        if (c.special() == Special.NAN_READ) {
+            Tensor t = a.hostView();
+            t.set(Float.NaN, 0, ta ? k / 2 : m / 2, ta ? m / 2 : k / 2);
+        }
+    }
+
+    private void rope() {
+        GuardedBuffer x = input(fill(data4("x", c.batch(), c.heads(), c.seqQ(), c.dim()), 1f));
+        if (c.has(Flag.IN_PLACE)) {
+            outputs.put("out", x);
+        } else {
+            output(data4("out", c.batch(), c.heads(), c.seqQ(), c.dim()));
+        }
+        scale = c.scale();
+        if (c.special() == Special.NAN_READ) {
+            x.hostView().set(Float.NaN, c.batch() - 1, 0, c.seqQ() / 2, c.dim() / 2);
+        }
+    }
+
     private GuardedBuffer weights(String name, int a, int d) {
         long[] st = c.storage() == Storage.PADDED ? new long[] {d + 1L, 1} : Tensor.contiguousStrides(a, d);
         return GuardedBuffer.of(name, c.dtype(), new int[] {a, d}, st);
@@ -720,6 +767,26 @@ public final class CaseData {
                 MergeParams.Builder p = MergeParams.builder(o, l, view.apply(outputs.get("o")));
                 if (outputs.containsKey("lse")) {
                     p.lse(view.apply(outputs.get("lse")));
+                }
+                yield p.build();
+            }
+            case GEMM -> {
+                GemmParams.Builder p = GemmParams.builder(view.apply(inputs.get("a")), view.apply(inputs.get("b")),
+                        view.apply(outputs.get("c"))).transA(c.has(Flag.TRANS_A)).transB(c.has(Flag.TRANS_B));
+                if (!Float.isNaN(scale)) {
+                    p.alpha(scale);
+                }
+                if (c.has(Flag.BETA)) {
+                    p.beta(0.5f);
+                }
+                yield p.build();
+            }
+            case ROPE -> {
+                Tensor x = view.apply(inputs.get("x"));
+                RopeParams.Builder p = RopeParams.builder(x, c.has(Flag.IN_PLACE) ? x : view.apply(outputs.get("out")))
+                        .offset(c.seqK());
+                if (!Float.isNaN(scale)) {
+                    p.theta(scale);
                 }
                 yield p.build();
             }

@@ -55,6 +55,8 @@ public final class CaseMatrix {
         softmax(add);
         softmaxBackward(add);
         additive(add);
+        gemm(add);
+        rope(add);
         sdpaBackward(add);
         merge(add);
         kvAppend(add);
@@ -764,6 +766,66 @@ public final class CaseMatrix {
             add.accept(addBwd().dtype(t).bh(2, 2).seq(7, 17).dims(32, 32).raw(24, 40).causal().kvLengths(true)
                     .qLengths(true).boolMask(MaskShape.HEADS).bias(MaskShape.BATCH).alibi(AlibiShape.H)
                     .flag(Flag.ADD_BIAS));
+        }
+    }
+
+    // ---- gemm ------------------------------------------------------------------------------------
+
+    private static Builder gemmCase(int batch, int m, int n, int k) {
+        return Case.builder(Op.GEMM).bh(batch, 1).seq(m, n).dims(k, k);
+    }
+
+    /**
+     * The batched GEMM: awkward sizes (1, 7, 17, 113, 129, 1000: partial tiles on every side), each
+     * transpose, alpha and beta, a shared B, padded strides, a NaN that must propagate; F16 and BF16
+     * over a few of them. One kernel variant per dtype, so these add three OpenCL builds in all.
+     */
+    private static void gemm(Consumer<Builder> add) {
+        for (int[] s : new int[][] {{1, 1, 1}, {7, 17, 5}, {17, 7, 113}, {113, 129, 33}, {64, 64, 64}, {129, 1000, 17},
+            {1000, 7, 129}}) {
+            add.accept(gemmCase(2, s[0], s[1], s[2]));
+        }
+        for (Flag[] f : new Flag[][] {{Flag.TRANS_A}, {Flag.TRANS_B}, {Flag.TRANS_A, Flag.TRANS_B}}) {
+            Builder b = gemmCase(3, 17, 113, 40);
+            for (Flag x : f) {
+                b.flag(x);
+            }
+            add.accept(b);
+        }
+        add.accept(gemmCase(2, 113, 17, 7).scale(0.75f).flag(Flag.BETA));
+        add.accept(gemmCase(2, 7, 129, 17).scale(-1.5f).flag(Flag.BETA).flag(Flag.TRANS_B));
+        add.accept(gemmCase(4, 33, 100, 24).flag(Flag.SHARED_B).flag(Flag.TRANS_B));
+        add.accept(gemmCase(2, 17, 113, 40).storage(Storage.PADDED).flag(Flag.TRANS_A).flag(Flag.BETA));
+        add.accept(gemmCase(2, 129, 17, 64).storage(Storage.PADDED).flag(Flag.SHARED_B));
+        add.accept(gemmCase(2, 17, 33, 40).special(Special.NAN_READ));
+        add.accept(gemmCase(1, 40, 24, 1000).special(Special.LARGE));
+        for (DType t : HALF) {
+            add.accept(gemmCase(2, 113, 129, 33).dtype(t));
+            add.accept(gemmCase(3, 17, 113, 40).dtype(t).flag(Flag.TRANS_A).flag(Flag.TRANS_B).flag(Flag.BETA));
+            add.accept(gemmCase(2, 7, 100, 24).dtype(t).storage(Storage.PADDED).flag(Flag.SHARED_B).flag(Flag.TRANS_B));
+            add.accept(gemmCase(2, 17, 33, 40).dtype(t).special(Special.NAN_READ));
+        }
+    }
+
+    /**
+     * RoPE: odd and even head counts, D from 2 to 256, position offsets (0, a decode position, a
+     * long one), in place and out of place, BSHD and padded storage, another theta, a NaN; F16 and
+     * BF16. One kernel variant per dtype.
+     */
+    private static void rope(Consumer<Builder> add) {
+        for (int[] s : new int[][] {{1, 1, 1, 2, 0}, {2, 3, 7, 64, 0}, {1, 4, 17, 128, 5}, {2, 2, 1, 96, 1000},
+            {1, 2, 113, 256, 0}, {3, 1, 9, 16, 31}, {1, 1, 129, 32, 0}, {1, 1, 1000, 16, 3}}) {
+            add.accept(Case.builder(Op.ROPE).bh(s[0], s[1]).seq(s[2], s[4]).dims(s[3], s[3]));
+        }
+        add.accept(Case.builder(Op.ROPE).bh(2, 3).seq(7, 3).dims(64, 64).flag(Flag.IN_PLACE));
+        add.accept(Case.builder(Op.ROPE).bh(2, 3).seq(17, 0).dims(64, 64).storage(Storage.BSHD).flag(Flag.IN_PLACE));
+        add.accept(Case.builder(Op.ROPE).bh(2, 3).seq(7, 9).dims(40, 40).storage(Storage.PADDED));
+        add.accept(Case.builder(Op.ROPE).bh(1, 2).seq(17, 100).dims(64, 64).scale(500000f));
+        add.accept(Case.builder(Op.ROPE).bh(2, 2).seq(7, 0).dims(32, 32).special(Special.NAN_READ));
+        for (DType t : HALF) {
+            add.accept(Case.builder(Op.ROPE).dtype(t).bh(2, 3).seq(17, 4).dims(64, 64));
+            add.accept(Case.builder(Op.ROPE).dtype(t).bh(2, 2).seq(7, 0).dims(128, 128).storage(Storage.BSHD)
+                    .flag(Flag.IN_PLACE));
         }
     }
 }

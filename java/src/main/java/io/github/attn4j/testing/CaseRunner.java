@@ -3,6 +3,8 @@ package io.github.attn4j.testing;
 import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.Backend;
+import io.github.attn4j.GemmParams;
+import io.github.attn4j.RopeParams;
 import io.github.attn4j.DType;
 import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.MergeParams;
@@ -235,6 +237,18 @@ public final class CaseRunner {
                     l.add(new Expected("dwq", p.dwq().shape(), r.dwq(), n == null ? null : n.dwq(), null));
                     l.add(new Expected("dwk", p.dwk().shape(), r.dwk(), n == null ? null : n.dwk(), null));
                 }
+                return null;
+            }
+
+            @Override
+            public Void gemm(GemmParams p) {
+                l.add(new Expected("c", p.c().shape(), Reference.gemm(p), half ? LowPrecisionNaive.gemm(p) : null, null));
+                return null;
+            }
+
+            @Override
+            public Void rope(RopeParams p) {
+                l.add(new Expected("out", p.x().shape(), Reference.rope(p), half ? LowPrecisionNaive.rope(p) : null, null));
                 return null;
             }
         });

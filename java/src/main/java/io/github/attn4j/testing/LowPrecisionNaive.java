@@ -2,6 +2,8 @@ package io.github.attn4j.testing;
 
 import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
+import io.github.attn4j.GemmParams;
+import io.github.attn4j.RopeParams;
 import io.github.attn4j.DType;
 import io.github.attn4j.MergeParams;
 import io.github.attn4j.Half;
@@ -24,17 +26,20 @@ import java.util.stream.IntStream;
  *       {@code S = r(S + bias + alibi)}; {@code P = r(softmax(S))}; {@code O = r(P V)}.
  *   <li>Softmax: {@code Y = r(softmax(r(r(scale X) + bias + alibi)))}.
  *   <li>Softmax backward: {@code T = r(dY Y)}, {@code s = r(rowsum T)}, {@code dX = r(scale r(Y r(dY - s)))}.
+ *   <li>GEMM: {@code C = r(r(alpha r(A B)) + r(beta C))} (a half matmul, then a scaled add).
+ *   <li>RoPE: {@code out = r(r(x cos) + r(rot(x) sin))} with cos and sin rounded to the dtype (HF's
+ *       cached half cos/sin tables).
  *   <li>Additive: {@code Qp = r(Q Wq^T)} (raw inputs), {@code t = r(tanh(r(r(Qp + Kp) + b)))},
  *       {@code e = r(r(t w) + bias + alibi)}, {@code P = r(softmax(e))}, {@code C = r(P V)}.
  *   <li>Additive backward: P and t as in the forward, {@code dP = r(dC V^T)}, {@code Delta = r(rowsum r(P dP))},
  *       {@code dE = r(P r(dP - Delta))}, {@code G = r(dE w r(1 - t^2))}, {@code dQp = r(sum_j G)},
  *       {@code dKp = r(sum_i G)}, {@code dV = r(P^T dC)}, {@code dw = r(sum r(dE t))}, {@code db = r(sum dQp)};
  *       raw inputs: {@code dq = r(dQp Wq)}, {@code dWq = r(dQp^T q)}.
- * </ul>
- * <li>SDPA backward: P as in the forward, {@code dP = r(dO V^T)}, {@code Delta = r(rowsum r(dP P))},
+ *   <li>SDPA backward: P as in the forward, {@code dP = r(dO V^T)}, {@code Delta = r(rowsum r(dP P))},
  *       {@code dS = r(P r(dP - Delta))}, softcap {@code dS = r(dS r(1 - t^2))},
  *       {@code dQ = r(scale r(dS K))}, {@code dK = r(scale r(dS^T Q))}, {@code dV = r(P^T dO)} (query
  *       heads of a kv head summed in fp32), dBias = dS summed in fp32.
+ * </ul>
  * {@code r} rounds to the storage dtype. Masks are applied exactly as in the reference.
  */
 public final class LowPrecisionNaive {
@@ -462,5 +467,42 @@ public final class LowPrecisionNaive {
             }
         });
         return new Reference.SdpaGrads(dq, dk, dv, dbias);
+    }
+
+    /** The naive GEMM output {@code [batch, M, N]} row-major. */
+    public static double[] gemm(GemmParams p) {
+        DType t = p.dtype();
+        GemmParams plain = new GemmParams(p.a(), p.b(), p.c(), p.transA(), p.transB(), 1f, 0f);
+        double[] ab = Reference.gemm(plain);
+        double[] old = p.beta() != 0f ? Reference.gemm(new GemmParams(p.a(), p.b(), p.c(), p.transA(), p.transB(), 0f,
+                p.beta())) : null;
+        for (int i = 0; i < ab.length; i++) {
+            double v = r(p.alpha() * r(ab[i], t), t);
+            ab[i] = old == null ? v : r(v + r(old[i], t), t);
+        }
+        return ab;
+    }
+
+    /** The naive RoPE output {@code [B, H, S, D]} row-major (HF: half cos/sin tables, two half products). */
+    public static double[] rope(RopeParams p) {
+        DType t = p.dtype();
+        int bn = p.batch(), hn = p.heads(), sn = p.seq(), d = p.headDim(), half = d / 2;
+        double[] out = new double[Math.toIntExact((long) bn * hn * sn * d)];
+        for (int b = 0; b < bn; b++) {
+            for (int h = 0; h < hn; h++) {
+                for (int s = 0; s < sn; s++) {
+                    int base = ((b * hn + h) * sn + s) * d;
+                    for (int i = 0; i < half; i++) {
+                        float f = (float) (1.0 / Math.pow(p.theta(), 2.0 * i / d));
+                        float a = (float) (p.offset() + s) * f;
+                        double c = r(Math.cos(a), t), sn2 = r(Math.sin(a), t);
+                        double x0 = p.x().get(b, h, s, i), x1 = p.x().get(b, h, s, i + half);
+                        out[base + i] = r(r(x0 * c, t) - r(x1 * sn2, t), t);
+                        out[base + i + half] = r(r(x1 * c, t) + r(x0 * sn2, t), t);
+                    }
+                }
+            }
+        }
+        return out;
     }
 }

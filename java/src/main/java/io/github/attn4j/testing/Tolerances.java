@@ -27,6 +27,11 @@ import java.util.Map;
  * <tr><td>additive.out</td><td>1e-8</td><td>as sdpa.o, plus fp32 tanh (1-2 ulp) in A &le; 256 terms
  *   and, for raw inputs, an fp32 projection GEMM over Dq, Dk &le; 128.</td></tr>
  * <tr><td>additive.weights</td><td>1e-8</td><td>the softmax of the same scores, one fp32 division.</td></tr>
+ * <tr><td>rope.out</td><td>1e-8</td><td>the device forms the angle (offset + s) * theta^(-2i/D) in fp32, as Hugging
+ *   Face does: at positions below ~1000 its error is below 1e-4 rad, an NMSE below ~1e-9; a wrong position or
+ *   frequency moves the angle by whole radians (NMSE ~1).</td></tr>
+ * <tr><td>gemm.c</td><td>1e-9</td><td>fp32 dot products of K &le; 1024 random terms: relative error of a
+ *   few 1e-7, NMSE near 1e-13; a wrong or missing term of K = 1000 is ~1/K of |C|^2, NMSE ~1e-3.</td></tr>
  * <tr><td>sdpa_backward.dq, .dk, .dv, .dbias</td><td>1e-6</td><td>P is recomputed in fp32 as
  *   exp(s - LSE) from the forward's fp32 LSE: with logits of ~1e4 (the LARGE cases) one ulp of LSE is
  *   ~1e-3, a relative error of P that gave NMSE 1.4e-7 in dQ; other cases measure below 1e-10. A key
@@ -92,6 +97,8 @@ public final class Tolerances {
         row("additive_backward.db", 1e-7, "the sum of dQp over every row");
         row("additive_backward.dwq", 1e-7, "dQp^T q in fp32 over B*H*Sq rows");
         row("additive_backward.dwk", 1e-7, "dKp^T k in fp32 over B*H*Sk rows");
+        row("rope.out", 1e-8, "fp32 angles (as HF) at positions < ~1000: < 1e-9; a wrong position gives ~1");
+        row("gemm.c", 1e-9, "fp32 dots over K <= 1024: ~1e-13; one wrong term in 1000 gives ~1e-3");
     }
 
     /** Every row, in table order. */

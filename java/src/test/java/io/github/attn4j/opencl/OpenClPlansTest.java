@@ -69,6 +69,10 @@ class OpenClPlansTest {
             l.add(AdditiveBackwardParams.builder(q, k, v, t(dt, 12), t(dt, 2, 2, 7, 8), t(dt, 2, 2, 7, 16),
                     t(dt, 2, 2, 9, 16), t(dt, 2, 2, 9, 8), t(dt, 12)).projections(t(dt, 12, 16), t(dt, 12, 16))
                     .projectionGrads(t(dt, 12, 16), t(dt, 12, 16)).build());
+            l.add(io.github.attn4j.GemmParams.builder(t(dt, 3, 7, 5), t(dt, 9, 5), t(dt, 3, 7, 9)).transB(true).beta(1f)
+                    .build());
+            Tensor rx = t(dt, 2, 3, 5, 8);
+            l.add(io.github.attn4j.RopeParams.builder(rx, rx).offset(4).build());
         }
         for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) { // merge: 1, 3 and 8 parts, with and without LSE
             for (int n : new int[] {1, 3, MergeParams.MAX_DEVICE_PARTS}) {

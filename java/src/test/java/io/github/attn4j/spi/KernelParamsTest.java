@@ -255,6 +255,42 @@ class KernelParamsTest {
     }
 
     @Test
+    void publicGemm() {
+        // op(A) = A^T of a [3, 5, 4] A (K = 5, M = 4), B shared [5, 6], C [3, 4, 6]
+        io.github.attn4j.GemmParams p = io.github.attn4j.GemmParams.builder(f(3, 5, 4), f(5, 6), f(3, 4, 6)).transA(true)
+                .alpha(2f).beta(0.5f).build();
+        String g = "attn_gemm_op_params";
+        ByteBuffer b = check(g, KernelParams.gemm(p));
+        i64(b, g, "a_sz", 20);
+        i64(b, g, "a_sm", 1);
+        i64(b, g, "a_sk", 4);
+        i64(b, g, "b_sz", 0);
+        i64(b, g, "b_sk", 6);
+        i64(b, g, "b_sn", 1);
+        i64(b, g, "c_sz", 24);
+        i32(b, g, "m", 4);
+        i32(b, g, "n", 6);
+        i32(b, g, "k", 5);
+        i32(b, g, "batch", 3);
+        f32(b, g, "alpha", 2f);
+        f32(b, g, "beta", 0.5f);
+    }
+
+    @Test
+    void rope() {
+        Tensor x = f(2, 3, 5, 8);
+        io.github.attn4j.RopeParams p = io.github.attn4j.RopeParams.builder(x, f(2, 3, 5, 8)).offset(7).theta(500f).build();
+        String g = "attn_rope_params";
+        ByteBuffer b = check(g, KernelParams.rope(p));
+        i64(b, g, "x_sh", 40);
+        i64(b, g, "o_ss", 8);
+        i32(b, g, "seq", 5);
+        i32(b, g, "head_dim", 8);
+        i32(b, g, "offset", 7);
+        f32(b, g, "theta", 500f);
+    }
+
+    @Test
     void batchedGemm() {
         KernelParams.Operand o = new KernelParams.Operand(1, 2, 3, 4, 5);
         String g = "attn_bgemm_params";

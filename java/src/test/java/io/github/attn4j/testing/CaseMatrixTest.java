@@ -47,7 +47,11 @@ class CaseMatrixTest {
                 if (op == Op.SDPA || op == Op.ADDITIVE) {
                     covered(op + " Sq=" + s, c -> c.op() == op && c.seqQ() == s);
                 }
-                covered(op + " Sk=" + s, c -> c.op() == op && c.seqK() == s);
+                if (op == Op.ROPE) { // RoPE's seqK is the position offset: its sizes are S
+                    covered(op + " S=" + s, c -> c.op() == op && c.seqQ() == s);
+                } else {
+                    covered(op + " Sk=" + s, c -> c.op() == op && c.seqK() == s);
+                }
             }
         }
         for (int d : CaseMatrix.HEAD_DIMS) {

@@ -3,6 +3,7 @@ package io.github.attn4j.cuda;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.BackendException;
 import io.github.attn4j.DType;
+import io.github.attn4j.GemmParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.Tensor;
 import jcuda.Pointer;
@@ -120,6 +121,48 @@ final class CublasGemm implements AutoCloseable {
     static boolean fits(AdditiveParams p) {
         return p.q().stride(2) >= p.q().dim(3) && p.k().stride(2) >= p.k().dim(3) && p.wq().stride(0) >= p.wq().dim(1)
                 && p.wk().stride(0) >= p.wk().dim(1);
+    }
+
+    /**
+     * How a row-major operand with matrix strides {@code (s0, s1)} over {@code rows x cols} reads as a
+     * column-major cuBLAS operand of the transposed product: {@code {op, ld}}, or null when neither
+     * stride is 1 (or the other is too small to be a leading dimension).
+     */
+    private static int[] colMajor(long s0, long s1, int rows, int cols) {
+        if (s1 == 1 && (rows == 1 || s0 >= Math.max(1, cols)) && s0 <= Integer.MAX_VALUE) {
+            return new int[] {cublasOperation.CUBLAS_OP_N, (int) Math.max(s0, Math.max(1, cols))};
+        }
+        if (s0 == 1 && (cols == 1 || s1 >= Math.max(1, rows)) && s1 <= Integer.MAX_VALUE) {
+            return new int[] {cublasOperation.CUBLAS_OP_T, (int) Math.max(s1, Math.max(1, rows))};
+        }
+        return null;
+    }
+
+    /** Whether the public GEMM's operands suit cuBLAS: a unit stride in a matrix dim of each, C row-major. */
+    static boolean fits(GemmParams g) {
+        long[] as = g.aStrides(), bs = g.bStrides(), cs = g.cStrides();
+        return colMajor(as[1], as[2], g.m(), g.k()) != null && colMajor(bs[1], bs[2], g.k(), g.n()) != null
+                && cs[2] == 1 && (g.m() == 1 || cs[1] >= g.n()) && cs[1] <= Integer.MAX_VALUE;
+    }
+
+    /**
+     * The public GEMM, row-major {@code C[M,N] = alpha op(A) op(B) + beta C} issued as the
+     * column-major {@code C^T = alpha op(B)^T op(A)^T + beta C^T}, batched with the z strides.
+     */
+    void gemm(GemmParams g) {
+        long[] as = g.aStrides(), bs = g.bStrides(), cs = g.cStrides();
+        int[] x = colMajor(bs[1], bs[2], g.k(), g.n());
+        int[] y = colMajor(as[1], as[2], g.m(), g.k());
+        int t = cudaType(g.dtype());
+        int ldc = (int) Math.max(cs[1], g.n());
+        Pointer alpha = Pointer.to(new float[] {g.alpha()}), beta = Pointer.to(new float[] {g.beta()});
+        Pointer b = at(g.b(), 0), a = at(g.a(), 0), c = at(g.c(), 0);
+        int status = t == CUDA_R_32F
+                ? JCublas2.cublasSgemmStridedBatched(handle, x[0], y[0], g.n(), g.m(), g.k(), alpha, b, x[1], bs[0], a, y[1],
+                        as[0], beta, c, ldc, cs[0], g.batch())
+                : JCublas2.cublasGemmStridedBatchedEx(handle, x[0], y[0], g.n(), g.m(), g.k(), alpha, b, t, x[1], bs[0], a, t,
+                        y[1], as[0], beta, c, t, ldc, cs[0], g.batch(), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+        check(status, "cuBLAS gemm");
     }
 
     @Override

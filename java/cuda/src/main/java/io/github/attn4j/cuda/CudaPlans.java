@@ -2,6 +2,8 @@ package io.github.attn4j.cuda;
 
 import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
+import io.github.attn4j.GemmParams;
+import io.github.attn4j.RopeParams;
 import io.github.attn4j.DType;
 import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.MergeParams;
@@ -90,6 +92,20 @@ final class CudaPlans {
             @Override
             public Plan additiveBackward(AdditiveBackwardParams p) {
                 return CudaPlans.additiveBackward(p, c.dev(), c.gemm());
+            }
+
+            @Override
+            public Plan gemm(GemmParams g) {
+                return CudaPlans.gemm(g, c.gemm());
+            }
+
+            @Override
+            public Plan rope(RopeParams r) {
+                long pairs = (long) r.batch() * r.heads() * r.seq() * (r.headDim() / 2);
+                long blocks = Math.max(1, Math.min(LaunchConfig.ceilDiv(pairs, CudaTables.ROPE_THREADS),
+                        32L * c.dev().multiprocessors()));
+                return Plan.of("rope-" + dt(r.dtype()), 0, List.of(kernel("rope", KernelId.ROPE.entry(r.dtype()), blocks, 1, 1,
+                        CudaTables.ROPE_THREADS, 0, KernelArgs.rope(r))));
             }
         });
     }
@@ -507,5 +523,26 @@ final class CudaPlans {
             steps.add(kernel("sdpa_bwd", KernelId.SDPA_BWD_DBIAS.entry(dt), qBlocks, dbSlices, 1, t, smemQ, args));
         }
         return Plan.of("simt-sdpa-bwd-" + dt(dt) + (p.dbias() != null ? "+dbias" : ""), ws, steps);
+    }
+
+    // ------------------------------------------------------------------ public GEMM
+
+    /**
+     * The public batched GEMM: cuBLAS when it loaded and the operands suit its leading-dimension
+     * rules ({@link CublasGemm#fits(GemmParams)}), else {@code attn_gemm_<dt>} of {@code gemm.cu}.
+     */
+    static Plan gemm(GemmParams g, GemmProvider provider) {
+        String d = dt(g.dtype());
+        if (provider == GemmProvider.CUBLAS && CublasGemm.fits(g)) {
+            return Plan.of("gemm-cublas-" + d, 0, List.of(library("gemm", KernelArgs.gemm(g).subList(1, 4))));
+        }
+        long gx = LaunchConfig.ceilDiv(g.m(), CudaTables.GEMM_TM) * LaunchConfig.ceilDiv(g.n(), CudaTables.GEMM_TN);
+        if (!LaunchConfig.fits(gx, g.batch(), 1)) {
+            return Plan.no("grid (" + gx + ", " + g.batch() + ") exceeds CUDA's limits (batch <= 65535)");
+        }
+        String why = provider == GemmProvider.CUBLAS ? " (cuBLAS not used: no unit stride in a matrix dim of each operand)"
+                : "";
+        return Plan.of("gemm-kernel-" + d + why, 0, List.of(kernel("gemm", KernelId.GEMM.entry(g.dtype()), gx, g.batch(), 1,
+                CudaTables.GEMM_THREADS, 0, KernelArgs.gemm(g))));
     }
 }

@@ -255,6 +255,7 @@ public final class CudaScope extends AbstractDeviceScope {
             case "pv" -> cublas().pv((SdpaParams) params, ws);
             case "projection" -> cublas().projection(((Arg.Buffer) args.get(0)).tensor(), ((Arg.Buffer) args.get(1)).tensor(),
                     onWorkspace(((Arg.Buffer) args.get(2)).tensor(), ws));
+            case "gemm" -> cublas().gemm((io.github.attn4j.GemmParams) params);
             default -> throw new IllegalStateException("cuda: unknown library step " + step.entry());
         }
     }

@@ -41,6 +41,8 @@ final class CudaTables {
     static final int GEMM_TM, GEMM_TN, GEMM_THREADS;
     /** copy.cu. */
     static final int COPY_THREADS;
+    /** rope.cu. */
+    static final int ROPE_THREADS;
     /** merge.cu. */
     static final int MERGE_THREADS;
     /** kv_append.cu. */
@@ -62,6 +64,7 @@ final class CudaTables {
                 .map(r -> new TcTraits(r[0], r[1], r[2], r[3], r[4], r[5] != 0, r[6] != 0)).toList();
         SOFTMAX_WARP_ROWS = define(softmax, "SOFTMAX_WARP_ROWS_PER_BLOCK");
         SOFTMAX_WARP_MAX_SK = define(softmax, "SOFTMAX_WARP_MAX_SK");
+        ROPE_THREADS = define(text("rope.cu"), "ROPE_THREADS");
         SOFTMAX_BLOCK_THREADS = define(softmax, "SOFTMAX_BLOCK_THREADS");
         GEMM_TM = define(gemm, "GEMM_TM");
         GEMM_TN = define(gemm, "GEMM_TN");

@@ -73,6 +73,10 @@ class CudaSignaturesTest {
                         t(dt, 2, 2, 9, dv), t(dt, 12)).projections(t(dt, 12, 16), t(dt, 12, 16))
                         .projectionGrads(t(dt, 12, 16), t(dt, 12, 16)).build());
             }
+            l.add(io.github.attn4j.GemmParams.builder(t(dt, 3, 7, 5), t(dt, 9, 5), t(dt, 3, 7, 9)).transB(true).beta(1f)
+                    .build());
+            Tensor rx = t(dt, 2, 3, 5, 8);
+            l.add(io.github.attn4j.RopeParams.builder(rx, rx).offset(4).build());
         }
         for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) { // merge: 1, 3 and 8 parts, with and without LSE
             for (int n : new int[] {1, 3, MergeParams.MAX_DEVICE_PARTS}) {
@@ -151,7 +155,7 @@ class CudaSignaturesTest {
                 "attn_sdpa_fwd_<dt>", "attn_sdpa_fwd_tc_<dt>_d128", "attn_sdpa_combine_<dt>", "attn_masked_softmax_<dt>_warp",
                 "attn_masked_softmax_<dt>", "attn_masked_softmax_bwd_<dt>_warp", "attn_masked_softmax_bwd_<dt>",
                 "attn_additive_fwd_<dt>_d64", "attn_additive_fwd_<dt>", "attn_additive_fwd_<dt>_qkf32_d64",
-                "attn_additive_fwd_<dt>_qkf32", "attn_gemm_nt_<dt>", "attn_bgemm_<dt>_<dt>_<dt>",
+                "attn_additive_fwd_<dt>_qkf32", "attn_gemm_nt_<dt>", "attn_bgemm_<dt>_<dt>_<dt>", "attn_gemm_<dt>", "attn_rope_<dt>",
                 "attn_additive_bwd_pre_<dt>", "attn_additive_bwd_dq_<dt>_qkf32", "attn_additive_bwd_dkv_<dt>",
                 "attn_additive_bwd_reduce_<dt>", "attn_additive_bwd_proj_<dt>", "attn_additive_bwd_wgrad_<dt>", "attn_merge_states_<dt>",
                 "attn_kv_append_<dt>", "attn_sdpa_bwd_pre_<dt>", "attn_sdpa_bwd_dkdv_<dt>", "attn_sdpa_bwd_dq_<dt>",
@@ -163,7 +167,7 @@ class CudaSignaturesTest {
     @Test
     void theSharedEntryNamesExistForEveryDtype() {
         Map<String, List<String>> all = new HashMap<>();
-        for (String m : List.of("sdpa", "softmax", "additive", "gemm", "copy", "additive_bwd", "merge", "kv_append",
+        for (String m : List.of("sdpa", "softmax", "additive", "gemm", "copy", "additive_bwd", "merge", "kv_append", "rope",
                 "sdpa_bwd")) {
             all.putAll(entries(m));
         }

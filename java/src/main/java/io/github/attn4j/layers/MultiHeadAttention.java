@@ -1,0 +1,422 @@
+package io.github.attn4j.layers;
+
+import io.github.attn4j.Check;
+import io.github.attn4j.DType;
+import io.github.attn4j.GemmParams;
+import io.github.attn4j.Masks;
+import io.github.attn4j.RopeParams;
+import io.github.attn4j.Scope;
+import io.github.attn4j.SdpaParams;
+import io.github.attn4j.SoftmaxParams;
+import io.github.attn4j.Tensor;
+import io.github.attn4j.weights.AttentionWeights;
+import java.util.Arrays;
+
+/**
+ * Multi-head attention with its projections, on one {@link Scope}'s device: every step is an
+ * attn4j op (the batched GEMM for the four projections and their biases, RoPE, SDPA, and the masked
+ * softmax for the optional attention weights), so nothing leaves the device between steps.
+ *
+ * <pre>
+ *   Q = X Wq^T + bq        [B, S, Hq·D]    viewed as [B, Hq, S, D]
+ *   K = M Wk^T + bk        [B, Sk, Hkv·D]  (M = X for self-attention, the memory for cross-attention)
+ *   V = M Wv^T + bv        [B, Sk, Hkv·D]
+ *   Q, K = RoPE(Q, K)      at positions cache length + 0..S-1 (self-attention, when rope(theta) is set)
+ *   O = SDPA(Q, K, V)      scale 1/sqrt(D), GQA, the call's masks (causal, key padding by lengths, ...)
+ *   Y = O Wo^T + bo        [B, S, E]
+ * </pre>
+ * Inputs are batch first, {@code X [B, S, E]}, memory {@code [B, Sk, Ek]}; E need not equal Hq·D.
+ * With a {@link KvCache} the new K and V are appended to the cache (on the device) and the queries
+ * attend to everything cached: prefill with S tokens, then decode one token at a time; causal
+ * masking is bottom-right aligned, so the last query sees the last key.
+ *
+ * <p>Results live in the layer's reusable device buffers: valid until the next call on this layer
+ * (copy them out, or pass {@link Call.Builder#out(Tensor)}). One layer per scope; the scope owns
+ * all memory, and closing it frees the layer too.
+ */
+public final class MultiHeadAttention {
+    private final Scope scope;
+    private final DType dtype;
+    private final int embed, heads, kvHeads, headDim, keyDim, valueDim;
+    private final boolean causal;
+    private final float ropeTheta;
+    private final Tensor wq, wk, wv, wo, bq, bk, bv, bo, one;
+    private final Buffers buf;
+
+    private MultiHeadAttention(Builder b, Scope scope) {
+        AttentionWeights w = b.weights;
+        this.scope = scope;
+        this.dtype = b.dtype;
+        this.embed = w.embed();
+        this.heads = w.heads();
+        this.kvHeads = w.kvHeads();
+        this.headDim = w.headDim();
+        this.keyDim = w.keyDim();
+        this.valueDim = w.valueDim();
+        this.causal = b.causal;
+        this.ropeTheta = b.ropeTheta;
+        this.wq = Buffers.upload(scope, w.wq(), dtype);
+        this.wk = Buffers.upload(scope, w.wk(), dtype);
+        this.wv = Buffers.upload(scope, w.wv(), dtype);
+        this.wo = Buffers.upload(scope, w.wo(), dtype);
+        this.bq = w.hasBias() ? Buffers.upload(scope, w.bq(), dtype) : null;
+        this.bk = w.hasBias() ? Buffers.upload(scope, w.bk(), dtype) : null;
+        this.bv = w.hasBias() ? Buffers.upload(scope, w.bv(), dtype) : null;
+        this.bo = w.hasBias() ? Buffers.upload(scope, w.bo(), dtype) : null;
+        this.one = Buffers.upload(scope, Tensor.of(new float[] {1f}, 1), dtype);
+        this.buf = new Buffers(scope);
+    }
+
+    /** A builder over loaded weights ({@link AttentionWeights#load}). */
+    public static Builder builder(AttentionWeights weights) {
+        return new Builder(weights);
+    }
+
+    /** E. */
+    public int embed() {
+        return embed;
+    }
+
+    /** Hq. */
+    public int heads() {
+        return heads;
+    }
+
+    /** Hkv. */
+    public int kvHeads() {
+        return kvHeads;
+    }
+
+    /** D. */
+    public int headDim() {
+        return headDim;
+    }
+
+    /** The storage dtype of the weights, activations and outputs. */
+    public DType dtype() {
+        return dtype;
+    }
+
+    /** The scale of the scores, {@code 1/sqrt(D)}. */
+    public float scale() {
+        return (float) (1.0 / Math.sqrt(headDim));
+    }
+
+    /** Self-attention over {@code x [B, S, E]} with the layer's defaults. */
+    public Result forward(Tensor x) {
+        return forward(Call.builder(x).build());
+    }
+
+    /** Self-attention of new tokens {@code x [B, S, E]} appended to {@code cache} (prefill or decode). */
+    public Result forward(Tensor x, KvCache cache) {
+        return forward(Call.builder(x).cache(cache).build());
+    }
+
+    /** A new empty dense KV cache on this layer's device: K and V {@code [batch, Hkv, maxLen, D]}. */
+    public KvCache newCache(int batch, int maxLen) {
+        Check.arg(batch >= 1, "batch", ">= 1", batch);
+        Check.arg(maxLen >= 1, "maxLen", ">= 1", maxLen);
+        return new KvCache(this, scope.allocate(dtype, batch, kvHeads, maxLen, headDim),
+                scope.allocate(dtype, batch, kvHeads, maxLen, headDim));
+    }
+
+    /** One call: the output {@code y [B, S, E]} and, when asked for, the weights {@code [B, Hq, S, Sk]}. */
+    public record Result(Tensor y, Tensor weights) {}
+
+    /** Runs one call (see {@link Call}). */
+    public Result forward(Call c) {
+        Tensor x = c.x;
+        Check.arg(x.rank() == 3, "x.rank", "3 ([B, S, E], batch first)", x.rank() + " (shape " + Arrays.toString(x.shape())
+                + ")");
+        int bn = x.dim(0), s = x.dim(1);
+        Check.arg(x.dim(2) == embed, "x.shape[2] (E)", embed, x.dim(2));
+        Check.arg(x.dtype() == dtype, "x.dtype", dtype, x.dtype());
+        Tensor mem = c.memory;
+        if (mem != null) {
+            Check.arg(mem.rank() == 3 && mem.dim(0) == bn, "memory.shape", "[" + bn + ", Sk, " + keyDim + "]",
+                    Arrays.toString(mem.shape()));
+            Check.arg(keyDim == valueDim && mem.dim(2) == keyDim, "memory.shape[2] (Ek)", keyDim, mem.dim(2));
+            Check.arg(mem.dtype() == dtype, "memory.dtype", dtype, mem.dtype());
+            Check.arg(c.cache == null, "cache", "no cache with a memory input (cross-attention keys are the memory)",
+                    "a cache");
+        } else {
+            Check.arg(keyDim == embed && valueDim == embed, "memory", "a memory input [B, Sk, " + keyDim
+                    + "] (the key/value projections take " + keyDim + "/" + valueDim + " features, x has " + embed + ")",
+                    "none");
+        }
+        KvCache cache = c.cache;
+        int past = 0;
+        if (cache != null) {
+            Check.arg(cache.layer == this, "cache", "a cache made by this layer's newCache", "another layer's cache");
+            Check.arg(cache.batch() == bn, "cache batch", bn, cache.batch());
+            past = cache.length();
+            Check.arg(past + s <= cache.capacity(), "cache length + S", "<= capacity " + cache.capacity(), past + s);
+        }
+        Tensor xd = buf.device("x", x);
+        Tensor memd = mem == null ? xd : buf.device("memory", mem);
+        int sk = memd.dim(1);
+        int qd = heads * headDim, kd = kvHeads * headDim;
+        // Projections, batch-first rows: [B*S, Hq*D] is [B, S, Hq, D], the BSHD layout of Q.
+        Tensor q = buf.get("q", dtype, bn * s, qd);
+        Tensor k = buf.get("k", dtype, bn * sk, kd);
+        Tensor v = buf.get("v", dtype, bn * sk, kd);
+        linear(rows(xd), wq, bq, q);
+        linear(rows(memd), wk, bk, k);
+        linear(rows(memd), wv, bv, v);
+        Tensor q4 = bshd(q, bn, heads, s);
+        Tensor k4 = bshd(k, bn, kvHeads, sk);
+        Tensor v4 = bshd(v, bn, kvHeads, sk);
+        if (ropeTheta > 0 && mem == null) {
+            scope.rope(RopeParams.builder(q4, q4).offset(past).theta(ropeTheta).build());
+            scope.rope(RopeParams.builder(k4, k4).offset(past).theta(ropeTheta).build());
+        }
+        if (cache != null) {
+            scope.copy(k4, cache.slice(cache.k, past, s));
+            scope.copy(v4, cache.slice(cache.v, past, s));
+            cache.length = past + s;
+            k4 = cache.slice(cache.k, 0, past + s);
+            v4 = cache.slice(cache.v, 0, past + s);
+            sk = past + s;
+        }
+        Masks.Builder mb = c.masks.toBuilder();
+        if (c.causal != null ? c.causal : (causal && mem == null)) {
+            mb.causal();
+        }
+        if (c.kvLengths != null) {
+            mb.kvLengths(c.kvLengths);
+        }
+        Masks masks = mb.build();
+        Tensor o = buf.get("o", dtype, bn * s, qd);
+        scope.sdpa(SdpaParams.builder(q4, k4, v4, bshd(o, bn, heads, s)).masks(masks).scale(scale()).build());
+        Tensor y = c.out != null ? c.out : buf.get("y", dtype, bn, s, embed);
+        Check.arg(Arrays.equals(y.shape(), new int[] {bn, s, embed}), "out.shape", Arrays.toString(new int[] {bn, s, embed}),
+                Arrays.toString(y.shape()));
+        Tensor y2 = y.view(y.offset(), new int[] {bn * s, embed}, new long[] {y.stride(1), y.stride(2)});
+        Check.arg(bn == 1 || y.stride(0) == (long) s * y.stride(1), "out.strides", "rows of [B*S, E] (batch and sequence"
+                + " dims contiguous)", Arrays.toString(y.strides()));
+        linear(o, wo, bo, y2);
+        Tensor weights = null;
+        if (c.weights) {
+            weights = c.weightsOut != null ? c.weightsOut : buf.get("weights", dtype, bn, heads, s, sk);
+            Check.arg(Arrays.equals(weights.shape(), new int[] {bn, heads, s, sk}), "weights.shape",
+                    Arrays.toString(new int[] {bn, heads, s, sk}), Arrays.toString(weights.shape()));
+            int g = heads / kvHeads;
+            for (int h = 0; h < heads; h++) {
+                Tensor qa = q4.view(q4.offset() + (long) h * q4.stride(1), new int[] {bn, s, headDim},
+                        new long[] {q4.stride(0), q4.stride(2), q4.stride(3)});
+                Tensor kb = k4.view(k4.offset() + (long) (h / g) * k4.stride(1), new int[] {bn, sk, headDim},
+                        new long[] {k4.stride(0), k4.stride(2), k4.stride(3)});
+                Tensor sc = weights.view(weights.offset() + (long) h * weights.stride(1), new int[] {bn, s, sk},
+                        new long[] {weights.stride(0), weights.stride(2), weights.stride(3)});
+                scope.gemm(GemmParams.builder(qa, kb, sc).transB(true).build());
+            }
+            scope.softmax(SoftmaxParams.builder(weights, weights).masks(masks).scale(scale()).build());
+        }
+        return new Result(y, weights);
+    }
+
+    /** {@code t [B, S, F]} as rows {@code [B*S, F]} (contiguous over B and S). */
+    private static Tensor rows(Tensor t) {
+        Check.arg(t.dim(0) == 1 || t.stride(0) == (long) t.dim(1) * t.stride(1), "input.strides",
+                "batch and sequence dims contiguous", Arrays.toString(t.strides()));
+        return t.view(t.offset(), new int[] {t.dim(0) * t.dim(1), t.dim(2)}, new long[] {t.stride(1), t.stride(2)});
+    }
+
+    /** Rows {@code [B*S, H*D]} as the BSHD view {@code [B, H, S, D]}. */
+    private Tensor bshd(Tensor rows2, int b, int h, int s) {
+        long rs = rows2.stride(0);
+        return rows2.view(rows2.offset(), new int[] {b, h, s, headDim}, new long[] {s * rs, headDim, rs, 1});
+    }
+
+    /** {@code out = in . w^T (+ bias)}: one GEMM, and for the bias a rank-1 update by a column of ones. */
+    private void linear(Tensor in, Tensor w, Tensor bias, Tensor out) {
+        scope.gemm(GemmParams.builder(in, w, out).transB(true).build());
+        if (bias != null) {
+            int m = out.dim(0), n = out.dim(1);
+            Tensor ones = one.view(one.offset(), new int[] {m, 1}, new long[] {0, 0});
+            Tensor b = bias.view(bias.offset(), new int[] {1, n}, new long[] {n, 1});
+            scope.gemm(GemmParams.builder(ones, b, out).beta(1f).build());
+        }
+    }
+
+    /** A dense KV cache on the layer's device: K and V {@code [B, Hkv, capacity, D]} and the filled length. */
+    public static final class KvCache {
+        private final MultiHeadAttention layer;
+        private final Tensor k, v;
+        private int length;
+
+        KvCache(MultiHeadAttention layer, Tensor k, Tensor v) {
+            this.layer = layer;
+            this.k = k;
+            this.v = v;
+        }
+
+        /** Tokens cached so far (the position of the next token). */
+        public int length() {
+            return length;
+        }
+
+        /** The most tokens the cache holds. */
+        public int capacity() {
+            return k.dim(2);
+        }
+
+        /** B. */
+        public int batch() {
+            return k.dim(0);
+        }
+
+        /** Forgets every cached token (the memory is kept). */
+        public void reset() {
+            length = 0;
+        }
+
+        /** The cached keys {@code [B, Hkv, length, D]} (a view of the device cache). */
+        public Tensor keys() {
+            return slice(k, 0, length);
+        }
+
+        /** The cached values {@code [B, Hkv, length, D]}. */
+        public Tensor values() {
+            return slice(v, 0, length);
+        }
+
+        Tensor slice(Tensor t, int from, int n) {
+            return t.view(t.offset() + (long) from * t.stride(2), new int[] {t.dim(0), t.dim(1), n, t.dim(3)}, t.strides());
+        }
+    }
+
+    /** The arguments of one {@link #forward(Call)}. */
+    public static final class Call {
+        private final Tensor x, memory, out, weightsOut;
+        private final KvCache cache;
+        private final Masks masks;
+        private final int[] kvLengths;
+        private final Boolean causal;
+        private final boolean weights;
+
+        private Call(Builder b) {
+            this.x = b.x;
+            this.memory = b.memory;
+            this.out = b.out;
+            this.weightsOut = b.weightsOut;
+            this.cache = b.cache;
+            this.masks = b.masks;
+            this.kvLengths = b.kvLengths;
+            this.causal = b.causal;
+            this.weights = b.weights || b.weightsOut != null;
+        }
+
+        /** A call on {@code x [B, S, E]} (host or device). */
+        public static Builder builder(Tensor x) {
+            return new Builder(x);
+        }
+
+        /** Builder of a call. */
+        public static final class Builder {
+            private final Tensor x;
+            private Tensor memory, out, weightsOut;
+            private KvCache cache;
+            private Masks masks = Masks.NONE;
+            private int[] kvLengths;
+            private Boolean causal;
+            private boolean weights;
+
+            Builder(Tensor x) {
+                this.x = Check.notNull("x", x);
+            }
+
+            /** Cross-attention: keys and values from {@code memory [B, Sk, Ek]}. */
+            public Builder memory(Tensor memory) {
+                this.memory = memory;
+                return this;
+            }
+
+            /** Append to (and attend over) a KV cache. */
+            public Builder cache(KvCache cache) {
+                this.cache = cache;
+                return this;
+            }
+
+            /** Any SDPA masks (bool mask, bias, ALiBi, windows, q lengths ...) over {@code [B, Hq, S, Sk]}. */
+            public Builder masks(Masks masks) {
+                this.masks = masks == null ? Masks.NONE : masks;
+                return this;
+            }
+
+            /** Key padding: keys {@code j >= lengths[b]} are masked. */
+            public Builder kvLengths(int... lengths) {
+                this.kvLengths = lengths == null ? null : lengths.clone();
+                return this;
+            }
+
+            /** Causal masking for this call (default: the layer's setting, for self-attention). */
+            public Builder causal(boolean causal) {
+                this.causal = causal;
+                return this;
+            }
+
+            /** Also compute the attention weights {@code [B, Hq, S, Sk]} (for plotting). */
+            public Builder weights(boolean weights) {
+                this.weights = weights;
+                return this;
+            }
+
+            /** Write the attention weights here ({@code [B, Hq, S, Sk]}, the layer's dtype). */
+            public Builder weightsOut(Tensor weights) {
+                this.weightsOut = weights;
+                return this;
+            }
+
+            /** Write Y here ({@code [B, S, E]}, the layer's dtype) instead of the layer's buffer. */
+            public Builder out(Tensor out) {
+                this.out = out;
+                return this;
+            }
+
+            /** The call. */
+            public Call build() {
+                return new Call(this);
+            }
+        }
+    }
+
+    /** Builder of a layer. */
+    public static final class Builder {
+        private final AttentionWeights weights;
+        private DType dtype = DType.F32;
+        private boolean causal;
+        private float ropeTheta;
+
+        Builder(AttentionWeights weights) {
+            this.weights = Check.notNull("weights", weights);
+        }
+
+        /** Storage dtype of weights and activations (F32 default; F16, BF16). */
+        public Builder dtype(DType dtype) {
+            Check.arg(dtype != null && dtype.isFloat(), "dtype", "F32, F16 or BF16", dtype);
+            this.dtype = dtype;
+            return this;
+        }
+
+        /** Causal self-attention by default (the masked decoder attention). */
+        public Builder causal(boolean causal) {
+            this.causal = causal;
+            return this;
+        }
+
+        /** Rotary position embedding of Q and K with base {@code theta} (self-attention); 0 = none. */
+        public Builder rope(float theta) {
+            Check.arg(theta == 0f || (Float.isFinite(theta) && theta > 1f), "rope theta", "0 (none) or a finite number > 1",
+                    theta);
+            Check.arg(theta == 0f || weights.headDim() % 2 == 0, "rope", "an even head dim", weights.headDim());
+            this.ropeTheta = theta;
+            return this;
+        }
+
+        /** Uploads the weights to {@code scope}'s device and returns the layer. */
+        public MultiHeadAttention build(Scope scope) {
+            return new MultiHeadAttention(this, Check.notNull("scope", scope));
+        }
+    }
+}
