@@ -7,7 +7,8 @@
  * place), softmax backward, fused additive with and without weights, pre-projected and through
  * the projection GEMM, the unfused GEMM + softmax + GEMM path, the strided copy and the merge of
  * attention states (merge.cu: empty parts with NaN garbage, NaN LSEs, every dtype, 1..8 parts) and
- * the KV append into paged caches (kv_append.cu: garbage everywhere else, bad table entries skipped).
+ * the KV append into paged caches (kv_append.cu: garbage everywhere else, bad table entries skipped) and
+ * the SDPA backward (sdpa_bwd.cu: GQA, Dv != D, masks, fully masked rows, softcap, dBias incl. broadcast).
  *
  *   g++ -std=c++20 -O2 -pthread kernels_test.cpp -o kernels_test && ./kernels_test [seed]
  * Exit status 0 when every case passes; each failure prints the case and the first mismatch.
@@ -23,6 +24,7 @@
 #include "../copy.cu"
 #include "../merge.cu"
 #include "../kv_append.cu"
+#include "../sdpa_bwd.cu"
 
 #include <algorithm>
 #include <cstdio>
@@ -913,6 +915,134 @@ static void kv_append_case(std::mt19937& rng, int B, int H, int Sn, int D, int D
     report(ok, name, ok ? "" : "a cache element differs from the reference");
 }
 
+/* ---------------------------------------------------------------- SDPA backward */
+/* sdpa_bwd.cu: pre, dkdv, dq and dbias against a float64 forward + backward written here from the
+ * formulas of SdpaBackwardParams (the forward's O and LSE fed to the kernels come from the same
+ * float64 forward). dBias may sum over B (dbb = 1) and/or Hq (dbh = 1). Outputs poisoned first. */
+static void sdpa_bwd_case(std::mt19937& rng, DT dt, int B, int Hkv, int G, int Sq, int Sk, int D, int Dv, bool top_left,
+                          float softcap, int dbias_kind, int force) {
+    const int Hq = Hkv * G;
+    MaskOpt m = random_mask(rng, B, Hq, Sq, Sk, top_left);
+    if (force == 1) { m.window = true; m.wl = -1; m.wr = 0; }                     /* causal */
+    if (force == 2) { m.use_mask = true; m.mask.assign((size_t)B * Hq * Sq * Sk, 1);  /* bool mask, row 0 fully masked */
+        for (auto& x : m.mask) x = rng() % 4 != 0;
+        for (int j = 0; j < Sk; j++) m.mask[j] = 0; }
+    if (dbias_kind && !m.use_bias) { m.use_bias = true; m.bias.resize((size_t)B * Hq * Sq * Sk);
+        std::normal_distribution<float> n(0, 1); for (auto& x : m.bias) x = n(rng); }
+    std::normal_distribution<float> nd(0, 1);
+    Buf Q(dt, (size_t)B * Hq * Sq * D), K(dt, (size_t)B * Hkv * Sk * D), V(dt, (size_t)B * Hkv * Sk * Dv);
+    Buf O(dt, (size_t)B * Hq * Sq * Dv), DO(dt, O.f.size()), DQ(dt, Q.f.size()), DK(dt, K.f.size()), DV(dt, V.f.size());
+    for (size_t i = 0; i < Q.f.size(); i++) Q.set(i, nd(rng));
+    for (size_t i = 0; i < K.f.size(); i++) K.set(i, nd(rng));
+    for (size_t i = 0; i < V.f.size(); i++) V.set(i, nd(rng));
+    for (size_t i = 0; i < DO.f.size(); i++) DO.set(i, nd(rng));
+    const double scale = 1.0 / std::sqrt((double)D);
+    const int dbb = dbias_kind == 2 ? 1 : B, dbh = dbias_kind == 3 ? 1 : Hq;
+    std::vector<float> lse((size_t)B * Hq * Sq), dbias((size_t)dbb * dbh * Sq * Sk, -777.0f), ws(2 * lse.size(), NAN);
+    std::vector<double> rq(Q.f.size(), 0), rk(K.f.size(), 0), rv(V.f.size(), 0), rdb(dbias.size(), 0);
+    auto qi = [&](int b, int h, int i, int d) { return (((size_t)b * Hq + h) * Sq + i) * D + d; };
+    auto oi = [&](int b, int h, int i, int x) { return (((size_t)b * Hq + h) * Sq + i) * Dv + x; };
+    auto ki = [&](int b, int h, int j, int d) { return (((size_t)b * Hkv + h) * Sk + j) * D + d; };
+    auto vi = [&](int b, int h, int j, int x) { return (((size_t)b * Hkv + h) * Sk + j) * Dv + x; };
+    for (int b = 0; b < B; b++) for (int h = 0; h < Hq; h++) for (int i = 0; i < Sq; i++) {
+        const int hk = h / G;
+        std::vector<double> s(Sk, -INFINITY), th(Sk, 0), pr(Sk, 0);
+        double mx = -INFINITY;
+        for (int j = 0; j < Sk; j++) {
+            if (!allowed(m, b, h, Hq, i, j, Sq, Sk)) continue;
+            double x = 0; for (int d = 0; d < D; d++) x += (double)Q.f[qi(b, h, i, d)] * K.f[ki(b, hk, j, d)];
+            x *= scale;
+            if (softcap > 0) { th[j] = std::tanh(x / softcap); x = softcap * th[j]; }
+            s[j] = x + add_terms(m, b, h, Hq, i, j, Sq, Sk); mx = std::max(mx, s[j]);
+        }
+        std::vector<double> o(Dv, 0);
+        double l = -INFINITY;
+        if (mx > -INFINITY) {
+            double sum = 0; for (int j = 0; j < Sk; j++) if (s[j] > -INFINITY) sum += std::exp(s[j] - mx);
+            l = mx + std::log(sum);
+            for (int j = 0; j < Sk; j++) if (s[j] > -INFINITY) { pr[j] = std::exp(s[j] - l); for (int x = 0; x < Dv; x++) o[x] += pr[j] * V.f[vi(b, hk, j, x)]; }
+        }
+        lse[((size_t)b * Hq + h) * Sq + i] = (float)l;
+        for (int x = 0; x < Dv; x++) O.set(oi(b, h, i, x), (float)o[x]);
+        if (l == -INFINITY) continue;
+        double delta = 0; for (int x = 0; x < Dv; x++) delta += (double)DO.f[oi(b, h, i, x)] * o[x];
+        for (int j = 0; j < Sk; j++) {
+            if (!(s[j] > -INFINITY)) continue;
+            double dp = 0; for (int x = 0; x < Dv; x++) dp += (double)DO.f[oi(b, h, i, x)] * V.f[vi(b, hk, j, x)];
+            const double ds = pr[j] * (dp - delta), dr = ds * (softcap > 0 ? 1 - th[j] * th[j] : 1.0);
+            rdb[(((size_t)(dbb == 1 ? 0 : b) * dbh + (dbh == 1 ? 0 : h)) * Sq + i) * Sk + j] += ds;
+            for (int d = 0; d < D; d++) { rq[qi(b, h, i, d)] += scale * dr * K.f[ki(b, hk, j, d)]; rk[ki(b, hk, j, d)] += scale * dr * Q.f[qi(b, h, i, d)]; }
+            for (int x = 0; x < Dv; x++) rv[vi(b, hk, j, x)] += pr[j] * DO.f[oi(b, h, i, x)];
+        }
+    }
+    DQ.poison(); DK.poison(); DV.poison();
+    attn_sdpa_bwd_params p;
+    std::memset(&p, 0, sizeof p);
+    p.q_sb = (long long)Hq * Sq * D; p.q_sh = (long long)Sq * D; p.q_ss = D; p.q_sd = 1;
+    p.k_sb = (long long)Hkv * Sk * D; p.k_sh = (long long)Sk * D; p.k_ss = D; p.k_sd = 1;
+    p.v_sb = (long long)Hkv * Sk * Dv; p.v_sh = (long long)Sk * Dv; p.v_ss = Dv; p.v_sd = 1;
+    p.o_sb = (long long)Hq * Sq * Dv; p.o_sh = (long long)Sq * Dv; p.o_ss = Dv; p.o_sd = 1;
+    p.do_sb = p.o_sb; p.do_sh = p.o_sh; p.do_ss = Dv; p.do_sd = 1;
+    p.lse_sb = (long long)Hq * Sq; p.lse_sh = Sq; p.lse_ss = 1;
+    p.dq_sb = p.q_sb; p.dq_sh = p.q_sh; p.dq_ss = D; p.dq_sd = 1;
+    p.dk_sb = p.k_sb; p.dk_sh = p.k_sh; p.dk_ss = D; p.dk_sd = 1;
+    p.dv_sb = p.v_sb; p.dv_sh = p.v_sh; p.dv_ss = Dv; p.dv_sd = 1;
+    p.db_sb = (long long)dbh * Sq * Sk; p.db_sh = (long long)Sq * Sk; p.db_sq = Sk; p.db_sk = 1;
+    p.batch = B; p.heads_q = Hq; p.heads_kv = Hkv; p.group = G; p.seq_q = Sq; p.seq_k = Sk; p.head_dim = D; p.head_dim_v = Dv;
+    p.db_batch = dbb; p.db_heads = dbh;
+    p.scale = (float)scale; p.scale_log2 = (float)(scale * 1.4426950408889634); p.softcap = softcap;
+    p.m = pack_mask(m, Hq, Sq, Sk);
+    p.flags = p.m.flags | (softcap > 0 ? ATTN_F_SOFTCAP : 0) | (dbias_kind ? ATTN_F_DBIAS : 0);
+    unsigned char du = 0; float df = 0; int di = 0;
+    const unsigned char* mk = m.use_mask ? m.mask.data() : &du;
+    const float* bi = m.use_bias ? m.bias.data() : &df;
+    const float* al = m.use_alibi ? m.slope.data() : &df;
+    const int* kvl = m.use_kv ? m.kv.data() : &di;
+    const int* ql = m.use_q ? m.q.data() : &di;
+    const int T = attn::SdpaBwdTile::THREADS, BN = attn::SdpaBwdTile::BN;
+    const int smem_kv = 4 * (T * (2 * D + 2 * Dv) + BN * (D + Dv + 2)), smem_q = 4 * (T * (2 * D + Dv) + BN * (D + Dv));
+    const unsigned nr = (unsigned)((lse.size() + T - 1) / T);
+#define SBWD_RUN(S, E)                                                                                                    \
+    {                                                                                                                     \
+        typedef attn::SdpaBwd<S> K_;                                                                                      \
+        const E *q_ = (const E*)Q.ptr(), *k_ = (const E*)K.ptr(), *v_ = (const E*)V.ptr(), *o_ = (const E*)O.ptr(), *do_ = (const E*)DO.ptr(); \
+        attn_emu::launch({nr, 1, 1}, T, 0, [&] { K_::pre(p, o_, do_, lse.data(), ws.data(), ql); });                     \
+        attn_emu::launch({(unsigned)((Sk + T - 1) / T), (unsigned)(B * Hkv), 1}, T, smem_kv, [&] { K_::dkdv(p, q_, k_, v_, do_, (E*)DK.ptr(), (E*)DV.ptr(), ws.data(), mk, bi, al, kvl, ql); }); \
+        attn_emu::launch({(unsigned)((Sq + T - 1) / T), (unsigned)(B * Hq), 1}, T, smem_q, [&] { K_::dq(p, q_, k_, v_, do_, (E*)DQ.ptr(), ws.data(), mk, bi, al, kvl, ql); }); \
+        if (dbias_kind) attn_emu::launch({(unsigned)((Sq + T - 1) / T), (unsigned)(dbb * dbh), 1}, T, smem_q, [&] { K_::dbias_(p, q_, k_, v_, do_, dbias.data(), ws.data(), mk, bi, al, kvl, ql); }); \
+    }
+    if (dt == DF32) SBWD_RUN(attn::F32, float) else if (dt == DF16) SBWD_RUN(attn::F16, unsigned short) else SBWD_RUN(attn::BF16, unsigned short)
+#undef SBWD_RUN
+    bool ok = true; std::string detail;
+    const double tol = dt == DF32 ? 1e-4 : dt == DF16 ? 1e-2 : 6e-2;
+    auto check = [&](const char* what, const std::vector<double>& want, auto get) {
+        double mxw = 0; for (double w : want) mxw = std::max(mxw, std::fabs(w));
+        for (size_t e = 0; e < want.size() && ok; e++) {
+            const float got = get(e);
+            if (!(std::fabs(want[e] - got) <= tol * (1.0 + mxw))) { ok = false; char t[200]; std::snprintf(t, sizeof t, "%s[%zu] want %.6g got %.6g", what, e, want[e], got); detail = t; }
+        }
+    };
+    check("dQ", rq, [&](size_t e) { return DQ.get(e); });
+    check("dK", rk, [&](size_t e) { return DK.get(e); });
+    check("dV", rv, [&](size_t e) { return DV.get(e); });
+    if (dbias_kind) check("dBias", rdb, [&](size_t e) { return dbias[e]; });
+    char name[300];
+    std::snprintf(name, sizeof name, "sdpa_bwd %s B%d Hq%d Hkv%d Sq%d Sk%d D%d Dv%d cap=%.0f dbias=%d force=%d %s", dt_name(dt), B, Hq,
+                  Hkv, Sq, Sk, D, Dv, softcap, dbias_kind, force, mask_str(m).c_str());
+    report(ok, name, detail);
+}
+
+static void sdpa_bwd_cases(std::mt19937& rng) {
+    DT dts[3] = {DF32, DF16, DBF16};
+    const int sizes[] = {1, 7, 17, 113};
+    for (DT t : dts) for (int rep = 0; rep < 8; rep++) {
+        const int Sq = sizes[(rep + (int)t) % 4], Sk = sizes[(rep / 2 + 1) % 4];
+        const int D = rep % 3 == 0 ? 7 : rep % 3 == 1 ? 16 : 40, Dv = rep % 2 ? D : 24;
+        sdpa_bwd_case(rng, t, 1 + rep % 2, 1 + (rep / 2) % 2, 1 + rep % 3, Sq, Sk, D, Dv, rep % 2, rep % 4 == 3 ? 5.0f : 0.0f,
+                      rep % 4, rep % 3);
+    }
+}
+
 /* The public GEMM (attn_gemm_<dt> body: bgemm through from_gemm_op): op(A) and op(B) by stride swaps,
  * a shared B (b_sz = 0), alpha, beta read from C; every element of C checked, and nothing outside C. */
 static void gemm_op_case(std::mt19937& rng, DT dt, int batch, int M, int N, int K, bool ta, bool tb, bool shared_b,
@@ -1008,6 +1138,11 @@ int main(int argc, char** argv) {
     std::mt19937 rng(seed);
     std::printf("kernels_test seed %u\n", seed);
     DT dts[3] = {DF32, DF16, DBF16};
+    if (argc > 2 && std::string(argv[2]) == "sdpa_bwd") { /* only the SDPA backward (a quick check) */
+        sdpa_bwd_cases(rng);
+        std::printf("kernels_test sdpa_bwd: %d cases, %d failures (seed %u)\n", g_cases, g_failures, seed);
+        return g_failures == 0 ? 0 : 1;
+    }
     if (argc > 2 && std::string(argv[2]) == "additive_bwd") { /* only the additive backward (a quick check) */
         for (DT t : dts) for (int rep = 0; rep < 6; rep++) {
             additive_bwd_case(rng, t, 1 + rng() % 2, 1 + rng() % 2, 1 + (int)(rng() % 40), 1 + (int)(rng() % 40),
@@ -1074,6 +1209,8 @@ int main(int argc, char** argv) {
         additive_bwd_case(rng, t, 1 + rng() % 2, 1 + rng() % 2, 1 + (int)(rng() % 40), 1 + (int)(rng() % 40), 1 + (int)(rng() % 40),
                           1 + (int)(rng() % 24), rng() % 2, rep >= 3);
     }
+    /* SDPA backward */
+    sdpa_bwd_cases(rng);
     /* Extreme windows (issue 9): INT_MAX overflows i + off + right in 32 bits; Sk + Sq and 0.
      * Every op, both alignments (random per case), Sq < Sk and Sq > Sk. */
     const int MAXW = 2147483647;

@@ -76,7 +76,7 @@ final class CudaPlans {
 
             @Override
             public Plan sdpaBackward(SdpaBackwardParams p) {
-                return Plan.no("the SDPA backward has no CUDA kernel yet (OpenCL and cpu run it)");
+                return CudaPlans.sdpaBackward(p);
             }
 
             @Override
@@ -481,6 +481,48 @@ final class CudaPlans {
             }
         }
         return Plan.of("simt-additive-bwd-" + dt(dt) + (p.raw() ? "+projection-kernel" : ""), ws, steps);
+    }
+
+    /** The default shared-memory limit that the SIMT SDPA backward stays within. */
+    static final int SDPABWD_SMEM_LIMIT = 48 * 1024;
+
+    /**
+     * The SDPA backward (sdpa_bwd.cu): pre (Delta and LSE into the fp32 workspace), dkdv (a block per
+     * THREADS keys of a (b, kv head), GQA summed inside), dq (a block per THREADS rows of a (b, q head)),
+     * [dbias (a block per THREADS rows of a dBias slice)]; one argument list for all four. Each thread's
+     * rows live in shared memory, so D and Dv are bounded by the 48 KiB limit.
+     */
+    static Plan sdpaBackward(SdpaBackwardParams p) {
+        int d = p.headDim(), dv = p.headDimV(), t = CudaTables.SDPABWD_THREADS, bn = CudaTables.SDPABWD_BN;
+        long kvFloats = (long) t * (2L * d + 2L * dv) + (long) bn * (d + dv + 2);
+        long qFloats = (long) t * (2L * d + dv) + (long) bn * (d + dv);
+        if (4 * kvFloats > SDPABWD_SMEM_LIMIT) {
+            return Plan.no("D = " + d + ", Dv = " + dv + ": the CUDA SDPA backward keeps " + t + " keys of 2D + 2Dv floats"
+                    + " and a " + bn + "-row tile in 48 KiB of shared memory (" + 4 * kvFloats + " B needed)");
+        }
+        long nrows = (long) p.batch() * p.headsQ() * p.seqQ();
+        long qBlocks = LaunchConfig.ceilDiv(p.seqQ(), t), kBlocks = LaunchConfig.ceilDiv(p.seqK(), t);
+        long bhq = (long) p.batch() * p.headsQ(), bhk = (long) p.batch() * p.headsKv();
+        long dbSlices = p.dbias() == null ? 1 : (long) p.dbias().dim(0) * p.dbias().dim(1);
+        long preBlocks = LaunchConfig.ceilDiv(nrows, t);
+        if (!LaunchConfig.fits(preBlocks, 1, 1) || !LaunchConfig.fits(qBlocks, bhq, 1) || !LaunchConfig.fits(kBlocks, bhk, 1)
+                || !LaunchConfig.fits(qBlocks, dbSlices, 1)) {
+            return Plan.no("the SDPA backward's grid (" + Math.max(qBlocks, kBlocks) + ", " + bhq + ") exceeds CUDA's limits");
+        }
+        long ws = 2 * 4 * nrows;
+        int[] wsShape = {2, p.batch(), p.headsQ(), p.seqQ()};
+        Tensor wsT = Tensor.of(new Workspace(ws), DType.F32, wsShape, Tensor.contiguousStrides(wsShape), 0);
+        List<Arg> args = KernelArgs.sdpaBackward(p, wsT);
+        DType dt = p.dtype();
+        int smemKv = (int) (4 * kvFloats), smemQ = (int) (4 * qFloats);
+        List<Plan.Step> steps = new ArrayList<>();
+        steps.add(kernel("sdpa_bwd", KernelId.SDPA_BWD_PRE.entry(dt), preBlocks, 1, 1, t, 0, args));
+        steps.add(kernel("sdpa_bwd", KernelId.SDPA_BWD_DKDV.entry(dt), kBlocks, bhk, 1, t, smemKv, args));
+        steps.add(kernel("sdpa_bwd", KernelId.SDPA_BWD_DQ.entry(dt), qBlocks, bhq, 1, t, smemQ, args));
+        if (p.dbias() != null) {
+            steps.add(kernel("sdpa_bwd", KernelId.SDPA_BWD_DBIAS.entry(dt), qBlocks, dbSlices, 1, t, smemQ, args));
+        }
+        return Plan.of("simt-sdpa-bwd-" + dt(dt) + (p.dbias() != null ? "+dbias" : ""), ws, steps);
     }
 
     // ------------------------------------------------------------------ public GEMM

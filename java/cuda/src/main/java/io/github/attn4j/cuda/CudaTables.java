@@ -49,6 +49,8 @@ final class CudaTables {
     static final int KV_APPEND_THREADS;
     /** additive_bwd.cu: threads (rows or keys) per block, keys (rows) per tile. */
     static final int ADDBWD_THREADS, ADDBWD_BN;
+    /** sdpa_bwd.cu: threads (owned keys or rows) per block, streamed rows (keys) per tile. */
+    static final int SDPABWD_THREADS, SDPABWD_BN;
     /** tc_traits.cuh: the shared-memory bound every tensor-core row stays within. */
     static final int TC_SMEM_LIMIT;
 
@@ -74,6 +76,9 @@ final class CudaTables {
         String addBwd = text("additive_bwd.cu");
         ADDBWD_THREADS = define(addBwd, "ATTN_ADDBWD_THREADS");
         ADDBWD_BN = define(addBwd, "ATTN_ADDBWD_BN");
+        String sdpaBwd = text("sdpa_bwd.cu");
+        SDPABWD_THREADS = define(sdpaBwd, "ATTN_SDPABWD_THREADS");
+        SDPABWD_BN = define(sdpaBwd, "ATTN_SDPABWD_BN");
     }
 
     private static String text(String file) {

@@ -9,11 +9,13 @@ import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
 import io.github.attn4j.Layout;
 import io.github.attn4j.Masks;
+import io.github.attn4j.SdpaBackwardParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
 import io.github.attn4j.SoftmaxParams;
 import io.github.attn4j.Tensor;
 import io.github.attn4j.cuda.CudaPlans.GemmProvider;
+import io.github.attn4j.spi.KernelId;
 import io.github.attn4j.spi.Plan;
 import org.junit.jupiter.api.Test;
 
@@ -220,6 +222,62 @@ class CudaPlansTest {
         for (CudaTables.AdditiveTile t : CudaTables.ADDITIVE_TILES) {
             assertTrue(t.smemBytes() <= 48 * 1024, t.toString());
         }
+    }
+
+    static SdpaBackwardParams sdpaBwd(int b, int hq, int hkv, int sq, int sk, int d, int dv, Tensor dbias) {
+        Tensor lse = Tensor.of(new float[b * hq * sq], b, hq, sq);
+        SdpaBackwardParams.Builder x = SdpaBackwardParams.builder(t(Layout.BHSD, b, hq, sq, d), t(Layout.BHSD, b, hkv, sk, d),
+                t(Layout.BHSD, b, hkv, sk, dv), t(Layout.BHSD, b, hq, sq, dv), t(Layout.BHSD, b, hq, sq, dv), lse,
+                t(Layout.BHSD, b, hq, sq, d), t(Layout.BHSD, b, hkv, sk, d), t(Layout.BHSD, b, hkv, sk, dv));
+        if (dbias != null) {
+            Tensor bias = Tensor.of(new float[(int) dbias.numel()], dbias.shape()); // the bias, of dBias's shape
+            x.masks(Masks.builder().bias(bias).build()).dbias(dbias);
+        }
+        return x.build();
+    }
+
+    @Test
+    void sdpaBackwardStepsGridsSharedMemoryAndWorkspace() {
+        int t = CudaTables.SDPABWD_THREADS, bn = CudaTables.SDPABWD_BN;
+        Plan p = CudaPlans.plan(sdpaBwd(2, 8, 2, 100, 300, 64, 40, null), CTX);
+        assertTrue(p.supported(), p.reason());
+        assertEquals("simt-sdpa-bwd-f32", p.variant());
+        assertEquals(3, p.steps().size());
+        assertEquals(2L * 4 * 2 * 8 * 100, p.workspaceBytes()); // Delta and LSE per query row
+        assertEquals(KernelId.SDPA_BWD_PRE.entry(DType.F32), p.step(0).entry());
+        assertEquals((2 * 8 * 100 + t - 1) / t, p.step(0).grid()[0]);
+        assertEquals(KernelId.SDPA_BWD_DKDV.entry(DType.F32), p.step(1).entry());
+        assertEquals((300 + t - 1) / t, p.step(1).grid()[0]);
+        assertEquals(2 * 2, p.step(1).grid()[1]); // one block row per (b, kv head): GQA summed inside
+        assertEquals(4 * (t * (2 * 64 + 2 * 40) + bn * (64 + 40 + 2)), p.step(1).smemBytes());
+        assertEquals(KernelId.SDPA_BWD_DQ.entry(DType.F32), p.step(2).entry());
+        assertEquals((100 + t - 1) / t, p.step(2).grid()[0]);
+        assertEquals(2 * 8, p.step(2).grid()[1]);
+        assertEquals(4 * (t * (2 * 64 + 40) + bn * (64 + 40)), p.step(2).smemBytes());
+        for (Plan.Step s : p.steps()) {
+            assertEquals("sdpa_bwd", s.module());
+            assertEquals(t, s.block()[0]);
+            assertEquals(p.step(0).args(), s.args()); // one argument list for the four entries
+        }
+    }
+
+    @Test
+    void sdpaBackwardWithABroadcastDbiasAddsTheOwnerComputesStep() {
+        Tensor db = Tensor.of(new float[8 * 16 * 24], 1, 8, 16, 24);
+        Plan p = CudaPlans.plan(sdpaBwd(3, 8, 4, 16, 24, 32, 32, db), CTX);
+        assertTrue(p.supported(), p.reason());
+        assertEquals("simt-sdpa-bwd-f32+dbias", p.variant());
+        assertEquals(4, p.steps().size());
+        assertEquals(KernelId.SDPA_BWD_DBIAS.entry(DType.F32), p.step(3).entry());
+        assertEquals(8, p.step(3).grid()[1]); // one block row per dBias slice [1, 8]
+    }
+
+    @Test
+    void sdpaBackwardRefusesHeadDimsBeyondSharedMemoryAndSaysWhy() {
+        assertTrue(CudaPlans.plan(sdpaBwd(1, 1, 1, 4, 4, 128, 128, null), CTX).supported());
+        Plan p = CudaPlans.plan(sdpaBwd(1, 1, 1, 4, 4, 256, 256, null), CTX);
+        assertFalse(p.supported());
+        assertTrue(p.reason().contains("D = 256") && p.reason().contains("48 KiB"), p.reason());
     }
 
     @Test

@@ -11,6 +11,7 @@ import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Masks;
 import io.github.attn4j.MergeParams;
 import io.github.attn4j.OpParams;
+import io.github.attn4j.SdpaBackwardParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
 import io.github.attn4j.SoftmaxParams;
@@ -88,6 +89,16 @@ class CudaSignaturesTest {
                 l.add((n == 3 ? m : m.lse(t(DType.F32, 2, 3, 5))).build());
             }
         }
+        Masks bm = all.toBuilder().bias(t(DType.F32, 1, 4, 9, 5)).build();
+        for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) { // SDPA backward, with and without dBias
+            for (int d : new int[] {16, 100}) {
+                SdpaBackwardParams.Builder sb = SdpaBackwardParams.builder(t(dt, 2, 4, 9, d), t(dt, 2, 2, 5, d),
+                        t(dt, 2, 2, 5, d), t(dt, 2, 4, 9, d), t(dt, 2, 4, 9, d), t(DType.F32, 2, 4, 9), t(dt, 2, 4, 9, d),
+                        t(dt, 2, 2, 5, d), t(dt, 2, 2, 5, d));
+                l.add(sb.build());
+                l.add(sb.masks(bm).dbias(t(DType.F32, 1, 4, 9, 5)).build());
+            }
+        }
         for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) { // kv append, plain and ragged
             Tensor bt = Tensor.of(io.github.attn4j.HostMemory.of(new int[] {0, 1, 2, 3}), DType.I32, new int[] {2, 2},
                     new long[] {2, 1}, 0);
@@ -147,7 +158,8 @@ class CudaSignaturesTest {
                 "attn_additive_fwd_<dt>_qkf32", "attn_gemm_nt_<dt>", "attn_bgemm_<dt>_<dt>_<dt>", "attn_gemm_<dt>", "attn_rope_<dt>",
                 "attn_additive_bwd_pre_<dt>", "attn_additive_bwd_dq_<dt>_qkf32", "attn_additive_bwd_dkv_<dt>",
                 "attn_additive_bwd_reduce_<dt>", "attn_additive_bwd_proj_<dt>", "attn_additive_bwd_wgrad_<dt>", "attn_merge_states_<dt>",
-                "attn_kv_append_<dt>")) {
+                "attn_kv_append_<dt>", "attn_sdpa_bwd_pre_<dt>", "attn_sdpa_bwd_dkdv_<dt>", "attn_sdpa_bwd_dq_<dt>",
+                "attn_sdpa_bwd_dbias_<dt>")) {
             assertTrue(seen.contains(kind), kind + " never planned; planned: " + seen);
         }
     }
@@ -155,13 +167,11 @@ class CudaSignaturesTest {
     @Test
     void theSharedEntryNamesExistForEveryDtype() {
         Map<String, List<String>> all = new HashMap<>();
-        for (String m : List.of("sdpa", "softmax", "additive", "gemm", "copy", "additive_bwd", "merge", "kv_append", "rope")) {
+        for (String m : List.of("sdpa", "softmax", "additive", "gemm", "copy", "additive_bwd", "merge", "kv_append", "rope",
+                "sdpa_bwd")) {
             all.putAll(entries(m));
         }
         for (KernelId id : KernelId.values()) {
-            if (id.stem().startsWith("attn_sdpa_bwd")) {
-                continue; // the SDPA backward has no CUDA kernel yet: CudaPlans reports it unsupported
-            }
             for (DType t : new DType[] {DType.F32, DType.F16, DType.BF16}) {
                 String e = id == KernelId.COPY ? KernelId.copyEntry(t) : id.entry(t);
                 assertTrue(all.containsKey(e), "the shared entry name " + e);
@@ -192,7 +202,7 @@ class CudaSignaturesTest {
     void kernelSourcesUseNoSystemHeaders() {
         // NVRTC gets only attn_params.h and the .cuh files: no <...> includes anywhere.
         Pattern sys = Pattern.compile("^\\s*#\\s*include\\s*<", Pattern.MULTILINE);
-        for (String module : List.of("sdpa", "softmax", "additive", "gemm", "sdpa_tc", "additive_bwd")) {
+        for (String module : List.of("sdpa", "softmax", "additive", "gemm", "sdpa_tc", "additive_bwd", "sdpa_bwd")) {
             String s = KernelSources.source(module);
             assertFalse(sys.matcher(s).find(), module);
             for (String h : KernelSources.headers(s).values()) {
