@@ -416,6 +416,10 @@ public final class BenchCommand {
     /** A tiny point of the same op, timed twice, to estimate the first real point's time. */
     private void calibrate(Backend backend, Shape like, DType t, String rateKey) {
         Shape tiny = switch (like.op()) {
+            case "sdpa_bwd" -> Shape.sdpa("calibration", 1, 2, 2, 256, 256, Math.min(like.headDim(), 64), false)
+                    .withOp("sdpa_bwd", "calibration");
+            case "additive_bwd" -> Shape.additive("calibration", 1, 1, 64, 64, 64, 64, false)
+                    .withOp("additive_bwd", "calibration");
             case "sdpa" -> like.memoryBound()
                     ? Shape.sdpa("calibration", 1, 2, 2, 1, 4096, Math.min(like.headDim(), 64), false)
                     : Shape.sdpa("calibration", 1, 2, 2, 256, 256, Math.min(like.headDim(), 64), false);

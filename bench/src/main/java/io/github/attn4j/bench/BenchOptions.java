@@ -30,9 +30,11 @@ public record BenchOptions(List<String> backends, Set<String> ops, List<String> 
             usage: attn4j bench [options]
               --backend LIST    backends/devices to run: cpu, opencl, cuda, opencl:1, ... (default: every
                                 available device; with --quick the best one)
-              --op LIST         sdpa, softmax, softmax_bwd, additive, gemm (default: all in the shape sets)
+              --op LIST         sdpa, sdpa_bwd, softmax, softmax_bwd, additive, additive_bwd, gemm
+                                (default: all in the shape sets)
               --dtype LIST      f32, f16, bf16 (default: f16 on cuda, f32 elsewhere)
-              --shapes LIST     sets flash, decode, serve, softmax, softmax-bwd, additive, standard, small, gemm,
+              --shapes LIST     sets flash, flash-bwd, decode, serve, softmax, softmax-bwd, additive, additive-bwd,
+                                standard, small, gemm,
                                 or explicit shapes such as sdpa:b=2:h=16:s=1024:d=64:causal or
                                 sdpa:b=8:h=32:hkv=8:sq=1:sk=8192:d=128:page=16:varlen (default: standard;
                                 --quick: small)
@@ -96,8 +98,8 @@ public record BenchOptions(List<String> backends, Set<String> ops, List<String> 
                         case "--op" -> {
                             for (String o : list(v)) {
                                 String op = o.toLowerCase(Locale.ROOT);
-                                if (!Set.of("sdpa", "softmax", "softmax_bwd", "additive", "gemm").contains(op)) {
-                                    throw new IllegalArgumentException("--op: expected sdpa, softmax, softmax_bwd, additive or gemm, got '"
+                                if (!Shape.OPS.contains(op)) {
+                                    throw new IllegalArgumentException("--op: expected one of " + Shape.OPS + ", got '"
                                             + o + "'");
                                 }
                                 ops.add(op);

@@ -54,7 +54,7 @@ public final class Charts {
     static String groupKey(Result r) {
         Shape s = r.shape();
         StringBuilder k = new StringBuilder(s.op()).append('_').append(s.set()).append('_').append(r.dtype());
-        if (s.op().equals("sdpa")) {
+        if (Shape.base(s.op()).equals("sdpa")) {
             k.append("_d").append(s.headDim());
         }
         if (s.causal()) {
@@ -130,6 +130,10 @@ public final class Charts {
                             s.causal() ? "causal" : "non-causal", size);
             case "softmax" -> String.format(Locale.ROOT, "masked softmax, R·N = %d", (long) s.seqQ() * s.seqK());
             case "softmax_bwd" -> String.format(Locale.ROOT, "softmax backward, R·N = %d", (long) s.seqQ() * s.seqK());
+            case "sdpa_bwd" -> String.format(Locale.ROOT, "SDPA backward, H=%d, head dim %d, %s, %s", s.heads(),
+                    s.headDim(), s.causal() ? "causal" : "non-causal", size);
+            case "additive_bwd" -> String.format(Locale.ROOT, "additive attention backward, B=%d A=%d Dv=%d%s", s.batch(),
+                    s.dimA(), s.headDimV(), s.causal() ? " causal" : "");
             default -> byDimA(s) ? String.format(Locale.ROOT, "additive attention, B=%d S=%d Dv=%d", s.batch(),
                     s.seqK(), s.headDimV()) : String.format(Locale.ROOT, "additive attention, B=%d A=%d Dv=%d%s",
                             s.batch(), s.dimA(), s.headDimV(), s.causal() ? " causal" : "");

@@ -50,10 +50,38 @@ public record Shape(String op, String set, int batch, int heads, int headsKv, in
         return t;
     }
 
+    /** The ops a shape may name; {@code sdpa_bwd} and {@code additive_bwd} take their forward's dims. */
+    public static final java.util.List<String> OPS = java.util.List.of("sdpa", "sdpa_bwd", "softmax", "softmax_bwd",
+            "additive", "additive_bwd", "gemm");
+
+    /**
+     * FLOPs of a backward point relative to its forward: 2.5, FlashAttention's convention (the
+     * backward's five matmuls against the forward's two).
+     */
+    public static final double BACKWARD_FLOPS = 2.5;
+
+    /** The forward op of a backward op ({@code sdpa_bwd -> sdpa}); other ops are their own base. */
+    public static String base(String op) {
+        return switch (op) {
+            case "sdpa_bwd" -> "sdpa";
+            case "additive_bwd" -> "additive";
+            default -> op;
+        };
+    }
+
+    /** True for the training backward points ({@code sdpa_bwd}, {@code additive_bwd}). */
+    public boolean backward() {
+        return op.equals("sdpa_bwd") || op.equals("additive_bwd");
+    }
+
+    /** The same dims with another op (a forward point's backward, or the reverse). */
+    public Shape withOp(String newOp, String newSet) {
+        return new Shape(newOp, newSet, batch, heads, headsKv, seqQ, seqK, headDim, headDimV, dimA, causal, page, varlen);
+    }
+
     public Shape {
-        if (!op.equals("sdpa") && !op.equals("softmax") && !op.equals("softmax_bwd") && !op.equals("additive")
-                && !op.equals("gemm")) {
-            throw new IllegalArgumentException("op: expected sdpa, softmax, softmax_bwd, additive or gemm, got '" + op + "'");
+        if (!OPS.contains(op)) {
+            throw new IllegalArgumentException("op: expected one of " + OPS + ", got '" + op + "'");
         }
         positive("batch", batch);
         positive("heads", heads);
@@ -66,14 +94,14 @@ public record Shape(String op, String set, int batch, int heads, int headsKv, in
         if (heads % headsKv != 0) {
             throw new IllegalArgumentException("heads_kv: expected a divisor of heads = " + heads + ", got " + headsKv);
         }
-        if (op.equals("sdpa")) {
+        if (base(op).equals("sdpa")) {
             positive("head_dim", headDim);
             positive("head_dim_v", headDimV);
         }
         if (op.equals("gemm")) {
             positive("k", headDim);
         }
-        if (op.equals("additive")) {
+        if (base(op).equals("additive")) {
             positive("dim_a", dimA);
             positive("head_dim_v", headDimV);
         }
@@ -120,6 +148,10 @@ public record Shape(String op, String set, int batch, int heads, int headsKv, in
      */
     public double flops() {
         double pairs = (double) heads * seqQ * (op.equals("sdpa") ? totalKeys() : (long) batch * seqK);
+        if (backward()) {
+            return BACKWARD_FLOPS * new Shape(base(op), set, batch, heads, headsKv, seqQ, seqK, headDim, headDimV, dimA,
+                    causal, page, varlen).flops();
+        }
         double f = switch (op) {
             case "sdpa" -> 2.0 * pairs * (headDim + headDimV);
             case "additive" -> pairs * (5.0 * dimA + 2.0 * headDimV);
@@ -141,6 +173,10 @@ public record Shape(String op, String set, int batch, int heads, int headsKv, in
      */
     public double bytes(int es) {
         return switch (op) {
+            case "sdpa_bwd" -> es * (2.0 * batch * heads * seqQ * (headDim + 2.0 * headDimV) + 2.0 * batch * headsKv * seqK
+                    * (headDim + headDimV)) + 4.0 * batch * heads * seqQ;
+            case "additive_bwd" -> es * (2.0 * batch * heads * seqQ * (dimA + headDimV) + 2.0 * batch * heads * seqK * (dimA
+                    + headDimV) + 4.0 * dimA);
             case "sdpa" -> es * ((double) batch * heads * seqQ * headDim + (double) headsKv * totalKeys() * (headDim
                     + headDimV) + (double) batch * heads * seqQ * headDimV);
             case "gemm" -> es * (double) batch * ((double) seqQ * headDim + (double) headDim * seqK + (double) seqQ * seqK);
@@ -178,7 +214,7 @@ public record Shape(String op, String set, int batch, int heads, int headsKv, in
      */
     public String key() {
         Map<String, Object> m = new LinkedHashMap<>();
-        switch (op) {
+        switch (base(op)) {
             case "sdpa" -> {
                 m.put("b", batch);
                 m.put("h", heads);
@@ -227,7 +263,7 @@ public record Shape(String op, String set, int batch, int heads, int headsKv, in
 
     /** A short human label for tables and the progress bar. */
     public String label() {
-        return switch (op) {
+        return switch (base(op)) {
             case "sdpa" -> String.format(Locale.ROOT, "B=%d H=%d%s Sq=%d Sk=%d D=%d%s%s", batch, heads,
                     headsKv != heads ? "/" + headsKv : "", seqQ, seqK, headDim, headDimV != headDim ? " Dv=" + headDimV
                             : "", causal ? " causal" : "") + (page > 0 ? " page=" + page : "") + (varlen ? " varlen" : "");

@@ -32,7 +32,7 @@ import java.util.Set;
 public final class ShapeSets {
     private ShapeSets() {}
 
-    public static final List<String> SET_NAMES = List.of("flash", "decode", "serve", "softmax", "softmax-bwd", "additive",
+    public static final List<String> SET_NAMES = List.of("flash", "decode", "serve", "softmax", "softmax-bwd", "additive", "flash-bwd", "additive-bwd",
             "standard", "small", "gemm");
 
     public static List<Shape> flash() {
@@ -98,6 +98,32 @@ public final class ShapeSets {
         return l;
     }
 
+    /**
+     * Training points: SDPA forward and backward side by side on {@code [1, 8, S, 64]}, S = 1k to 16k
+     * (the backward's FLOPs are 2.5x the forward's; S = 16k shows O(S) memory: an S x S float buffer
+     * per head would need 8 GiB).
+     */
+    public static List<Shape> flashBackward() {
+        List<Shape> l = new ArrayList<>();
+        for (int s = 1024; s <= 16384; s *= 2) {
+            Shape f = Shape.sdpa("flash-bwd", 1, 8, 8, s, s, 64, false);
+            l.add(f);
+            l.add(f.withOp("sdpa_bwd", "flash-bwd"));
+        }
+        return l;
+    }
+
+    /** Additive forward and backward side by side on the additive set's shapes. */
+    public static List<Shape> additiveBackward() {
+        List<Shape> l = new ArrayList<>();
+        for (Shape f : additive()) {
+            Shape g = f.withOp("additive", "additive-bwd");
+            l.add(g);
+            l.add(g.withOp("additive_bwd", "additive-bwd"));
+        }
+        return l;
+    }
+
     public static List<Shape> additive() {
         List<Shape> l = new ArrayList<>();
         for (int s : new int[] {512, 1024, 2048}) {
@@ -157,6 +183,8 @@ public final class ShapeSets {
                 case "softmax" -> out.addAll(softmax());
                 case "softmax-bwd" -> out.addAll(softmaxBackward());
                 case "additive" -> out.addAll(additive());
+                case "flash-bwd" -> out.addAll(flashBackward());
+                case "additive-bwd" -> out.addAll(additiveBackward());
                 case "standard" -> {
                     out.addAll(flash());
                     out.addAll(decode());
@@ -221,6 +249,9 @@ public final class ShapeSets {
         Integer s = kv.get("s");
         int sq = kv.getOrDefault("sq", s == null ? -1 : s);
         int sk = kv.getOrDefault("sk", s == null ? -1 : s);
+        if (op.equals("sdpa_bwd") || op.equals("additive_bwd")) {
+            return parseUnchecked(Shape.base(op) + text.trim().substring(op.length())).withOp(op, "custom");
+        }
         switch (op) {
             case "sdpa" -> {
                 need(text, kv, "b", "h", "d");
@@ -244,8 +275,8 @@ public final class ShapeSets {
                 need(text, kv, "m", "n", "k");
                 return Shape.gemm("custom", kv.getOrDefault("b", 1), kv.get("m"), kv.get("n"), kv.get("k"));
             }
-            default -> throw new IllegalArgumentException("shape '" + text + "': expected op sdpa, softmax, softmax_bwd, additive or"
-                    + " gemm, got '" + parts[0] + "'");
+            default -> throw new IllegalArgumentException("shape '" + text + "': expected op sdpa, sdpa_bwd, softmax, softmax_bwd, additive,"
+                    + " additive_bwd or gemm, got '" + parts[0] + "'");
         }
     }
 

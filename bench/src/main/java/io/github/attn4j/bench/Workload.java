@@ -1,5 +1,6 @@
 package io.github.attn4j.bench;
 
+import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.DType;
 import io.github.attn4j.GemmParams;
@@ -9,6 +10,7 @@ import io.github.attn4j.Masks;
 import io.github.attn4j.PagedKv;
 import io.github.attn4j.OpParams;
 import io.github.attn4j.Scope;
+import io.github.attn4j.SdpaBackwardParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxBackwardParams;
 import io.github.attn4j.SoftmaxParams;
@@ -68,6 +70,7 @@ public final class Workload {
     public static long tensorBytes(Shape s, DType t) {
         long es = t.bytes();
         return switch (s.op()) {
+            case "sdpa_bwd", "additive_bwd" -> (long) s.bytes((int) es);
             case "sdpa" -> es * ((long) s.batch() * s.heads() * s.seqQ() * (s.headDim() + s.headDimV())
                     + (long) s.batch() * s.headsKv() * s.seqK() * (s.headDim() + s.headDimV()));
             case "gemm" -> (long) s.bytes((int) es);
@@ -82,6 +85,7 @@ public final class Workload {
     public static Workload create(Scope scope, Shape s, DType t, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         OpParams p = switch (s.op()) {
+            case "sdpa_bwd", "additive_bwd" -> backward(scope, s, t, seed);
             case "sdpa" -> {
                 Tensor q = filled(scope, t, rnd, 1f, s.batch(), s.heads(), s.seqQ(), s.headDim());
                 Tensor o = scope.allocate(t, s.batch(), s.heads(), s.seqQ(), s.headDimV());
@@ -137,6 +141,31 @@ public final class Workload {
             }
         };
         return new Workload(p, s, t);
+    }
+
+    /**
+     * A training point: the forward's tensors and call (same seed), run once here so that O and the
+     * LSE are real, then the backward from a random dO into fresh gradient tensors.
+     */
+    private static OpParams backward(Scope scope, Shape s, DType t, long seed) {
+        Shape fs = s.withOp(Shape.base(s.op()), s.set());
+        OpParams fwd = create(scope, fs, t, seed).params();
+        SplittableRandom rnd = new SplittableRandom(seed ^ 0x5DEECE66DL);
+        if (fwd instanceof SdpaParams f) {
+            Tensor lse = scope.allocate(DType.F32, s.batch(), s.heads(), s.seqQ());
+            SdpaParams withLse = new SdpaParams(f.q(), f.k(), f.v(), f.o(), lse, f.masks(), f.scale(), f.softcap());
+            scope.run(withLse);
+            Tensor dout = filled(scope, t, rnd, 1f, f.o().shape());
+            SdpaBackwardParams.Builder b = SdpaBackwardParams.builder(f.q(), f.k(), f.v(), f.o(), dout, lse,
+                    scope.allocate(t, f.q().shape()), scope.allocate(t, f.k().shape()), scope.allocate(t, f.v().shape()))
+                    .masks(f.masks()).scale(f.scale()).softcap(f.softcap());
+            return b.build();
+        }
+        AdditiveParams f = (AdditiveParams) fwd;
+        Tensor dout = filled(scope, t, rnd, 1f, f.out().shape());
+        return AdditiveBackwardParams.of(f, dout, scope.allocate(t, f.q().shape()), scope.allocate(t, f.k().shape()),
+                scope.allocate(t, f.v().shape()), scope.allocate(t, f.w().shape()))
+                .tanhBiasGrad(scope.allocate(t, f.b().shape())).build();
     }
 
     /**

@@ -78,7 +78,8 @@ class BenchOptionsTest {
         assertEquals("--iters: expected a value, got the end of the arguments", err("--iters"));
         assertEquals("--out: expected a value, got '--quick'", err("--out", "--quick"));
         assertEquals("--dtype: expected f32, f16 or bf16, got 'f64'", err("--dtype", "f64"));
-        assertEquals("--op: expected sdpa, softmax, softmax_bwd, additive or gemm, got 'frob'", err("--op", "frob"));
+        assertEquals("--op: expected one of [sdpa, sdpa_bwd, softmax, softmax_bwd, additive, additive_bwd, gemm], got 'frob'",
+                err("--op", "frob"));
         assertEquals("unknown option '--frob' (see attn4j bench --help)", err("--frob"));
         assertEquals("--max-seconds: expected a finite number > 0, got '0'", err("--max-seconds", "0"));
         assertTrue(err("--shapes", "huge").startsWith("--shapes: expected a set name"));

@@ -20,6 +20,28 @@ class ShapeTest {
     }
 
     @Test
+    void backwardPointsCount2Point5xTheForwardAndRoundTrip() {
+        Shape f = Shape.sdpa("t", 1, 8, 2, 100, 300, 64, true);
+        Shape g = f.withOp("sdpa_bwd", "t");
+        assertEquals(2.5 * f.flops(), g.flops());
+        assertTrue(g.backward() && !f.backward() && !g.memoryBound());
+        // Q, O, dO, dQ (D, Dv, Dv, D) per query row; K, V, dK, dV per key row; the F32 LSE per row.
+        assertEquals(4.0 * (2 * 8 * 100 * (64 + 128) + 2 * 2 * 300 * 128) + 4.0 * 8 * 100, g.bytes(4));
+        assertEquals(g.withOp("sdpa_bwd", "custom"), ShapeSets.parse(g.key()));
+        assertEquals("sdpa_bwd:b=1:h=8:hkv=2:sq=100:sk=300:d=64:causal", g.key());
+        Shape a = Shape.additive("t", 2, 1, 7, 9, 16, 8, false).withOp("additive_bwd", "t");
+        assertEquals(2.5 * Shape.additive("t", 2, 1, 7, 9, 16, 8, false).flops(), a.flops());
+        assertEquals(a.withOp("additive_bwd", "custom"), ShapeSets.parse(a.key()));
+        // The training sets pair each forward point with its backward.
+        List<Shape> fb = ShapeSets.resolve("flash-bwd");
+        assertEquals(10, fb.size());
+        for (int i = 0; i < fb.size(); i += 2) {
+            assertEquals(fb.get(i).withOp("sdpa_bwd", "flash-bwd"), fb.get(i + 1));
+        }
+        assertEquals(2 * ShapeSets.additive().size(), ShapeSets.resolve("additive-bwd").size());
+    }
+
+    @Test
     void sdpaBytesReadQKVOnceAndWriteOOnce() {
         // GQA: K and V have Hkv heads. Q = 1·8·1·64, K = V = 1·2·1000·64, O = 1·8·1·64 elements of 2 bytes.
         Shape s = Shape.sdpa("t", 1, 8, 2, 1, 1000, 64, false);
