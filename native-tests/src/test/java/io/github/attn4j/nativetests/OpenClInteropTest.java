@@ -100,8 +100,9 @@ class OpenClInteropTest {
     @Test
     void buildFailureCarriesTheLog() {
         OpenClTesting.assumeDevice(backend);
-        // options are read once, when a backend opens: a backend of its own with bad build options
-        io.github.attn4j.opencl.OpenClOptions bad = new io.github.attn4j.opencl.OpenClOptions("", "-DVW=3");
+        // options are read once, when a backend opens: a backend of its own with bad build options (the
+        // work-group softmax, which takes VW from the build options; the row-per-item one sets its own)
+        io.github.attn4j.opencl.OpenClOptions bad = new io.github.attn4j.opencl.OpenClOptions("smRowPerItem=0", "-DVW=3");
         try (Backend b = new io.github.attn4j.opencl.OpenClProvider().open(backend.device().index(), bad)) {
             Tensor x = Tensor.of(new float[12], 3, 4);
             SoftmaxParams p = SoftmaxParams.builder(x, Tensor.of(new float[12], 3, 4)).build();
