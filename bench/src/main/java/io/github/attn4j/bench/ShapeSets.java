@@ -156,9 +156,6 @@ public final class ShapeSets {
         for (int sk = 1024; sk <= 8192; sk *= 2) {
             l.add(Shape.sdpa("small-decode", 1, 8, 2, 1, sk, 64, false));
         }
-        for (int page : new int[] {0, 16}) {
-            l.add(new Shape("sdpa", "small-serve", 8, 32, 8, 1, 4096, 128, 128, 0, false, page, true));
-        }
         for (int n = 128; n <= 4096; n *= 2) {
             l.add(Shape.softmax("small-softmax", (1 << 18) / n, n));
         }
