@@ -52,16 +52,18 @@ final class OpenClPlans {
      * @param smRowPerItem  softmax: 0 = the work-group shapes above; N > 0 = one row per work-item,
      *                      work-groups of one, N work-items per compute unit walking the rows
      *                      (CPUs: no barriers or local memory, VW-wide vectors along the row)
+     * @param gemmCpu       public GEMM: 1 = the CPU form (a work-item per C block, packed B panel,
+     *                      register micro-kernel), 0 = the GPU form (work-group tiles in local memory)
      */
     record Tune(int vw, int sdpaBlockN, int sdpaRows, int sdpaWg, int addBlockN, int addWg, int smShortMax,
-            int smKeysPerThread, int smShortGroup, int smLongThreads, int gemmTile, int smRowPerItem) {
+            int smKeysPerThread, int smShortGroup, int smLongThreads, int gemmTile, int smRowPerItem, int gemmCpu) {
         /**
          * CPUs (PoCL, measured in bench/results/opencl-pocl.md): 16-wide explicit vectors (one zmm),
          * 4 query rows per work-item, 64-key tiles and 64 work-items, so 256 rows share each K/V tile.
          */
-        static final Tune CPU = new Tune(16, 64, 4, 64, 32, 32, 4096, 512, 64, 16, 16, 8);
+        static final Tune CPU = new Tune(16, 64, 4, 64, 32, 32, 4096, 512, 64, 16, 16, 8, 1);
         /** GPUs: one row per work-item, float4 vectors, 128-item groups; softmax rows per work-group. */
-        static final Tune GPU = new Tune(4, 32, 1, 128, 32, 64, 1024, 16, 256, 256, 16, 0);
+        static final Tune GPU = new Tune(4, 32, 1, 128, 32, 64, 1024, 16, 256, 256, 16, 0, 0);
 
         /** The row for a device class with the options' overrides applied (once, when the backend opens). */
         static Tune of(boolean cpu, OpenClOptions o) {
@@ -70,12 +72,12 @@ final class OpenClPlans {
                 return t;
             }
             int[] v = {t.vw, t.sdpaBlockN, t.sdpaRows, t.sdpaWg, t.addBlockN, t.addWg, t.smShortMax, t.smKeysPerThread,
-                t.smShortGroup, t.smLongThreads, t.gemmTile, t.smRowPerItem};
+                t.smShortGroup, t.smLongThreads, t.gemmTile, t.smRowPerItem, t.gemmCpu};
             for (String kv : o.tune().split(",")) {
                 String[] p = kv.trim().split("=");
                 v[OpenClOptions.TUNE_NAMES.indexOf(p[0].trim())] = Integer.parseInt(p[1].trim());
             }
-            return new Tune(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]);
+            return new Tune(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12]);
         }
     }
 
@@ -169,7 +171,7 @@ final class OpenClPlans {
 
             @Override
             public Plan gemm(GemmParams g) {
-                return OpenClGemmPlan.plan(g, dev);
+                return OpenClGemmPlan.plan(g, dev, t.gemmCpu() != 0);
             }
 
             @Override

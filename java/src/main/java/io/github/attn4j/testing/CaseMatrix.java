@@ -799,11 +799,15 @@ public final class CaseMatrix {
         add.accept(gemmCase(2, 129, 17, 64).storage(Storage.PADDED).flag(Flag.SHARED_B));
         add.accept(gemmCase(2, 17, 33, 40).special(Special.NAN_READ));
         add.accept(gemmCase(1, 40, 24, 1000).special(Special.LARGE));
+        // several row blocks and K slabs of the CPU form (96 rows, 256-deep slabs) in one product
+        add.accept(gemmCase(2, 200, 50, 600).scale(0.5f).flag(Flag.BETA));
+        add.accept(gemmCase(1, 130, 37, 300).flag(Flag.TRANS_A).flag(Flag.TRANS_B));
         for (DType t : HALF) {
             add.accept(gemmCase(2, 113, 129, 33).dtype(t));
             add.accept(gemmCase(3, 17, 113, 40).dtype(t).flag(Flag.TRANS_A).flag(Flag.TRANS_B).flag(Flag.BETA));
             add.accept(gemmCase(2, 7, 100, 24).dtype(t).storage(Storage.PADDED).flag(Flag.SHARED_B).flag(Flag.TRANS_B));
             add.accept(gemmCase(2, 17, 33, 40).dtype(t).special(Special.NAN_READ));
+            add.accept(gemmCase(1, 130, 37, 300).dtype(t).flag(Flag.BETA));
         }
     }
 
