@@ -118,6 +118,11 @@ public final class BenchCommand {
                     rows.size(), (System.nanoTime() - started) / 1e9, rows.isEmpty() ? "-" : rows.get(0).timing(), left,
                     opt.totalSeconds(), opt.maxSeconds(), String.join(",", backendIds));
         }
+        String steps = Report.fwdBwdTable(Report.fwdBwd(rows));
+        if (!steps.isEmpty()) {
+            out.println();
+            out.print(steps);
+        }
         String ratios = Report.ratioTable(Report.ratios(rows));
         if (!ratios.isEmpty()) {
             out.println();
@@ -177,6 +182,11 @@ public final class BenchCommand {
         Path dir = opt.out() != null ? opt.out()
                 : opt.plotOnly().toAbsolutePath().getParent();
         out.print(Report.table(rows));
+        String steps = Report.fwdBwdTable(Report.fwdBwd(rows));
+        if (!steps.isEmpty()) {
+            out.println();
+            out.print(steps);
+        }
         String ratios = Report.ratioTable(Report.ratios(rows));
         if (!ratios.isEmpty()) {
             out.println();
@@ -487,8 +497,9 @@ public final class BenchCommand {
         }
         try (Peer.Prepared call = p.prepare(s, dt, opt.seed())) {
             double[] ms = timer.time(() -> { }, call::run, opt.warmup(), opt.iters());
+            String note = call.note().isEmpty() ? "" : call.note() + "; ";
             Result r = Result.measured(p.impl(), p.name(), p.device(), s, dt, ms, hostCopy, cpuGemm, call.bytes(),
-                    timer.method(), "peak = the peer's input/output/temporary arrays, computed, not measured");
+                    timer.method(), note + "peak = the peer's input/output/temporary arrays, computed, not measured");
             rates.put(rateKey, work(s) / (r.msMedian() / 1e3));
             return r;
         } catch (RuntimeException | OutOfMemoryError | LinkageError e) {

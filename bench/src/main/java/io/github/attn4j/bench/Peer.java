@@ -20,7 +20,11 @@ public interface Peer extends AutoCloseable {
     /** The device it runs on, in words. */
     String device();
 
-    /** Null when the peer can run this point, else why not (for the results' reason column). */
+    /**
+     * Null when the peer can run this point faithfully, else why not (for the results' reason column).
+     * A peer never substitutes another op for one it lacks: every op it does not implement (a
+     * backward, GEMM, a paged or variable-length KV cache) gets its reason here.
+     */
     String unsupported(Shape shape, String dtype);
 
     /** Allocates the inputs of a point and returns the call; the peer runs synchronously. */
@@ -42,6 +46,15 @@ public interface Peer extends AutoCloseable {
         void run();
 
         long bytes();
+
+        /**
+         * What the timed call does, when the op's name alone does not say it, for the results' reason
+         * column; a backward point whose call also runs the forward (an autograd step) must contain
+         * {@link Result#FWD_BWD}, so that ratios compare it with attn4j's forward + backward.
+         */
+        default String note() {
+            return "";
+        }
 
         @Override
         void close();

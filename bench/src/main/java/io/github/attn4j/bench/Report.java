@@ -20,13 +20,72 @@ public final class Report {
         }
     }
 
-    /** Every (attn4j implementation, peer implementation) pair that ran on the same shape and dtype. */
+    /**
+     * A training step of one implementation: a backward point and the forward point of the same dims
+     * and dtype, both measured in the run (attn4j times them separately: its backward point starts
+     * from a stored O and LSE).
+     *
+     * @param shape the backward point's shape key
+     */
+    public record FwdBwd(String impl, String shape, String dtype, double fwdMs, double bwdMs) {
+        /** Forward plus backward time, ms. */
+        public double totalMs() {
+            return fwdMs + bwdMs;
+        }
+    }
+
+    /** The forward op of a backward op ({@code softmax_bwd -> softmax}); null for a forward op. */
+    static String forwardOp(String op) {
+        return switch (op) {
+            case "sdpa_bwd" -> "sdpa";
+            case "additive_bwd" -> "additive";
+            case "softmax_bwd" -> "softmax";
+            default -> null;
+        };
+    }
+
+    /**
+     * Every backward row that times the backward alone and has an ok forward row of the same
+     * implementation, dims and dtype: the forward + backward time of a training step.
+     */
+    public static List<FwdBwd> fwdBwd(List<Result> rows) {
+        Map<String, Result> forward = new LinkedHashMap<>();
+        for (Result r : rows) {
+            if (r.ok() && forwardOp(r.shape().op()) == null) {
+                forward.put(r.impl() + "|" + r.shape().key() + "|" + r.dtype(), r);
+            }
+        }
+        List<FwdBwd> out = new ArrayList<>();
+        for (Result r : rows) {
+            String fop = forwardOp(r.shape().op());
+            if (!r.ok() || fop == null || r.forwardIncluded()) {
+                continue;
+            }
+            Result f = forward.get(r.impl() + "|" + r.shape().withOp(fop, r.shape().set()).key() + "|" + r.dtype());
+            if (f != null) {
+                out.add(new FwdBwd(r.impl(), r.shape().key(), r.dtype(), f.msMedian(), r.msMedian()));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Every (attn4j implementation, peer implementation) pair that ran on the same shape and dtype.
+     * Like is compared with like: where the peer's backward point also ran the forward
+     * ({@link Result#forwardIncluded()}, an autograd step), the ratio is taken against attn4j's
+     * forward + backward ({@link #fwdBwd}) and its shape is labelled "KEY fwd+bwd"; without attn4j's
+     * forward point in the run that pair gives no ratio.
+     */
     public static List<Ratio> ratios(List<Result> rows) {
         Map<String, List<Result>> byPoint = new LinkedHashMap<>();
         for (Result r : rows) {
             if (r.ok()) {
                 byPoint.computeIfAbsent(r.shape().key() + "|" + r.dtype(), k -> new ArrayList<>()).add(r);
             }
+        }
+        Map<String, FwdBwd> steps = new LinkedHashMap<>();
+        for (FwdBwd f : fwdBwd(rows)) {
+            steps.put(f.impl() + "|" + f.shape() + "|" + f.dtype(), f);
         }
         List<Ratio> out = new ArrayList<>();
         for (List<Result> l : byPoint.values()) {
@@ -35,13 +94,39 @@ public final class Report {
                     continue;
                 }
                 for (Result p : l) {
-                    if (!p.impl().startsWith("attn4j")) {
+                    if (p.impl().startsWith("attn4j")) {
+                        continue;
+                    }
+                    boolean step = forwardOp(p.shape().op()) != null && p.forwardIncluded() && !a.forwardIncluded();
+                    if (!step) {
                         out.add(new Ratio(a.shape().key(), a.dtype(), a.impl(), p.impl(), a.msMedian(), p.msMedian()));
+                        continue;
+                    }
+                    FwdBwd f = steps.get(a.impl() + "|" + a.shape().key() + "|" + a.dtype());
+                    if (f != null) {
+                        out.add(new Ratio(a.shape().key() + " fwd+bwd", a.dtype(), a.impl(), p.impl(), f.totalMs(),
+                                p.msMedian()));
                     }
                 }
             }
         }
         return out;
+    }
+
+    /** The forward + backward table for the console and the report; empty when no pair ran. */
+    public static String fwdBwdTable(List<FwdBwd> steps) {
+        if (steps.isEmpty()) {
+            return "";
+        }
+        StringBuilder s = new StringBuilder("forward + backward (a training step; the backward point starts from a"
+                + " stored O and LSE)\n");
+        String fmt = "%-52s %-5s %-16s %10s %10s %12s %8s%n";
+        s.append(String.format(Locale.ROOT, fmt, "SHAPE", "DTYPE", "IMPL", "FWD MS", "BWD MS", "FWD+BWD MS", "BWD/FWD"));
+        for (FwdBwd f : steps) {
+            s.append(String.format(Locale.ROOT, fmt, f.shape(), f.dtype(), f.impl(), f(f.fwdMs(), 3), f(f.bwdMs(), 3),
+                    f(f.totalMs(), 3), f(f.bwdMs() / f.fwdMs(), 2)));
+        }
+        return s.toString();
     }
 
     /** A fixed-width table of the rows for the console. */
@@ -112,9 +197,22 @@ public final class Report {
                         .append(r.ok() ? "ok" : r.status() + ": " + md(r.reason())).append(" |\n");
             }
         }
+        List<FwdBwd> steps = fwdBwd(rows);
+        if (!steps.isEmpty()) {
+            s.append("\n## Forward + backward\n\nA training step: the backward point (which starts from a stored O"
+                    + " and LSE) plus the forward point of the same dims, both timed in this run.\n\n");
+            s.append("| shape | impl | dtype | fwd ms | bwd ms | fwd+bwd ms | bwd/fwd |\n|---|---|---|---:|---:|---:|---:|\n");
+            for (FwdBwd f : steps) {
+                s.append("| ").append(f.shape()).append(" | ").append(f.impl()).append(" | ").append(f.dtype())
+                        .append(" | ").append(f(f.fwdMs(), 3)).append(" | ").append(f(f.bwdMs(), 3)).append(" | ")
+                        .append(f(f.totalMs(), 3)).append(" | ").append(f(f.bwdMs() / f.fwdMs(), 2)).append(" |\n");
+            }
+        }
         List<Ratio> ratios = ratios(rows);
         if (!ratios.isEmpty()) {
-            s.append("\n## Ratios\n\npeer time / attn4j time: above 1, attn4j is faster.\n\n");
+            s.append("\n## Ratios\n\npeer time / attn4j time: above 1, attn4j is faster. A shape ending in"
+                    + " \"fwd+bwd\" compares a peer's autograd step (forward and backward in one timed call) with"
+                    + " attn4j's forward plus backward points.\n\n");
             s.append("| shape | dtype | attn4j | peer | attn4j ms | peer ms | ratio |\n|---|---|---|---|---:|---:|---:|\n");
             for (Ratio r : ratios) {
                 s.append("| ").append(r.shape()).append(" | ").append(r.dtype()).append(" | ").append(r.attn4j())

@@ -20,8 +20,21 @@ public record Result(String impl, String backend, String device, Shape shape, St
     public static final String SKIPPED = "skipped";
     public static final String FAILED = "failed";
 
+    /**
+     * The marker in the {@code reason} column of a backward point ({@code sdpa_bwd}, {@code softmax_bwd},
+     * {@code additive_bwd}) whose timed call runs the forward too (a peer's autograd step: forward,
+     * then backward from a given upstream gradient). {@link Report#ratios} compares such a point with
+     * attn4j's forward plus backward time, never with attn4j's backward alone.
+     */
+    public static final String FWD_BWD = "timed fwd+bwd";
+
     public boolean ok() {
         return OK.equals(status);
+    }
+
+    /** True when this backward point's time includes its forward ({@link #FWD_BWD} in the reason). */
+    public boolean forwardIncluded() {
+        return reason != null && reason.contains(FWD_BWD);
     }
 
     /** Achieved bandwidth over the measured copy ceiling. */

@@ -1,20 +1,38 @@
 package io.github.attn4j.bench.peers;
 
 import io.github.attn4j.bench.Peer;
+import io.github.attn4j.bench.Result;
 import io.github.attn4j.bench.Shape;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.DynamicCustomOp;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.DotProductAttention;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
+import org.nd4j.linalg.api.ops.impl.transforms.gradient.SoftmaxBp;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * ND4J 1.0.0-M2.1 (nd4j-native, CPU). SDPA is {@code DotProductAttention}, which takes feature-first
- * tensors {@code [B, H, D, S]} and has no causal option, so causal points are not run; inputs are
- * generated directly in that layout. It has no GQA: for Hkv &lt; Hq, K and V are allocated with Hq heads
- * (the memory is counted). Softmax is the {@code SoftMax} op along the last axis. ND4J has no
- * additive-attention op, so additive points are not run.
+ * ND4J 1.0.0-M2.1 (nd4j-native, CPU), f32 only. Each op is either run as ND4J runs it or reported
+ * unsupported with the reason ({@link #unsupported}); no point times a different op under another
+ * op's name.
+ *
+ * <ul>
+ *   <li>{@code sdpa}: {@code DotProductAttention}, which takes feature-first tensors {@code [B, H, D, S]}
+ *       (the inputs are generated directly in that layout) and has no causal option (causal points are
+ *       not run). GQA (Hkv &lt; Hq): the {@code Hq/Hkv} query heads that share a kv head are folded into
+ *       the query axis, Q {@code [B, Hkv, D, (Hq/Hkv)·Sq]} against K/V {@code [B, Hkv, D, Sk]}, so K/V
+ *       are stored and read once per kv head as in attn4j (the same attention problem: every query
+ *       column attends to its kv head's keys independently). Paged or variable-length KV caches are
+ *       not run.</li>
+ *   <li>{@code softmax}: the {@code SoftMax} op along the last axis, into a preallocated output.</li>
+ *   <li>{@code softmax_bwd}: {@code SoftmaxBp(X, dY) -> dX}, ND4J's softmax gradient. It takes the
+ *       softmax's input X, not its output Y, and recomputes Y inside, so its point is marked
+ *       {@link Result#FWD_BWD} and compared with attn4j's softmax forward + backward.</li>
+ *   <li>{@code gemm}: {@code A.mmuli(B, C)} into a preallocated C (batch 1), and {@code Nd4j.matmul(A, B, C)}
+ *       on rank-3 arrays for a batch (BLAS sgemm inside).</li>
+ *   <li>Not run: {@code sdpa_bwd} (not wired for this peer), {@code additive} and {@code additive_bwd}
+ *       (ND4J has no additive attention).</li>
+ * </ul>
  */
 public final class Nd4jPeer implements Peer {
     @Override
@@ -38,42 +56,88 @@ public final class Nd4jPeer implements Peer {
         if (!dtype.equals("f32")) {
             return "the CPU peers run f32 only";
         }
-        if (s.op().equals("softmax_bwd")) {
-            return "the softmax backward is not wired for this peer";
+        switch (s.op()) {
+            case "sdpa_bwd":
+                return "the SDPA backward is not wired for the ND4J peer (the issue's backward peer is DJL-PyTorch"
+                        + " autograd)";
+            case "additive", "additive_bwd":
+                return "ND4J has no additive (Bahdanau) attention op";
+            case "sdpa":
+                if (s.causal()) {
+                    return "ND4J dotProductAttention has no causal option";
+                }
+                if (s.headDimV() != s.headDim()) {
+                    return "Dv != D is not exercised for ND4J";
+                }
+                if (s.page() > 0) {
+                    return "ND4J has no paged KV cache (block table) attention";
+                }
+                if (s.varlen()) {
+                    return "per-sequence key lengths are not wired for the ND4J peer";
+                }
+                return null;
+            default:
+                return null;
         }
-        if (s.op().equals("additive")) {
-            return "ND4J has no additive (Bahdanau) attention op";
-        }
-        if (s.causal()) {
-            return "ND4J dotProductAttention has no causal option";
-        }
-        if (s.op().equals("sdpa") && s.headDimV() != s.headDim()) {
-            return "Dv != D is not exercised for ND4J";
-        }
-        return null;
     }
 
     @Override
     public Prepared prepare(Shape s, String dtype, long seed) {
         Nd4j.getRandom().setSeed(seed);
-        if (s.op().equals("softmax")) {
-            INDArray x = Nd4j.rand(DataType.FLOAT, s.seqQ(), s.seqK()).subi(0.5).muli(8);
-            INDArray y = Nd4j.createUninitialized(DataType.FLOAT, s.seqQ(), s.seqK());
-            return prepared(() -> Nd4j.exec((DynamicCustomOp) new SoftMax(x, y, -1)), x, y);
+        String why = unsupported(s, dtype);
+        if (why != null) {
+            throw new IllegalArgumentException(s.key() + ": " + why);
         }
-        // Feature-first: [B, H, D, S]. K/V with Hq heads (no GQA in ND4J).
-        INDArray q = Nd4j.rand(DataType.FLOAT, s.batch(), s.heads(), s.headDim(), s.seqQ()).subi(0.5).muli(2);
-        INDArray k = Nd4j.rand(DataType.FLOAT, s.batch(), s.heads(), s.headDim(), s.seqK()).subi(0.5).muli(2);
-        INDArray v = Nd4j.rand(DataType.FLOAT, s.batch(), s.heads(), s.headDimV(), s.seqK()).subi(0.5).muli(2);
-        INDArray o = Nd4j.createUninitialized(DataType.FLOAT, s.batch(), s.heads(), s.headDimV(), s.seqQ());
-        return prepared(() -> {
-            DotProductAttention op = new DotProductAttention(q, k, v, null, true, false);
-            op.addOutputArgument(o);
-            Nd4j.exec(op);
-        }, q, k, v, o);
+        switch (s.op()) {
+            case "softmax": {
+                INDArray x = uniform(4, s.seqQ(), s.seqK());
+                INDArray y = Nd4j.createUninitialized(DataType.FLOAT, s.seqQ(), s.seqK());
+                return prepared(() -> Nd4j.exec((DynamicCustomOp) new SoftMax(x, y, -1)), "", x, y);
+            }
+            case "softmax_bwd": {
+                INDArray x = uniform(4, s.seqQ(), s.seqK());
+                INDArray dy = uniform(1, s.seqQ(), s.seqK());
+                INDArray dx = Nd4j.createUninitialized(DataType.FLOAT, s.seqQ(), s.seqK());
+                return prepared(() -> Nd4j.exec((DynamicCustomOp) new SoftmaxBp(x, dy, dx, -1)), Result.FWD_BWD
+                        + ": SoftmaxBp(X, dY) recomputes Y = softmax(X), then dX", x, dy, dx);
+            }
+            case "gemm": {
+                if (s.batch() == 1) {
+                    INDArray a = uniform(1, s.seqQ(), s.headDim());
+                    INDArray b = uniform(1, s.headDim(), s.seqK());
+                    INDArray c = Nd4j.createUninitialized(DataType.FLOAT, s.seqQ(), s.seqK());
+                    return prepared(() -> a.mmuli(b, c), "A.mmuli(B, C), C preallocated", a, b, c);
+                }
+                INDArray a = uniform(1, s.batch(), s.seqQ(), s.headDim());
+                INDArray b = uniform(1, s.batch(), s.headDim(), s.seqK());
+                INDArray c = Nd4j.createUninitialized(DataType.FLOAT, s.batch(), s.seqQ(), s.seqK());
+                return prepared(() -> Nd4j.matmul(a, b, c, false, false, false), "Nd4j.matmul(A, B, C) batched, C"
+                        + " preallocated", a, b, c);
+            }
+            default: {
+                // Feature-first [B, H, D, S]; GQA folds the query heads of a kv head into the query axis.
+                int group = s.heads() / s.headsKv();
+                INDArray q = uniform(1, s.batch(), s.headsKv(), s.headDim(), (long) group * s.seqQ());
+                INDArray k = uniform(1, s.batch(), s.headsKv(), s.headDim(), s.seqK());
+                INDArray v = uniform(1, s.batch(), s.headsKv(), s.headDimV(), s.seqK());
+                INDArray o = Nd4j.createUninitialized(DataType.FLOAT, s.batch(), s.headsKv(), s.headDimV(),
+                        (long) group * s.seqQ());
+                return prepared(() -> {
+                    DotProductAttention op = new DotProductAttention(q, k, v, null, true, false);
+                    op.addOutputArgument(o);
+                    Nd4j.exec(op);
+                }, group > 1 ? "GQA: the " + group + " query heads of a kv head folded into the query axis" : "",
+                        q, k, v, o);
+            }
+        }
     }
 
-    private static Prepared prepared(Runnable call, INDArray... arrays) {
+    /** A new f32 array of the given shape, uniform in [-amp, amp). */
+    private static INDArray uniform(double amp, long... shape) {
+        return Nd4j.rand(DataType.FLOAT, shape).subi(0.5).muli(2 * amp);
+    }
+
+    private static Prepared prepared(Runnable call, String note, INDArray... arrays) {
         long bytes = 0;
         for (INDArray a : arrays) {
             bytes += a.length() * a.dataType().width();
@@ -88,6 +152,11 @@ public final class Nd4jPeer implements Peer {
             @Override
             public long bytes() {
                 return total;
+            }
+
+            @Override
+            public String note() {
+                return note;
             }
 
             @Override
