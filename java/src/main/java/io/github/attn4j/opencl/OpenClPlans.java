@@ -297,9 +297,10 @@ final class OpenClPlans {
         if (m.boolMask() != null || m.bias() != null || m.alibiSlopes() != null || s.hasSoftcap()) {
             return "per-element score work (bool mask, bias, ALiBi or softcap)";
         }
-        if (s.k().stride(3) != 1 || s.v().stride(3) != 1 || s.headDim() % t.vw != 0 || s.headDimV() % t.vw != 0
+        int vw = decodeVw(dev, t);
+        if (s.k().stride(3) != 1 || s.v().stride(3) != 1 || s.headDim() % vw != 0 || s.headDimV() % vw != 0
                 || s.headDim() > 256 || s.headDimV() > 256) {
-            return "K/V rows are not unit-stride multiples of " + t.vw + " up to 256";
+            return "K/V rows are not unit-stride multiples of " + vw + " up to 256";
         }
         if (s.group() > 16) {
             return "more than 16 query heads per kv head";
@@ -308,13 +309,50 @@ final class OpenClPlans {
     }
 
     /**
-     * The split-KV decode plan: a work-item per (split, batch, kv head) with the kv head's query
-     * heads packed together, then the combine. Splits fill the device: at least 8 work-items per
+     * The vector width of the decode kernel: the device's preferred float width (one register: 8 on
+     * AVX2, 16 on AVX-512) where it reports 4, 8 or 16, else the tuning table's; the kernel's register
+     * blocking (2 x GROUP score and output accumulators) is sized for one register per vector.
+     */
+    static int decodeVw(OpenClDevice dev, Tune t) {
+        int w = dev.preferredFloatWidth();
+        return w == 4 || w == 8 || w == 16 ? w : t.vw;
+    }
+
+    /** Private bytes of per-head state (Q and O rows) one decode work-item may hold: half of a 64 KiB L1/L2 budget. */
+    static final int DECODE_STATE_BYTES = 32 << 10;
+
+    /**
+     * The kv heads per decode work-item. Where a kv head's key rows are contiguous (dense BHSD) one
+     * kv head per item: each item then streams two contiguous runs. Where they are not (the NHD page
+     * layout, BSHD: the kv heads interleave row by row), the largest divisor of Hkv whose query heads'
+     * Q and O rows fit {@link #DECODE_STATE_BYTES}: walking several kv heads per key turns the item's
+     * reads into whole [key, kv heads, D] runs, where one kv head per item would touch one 4 KiB page
+     * per key (paged decode ran 2.4-3x slower than dense with one kv head per item).
+     */
+    static int decodeHeadsPerItem(SdpaParams s) {
+        boolean headRowsContiguous = !s.isPaged() && s.k().stride(2) == s.headDim() && s.v().stride(2) == s.headDimV();
+        if (headRowsContiguous) {
+            return 1;
+        }
+        long perHead = 4L * s.group() * (s.headDim() + s.headDimV());
+        int best = 1;
+        for (int h = 1; h <= s.headsKv(); h++) {
+            if (s.headsKv() % h == 0 && h * perHead <= DECODE_STATE_BYTES) {
+                best = h;
+            }
+        }
+        return best;
+    }
+
+    /**
+     * The split-KV decode plan: a work-item per (split, batch, block of kv heads) with the kv heads'
+     * query heads packed together, then the combine. Splits fill the device: at least 8 work-items per
      * compute unit, at least 256 keys per split, at most 64 splits; a split count of one still runs
      * the combine (it writes O and LSE from the single partial).
      */
     private static Plan sdpaDecode(SdpaParams s, OpenClDevice dev, Tune t) {
-        long items = (long) s.batch() * s.headsKv();
+        int hkb = decodeHeadsPerItem(s);
+        long items = (long) s.batch() * (s.headsKv() / hkb);
         int keys = s.seqK();
         int want = (int) Math.max(1, ceilDiv(8L * dev.computeUnits(), items));
         int splits = (int) Math.max(1, Math.min(Math.min(want, ceilDiv(keys, 256)), 64));
@@ -330,9 +368,10 @@ final class OpenClPlans {
         Map<String, Object> c = dtypeConstants(s.dtype());
         c.put("HEAD_DIM", s.headDim());
         c.put("HEAD_DIM_V", s.headDimV());
-        c.put("VW", t.vw);
+        c.put("VW", decodeVw(dev, t));
         c.put("GROUP", s.group());
         c.put("DEC_BN", DECODE_BN);
+        c.put("DEC_HKB", hkb);
         maskConstants(c, s.masks());
         if (s.isPaged()) {
             c.put("PAGED", 1);
@@ -342,7 +381,7 @@ final class OpenClPlans {
                 new long[] {1, 1}, 0, KernelArgs.sdpaDecode(s, oPart, lsePart, splits));
         Plan.Step comb = new Plan.Step("sdpa_decode", COMBINE + "_" + dt, c, new long[] {rows}, new long[] {1}, 0,
                 KernelArgs.sdpaCombine(s, oPart, lsePart, splits));
-        String name = String.format(Locale.ROOT, "decode-splitkv%d-gqa%d-%s-d%d-dv%d%s", splits, s.group(), dt,
+        String name = String.format(Locale.ROOT, "decode-splitkv%d-gqa%dx%d-%s-d%d-dv%d%s", splits, s.group(), hkb, dt,
                 s.headDim(), s.headDimV(), s.isPaged() ? "-paged" : "");
         return Plan.of(name, ws, List.of(dec, comb));
     }
