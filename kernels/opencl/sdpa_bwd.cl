@@ -640,45 +640,40 @@ inline bool bwd_cpu_rows(const attn_sdpa_bwd_params p, __global const float *ws,
     return full;
 }
 
+/* a0[r], a1[r] = sum_d (src[rows[r] + d] * scale) * tt[d * BK + (lanes 0..BK)]: BI rows of a product
+ * whose BK keys are the vector lanes (tt is a K or V tile transposed), 2 x BI accumulators. */
+#define BWD_CPU_LANES(a0, a1, tt, src, rows, n, scale)                                                      \
+    do {                                                                                                   \
+        _Pragma("unroll") for (int r_ = 0; r_ < BI; r_++) {                                                \
+            (a0)[r_] = (fv)(0.0f);                                                                         \
+            (a1)[r_] = (fv)(0.0f);                                                                         \
+        }                                                                                                  \
+        for (int d_ = 0; d_ < (n); d_++) {                                                                 \
+            const fv t0_ = VLOAD_W(0, (tt) + d_ * BK), t1_ = VLOAD_W(1, (tt) + d_ * BK);                   \
+            _Pragma("unroll") for (int r_ = 0; r_ < BI; r_++) {                                            \
+                const fv x_ = (fv)(LOAD_ST(src, (rows)[r_] + d_) * (scale));                                \
+                (a0)[r_] = fma(x_, t0_, (a0)[r_]);                                                         \
+                (a1)[r_] = fma(x_, t1_, (a1)[r_]);                                                         \
+            }                                                                                              \
+        }                                                                                                  \
+    } while (0)
+
 /* S and dP of BI rows against the transposed tile, then P and dS (0 where masked) into pr/dsr and the
- * live bits ok[r] (bit t: pair (r, t) is live). q rows are read scaled by qscale (log2 units). */
+ * live bits ok[r] (bit t: pair (r, t) is live). q rows are read scaled by qscale (log2 units); the
+ * element offsets of the q and dO rows (clamped to the last live one) are left in qr, dr. */
 inline void bwd_cpu_tile(const attn_sdpa_bwd_params p, __global const st_t *q, __global const st_t *dout,
                          __global const uchar *mask, long qb, long db, int b, int h, int i0, int nr, int j0, int jn,
                          bool full, float qscale, const float *kt, const float *vt, const float *l2,
                          const float *dl, const int *lo, const int *hi, float pr[BI][BK], float dsr[BI][BK],
-                         uint *ok) {
-    fv s0[BI], s1[BI];
-    long qr[BI], dr[BI];
+                         uint *ok, long *qr, long *dr) {
     for (int r = 0; r < BI; r++) {
         const int ic = i0 + min(r, nr - 1);
         qr[r] = qb + ic * p.q_ss;
         dr[r] = db + ic * p.do_ss;
-        s0[r] = (fv)(0.0f);
-        s1[r] = (fv)(0.0f);
     }
-    for (int d = 0; d < HEAD_DIM; d++) {
-        const fv k0 = VLOAD_W(0, kt + d * BK), k1 = VLOAD_W(1, kt + d * BK);
-#pragma unroll
-        for (int r = 0; r < BI; r++) {
-            const fv x = (fv)(LOAD_ST(q, qr[r] + d) * qscale);
-            s0[r] = fma(x, k0, s0[r]);
-            s1[r] = fma(x, k1, s1[r]);
-        }
-    }
-    fv d0[BI], d1[BI];
-    for (int r = 0; r < BI; r++) {
-        d0[r] = (fv)(0.0f);
-        d1[r] = (fv)(0.0f);
-    }
-    for (int x = 0; x < HEAD_DIM_V; x++) {
-        const fv v0 = VLOAD_W(0, vt + x * BK), v1 = VLOAD_W(1, vt + x * BK);
-#pragma unroll
-        for (int r = 0; r < BI; r++) {
-            const fv y = (fv)(LOAD_ST(dout, dr[r] + x));
-            d0[r] = fma(y, v0, d0[r]);
-            d1[r] = fma(y, v1, d1[r]);
-        }
-    }
+    fv s0[BI], s1[BI], d0[BI], d1[BI];
+    BWD_CPU_LANES(s0, s1, kt, q, qr, HEAD_DIM, qscale);
+    BWD_CPU_LANES(d0, d1, vt, dout, dr, HEAD_DIM_V, 1.0f);
     for (int r = 0; r < BI; r++) {
         const fv p0 = exp2(s0[r] - (fv)(l2[r])), p1 = exp2(s1[r] - (fv)(l2[r]));
         VSTORE_W(p0, 0, pr[r]);
@@ -707,10 +702,37 @@ inline void bwd_cpu_tile(const attn_sdpa_bwd_params p, __global const st_t *q, _
  * taking these arrays out of line and moves them through memory. masked is a constant at each use. */
 #define BWD_CPU_ACC8(a, w, y, t0, ok, masked)                                                               \
     do {                                                                                                   \
-        _Pragma("unroll") for (int r_ = 0; r_ < BI; r_++) {                                                \
-            _Pragma("unroll") for (int u_ = 0; u_ < 8; u_++) {                                             \
-                const fv f_ = fma((fv)((w)[r_][(t0) + u_]), (y)[r_], (a)[u_]);                              \
-                (a)[u_] = (!(masked) || (((ok)[r_] >> ((t0) + u_)) & 1u)) ? f_ : (a)[u_];                    \
+        _Pragma("unroll") for (int rr_ = 0; rr_ < BI; rr_++) {                                             \
+            _Pragma("unroll") for (int uu_ = 0; uu_ < 8; uu_++) {                                          \
+                const fv f_ = fma((fv)((w)[rr_][(t0) + uu_]), (y)[rr_], (a)[uu_]);                          \
+                (a)[uu_] = (!(masked) || (((ok)[rr_] >> ((t0) + uu_)) & 1u)) ? f_ : (a)[uu_];                \
+            }                                                                                              \
+        }                                                                                                  \
+    } while (0)
+
+/* acc[t][c] += sum_r w[r][t] * src[rows[r] + c * VW] for the BK keys t and nch chunks c: one VW-wide chunk
+ * of the BI source rows at a time, 8 keys at once (8 independent accumulator chains keep both FMA pipes
+ * busy); uses full and ok of the enclosing step. */
+#define BWD_CPU_UPDATE(acc, w, src, rows, nch)                                                              \
+    do {                                                                                                   \
+        for (int c_ = 0; c_ < (nch); c_++) {                                                               \
+            fv y_[BI];                                                                                     \
+            _Pragma("unroll") for (int r_ = 0; r_ < BI; r_++) {                                            \
+                y_[r_] = LOADN_ST(VW, src, (rows)[r_] + c_ * VW);                                          \
+            }                                                                                              \
+            for (int t0_ = 0; t0_ < BK; t0_ += 8) {                                                        \
+                fv a_[8];                                                                                  \
+                _Pragma("unroll") for (int u_ = 0; u_ < 8; u_++) {                                         \
+                    a_[u_] = (acc)[t0_ + u_][c_];                                                          \
+                }                                                                                          \
+                if (full) {                                                                                \
+                    BWD_CPU_ACC8(a_, w, y_, t0_, ok, false);                                               \
+                } else {                                                                                   \
+                    BWD_CPU_ACC8(a_, w, y_, t0_, ok, true);                                                \
+                }                                                                                          \
+                _Pragma("unroll") for (int u_ = 0; u_ < 8; u_++) {                                         \
+                    (acc)[t0_ + u_][c_] = a_[u_];                                                          \
+                }                                                                                          \
             }                                                                                              \
         }                                                                                                  \
     } while (0)
@@ -766,62 +788,12 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
             int lo[BI], hi[BI];
             uint ok[BI];
             const bool full = bwd_cpu_rows(p, ws, wrow, i0, nr, ql, kvl, j0, jn, l2, dl, lo, hi);
-            bwd_cpu_tile(p, q, dout, mask, qb, db, b, h, i0, nr, j0, jn, full, p.scale_log2, kt, vt, l2, dl, lo, hi,
-                         pr, dsr, ok);
             long qr[BI], dr[BI];
-            for (int r = 0; r < BI; r++) {
-                const int ic = i0 + min(r, nr - 1);
-                qr[r] = qb + ic * p.q_ss;
-                dr[r] = db + ic * p.do_ss;
-            }
-            /* dV += P^T dO and dK += dS^T Q, one VW-wide chunk of the rows at a time, 8 keys at once
-             * (8 independent accumulator chains keep both FMA pipes busy) */
-            for (int c = 0; c < HEAD_DIM_V / VW; c++) {
-                fv y[BI];
-#pragma unroll
-                for (int r = 0; r < BI; r++) {
-                    y[r] = LOADN_ST(VW, dout, dr[r] + c * VW);
-                }
-                for (int t0 = 0; t0 < BK; t0 += 8) {
-                    fv a[8];
-#pragma unroll
-                    for (int u = 0; u < 8; u++) {
-                        a[u] = dva[t0 + u][c];
-                    }
-                    if (full) {
-                        BWD_CPU_ACC8(a, pr, y, t0, ok, false);
-                    } else {
-                        BWD_CPU_ACC8(a, pr, y, t0, ok, true);
-                    }
-#pragma unroll
-                    for (int u = 0; u < 8; u++) {
-                        dva[t0 + u][c] = a[u];
-                    }
-                }
-            }
-            for (int c = 0; c < HEAD_DIM / VW; c++) {
-                fv x[BI];
-#pragma unroll
-                for (int r = 0; r < BI; r++) {
-                    x[r] = LOADN_ST(VW, q, qr[r] + c * VW);
-                }
-                for (int t0 = 0; t0 < BK; t0 += 8) {
-                    fv a[8];
-#pragma unroll
-                    for (int u = 0; u < 8; u++) {
-                        a[u] = dka[t0 + u][c];
-                    }
-                    if (full) {
-                        BWD_CPU_ACC8(a, dsr, x, t0, ok, false);
-                    } else {
-                        BWD_CPU_ACC8(a, dsr, x, t0, ok, true);
-                    }
-#pragma unroll
-                    for (int u = 0; u < 8; u++) {
-                        dka[t0 + u][c] = a[u];
-                    }
-                }
-            }
+            bwd_cpu_tile(p, q, dout, mask, qb, db, b, h, i0, nr, j0, jn, full, p.scale_log2, kt, vt, l2, dl, lo, hi,
+                         pr, dsr, ok, qr, dr);
+            /* dV += P^T dO and dK += dS^T Q */
+            BWD_CPU_UPDATE(dva, pr, dout, dr, HEAD_DIM_V / VW);
+            BWD_CPU_UPDATE(dka, dsr, q, qr, HEAD_DIM / VW);
         }
     }
     /* every key of the tile below Sk is written once: keys no live row attends get 0 */
@@ -876,8 +848,9 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
             int lo[BI], hi[BI];
             uint ok[BI];
             const bool full = bwd_cpu_rows(p, ws, wrow, i0 + r0, nr, ql, kvl, j0, jn, l2, dl, lo, hi);
+            long qr[BI], dr[BI];
             bwd_cpu_tile(p, q, dout, mask, qb, db, b, h, i0 + r0, nr, j0, jn, full, p.scale_log2, kt, vt, l2, dl, lo,
-                         hi, pr, dsr, ok);
+                         hi, pr, dsr, ok, qr, dr);
             /* dQ += dS K, K rows read in place (the tile was just loaded, so they are in L1), two
              * VW-wide chunks at a time (2 x BI independent accumulator chains) */
             for (int c = 0; c < HEAD_DIM / VW; c += 2) {
