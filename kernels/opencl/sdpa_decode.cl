@@ -41,6 +41,8 @@
 #ifndef DEC_HKB
 #define DEC_HKB 1
 #endif
+/* query heads per register block of the score and output loops (2 x DEC_GB vector accumulators) */
+#define DEC_GB (GROUP < 4 ? GROUP : 4)
 /* elements of the storage type per 64-byte cache line (the touch-ahead stride) */
 #define DEC_LINE (64 / (int)sizeof(st_t))
 #define DC (HEAD_DIM / VW)
@@ -144,28 +146,35 @@ void ENTRY(attn_sdpa_decode)(const attn_sdpa_params p, __global const st_t *q, _
         for (int hh = 0; hh < DEC_HKB; hh++) {
             const long ko = hh * p.k_sh, vo = hh * p.v_sh;
             float s[GROUP][DEC_BN];
-            /* S, two keys at a time: per VW-wide chunk, two K loads feed 2 x GROUP fmas (an odd last
-             * key is computed twice) */
+            /* S, two keys at a time and DEC_GB heads at a time: per VW-wide chunk, two K loads feed
+             * 2 x DEC_GB fmas (an odd last key is computed twice); at most 2 x 4 accumulators, so the
+             * loop stays in registers for any group */
             for (int t = 0; t < n; t += 2) {
                 const int t1 = min(t + 1, n - 1);
-                fv d0[GROUP], d1[GROUP];
 #pragma unroll
-                for (int g = 0; g < GROUP; g++) {
-                    d0[g] = (fv)(0.0f);
-                    d1[g] = (fv)(0.0f);
-                }
-                for (int c = 0; c < DC; c++) {
-                    const fv k0 = LOADN_ST(VW, k, kr[t] + ko + c * VW), k1 = LOADN_ST(VW, k, kr[t1] + ko + c * VW);
+                for (int g0 = 0; g0 < GROUP; g0 += DEC_GB) {
+                    fv d0[DEC_GB], d1[DEC_GB];
 #pragma unroll
-                    for (int g = 0; g < GROUP; g++) {
-                        d0[g] = fma(qv[hh][g][c], k0, d0[g]);
-                        d1[g] = fma(qv[hh][g][c], k1, d1[g]);
+                    for (int u = 0; u < DEC_GB; u++) {
+                        d0[u] = (fv)(0.0f);
+                        d1[u] = (fv)(0.0f);
                     }
-                }
+                    for (int c = 0; c < DC; c++) {
+                        const fv k0 = LOADN_ST(VW, k, kr[t] + ko + c * VW), k1 = LOADN_ST(VW, k, kr[t1] + ko + c * VW);
 #pragma unroll
-                for (int g = 0; g < GROUP; g++) {
-                    s[g][t] = HSUM_W(d0[g]);
-                    s[g][t1] = HSUM_W(d1[g]);
+                        for (int u = 0; u < DEC_GB; u++) {
+                            const fv qx = qv[hh][min(g0 + u, GROUP - 1)][c];
+                            d0[u] = fma(qx, k0, d0[u]);
+                            d1[u] = fma(qx, k1, d1[u]);
+                        }
+                    }
+#pragma unroll
+                    for (int u = 0; u < DEC_GB; u++) {
+                        if (g0 + u < GROUP) {
+                            s[g0 + u][t] = HSUM_W(d0[u]);
+                            s[g0 + u][t1] = HSUM_W(d1[u]);
+                        }
+                    }
                 }
             }
             /* one online-softmax step per head for the n keys */
@@ -189,28 +198,34 @@ void ENTRY(attn_sdpa_decode)(const attn_sdpa_params p, __global const st_t *q, _
                     }
                 }
             }
-            /* O += P V, two VW-wide chunks of the output at a time, kept in registers over the n keys */
+            /* O += P V, two VW-wide chunks of the output and DEC_GB heads at a time, kept in registers
+             * over the n keys */
             for (int c = 0; c < DVC; c += 2) {
                 const int c1 = min(c + 1, DVC - 1);
-                fv a0[GROUP], a1[GROUP];
 #pragma unroll
-                for (int g = 0; g < GROUP; g++) {
-                    a0[g] = acc[hh][g][c];
-                    a1[g] = acc[hh][g][c1];
-                }
-                for (int t = 0; t < n; t++) {
-                    const fv v0 = LOADN_ST(VW, v, vr[t] + vo + c * VW), v1 = LOADN_ST(VW, v, vr[t] + vo + c1 * VW);
+                for (int g0 = 0; g0 < GROUP; g0 += DEC_GB) {
+                    fv a0[DEC_GB], a1[DEC_GB];
 #pragma unroll
-                    for (int g = 0; g < GROUP; g++) {
-                        const fv pg = (fv)(s[g][t]);
-                        a0[g] = fma(pg, v0, a0[g]);
-                        a1[g] = fma(pg, v1, a1[g]);
+                    for (int u = 0; u < DEC_GB; u++) {
+                        a0[u] = acc[hh][min(g0 + u, GROUP - 1)][c];
+                        a1[u] = acc[hh][min(g0 + u, GROUP - 1)][c1];
                     }
-                }
+                    for (int t = 0; t < n; t++) {
+                        const fv v0 = LOADN_ST(VW, v, vr[t] + vo + c * VW), v1 = LOADN_ST(VW, v, vr[t] + vo + c1 * VW);
 #pragma unroll
-                for (int g = 0; g < GROUP; g++) {
-                    acc[hh][g][c1] = a1[g]; /* c1 == c when DVC is odd: a0 is stored last */
-                    acc[hh][g][c] = a0[g];
+                        for (int u = 0; u < DEC_GB; u++) {
+                            const fv pg = (fv)(s[min(g0 + u, GROUP - 1)][t]);
+                            a0[u] = fma(pg, v0, a0[u]);
+                            a1[u] = fma(pg, v1, a1[u]);
+                        }
+                    }
+#pragma unroll
+                    for (int u = 0; u < DEC_GB; u++) {
+                        if (g0 + u < GROUP) {
+                            acc[hh][g0 + u][c1] = a1[u]; /* c1 == c when DVC is odd: a0 is stored last */
+                            acc[hh][g0 + u][c] = a0[u];
+                        }
+                    }
                 }
             }
         }

@@ -138,6 +138,11 @@ public final class CaseMatrix {
                 .flag(Flag.PAGED));
         add.accept(sdpa().bh(3, 4).heads(4, 1).seq(1, 17).dims(32, 32).flag(Flag.LSE).flag(Flag.PAGED));
         add.accept(sdpa().bh(2, 2).seq(1, 3).dims(32, 32).kvLengths(true).flag(Flag.LSE).flag(Flag.PAGED));
+        // decode groups above the 4-head register block of the CPU decode kernel (6: a partial block; 8), two kv
+        // heads per work-item in the paged layout, a window, sinks, dense BSHD (kv heads interleaved row by row)
+        add.accept(sdpa().bh(2, 12).heads(12, 2).seq(1, 300).dims(32, 32).window(200, 0).kvLengths(true)
+                .flag(Flag.LSE).flag(Flag.PAGED).flag(Flag.SINKS));
+        add.accept(sdpa().bh(1, 16).heads(16, 2).seq(1, 300).dims(64, 64).storage(Storage.BSHD).flag(Flag.LSE));
         for (Alignment a : Alignment.values()) {
             add.accept(sdpa().bh(2, 2).seq(7, 17).dims(32, 32).alignment(a).causal().kvLengths(true).flag(Flag.LSE)
                     .flag(Flag.PAGED));
