@@ -3,7 +3,10 @@ package io.github.attn4j.layers;
 import io.github.attn4j.Check;
 import io.github.attn4j.DType;
 import io.github.attn4j.GemmParams;
+import io.github.attn4j.HostMemory;
+import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Masks;
+import io.github.attn4j.PagedKv;
 import io.github.attn4j.RopeParams;
 import io.github.attn4j.Scope;
 import io.github.attn4j.SdpaParams;
@@ -28,7 +31,10 @@ import java.util.Arrays;
  * Inputs are batch first, {@code X [B, S, E]}, memory {@code [B, Sk, Ek]}; E need not equal Hq·D.
  * With a {@link KvCache} the new K and V are appended to the cache (on the device) and the queries
  * attend to everything cached: prefill with S tokens, then decode one token at a time; causal
- * masking is bottom-right aligned, so the last query sees the last key.
+ * masking is bottom-right aligned, so the last query sees the last key. The cache is dense
+ * ({@link #newCache}) or paged ({@link #newPagedCache}: K and V rows in pages
+ * {@code [numPages, pageSize, Hkv, D]} found through a block table, written by the KV-append op and
+ * read by the paged SDPA); both give the same results.
  *
  * <p>Results live in the layer's reusable device buffers: valid until the next call on this layer
  * (copy them out, or pass {@link Call.Builder#out(Tensor)}). One layer per scope; the scope owns
@@ -120,6 +126,38 @@ public final class MultiHeadAttention {
                 scope.allocate(dtype, batch, kvHeads, maxLen, headDim));
     }
 
+    /**
+     * A new empty paged KV cache on this layer's device: K and V pages
+     * {@code [batch * ceil(maxLen / pageSize), pageSize, Hkv, D]} and a device block table I32
+     * {@code [batch, ceil(maxLen / pageSize)]}; the pages of the sequences are interleaved (sequence
+     * b's page i is page {@code i * batch + b}), as a server's pool hands them out. New rows are
+     * written by {@link Scope#kvAppend} and attended by the paged SDPA, all on the device.
+     *
+     * @param batch    B
+     * @param maxLen   the most tokens per sequence
+     * @param pageSize rows per page, any value {@code >= 1}
+     * @throws IllegalArgumentException for a batch, length or page size below 1
+     */
+    public KvCache newPagedCache(int batch, int maxLen, int pageSize) {
+        Check.arg(batch >= 1, "batch", ">= 1", batch);
+        Check.arg(maxLen >= 1, "maxLen", ">= 1", maxLen);
+        Check.arg(pageSize >= 1, "pageSize", ">= 1", pageSize);
+        int perSeq = (maxLen + pageSize - 1) / pageSize;
+        long pages = (long) perSeq * batch;
+        Check.arg(pages * pageSize * kvHeads * headDim <= Integer.MAX_VALUE, "batch * maxLen * Hkv * D (rounded up to pages)",
+                "<= " + Integer.MAX_VALUE, pages * pageSize * kvHeads * headDim);
+        int[] table = new int[batch * perSeq];
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < perSeq; i++) {
+                table[b * perSeq + i] = i * batch + b;
+            }
+        }
+        Tensor t = scope.upload(Tensor.of(HostMemory.of(table), DType.I32, new int[] {batch, perSeq},
+                new long[] {perSeq, 1}, 0));
+        return new KvCache(this, scope.allocate(dtype, (int) pages, pageSize, kvHeads, headDim),
+                scope.allocate(dtype, (int) pages, pageSize, kvHeads, headDim), t, batch, maxLen);
+    }
+
     /** One call: the output {@code y [B, S, E]} and, when asked for, the weights {@code [B, Hq, S, Sk]}. */
     public record Result(Tensor y, Tensor weights) {}
 
@@ -151,6 +189,10 @@ public final class MultiHeadAttention {
             Check.arg(cache.batch() == bn, "cache batch", bn, cache.batch());
             past = cache.length();
             Check.arg(past + s <= cache.capacity(), "cache length + S", "<= capacity " + cache.capacity(), past + s);
+            Check.arg(!cache.isPaged() || c.kvLengths == null, "kvLengths", "none with a paged cache (its lengths are the"
+                    + " cached token counts)", Arrays.toString(c.kvLengths));
+            Check.arg(!cache.isPaged() || !c.weights, "weights", "not with a paged cache (the keys are not one dense"
+                    + " tensor; use a dense cache to plot)", "weights requested");
         }
         Tensor xd = buf.device("x", x);
         Tensor memd = mem == null ? xd : buf.device("memory", mem);
@@ -170,7 +212,17 @@ public final class MultiHeadAttention {
             scope.rope(RopeParams.builder(q4, q4).offset(past).theta(ropeTheta).build());
             scope.rope(RopeParams.builder(k4, k4).offset(past).theta(ropeTheta).build());
         }
-        if (cache != null) {
+        PagedKv paged = null;
+        if (cache != null && cache.isPaged()) {
+            int[] start = new int[bn];
+            Arrays.fill(start, past);
+            scope.kvAppend(KvAppendParams.builder(k4, v4, cache.k, cache.v, cache.table, start).build());
+            cache.length = past + s;
+            int[] lens = new int[bn];
+            Arrays.fill(lens, past + s);
+            paged = new PagedKv(cache.k, cache.v, cache.table, lens);
+            sk = past + s;
+        } else if (cache != null) {
             scope.copy(k4, cache.slice(cache.k, past, s));
             scope.copy(v4, cache.slice(cache.v, past, s));
             cache.length = past + s;
@@ -187,7 +239,9 @@ public final class MultiHeadAttention {
         }
         Masks masks = mb.build();
         Tensor o = buf.get("o", dtype, bn * s, qd);
-        scope.sdpa(SdpaParams.builder(q4, k4, v4, bshd(o, bn, heads, s)).masks(masks).scale(scale()).build());
+        Tensor o4 = bshd(o, bn, heads, s);
+        scope.sdpa((paged != null ? SdpaParams.builder(q4, paged, o4) : SdpaParams.builder(q4, k4, v4, o4)).masks(masks)
+                .scale(scale()).build());
         Tensor y = c.out != null ? c.out : buf.get("y", dtype, bn, s, embed);
         Check.arg(Arrays.equals(y.shape(), new int[] {bn, s, embed}), "out.shape", Arrays.toString(new int[] {bn, s, embed}),
                 Arrays.toString(y.shape()));
@@ -239,16 +293,51 @@ public final class MultiHeadAttention {
         }
     }
 
-    /** A dense KV cache on the layer's device: K and V {@code [B, Hkv, capacity, D]} and the filled length. */
+    /**
+     * A KV cache on the layer's device and the filled length: dense, K and V
+     * {@code [B, Hkv, capacity, D]} ({@link #newCache}), or paged, K and V pages
+     * {@code [numPages, pageSize, Hkv, D]} with a block table ({@link #newPagedCache}).
+     */
     public static final class KvCache {
         private final MultiHeadAttention layer;
-        private final Tensor k, v;
+        private final Tensor k, v, table;
+        private final int batch, capacity;
         private int length;
 
         KvCache(MultiHeadAttention layer, Tensor k, Tensor v) {
+            this(layer, k, v, null, k.dim(0), k.dim(2));
+        }
+
+        KvCache(MultiHeadAttention layer, Tensor k, Tensor v, Tensor table, int batch, int capacity) {
             this.layer = layer;
             this.k = k;
             this.v = v;
+            this.table = table;
+            this.batch = batch;
+            this.capacity = capacity;
+        }
+
+        /** True for a paged cache. */
+        public boolean isPaged() {
+            return table != null;
+        }
+
+        /** Rows per page of a paged cache; 0 for a dense cache. */
+        public int pageSize() {
+            return table == null ? 0 : k.dim(1);
+        }
+
+        /**
+         * The paged cache's K, V, block table and current lengths (for the paged ops), or null for a
+         * dense cache.
+         */
+        public PagedKv paged() {
+            if (table == null) {
+                return null;
+            }
+            int[] lens = new int[batch];
+            Arrays.fill(lens, Math.max(length, 1));
+            return new PagedKv(k, v, table, lens);
         }
 
         /** Tokens cached so far (the position of the next token). */
@@ -258,12 +347,12 @@ public final class MultiHeadAttention {
 
         /** The most tokens the cache holds. */
         public int capacity() {
-            return k.dim(2);
+            return capacity;
         }
 
         /** B. */
         public int batch() {
-            return k.dim(0);
+            return batch;
         }
 
         /** Forgets every cached token (the memory is kept). */
@@ -271,14 +360,30 @@ public final class MultiHeadAttention {
             length = 0;
         }
 
-        /** The cached keys {@code [B, Hkv, length, D]} (a view of the device cache). */
+        /**
+         * The cached keys {@code [B, Hkv, length, D]} (a view of a dense device cache).
+         *
+         * @throws IllegalStateException for a paged cache (see {@link #paged()})
+         */
         public Tensor keys() {
+            dense();
             return slice(k, 0, length);
         }
 
-        /** The cached values {@code [B, Hkv, length, D]}. */
+        /**
+         * The cached values {@code [B, Hkv, length, D]} (a view of a dense device cache).
+         *
+         * @throws IllegalStateException for a paged cache (see {@link #paged()})
+         */
         public Tensor values() {
+            dense();
             return slice(v, 0, length);
+        }
+
+        private void dense() {
+            if (table != null) {
+                throw new IllegalStateException("a paged cache has no dense key/value view; use paged()");
+            }
         }
 
         Tensor slice(Tensor t, int from, int n) {

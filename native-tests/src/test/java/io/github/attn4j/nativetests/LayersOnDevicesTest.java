@@ -13,7 +13,8 @@ import org.junit.jupiter.api.TestFactory;
 /**
  * The layers on every device backend: multi-head attention against an independent float64 block
  * (self-attention with GQA, RoPE, causal, key padding and the weights; cross-attention), and
- * incremental decoding equal to the full causal forward token by token; F32 and BF16 storage
+ * incremental decoding equal to the full causal forward token by token (dense and paged caches,
+ * page sizes 1, 3 and 16); F32 and BF16 storage
  * PyTorch's golden outputs (nn.MultiheadAttention, a Llama block), Bahdanau attention against float64 and step by step == whole sequence (BF16 with a bound of a few BF16 roundings through two projections).
  */
 class LayersOnDevicesTest {
@@ -30,6 +31,8 @@ class LayersOnDevicesTest {
                         b -> LayerChecks.againstDouble(b, dt, tol))));
                 l.add(DynamicTest.dynamicTest(name + " " + dt + " incremental decoding == full causal", () -> run(name,
                         b -> LayerChecks.incrementalEqualsFull(b, dt, dt == DType.F32 ? 2e-5 : 3e-2))));
+                l.add(DynamicTest.dynamicTest(name + " " + dt + " paged decoding == full causal == dense cache", () -> run(
+                        name, b -> LayerChecks.pagedEqualsFullAndDense(b, dt, dt == DType.F32 ? 2e-5 : 3e-2, 1, 3, 16))));
                 l.add(DynamicTest.dynamicTest(name + " " + dt + " bahdanau against float64, step by step", () -> run(name,
                         b -> LayerChecks.additiveChecks(b, dt, tol))));
                 l.add(DynamicTest.dynamicTest(name + " " + dt + " golden files from PyTorch", () -> run(name,
