@@ -13,7 +13,8 @@ import java.util.SplittableRandom;
 /**
  * The layers' backward checked against central finite differences of an independent float64
  * forward (no attn4j op inside), and backends against each other. The loss is
- * {@code L = sum(dY * Y)} for a fixed random dY, so dL/dY = dY is what the layer's backward takes.
+ * {@code L = sum(dY * Y)} for a fixed random dY (dContext for Bahdanau attention), so dL/dY = dY
+ * is what the layer's backward takes.
  * A failed check throws {@link AssertionError}.
  */
 public final class LayerGradChecks {
@@ -263,6 +264,137 @@ public final class LayerGradChecks {
             m = Math.max(m, Math.abs(v));
         }
         return m;
+    }
+
+    /**
+     * One Bahdanau attention case: encoder states {@code h [B, Sk, Dk]}, decoder states
+     * {@code s [B, Sq, Dq]}, weights {@code wq [A, Dq]}, {@code wk [A, Dk]}, {@code w [A]}, optional
+     * {@code b [A]}, key padding lengths (or null) and the gradient of the context {@code dc [B, Sq, Dk]}.
+     *
+     * @param name    what the case covers
+     * @param h       encoder states
+     * @param s       decoder states
+     * @param wq      query projection
+     * @param wk      key projection
+     * @param w       score vector
+     * @param b       tanh bias, or null
+     * @param lengths key padding lengths, or null
+     * @param dc      dL/dContext
+     */
+    public record AdditiveCase(String name, Tensor h, Tensor s, Tensor wq, Tensor wk, Tensor w, Tensor b, int[] lengths,
+            Tensor dc) {}
+
+    /** The Bahdanau gradient cases: {@link #additiveCase} takes an index below this. */
+    public static final int ADDITIVE_CASES = 2;
+
+    /** Case {@code i}: 0 with a tanh bias and key padding; 1 without either (Sq = 1, a step). */
+    public static AdditiveCase additiveCase(int i) {
+        SplittableRandom r = new SplittableRandom(400 + i);
+        int bn = 2, sk = i == 0 ? 6 : 5, sq = i == 0 ? 3 : 1, dk = 5, dq = 4, a = 6;
+        Tensor wq = LayerChecks.random(r, 0.8f, a, dq), wk = LayerChecks.random(r, 0.8f, a, dk);
+        Tensor w = LayerChecks.random(r, 1f, a), b = i == 0 ? LayerChecks.random(r, 0.3f, a) : null;
+        return new AdditiveCase(i == 0 ? "tanh bias, key padding" : "no bias, no padding, one step",
+                LayerChecks.random(r, 1f, bn, sk, dk), LayerChecks.random(r, 1f, bn, sq, dq), wq, wk, w, b,
+                i == 0 ? new int[] {6, 4} : null, LayerChecks.random(r, 1f, bn, sq, dk));
+    }
+
+    private static Map<String, double[]> params(AdditiveCase c) {
+        Map<String, double[]> p = new LinkedHashMap<>();
+        p.put("encoder", d(c.h));
+        p.put("decoder", d(c.s));
+        p.put("wq", d(c.wq));
+        p.put("wk", d(c.wk));
+        p.put("w", d(c.w));
+        if (c.b != null) {
+            p.put("b", d(c.b));
+        }
+        return p;
+    }
+
+    /** {@code L = sum(dC * C)} of Bahdanau attention in float64. */
+    private static double loss(AdditiveCase c, Map<String, double[]> p) {
+        int bn = c.h.dim(0), sk = c.h.dim(1), dk = c.h.dim(2), sq = c.s.dim(1), dq = c.s.dim(2), a = c.w.dim(0);
+        double[] h = p.get("encoder"), s = p.get("decoder"), w = p.get("w"), bias = p.get("b");
+        double[] qp = linear(s, bn * sq, dq, p.get("wq"), null), kp = linear(h, bn * sk, dk, p.get("wk"), null);
+        double[] dc = d(c.dc);
+        double l = 0;
+        for (int b = 0; b < bn; b++) {
+            int len = c.lengths == null ? sk : c.lengths[b];
+            for (int i = 0; i < sq; i++) {
+                double[] e = new double[len];
+                double mx = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < len; j++) {
+                    double acc = 0;
+                    for (int x = 0; x < a; x++) {
+                        acc += w[x] * Math.tanh(qp[(b * sq + i) * a + x] + kp[(b * sk + j) * a + x] + (bias == null ? 0 : bias[x]));
+                    }
+                    e[j] = acc;
+                    mx = Math.max(mx, acc);
+                }
+                double sum = 0;
+                for (int j = 0; j < len; j++) {
+                    e[j] = Math.exp(e[j] - mx);
+                    sum += e[j];
+                }
+                for (int j = 0; j < len; j++) {
+                    for (int y = 0; y < dk; y++) {
+                        l += dc[(b * sq + i) * dk + y] * e[j] / sum * h[(b * sk + j) * dk + y];
+                    }
+                }
+            }
+        }
+        return l;
+    }
+
+    /** Central finite differences of the Bahdanau loss in float64 (step 1e-5) for every parameter. */
+    public static Map<String, double[]> finiteDifferences(AdditiveCase c) {
+        Map<String, double[]> p = params(c);
+        Map<String, double[]> grads = new LinkedHashMap<>();
+        double h = 1e-5;
+        for (Map.Entry<String, double[]> en : p.entrySet()) {
+            double[] a = en.getValue();
+            double[] gr = new double[a.length];
+            for (int i = 0; i < a.length; i++) {
+                double v = a[i];
+                a[i] = v + h;
+                double lp = loss(c, p);
+                a[i] = v - h;
+                double lm = loss(c, p);
+                a[i] = v;
+                gr[i] = (lp - lm) / (2 * h);
+            }
+            grads.put(en.getKey(), gr);
+        }
+        return grads;
+    }
+
+    /**
+     * {@link io.github.attn4j.layers.AdditiveAttention#backward} on {@code backend} in {@code dt} (a
+     * step's {@code [B, Dq]} form when Sq = 1): the gradients by name, read back as floats.
+     */
+    public static Map<String, float[]> layerGradients(Backend backend, DType dt, AdditiveCase c) {
+        try (Scope scope = backend.newScope()) {
+            io.github.attn4j.layers.AdditiveAttention att = io.github.attn4j.layers.AdditiveAttention.create(scope, dt, c.wq, c.wk,
+                    c.w, c.b);
+            io.github.attn4j.layers.AdditiveAttention.Encoded enc = att.encode(LayerChecks.convert(c.h, dt),
+                    c.lengths == null ? new int[0] : c.lengths);
+            Tensor s = LayerChecks.convert(c.s, dt), dc = LayerChecks.convert(c.dc, dt);
+            if (c.s.dim(1) == 1) {
+                s = s.view(0, new int[] {s.dim(0), s.dim(2)}, new long[] {s.dim(2), 1});
+                dc = dc.view(0, new int[] {dc.dim(0), dc.dim(2)}, new long[] {dc.dim(2), 1});
+            }
+            io.github.attn4j.layers.AdditiveAttention.Gradients g = att.backward(enc, s, dc);
+            Map<String, float[]> out = new LinkedHashMap<>();
+            out.put("encoder", LayerChecks.readBack(scope, g.encoder()));
+            out.put("decoder", LayerChecks.readBack(scope, g.decoder()));
+            out.put("wq", LayerChecks.readBack(scope, g.wq()));
+            out.put("wk", LayerChecks.readBack(scope, g.wk()));
+            out.put("w", LayerChecks.readBack(scope, g.w()));
+            if (g.b() != null) {
+                out.put("b", LayerChecks.readBack(scope, g.b()));
+            }
+            return out;
+        }
     }
 
     /** Floats as doubles, by name (to compare one backend with another). */

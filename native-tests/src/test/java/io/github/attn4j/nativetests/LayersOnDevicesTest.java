@@ -2,9 +2,7 @@ package io.github.attn4j.nativetests;
 
 import io.github.attn4j.Backend;
 import io.github.attn4j.DType;
-import io.github.attn4j.cpu.CpuBackend;
 import io.github.attn4j.testing.LayerChecks;
-import io.github.attn4j.testing.LayerGradChecks;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
@@ -18,9 +16,8 @@ import org.junit.jupiter.api.TestFactory;
  * cross-attention); incremental decoding equal to the full causal forward token by token (dense
  * cache, and paged caches of page sizes 1, 3 and 16, equal to the dense one too); PyTorch's golden
  * outputs (nn.MultiheadAttention, a Llama block); Bahdanau attention against float64 and step by
- * step == whole sequence (BF16 with a bound of a few BF16 roundings through two projections). And
- * the multi-head attention backward (F32): every gradient equal to the reference backend's and to
- * float64 finite differences.
+ * step == whole sequence (BF16 with a bound of a few BF16 roundings through two projections).
+ * The layers' backward: {@code LayerBackwardOnDevicesTest}.
  */
 class LayersOnDevicesTest {
     /** The golden files of bench/golden/make_golden.py (surefire runs in the module folder). */
@@ -44,32 +41,10 @@ class LayersOnDevicesTest {
                         b -> LayerChecks.golden(b, dt, GOLDEN, tol))));
             }
         }
-        for (String name : List.of("opencl", "cuda")) {
-            for (int i = 0; i < LayerGradChecks.MHA_CASES; i++) {
-                int c = i;
-                l.add(DynamicTest.dynamicTest(name + " F32 mha backward == reference, case " + i, () -> run(name,
-                        b -> mhaBackward(b, c))));
-            }
-        }
         return l.stream();
     }
 
-    /**
-     * The layer's gradients on a device backend against the reference backend's (the float64 ops,
-     * fp32 storage between them) and against float64 finite differences.
-     */
-    private static void mhaBackward(Backend device, int i) {
-        LayerGradChecks.MhaCase c = LayerGradChecks.mhaCase(i);
-        java.util.Map<String, float[]> got = LayerGradChecks.layerGradients(device, DType.F32, c);
-        try (Backend cpu = new CpuBackend()) {
-            LayerGradChecks.compare(device.name() + " vs reference, case " + i + " (" + c.name() + ")",
-                    LayerGradChecks.asDouble(LayerGradChecks.layerGradients(cpu, DType.F32, c)), got, 2e-5);
-        }
-        LayerGradChecks.compare(device.name() + " vs finite differences, case " + i, LayerGradChecks.finiteDifferences(c), got,
-                4e-5);
-    }
-
-    private static void run(String name, java.util.function.Consumer<Backend> check) {
+    static void run(String name, java.util.function.Consumer<Backend> check) {
         String why = Requirement.unavailableReason(name);
         if (why != null && !Requirement.isRequired(name)) {
             Assumptions.abort(name + " is unavailable: " + why);
