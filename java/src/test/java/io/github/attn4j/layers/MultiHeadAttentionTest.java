@@ -9,6 +9,7 @@ import io.github.attn4j.Scope;
 import io.github.attn4j.Tensor;
 import io.github.attn4j.cpu.CpuBackend;
 import io.github.attn4j.testing.LayerChecks;
+import io.github.attn4j.testing.LayerHalfChecks;
 import io.github.attn4j.weights.AttentionWeights;
 import org.junit.jupiter.api.Test;
 
@@ -73,6 +74,16 @@ class MultiHeadAttentionTest {
     void additiveAgainstDoubleAndStepByStep() {
         try (Backend cpu = new CpuBackend()) {
             LayerChecks.additiveChecks(cpu, DType.F32, 1e-5);
+        }
+    }
+
+    @Test
+    void halfStorageWithinTwiceTheNaiveError() {
+        try (Backend cpu = new CpuBackend()) {
+            for (DType dt : new DType[] {DType.F16, DType.BF16}) {
+                assertEquals(6, LayerHalfChecks.mha(cpu, dt, GoldenTest.DIR));
+                assertEquals(2, LayerHalfChecks.additive(cpu, dt));
+            }
         }
     }
 

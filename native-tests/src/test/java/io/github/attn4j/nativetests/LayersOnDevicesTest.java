@@ -3,6 +3,7 @@ package io.github.attn4j.nativetests;
 import io.github.attn4j.Backend;
 import io.github.attn4j.DType;
 import io.github.attn4j.testing.LayerChecks;
+import io.github.attn4j.testing.LayerHalfChecks;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
@@ -17,7 +18,9 @@ import org.junit.jupiter.api.TestFactory;
  * cache, and paged caches of page sizes 1, 3 and 16, equal to the dense one too); PyTorch's golden
  * outputs (nn.MultiheadAttention, a Llama block); Bahdanau attention against float64 and step by
  * step == whole sequence (BF16 with a bound of a few BF16 roundings through two projections).
- * The layers' backward: {@code LayerBackwardOnDevicesTest}.
+ * F16 and BF16 storage under the FlashAttention rule ({@link LayerHalfChecks}): multi-head
+ * attention (self, cross, and PyTorch's golden outputs) and Bahdanau attention within twice the
+ * error of a naive layer in the same dtype. The layers' backward: {@code LayerBackwardOnDevicesTest}.
  */
 class LayersOnDevicesTest {
     /** The golden files of bench/golden/make_golden.py (surefire runs in the module folder). */
@@ -39,6 +42,14 @@ class LayersOnDevicesTest {
                         b -> LayerChecks.additiveChecks(b, dt, tol))));
                 l.add(DynamicTest.dynamicTest(name + " " + dt + " golden files from PyTorch", () -> run(name,
                         b -> LayerChecks.golden(b, dt, GOLDEN, tol))));
+            }
+        }
+        for (String name : List.of("opencl", "cuda")) {
+            for (DType dt : new DType[] {DType.F16, DType.BF16}) {
+                l.add(DynamicTest.dynamicTest(name + " " + dt + " mha within 2x the naive error (float64, golden files)",
+                        () -> run(name, b -> LayerHalfChecks.mha(b, dt, GOLDEN))));
+                l.add(DynamicTest.dynamicTest(name + " " + dt + " bahdanau within 2x the naive error", () -> run(name,
+                        b -> LayerHalfChecks.additive(b, dt))));
             }
         }
         return l.stream();
