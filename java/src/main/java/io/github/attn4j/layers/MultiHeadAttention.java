@@ -459,7 +459,7 @@ public final class MultiHeadAttention {
                 return null;
             }
             int[] lens = new int[batch];
-            Arrays.fill(lens, Math.max(length, 1));
+            Arrays.fill(lens, length);
             return new PagedKv(k, v, table, lens);
         }
 

@@ -65,6 +65,9 @@ class MultiHeadAttentionTest {
                     Tensor.of(new float[2 * 24], 2, 1, 24)).cache(c).weights(true).build()));
             assertThrows(IllegalStateException.class, c::keys);
             assertEquals(3, c.paged().kvLengths()[1]);
+            c.reset();
+            assertEquals(0, c.paged().kvLengths()[0]);
+            assertEquals(null, mha.newCache(2, 4).paged());
             assertEquals("cache batch: expected 1, got 2", assertThrows(IllegalArgumentException.class,
                     () -> mha.forward(Tensor.of(new float[24], 1, 1, 24), c)).getMessage());
         }
