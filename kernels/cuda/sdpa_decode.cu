@@ -331,8 +331,12 @@ ATTN_DEV void sdpa_combine(const attn_sdpa_params& p, const float* __restrict__ 
 
 } // namespace attn
 
+/* __launch_bounds__ minimum blocks per SM: caps registers at 65536 / (4 * 128) = 128, where ptxas' own
+ * choice (64 to 96 on sm_80..sm_90) spilled. */
+#define ATTN_DECODE_MIN_BLOCKS 4
+
 #define ATTN_DECODE_ENTRY(name, S, E, DMAX)                                                                      \
-    extern "C" __global__ void __launch_bounds__(attn::DecodeTile<DMAX>::THREADS) name(                          \
+    extern "C" __global__ void __launch_bounds__(attn::DecodeTile<DMAX>::THREADS, ATTN_DECODE_MIN_BLOCKS) name(  \
         attn_sdpa_params p, const E* __restrict__ q, const E* __restrict__ k, const E* __restrict__ v,           \
         E* __restrict__ o, float* __restrict__ lse, const unsigned char* __restrict__ mask,                      \
         const float* __restrict__ bias, const float* __restrict__ alibi, const int* __restrict__ kv_len,          \

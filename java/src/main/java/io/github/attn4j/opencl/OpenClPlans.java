@@ -273,9 +273,6 @@ final class OpenClPlans {
         return x ? 1 : 0;
     }
 
-    /** Entry stems of the split-KV decode kernels (OpenCL only: {@code kernels/opencl/sdpa_decode.cl}). */
-    static final String DECODE = "attn_sdpa_decode", COMBINE = "attn_sdpa_combine";
-
     /** Keys per online-softmax step of the decode kernel. */
     static final int DECODE_BN = 16;
 
@@ -336,9 +333,9 @@ final class OpenClPlans {
             c.put("PAGED", 1);
         }
         String dt = dt(s.dtype());
-        Plan.Step dec = new Plan.Step("sdpa_decode", DECODE + "_" + dt, c, new long[] {splits, items},
+        Plan.Step dec = new Plan.Step("sdpa_decode", KernelId.SDPA_DECODE.entry(s.dtype()), c, new long[] {splits, items},
                 new long[] {1, 1}, 0, KernelArgs.sdpaDecode(s, oPart, lsePart, splits));
-        Plan.Step comb = new Plan.Step("sdpa_decode", COMBINE + "_" + dt, c, new long[] {rows}, new long[] {1}, 0,
+        Plan.Step comb = new Plan.Step("sdpa_decode", KernelId.SDPA_COMBINE.entry(s.dtype()), c, new long[] {rows}, new long[] {1}, 0,
                 KernelArgs.sdpaCombine(s, oPart, lsePart, splits));
         String name = String.format(Locale.ROOT, "decode-splitkv%d-gqa%d-%s-d%d-dv%d%s", splits, s.group(), dt,
                 s.headDim(), s.headDimV(), s.isPaged() ? "-paged" : "");
