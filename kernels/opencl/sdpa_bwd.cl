@@ -42,6 +42,9 @@
 #ifndef HAS_DBIAS
 #define HAS_DBIAS 0
 #endif
+#ifndef BWD_CPU
+#define BWD_CPU 0
+#endif
 
 #define BLOCK_OWN (WG * ROWS)
 #define NCH (BLOCK / VW)
@@ -113,6 +116,7 @@ __kernel void ENTRY(attn_sdpa_bwd_pre)(const attn_sdpa_bwd_params p, __global co
     ws[n + r] = (i >= ql || l == -INFINITY) ? INFINITY : l * ATTN_LOG2E;
 }
 
+#if !BWD_CPU
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void ENTRY(attn_sdpa_bwd_dkdv)(const attn_sdpa_bwd_params p, __global const st_t *q, __global const st_t *k,
         __global const st_t *v, __global const st_t *o, __global const st_t *dout, __global const float *lse,
         __global st_t *dq, __global st_t *dk, __global st_t *dv, __global float *dbias, __global float *ws,
@@ -317,6 +321,8 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void ENTRY(attn_sdpa_bw
     }
 }
 
+#endif /* !BWD_CPU */
+
 /* The K tile transposed (kt[d * BLOCK + t]), optionally row-major too (krow[t * D_PAD + d]), and the
  * V tile transposed (vt[x * BLOCK + t]); keys outside [j0, j0 + nvalid) and padding are zero. */
 inline void bwd_load_kv(const attn_sdpa_bwd_params p, __global const st_t *k, __global const st_t *v,
@@ -427,6 +433,7 @@ inline void bwd_tile_ds(const attn_sdpa_bwd_params p, __global const uchar *mask
     }
 }
 
+#if !BWD_CPU
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void ENTRY(attn_sdpa_bwd_dq)(const attn_sdpa_bwd_params p, __global const st_t *q, __global const st_t *k,
         __global const st_t *v, __global const st_t *o, __global const st_t *dout, __global const float *lse,
         __global st_t *dq, __global st_t *dk, __global st_t *dv, __global float *dbias, __global float *ws,
@@ -508,6 +515,8 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void ENTRY(attn_sdpa_bw
     }
 }
 
+#endif /* !BWD_CPU */
+
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void ENTRY(attn_sdpa_bwd_dbias)(const attn_sdpa_bwd_params p, __global const st_t *q, __global const st_t *k,
         __global const st_t *v, __global const st_t *o, __global const st_t *dout, __global const float *lse,
         __global st_t *dq, __global st_t *dk, __global st_t *dv, __global float *dbias, __global float *ws,
@@ -585,3 +594,310 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void ENTRY(attn_sdpa_bw
         }
     }
 }
+
+#if BWD_CPU
+/*
+ * The CPU forms of attn_sdpa_bwd_dkdv and attn_sdpa_bwd_dq (BWD_CPU = 1; same entries, arguments and
+ * results as the work-group forms above), for CPU devices (PoCL): one work-item per work-group, no
+ * barrier and no local memory, so PoCL emits straight-line vector code, with the products written as
+ * register micro-kernels in which the BK = 2 * VW keys of a tile are the vector lanes:
+ *   S[r][:]  = sum_d  q[r][d]  * kt[d][:]      (BI rows x 2 vectors of accumulators)
+ *   dP[r][:] = sum_x  dO[r][x] * vt[x][:]
+ *   dV[t][:] += sum_r P[r][t]  * dO[r][:],  dK[t][:] += sum_r dS[r][t] * q[r][:]   (dK/dV form)
+ *   dQ[r][:] += sum_t dS[r][t] * K[t][:]                                           (dQ form)
+ * kt/vt are the K/V tile transposed into private memory. A tile whose every (row, key) pair is live
+ * takes plain fmas; a boundary tile (window, lengths, bool mask, rows or keys past the ends) selects
+ * each masked pair away, so NaN in a masked row cannot leak. The planner sends no softcap, bias,
+ * ALiBi or dBias here (the work-group form takes those) and only unit-stride rows of multiples of VW.
+ */
+#if HEAD_DIM % VW != 0 || HEAD_DIM_V % VW != 0
+#error "BWD_CPU needs HEAD_DIM and HEAD_DIM_V to be multiples of VW"
+#endif
+#define BK (2 * VW) /* a multiple of 8 for VW in {4, 8, 16}; at most 32 (the live bits are a uint) */
+#define BI 4
+#define BQ_STEPS 4
+#define BQ (BI * BQ_STEPS)
+
+/* The per-row state of a BI-row step: LSE (log2 units, +inf when dead), Delta, key range; dead rows
+ * (past q_len or seq_q) get an empty range. Returns whether every pair of the rows and keys
+ * [j0, j0 + BK) is live (no per-element test needed). */
+inline bool bwd_cpu_rows(const attn_sdpa_bwd_params p, __global const float *ws, long wrow, int i0, int nr,
+                         int ql, int kvl, int j0, int jn, float *l2, float *dl, int *lo, int *hi) {
+    const long nrows = (long)p.batch * p.heads_q * p.seq_q;
+    bool full = !HAS_BOOL_MASK && nr == BI && jn == BK;
+    for (int r = 0; r < BI; r++) {
+        const int i = i0 + r;
+        const bool in = r < nr && i < ql;
+        l2[r] = in ? ws[nrows + wrow + i] : INFINITY;
+        dl[r] = in ? ws[wrow + i] : 0.0f;
+        lo[r] = 0;
+        hi[r] = 0;
+        if (in) {
+            mask_key_range(p.m, i, p.seq_k, kvl, &lo[r], &hi[r]);
+        }
+        full = full && in && lo[r] <= j0 && j0 + BK <= hi[r];
+    }
+    return full;
+}
+
+/* a0[r], a1[r] = sum_d (src[rows[r] + d] * scale) * tt[d * BK + (lanes 0..BK)]: BI rows of a product
+ * whose BK keys are the vector lanes (tt is a K or V tile transposed), 2 x BI accumulators. */
+#define BWD_CPU_LANES(a0, a1, tt, src, rows, n, scale)                                                      \
+    do {                                                                                                   \
+        _Pragma("unroll") for (int r_ = 0; r_ < BI; r_++) {                                                \
+            (a0)[r_] = (fv)(0.0f);                                                                         \
+            (a1)[r_] = (fv)(0.0f);                                                                         \
+        }                                                                                                  \
+        for (int d_ = 0; d_ < (n); d_++) {                                                                 \
+            const fv t0_ = VLOAD_W(0, (tt) + d_ * BK), t1_ = VLOAD_W(1, (tt) + d_ * BK);                   \
+            _Pragma("unroll") for (int r_ = 0; r_ < BI; r_++) {                                            \
+                const fv x_ = (fv)(LOAD_ST(src, (rows)[r_] + d_) * (scale));                                \
+                (a0)[r_] = fma(x_, t0_, (a0)[r_]);                                                         \
+                (a1)[r_] = fma(x_, t1_, (a1)[r_]);                                                         \
+            }                                                                                              \
+        }                                                                                                  \
+    } while (0)
+
+/* S and dP of BI rows against the transposed tile, then P and dS (0 where masked) into pr/dsr and the
+ * live bits ok[r] (bit t: pair (r, t) is live). q rows are read scaled by qscale (log2 units); the
+ * element offsets of the q and dO rows (clamped to the last live one) are left in qr, dr. */
+inline void bwd_cpu_tile(const attn_sdpa_bwd_params p, __global const st_t *q, __global const st_t *dout,
+                         __global const uchar *mask, long qb, long db, int b, int h, int i0, int nr, int j0, int jn,
+                         bool full, float qscale, const float *kt, const float *vt, const float *l2,
+                         const float *dl, const int *lo, const int *hi, float pr[BI][BK], float dsr[BI][BK],
+                         uint *ok, long *qr, long *dr) {
+    for (int r = 0; r < BI; r++) {
+        const int ic = i0 + min(r, nr - 1);
+        qr[r] = qb + ic * p.q_ss;
+        dr[r] = db + ic * p.do_ss;
+    }
+    fv s0[BI], s1[BI], d0[BI], d1[BI];
+    BWD_CPU_LANES(s0, s1, kt, q, qr, HEAD_DIM, qscale);
+    BWD_CPU_LANES(d0, d1, vt, dout, dr, HEAD_DIM_V, 1.0f);
+    for (int r = 0; r < BI; r++) {
+        const fv p0 = exp2(s0[r] - (fv)(l2[r])), p1 = exp2(s1[r] - (fv)(l2[r]));
+        VSTORE_W(p0, 0, pr[r]);
+        VSTORE_W(p1, 1, pr[r]);
+        VSTORE_W(p0 * (d0[r] - (fv)(dl[r])), 0, dsr[r]);
+        VSTORE_W(p1 * (d1[r] - (fv)(dl[r])), 1, dsr[r]);
+        uint bits = 0xffffffffu;
+        if (!full) {
+            bits = 0;
+            const int i = i0 + r;
+            for (int t = 0; t < BK; t++) {
+                const int j = j0 + t;
+                const bool live = r < nr && t < jn && j >= lo[r] && j < hi[r]
+                                  && mask_bool(p.m, mask, b, h, min(i, p.seq_q - 1), min(j, p.seq_k - 1));
+                pr[r][t] = live ? pr[r][t] : 0.0f;
+                dsr[r][t] = live ? dsr[r][t] : 0.0f;
+                bits |= live ? (1u << t) : 0u;
+            }
+        }
+        ok[r] = bits;
+    }
+}
+
+/* a[u] += sum_r w[r][t0 + u] * y[r] for u < 8 (8 independent accumulator chains); with masked, a pair
+ * whose live bit is clear is selected away. A macro, not a function: PoCL's compiler keeps a function
+ * taking these arrays out of line and moves them through memory. masked is a constant at each use. */
+#define BWD_CPU_ACC8(a, w, y, t0, ok, masked)                                                               \
+    do {                                                                                                   \
+        _Pragma("unroll") for (int rr_ = 0; rr_ < BI; rr_++) {                                             \
+            _Pragma("unroll") for (int uu_ = 0; uu_ < 8; uu_++) {                                          \
+                const fv f_ = fma((fv)((w)[rr_][(t0) + uu_]), (y)[rr_], (a)[uu_]);                          \
+                (a)[uu_] = (!(masked) || (((ok)[rr_] >> ((t0) + uu_)) & 1u)) ? f_ : (a)[uu_];                \
+            }                                                                                              \
+        }                                                                                                  \
+    } while (0)
+
+/* acc[t][c] += sum_r w[r][t] * src[rows[r] + c * VW] for the BK keys t and nch chunks c: one VW-wide chunk
+ * of the BI source rows at a time, 8 keys at once (8 independent accumulator chains keep both FMA pipes
+ * busy); uses full and ok of the enclosing step. */
+#define BWD_CPU_UPDATE(acc, w, src, rows, nch)                                                              \
+    do {                                                                                                   \
+        for (int c_ = 0; c_ < (nch); c_++) {                                                               \
+            fv y_[BI];                                                                                     \
+            _Pragma("unroll") for (int r_ = 0; r_ < BI; r_++) {                                            \
+                y_[r_] = LOADN_ST(VW, src, (rows)[r_] + c_ * VW);                                          \
+            }                                                                                              \
+            for (int t0_ = 0; t0_ < BK; t0_ += 8) {                                                        \
+                fv a_[8];                                                                                  \
+                _Pragma("unroll") for (int u_ = 0; u_ < 8; u_++) {                                         \
+                    a_[u_] = (acc)[t0_ + u_][c_];                                                          \
+                }                                                                                          \
+                if (full) {                                                                                \
+                    BWD_CPU_ACC8(a_, w, y_, t0_, ok, false);                                               \
+                } else {                                                                                   \
+                    BWD_CPU_ACC8(a_, w, y_, t0_, ok, true);                                                \
+                }                                                                                          \
+                _Pragma("unroll") for (int u_ = 0; u_ < 8; u_++) {                                         \
+                    (acc)[t0_ + u_][c_] = a_[u_];                                                          \
+                }                                                                                          \
+            }                                                                                              \
+        }                                                                                                  \
+    } while (0)
+
+/* kt[d * BK + t] = K[j0 + t, d] and vt[x * BK + t] = V[j0 + t, x]; keys t >= jn are 0. */
+inline void bwd_cpu_load_kv(const attn_sdpa_bwd_params p, __global const st_t *k, __global const st_t *v, long kb,
+                            long vb, int j0, int jn, float *kt, float *vt) {
+    for (int t = 0; t < BK; t++) {
+        const bool in = t < jn;
+        const long kr = kb + (long)(j0 + min(t, jn - 1)) * p.k_ss, vr = vb + (long)(j0 + min(t, jn - 1)) * p.v_ss;
+        for (int d = 0; d < HEAD_DIM; d++) {
+            kt[d * BK + t] = in ? LOAD_ST(k, kr + d) : 0.0f;
+        }
+        for (int x = 0; x < HEAD_DIM_V; x++) {
+            vt[x * BK + t] = in ? LOAD_ST(v, vr + x) : 0.0f;
+        }
+    }
+}
+
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd_dkdv)(const attn_sdpa_bwd_params p, __global const st_t *q, __global const st_t *k,
+        __global const st_t *v, __global const st_t *o, __global const st_t *dout, __global const float *lse,
+        __global st_t *dq, __global st_t *dk, __global st_t *dv, __global float *dbias, __global float *ws,
+        __global const uchar *mask, __global const float *bias, __global const float *alibi,
+        __global const int *kv_len, __global const int *q_len) {
+    const int j0 = get_group_id(0) * BK;
+    const int bk = get_group_id(1);
+    const int b = bk / p.heads_kv, hk = bk - b * p.heads_kv;
+    const int kvl = mask_kv_len(kv_len, b, p.seq_k);
+    const int ql = mask_q_len(q_len, b, p.seq_q);
+    const int jn = max(0, min(BK, kvl - j0)); /* live keys of the tile */
+    float kt[HEAD_DIM * BK], vt[HEAD_DIM_V * BK];
+    fv dka[BK][HEAD_DIM / VW], dva[BK][HEAD_DIM_V / VW];
+    for (int t = 0; t < BK; t++) {
+        for (int c = 0; c < HEAD_DIM / VW; c++) {
+            dka[t][c] = (fv)(0.0f);
+        }
+        for (int c = 0; c < HEAD_DIM_V / VW; c++) {
+            dva[t][c] = (fv)(0.0f);
+        }
+    }
+    int ib = 0, ie = 0;
+    if (jn > 0) {
+        bwd_cpu_load_kv(p, k, v, p.k_off + b * p.k_sb + hk * p.k_sh, p.v_off + b * p.v_sb + hk * p.v_sh, j0, jn, kt, vt);
+        bwd_query_range(p.m, j0, j0 + jn - 1, p.seq_q, ql, &ib, &ie);
+    }
+    for (int g = 0; g < p.group && ie > ib; g++) {
+        const int h = hk * p.group + g;
+        const long qb = p.q_off + b * p.q_sb + h * p.q_sh, db = p.do_off + b * p.do_sb + h * p.do_sh;
+        const long wrow = ((long)b * p.heads_q + h) * p.seq_q;
+        for (int i0 = ib; i0 < ie; i0 += BI) {
+            const int nr = min(BI, ie - i0);
+            float l2[BI], dl[BI], pr[BI][BK], dsr[BI][BK];
+            int lo[BI], hi[BI];
+            uint ok[BI];
+            const bool full = bwd_cpu_rows(p, ws, wrow, i0, nr, ql, kvl, j0, jn, l2, dl, lo, hi);
+            long qr[BI], dr[BI];
+            bwd_cpu_tile(p, q, dout, mask, qb, db, b, h, i0, nr, j0, jn, full, p.scale_log2, kt, vt, l2, dl, lo, hi,
+                         pr, dsr, ok, qr, dr);
+            /* dV += P^T dO and dK += dS^T Q */
+            BWD_CPU_UPDATE(dva, pr, dout, dr, HEAD_DIM_V / VW);
+            BWD_CPU_UPDATE(dka, dsr, q, qr, HEAD_DIM / VW);
+        }
+    }
+    /* every key of the tile below Sk is written once: keys no live row attends get 0 */
+    const long dkb = p.dk_off + b * p.dk_sb + hk * p.dk_sh, dvb = p.dv_off + b * p.dv_sb + hk * p.dv_sh;
+    for (int t = 0; t < BK && j0 + t < p.seq_k; t++) {
+        const int j = j0 + t;
+        for (int c = 0; c < HEAD_DIM / VW; c++) {
+            STOREN_ST(VW, dk, dkb + j * p.dk_ss + c * VW, dka[t][c] * (fv)(p.scale));
+        }
+        for (int c = 0; c < HEAD_DIM_V / VW; c++) {
+            STOREN_ST(VW, dv, dvb + j * p.dv_ss + c * VW, dva[t][c]);
+        }
+    }
+}
+
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd_dq)(const attn_sdpa_bwd_params p, __global const st_t *q, __global const st_t *k,
+        __global const st_t *v, __global const st_t *o, __global const st_t *dout, __global const float *lse,
+        __global st_t *dq, __global st_t *dk, __global st_t *dv, __global float *dbias, __global float *ws,
+        __global const uchar *mask, __global const float *bias, __global const float *alibi,
+        __global const int *kv_len, __global const int *q_len) {
+    /* BQ = BI * BQ_STEPS rows per work-item: each transposed K/V tile serves BQ_STEPS row steps */
+    const int i0 = get_group_id(0) * BQ;
+    const int bh = get_group_id(1);
+    const int b = bh / p.heads_q, h = bh - b * p.heads_q, hk = h / p.group;
+    const int kvl = mask_kv_len(kv_len, b, p.seq_k);
+    const int ql = mask_q_len(q_len, b, p.seq_q);
+    const int nq = min(BQ, p.seq_q - i0);
+    const long qb = p.q_off + b * p.q_sb + h * p.q_sh, db = p.do_off + b * p.do_sb + h * p.do_sh;
+    const long kb = p.k_off + b * p.k_sb + hk * p.k_sh, vb = p.v_off + b * p.v_sb + hk * p.v_sh;
+    const long wrow = ((long)b * p.heads_q + h) * p.seq_q;
+    /* the keys any live row may attend (the bounds grow with i) */
+    const int i_last = min(i0 + nq, ql) - 1;
+    int jb = 0, je = 0, unused = 0;
+    if (i_last >= i0) {
+        mask_key_range(p.m, i0, p.seq_k, kvl, &jb, &unused);
+        mask_key_range(p.m, i_last, p.seq_k, kvl, &unused, &je);
+        jb = max(jb, 0);
+    }
+    fv dqa[BQ][HEAD_DIM / VW];
+    for (int r = 0; r < BQ; r++) {
+        for (int c = 0; c < HEAD_DIM / VW; c++) {
+            dqa[r][c] = (fv)(0.0f);
+        }
+    }
+    float kt[HEAD_DIM * BK], vt[HEAD_DIM_V * BK];
+    for (int j0 = jb; j0 < je; j0 += BK) {
+        const int jn = min(BK, je - j0);
+        bwd_cpu_load_kv(p, k, v, kb, vb, j0, jn, kt, vt);
+        for (int st = 0; st < BQ_STEPS && st * BI < nq; st++) {
+            const int r0 = st * BI, nr = min(BI, nq - r0);
+            float l2[BI], dl[BI], pr[BI][BK], dsr[BI][BK];
+            int lo[BI], hi[BI];
+            uint ok[BI];
+            const bool full = bwd_cpu_rows(p, ws, wrow, i0 + r0, nr, ql, kvl, j0, jn, l2, dl, lo, hi);
+            long qr[BI], dr[BI];
+            bwd_cpu_tile(p, q, dout, mask, qb, db, b, h, i0 + r0, nr, j0, jn, full, p.scale_log2, kt, vt, l2, dl, lo,
+                         hi, pr, dsr, ok, qr, dr);
+            /* dQ += dS K, K rows read in place (the tile was just loaded, so they are in L1), two
+             * VW-wide chunks at a time (2 x BI independent accumulator chains) */
+            for (int c = 0; c < HEAD_DIM / VW; c += 2) {
+                const int c1 = min(c + 1, HEAD_DIM / VW - 1);
+                fv a0[BI], a1[BI];
+#pragma unroll
+                for (int r = 0; r < BI; r++) {
+                    a0[r] = dqa[r0 + r][c];
+                    a1[r] = dqa[r0 + r][c1];
+                }
+                if (full) {
+                    for (int t = 0; t < BK; t++) {
+                        const long kr = kb + (long)(j0 + t) * p.k_ss;
+                        const fv k0 = LOADN_ST(VW, k, kr + c * VW), k1 = LOADN_ST(VW, k, kr + c1 * VW);
+#pragma unroll
+                        for (int r = 0; r < BI; r++) {
+                            a0[r] = fma((fv)(dsr[r][t]), k0, a0[r]);
+                            a1[r] = fma((fv)(dsr[r][t]), k1, a1[r]);
+                        }
+                    }
+                } else {
+                    for (int t = 0; t < jn; t++) {
+                        const long kr = kb + (long)(j0 + t) * p.k_ss;
+                        const fv k0 = LOADN_ST(VW, k, kr + c * VW), k1 = LOADN_ST(VW, k, kr + c1 * VW);
+#pragma unroll
+                        for (int r = 0; r < BI; r++) {
+                            const bool live = (ok[r] >> t) & 1u;
+                            const fv w = (fv)(dsr[r][t]);
+                            a0[r] = live ? fma(w, k0, a0[r]) : a0[r];
+                            a1[r] = live ? fma(w, k1, a1[r]) : a1[r];
+                        }
+                    }
+                }
+#pragma unroll
+                for (int r = 0; r < BI; r++) {
+                    dqa[r0 + r][c1] = a1[r]; /* c1 == c when HEAD_DIM / VW is odd: a0 is stored last */
+                    dqa[r0 + r][c] = a0[r];
+                }
+            }
+        }
+    }
+    const long dqb = p.dq_off + b * p.dq_sb + h * p.dq_sh;
+    for (int r = 0; r < nq; r++) {
+        const int i = i0 + r;
+        for (int c = 0; c < HEAD_DIM / VW; c++) {
+            STOREN_ST(VW, dq, dqb + i * p.dq_ss + c * VW, i < ql ? dqa[r][c] * (fv)(p.scale) : (fv)(0.0f));
+        }
+    }
+}
+#endif /* BWD_CPU */

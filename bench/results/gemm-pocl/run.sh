@@ -7,6 +7,6 @@ out=bench/results/gemm-pocl
 gcc -O2 -march=native -fopenmp bench/peak/fma_peak.c -o /tmp/fma_peak
 { echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"; echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)";
   /tmp/fma_peak; } > "$out/peak.txt"
-java -jar bench/target/attn4j.jar bench --backend opencl --shapes gemm:m=1024:n=1024:k=1024,gemm:m=512:n=512:k=512 \
+java -jar bench/target/attn4j.jar bench --backend opencl --shapes gemm:m=1024:n=1024:k=1024,gemm:m=512:n=512:k=512,gemm:m=2048:n=2048:k=2048 \
     --warmup 2 --iters 10 --out "$out"
 { /tmp/fma_peak; echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"; } >> "$out/peak.txt"

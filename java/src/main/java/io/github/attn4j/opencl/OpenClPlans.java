@@ -52,21 +52,27 @@ final class OpenClPlans {
      * @param smRowPerItem  softmax: 0 = the work-group shapes above; N > 0 = one row per work-item,
      *                      work-groups of one, N work-items per compute unit walking the rows
      *                      (CPUs: no barriers or local memory, VW-wide vectors along the row)
-     * @param decWg         split-KV decode: 0 = a work-item per (split, batch, kv head) (CPUs);
+     * @param gemmCpu       public GEMM: 1 = the CPU form (a work-item per C block, packed B panel,
+     *                      register micro-kernel), 0 = the GPU form (work-group tiles in local memory)
+     * @param bwdCpu        SDPA backward: 1 = the CPU forms of the dK/dV and dQ kernels where the call
+     *                      allows them (a work-item per key or row tile, keys as vector lanes), 0 = the
+     *                      work-group forms always
+     * @param decWg         split-KV decode: 0 = a work-item per (split, batch, block of kv heads) (CPUs);
      *                      N > 0 = a work-group of N items per (split, batch, kv head) (GPUs)
      */
     record Tune(int vw, int sdpaBlockN, int sdpaRows, int sdpaWg, int addBlockN, int addWg, int smShortMax,
-            int smKeysPerThread, int smShortGroup, int smLongThreads, int gemmTile, int smRowPerItem, int decWg) {
+            int smKeysPerThread, int smShortGroup, int smLongThreads, int gemmTile, int smRowPerItem, int gemmCpu,
+            int bwdCpu, int decWg) {
         /**
          * CPUs (PoCL, measured in bench/results/opencl-pocl.md): 16-wide explicit vectors (one zmm),
          * 4 query rows per work-item, 64-key tiles and 64 work-items, so 256 rows share each K/V tile.
          */
-        static final Tune CPU = new Tune(16, 64, 4, 64, 32, 32, 4096, 512, 64, 16, 16, 8, 0);
+        static final Tune CPU = new Tune(16, 64, 4, 64, 32, 32, 4096, 512, 64, 16, 16, 8, 1, 1, 0);
         /**
          * GPUs: one row per work-item, float4 vectors, 128-item groups; softmax rows per work-group;
          * a 64-item work-group per decode split.
          */
-        static final Tune GPU = new Tune(4, 32, 1, 128, 32, 64, 1024, 16, 256, 256, 16, 0, 64);
+        static final Tune GPU = new Tune(4, 32, 1, 128, 32, 64, 1024, 16, 256, 256, 16, 0, 0, 0, 64);
 
         /** The row for a device class with the options' overrides applied (once, when the backend opens). */
         static Tune of(boolean cpu, OpenClOptions o) {
@@ -75,12 +81,12 @@ final class OpenClPlans {
                 return t;
             }
             int[] v = {t.vw, t.sdpaBlockN, t.sdpaRows, t.sdpaWg, t.addBlockN, t.addWg, t.smShortMax, t.smKeysPerThread,
-                t.smShortGroup, t.smLongThreads, t.gemmTile, t.smRowPerItem, t.decWg};
+                t.smShortGroup, t.smLongThreads, t.gemmTile, t.smRowPerItem, t.gemmCpu, t.bwdCpu, t.decWg};
             for (String kv : o.tune().split(",")) {
                 String[] p = kv.trim().split("=");
                 v[OpenClOptions.TUNE_NAMES.indexOf(p[0].trim())] = Integer.parseInt(p[1].trim());
             }
-            return new Tune(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12]);
+            return new Tune(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14]);
         }
     }
 
@@ -174,7 +180,7 @@ final class OpenClPlans {
 
             @Override
             public Plan gemm(GemmParams g) {
-                return OpenClGemmPlan.plan(g, dev);
+                return OpenClGemmPlan.plan(g, dev, t.gemmCpu() != 0);
             }
 
             @Override
@@ -302,9 +308,10 @@ final class OpenClPlans {
         if (m.boolMask() != null || m.bias() != null || m.alibiSlopes() != null || s.hasSoftcap()) {
             return "per-element score work (bool mask, bias, ALiBi or softcap)";
         }
-        if (s.k().stride(3) != 1 || s.v().stride(3) != 1 || s.headDim() % t.vw != 0 || s.headDimV() % t.vw != 0
+        int vw = decodeVw(dev, t);
+        if (s.k().stride(3) != 1 || s.v().stride(3) != 1 || s.headDim() % vw != 0 || s.headDimV() % vw != 0
                 || s.headDim() > 256 || s.headDimV() > 256) {
-            return "K/V rows are not unit-stride multiples of " + t.vw + " up to 256";
+            return "K/V rows are not unit-stride multiples of " + vw + " up to 256";
         }
         if (s.group() > 16) {
             return "more than 16 query heads per kv head";
@@ -313,10 +320,52 @@ final class OpenClPlans {
     }
 
     /**
-     * The split-KV decode plan: a work-item (CPUs) or a work-group of {@code decWg} items (GPUs) per
-     * (split, batch, kv head) with the kv head's query heads packed together, then the combine. Splits
-     * fill the device: at least 8 (split, batch, kv head) per compute unit, at least 256 keys per split, at most 64 splits; a split count of one still runs
-     * the combine (it writes O and LSE from the single partial).
+     * The vector width of the decode kernel: the device's preferred float width (one register: 8 on
+     * AVX2, 16 on AVX-512) where it reports 4, 8 or 16, else the tuning table's; the kernel's register
+     * blocking (2 x GROUP score and output accumulators) is sized for one register per vector.
+     */
+    static int decodeVw(OpenClDevice dev, Tune t) {
+        int w = dev.preferredFloatWidth();
+        return w == 4 || w == 8 || w == 16 ? w : t.vw;
+    }
+
+    /** Private bytes of per-head state (Q and O rows) one decode work-item may hold: half of a 64 KiB L1/L2 budget. */
+    static final int DECODE_STATE_BYTES = 32 << 10;
+
+    /**
+     * The kv heads per decode work-item. Where a kv head's key rows are contiguous (dense BHSD) one
+     * kv head per item: each item then streams two contiguous runs. Where they are not (the NHD page
+     * layout, BSHD: the kv heads interleave row by row), the largest divisor of Hkv whose query heads'
+     * Q and O rows fit {@link #DECODE_STATE_BYTES}: walking several kv heads per key turns the item's
+     * reads into whole [key, kv heads, D] runs, where one kv head per item would touch one 4 KiB page
+     * per key (paged decode ran 2.4-3x slower than dense with one kv head per item).
+     */
+    static int decodeHeadsPerItem(SdpaParams s) {
+        boolean headRowsContiguous = !s.isPaged() && s.k().stride(2) == s.headDim() && s.v().stride(2) == s.headDimV();
+        if (headRowsContiguous) {
+            return 1;
+        }
+        long perHead = 4L * s.group() * (s.headDim() + s.headDimV());
+        int best = 1;
+        for (int h = 1; h <= s.headsKv(); h++) {
+            if (s.headsKv() % h == 0 && h * perHead <= DECODE_STATE_BYTES) {
+                best = h;
+            }
+        }
+        return best;
+    }
+
+    /** Items per work-group of the decode's GPU variant: decWg within the device's limit (a power of two). */
+    static int decodeWg(OpenClDevice dev, Tune t) {
+        return (int) Math.min(t.decWg, pow2Floor(dev.maxWorkGroupSize()));
+    }
+
+    /**
+     * The split-KV decode plan: a work-item per (split, batch, block of kv heads) with the kv heads'
+     * query heads packed together (CPUs), or a work-group of {@code decWg} items per (split, batch,
+     * kv head) (GPUs), then the combine. Splits fill the device: at least 8 work-items (work-groups)
+     * per compute unit, at least 256 keys per split, at most 64 splits; a split count of one still
+     * runs the combine (it writes O and LSE from the single partial).
      */
     private static Plan sdpaDecode(SdpaParams s, OpenClDevice dev, Tune t) {
         int wg = t.decWg > 0 ? decodeWg(dev, t) : 0;
@@ -328,7 +377,8 @@ final class OpenClPlans {
                         + dev.localMemBytes() + " B");
             }
         }
-        long items = (long) s.batch() * s.headsKv();
+        int hkb = wg > 0 ? 1 : decodeHeadsPerItem(s);
+        long items = (long) s.batch() * (s.headsKv() / hkb);
         int keys = s.seqK();
         int want = (int) Math.max(1, ceilDiv(8L * dev.computeUnits(), items));
         int splits = (int) Math.max(1, Math.min(Math.min(want, ceilDiv(keys, 256)), 64));
@@ -344,9 +394,10 @@ final class OpenClPlans {
         Map<String, Object> c = dtypeConstants(s.dtype());
         c.put("HEAD_DIM", s.headDim());
         c.put("HEAD_DIM_V", s.headDimV());
-        c.put("VW", t.vw);
+        c.put("VW", decodeVw(dev, t));
         c.put("GROUP", s.group());
         c.put("DEC_BN", DECODE_BN);
+        c.put("DEC_HKB", hkb);
         c.put("DEC_WG", wg);
         maskConstants(c, s.masks());
         if (s.isPaged()) {
@@ -356,16 +407,12 @@ final class OpenClPlans {
         Plan.Step dec = new Plan.Step("sdpa_decode", KernelId.SDPA_DECODE.entry(s.dtype()), c,
                 new long[] {splits, items}, new long[] {Math.max(1, wg), 1}, 0,
                 KernelArgs.sdpaDecode(s, oPart, lsePart, splits));
-        Plan.Step comb = new Plan.Step("sdpa_decode", KernelId.SDPA_COMBINE.entry(s.dtype()), c, new long[] {rows}, new long[] {1}, 0,
+        Plan.Step comb = new Plan.Step("sdpa_decode", KernelId.SDPA_COMBINE.entry(s.dtype()), c, new long[] {rows},
+                new long[] {1}, 0,
                 KernelArgs.sdpaCombine(s, oPart, lsePart, splits));
-        String name = String.format(Locale.ROOT, "decode-%ssplitkv%d-gqa%d-%s-d%d-dv%d%s", wg > 0 ? "wg" + wg + "-" : "",
-                splits, s.group(), dt, s.headDim(), s.headDimV(), s.isPaged() ? "-paged" : "");
+        String name = String.format(Locale.ROOT, "decode-%ssplitkv%d-gqa%dx%d-%s-d%d-dv%d%s", wg > 0 ? "wg" + wg + "-" : "",
+                splits, s.group(), hkb, dt, s.headDim(), s.headDimV(), s.isPaged() ? "-paged" : "");
         return Plan.of(name, ws, List.of(dec, comb));
-    }
-
-    /** Items per work-group of the decode's GPU variant: decWg within the device's limit (a power of two). */
-    static int decodeWg(OpenClDevice dev, Tune t) {
-        return (int) Math.min(t.decWg, pow2Floor(dev.maxWorkGroupSize()));
     }
 
     private static Plan sdpa(SdpaParams s, OpenClDevice dev, Tune t) {
@@ -567,17 +614,22 @@ final class OpenClPlans {
         }
         int[] wsShape = {2, s.batch(), s.headsQ(), s.seqQ()};
         Tensor wsT = Tensor.of(new Workspace(ws), DType.F32, wsShape, Tensor.contiguousStrides(wsShape), 0);
+        int cpuVw = decodeVw(dev, t);
+        boolean cpuForm = t.bwdCpu() != 0 && bwdCpuProblem(s, cpuVw) == null;
         Map<String, Object> c = dtypeConstants(s.dtype());
         c.put("HEAD_DIM", d);
         c.put("HEAD_DIM_V", dv);
-        c.put("D_PAD", dPad);
-        c.put("DV_PAD", dvPad);
-        c.put("VW", vw);
-        c.put("BLOCK", bn);
+        c.put("D_PAD", cpuForm ? roundUp(d, cpuVw) : dPad);
+        c.put("DV_PAD", cpuForm ? roundUp(dv, cpuVw) : dvPad);
+        c.put("VW", cpuForm ? cpuVw : vw);
+        c.put("BLOCK", cpuForm ? 2 * cpuVw : bn);
         c.put("WG", wg);
         c.put("ROWS", rows);
         c.put("HAS_SOFTCAP", b(s.hasSoftcap()));
         c.put("HAS_DBIAS", b(s.dbias() != null));
+        if (cpuForm) {
+            c.put("BWD_CPU", 1);
+        }
         maskConstants(c, s.masks());
         List<io.github.attn4j.spi.Arg> args = KernelArgs.sdpaBackward(s, wsT);
         DType dt = s.dtype();
@@ -585,6 +637,14 @@ final class OpenClPlans {
         List<Plan.Step> steps = new ArrayList<>();
         steps.add(new Plan.Step("sdpa_bwd", KernelId.SDPA_BWD_PRE.entry(dt), c, new long[] {ceilDiv(nrows, wg), 1},
                 new long[] {wg, 1}, 0, args));
+        if (cpuForm) {
+            steps.add(new Plan.Step("sdpa_bwd", KernelId.SDPA_BWD_DKDV.entry(dt), c, new long[] {ceilDiv(s.seqK(),
+                2L * cpuVw), (long) s.batch() * s.headsKv()}, new long[] {1, 1}, 0, args));
+            steps.add(new Plan.Step("sdpa_bwd", KernelId.SDPA_BWD_DQ.entry(dt), c, new long[] {ceilDiv(s.seqQ(),
+                BWD_CPU_ROWS), (long) s.batch() * s.headsQ()}, new long[] {1, 1}, 0, args));
+            return Plan.of(String.format(Locale.ROOT, "flash-bwd-cpu-%s-d%d-dv%d-k%dx%d", dt(dt), d, dv, 2 * cpuVw,
+                    BWD_CPU_ROWS), ws, steps);
+        }
         steps.add(new Plan.Step("sdpa_bwd", KernelId.SDPA_BWD_DKDV.entry(dt), c, new long[] {ceilDiv(s.seqK(), own),
             (long) s.batch() * s.headsKv()}, new long[] {wg, 1}, 0, args));
         steps.add(new Plan.Step("sdpa_bwd", KernelId.SDPA_BWD_DQ.entry(dt), c, new long[] {ceilDiv(s.seqQ(), own),
@@ -596,6 +656,31 @@ final class OpenClPlans {
         String name = String.format(Locale.ROOT, "flash-bwd-%s-d%d-dv%d-bn%d-r%dx%d%s", dt(dt), d, dv, bn, rows, wg,
                 s.dbias() != null ? "+dbias" : "");
         return Plan.of(name, ws, steps);
+    }
+
+    /** Query rows per work-item of the CPU form of the dQ kernel (BQ = BI * BQ_STEPS in sdpa_bwd.cl). */
+    static final int BWD_CPU_ROWS = 16;
+
+    /**
+     * Why a backward call cannot take the CPU forms of the dK/dV and dQ kernels, or null when it can:
+     * a CPU device, no per-element score work (softcap, bias, ALiBi) and no dBias, unit-stride rows of
+     * every tensor the micro-kernels read or write as vectors, D and Dv multiples of the vector width
+     * up to 256 (the K/V tile and the accumulators live in private memory).
+     */
+    static String bwdCpuProblem(SdpaBackwardParams s, int vw) {
+        Masks m = s.masks();
+        if (s.hasSoftcap() || m.bias() != null || m.alibiSlopes() != null || s.dbias() != null) {
+            return "per-element score work (softcap, bias, ALiBi) or a dBias";
+        }
+        for (Tensor x : new Tensor[] {s.q(), s.k(), s.v(), s.dout(), s.dq(), s.dk(), s.dv()}) {
+            if (x.stride(3) != 1) {
+                return "a tensor's last dim is not unit-stride";
+            }
+        }
+        if (s.headDim() % vw != 0 || s.headDimV() % vw != 0 || s.headDim() > 256 || s.headDimV() > 256) {
+            return "D, Dv not multiples of " + vw + " up to 256";
+        }
+        return null;
     }
 
     /** Local memory of the larger backward kernel (dK/dV: Q and dO tiles, each transposed and row-major). */

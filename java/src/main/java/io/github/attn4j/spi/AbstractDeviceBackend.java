@@ -69,7 +69,7 @@ public abstract class AbstractDeviceBackend implements Backend {
         try {
             return plan(params);
         } catch (RuntimeException e) {
-            return Plan.no("cannot plan the call: " + e);
+            return Plan.no(Plan.PLANNING_FAILED + e);
         }
     }
 

@@ -138,6 +138,11 @@ public final class CaseMatrix {
                 .flag(Flag.PAGED));
         add.accept(sdpa().bh(3, 4).heads(4, 1).seq(1, 17).dims(32, 32).flag(Flag.LSE).flag(Flag.PAGED));
         add.accept(sdpa().bh(2, 2).seq(1, 3).dims(32, 32).kvLengths(true).flag(Flag.LSE).flag(Flag.PAGED));
+        // decode groups above the 4-head register block of the CPU decode kernel (6: a partial block; 8), two kv
+        // heads per work-item in the paged layout, a window, sinks, dense BSHD (kv heads interleaved row by row)
+        add.accept(sdpa().bh(2, 12).heads(12, 2).seq(1, 300).dims(32, 32).window(200, 0).kvLengths(true)
+                .flag(Flag.LSE).flag(Flag.PAGED).flag(Flag.SINKS));
+        add.accept(sdpa().bh(1, 16).heads(16, 2).seq(1, 300).dims(64, 64).storage(Storage.BSHD).flag(Flag.LSE));
         for (Alignment a : Alignment.values()) {
             add.accept(sdpa().bh(2, 2).seq(7, 17).dims(32, 32).alignment(a).causal().kvLengths(true).flag(Flag.LSE)
                     .flag(Flag.PAGED));
@@ -799,11 +804,15 @@ public final class CaseMatrix {
         add.accept(gemmCase(2, 129, 17, 64).storage(Storage.PADDED).flag(Flag.SHARED_B));
         add.accept(gemmCase(2, 17, 33, 40).special(Special.NAN_READ));
         add.accept(gemmCase(1, 40, 24, 1000).special(Special.LARGE));
+        // several row blocks and K slabs of the CPU form (96 rows, 256-deep slabs) in one product
+        add.accept(gemmCase(2, 200, 50, 600).scale(0.5f).flag(Flag.BETA));
+        add.accept(gemmCase(1, 130, 37, 300).flag(Flag.TRANS_A).flag(Flag.TRANS_B));
         for (DType t : HALF) {
             add.accept(gemmCase(2, 113, 129, 33).dtype(t));
             add.accept(gemmCase(3, 17, 113, 40).dtype(t).flag(Flag.TRANS_A).flag(Flag.TRANS_B).flag(Flag.BETA));
             add.accept(gemmCase(2, 7, 100, 24).dtype(t).storage(Storage.PADDED).flag(Flag.SHARED_B).flag(Flag.TRANS_B));
             add.accept(gemmCase(2, 17, 33, 40).dtype(t).special(Special.NAN_READ));
+            add.accept(gemmCase(1, 130, 37, 300).dtype(t).flag(Flag.BETA));
         }
     }
 

@@ -36,7 +36,9 @@ import java.util.SplittableRandom;
  *   <li>In a new scope every buffer is allocated whole ({@link Scope#allocate}), filled by
  *       {@link Scope#copy} and viewed at an offset, so device backends see device tensors (the
  *       zero-copy path), then the op record is built over those views.
- *   <li>{@code backend.supports(params)} false gives UNSUPPORTED with its reason; nothing else does.
+ *   <li>{@code backend.supports(params)} false gives UNSUPPORTED with its reason; nothing else does,
+ *       except a reason that says the planning itself threw ({@link io.github.attn4j.spi.Plan#PLANNING_FAILED},
+ *       e.g. a kernel that does not build): that is a FAIL.
  *   <li>The op runs, the scope synchronizes, every output buffer is copied back whole; guards and
  *       gaps are checked byte for byte, then each output is compared ({@link Comparator}).
  * </ol>
@@ -95,7 +97,10 @@ public final class CaseRunner {
             OpParams dev = data.params(views::get);
             Support s = backend.supports(dev);
             if (!s.supported()) {
-                return new CaseResult(c, id, Status.UNSUPPORTED, Double.NaN, Double.NaN, s.reason(), seconds(t0));
+                // a plan that threw (e.g. a kernel that does not build) is a defect, not a limitation
+                Status st = s.reason() != null && s.reason().startsWith(io.github.attn4j.spi.Plan.PLANNING_FAILED)
+                        ? Status.FAIL : Status.UNSUPPORTED;
+                return new CaseResult(c, id, st, Double.NaN, Double.NaN, s.reason(), seconds(t0));
             }
             scope.run(dev);
             scope.synchronize();

@@ -175,6 +175,68 @@ class OpenClSdpaBackwardTest {
         assertTrue(DType.F32.bytes() == 4);
     }
 
+    /**
+     * The CPU forms of the dK/dV and dQ kernels (a PoCL device plans them for calls without softcap,
+     * bias, ALiBi or dBias): a window, a bool mask and per-batch kv lengths, GQA, D = 32. Checks that the
+     * plan is the CPU form, the directional derivative per input against central differences of the
+     * OpenCL forward (the bound as above), and bit identity over three runs.
+     */
+    @Test
+    void cpuFormsMatchTheDirectionalDerivativeAndAreBitIdentical() {
+        OpenClTesting.assumeDevice(cl);
+        SplittableRandom r = new SplittableRandom(11);
+        Tensor mask = boolMask(r);
+        Masks m = Masks.builder().window(40, 1).boolMask(mask).kvLengths(SK, 77).build();
+        Tensor q = rand(r, B, HQ, SQ, D), k = rand(r, B, HKV, SK, D), v = rand(r, B, HKV, SK, D);
+        Tensor dO = rand(r, B, HQ, SQ, D), lse = zeros(B, HQ, SQ);
+        java.util.function.BiFunction<Tensor[], Tensor, Tensor> fwd = (in, l) -> {
+            Tensor o = zeros(B, HQ, SQ, D);
+            SdpaParams.Builder f = SdpaParams.builder(in[0], in[1], in[2], o).masks(m);
+            if (l != null) {
+                f.lse(l);
+            }
+            cl.sdpa(f.build());
+            return o;
+        };
+        Tensor o = fwd.apply(new Tensor[] {q, k, v}, lse);
+        float[][] first = null;
+        Tensor[] grads = null;
+        for (int run = 0; run < 3; run++) {
+            Tensor dq = zeros(q.shape()), dk = zeros(k.shape()), dv = zeros(v.shape());
+            SdpaBackwardParams bp = SdpaBackwardParams.builder(q, k, v, o, dO, lse, dq, dk, dv).masks(m).build();
+            if (run == 0 && "CPU".equals(cl.device().details().get("type"))) {
+                String variant = cl.supports(bp).variant();
+                assertTrue(variant.startsWith("flash-bwd-cpu"), "a CPU device plans the CPU forms, got " + variant);
+            }
+            cl.sdpaBackward(bp);
+            float[][] now = {dq.toFloatArray(), dk.toFloatArray(), dv.toFloatArray()};
+            if (first == null) {
+                first = now;
+                grads = new Tensor[] {dq, dk, dv};
+            } else {
+                for (int x = 0; x < 3; x++) {
+                    assertArrayEquals(bits(first[x]), bits(now[x]), "output " + x + " differs between runs");
+                }
+            }
+        }
+        Tensor[] ins = {q, k, v};
+        float h = 1e-2f;
+        for (int part = 0; part < 3; part++) {
+            Tensor u = rand(r, ins[part].shape());
+            Tensor[] p = ins.clone(), mn = ins.clone();
+            p[part] = axpy(ins[part], h, u);
+            mn[part] = axpy(ins[part], -h, u);
+            double l = (dot(dO, fwd.apply(p, null)) - dot(dO, fwd.apply(mn, null))) / (2 * h);
+            double g = dot(grads[part], u);
+            double sc = 0;
+            float[] gg = grads[part].toFloatArray(), uu = u.toFloatArray();
+            for (int i = 0; i < gg.length; i++) {
+                sc += Math.abs((double) gg[i] * uu[i]);
+            }
+            assertTrue(Math.abs(l - g) <= 1e-3 * sc, "part " + part + ": finite difference " + l + " vs " + g);
+        }
+    }
+
     static int[] bits(float[] f) {
         int[] b = new int[f.length];
         for (int i = 0; i < f.length; i++) {
