@@ -272,6 +272,7 @@ typedef struct attn_gemm_op_params {
 /* Rotary position embedding, rotate-half (io.github.attn4j.RopeParams): for x[b, h, s, :] at position
  * offset + s and i < D/2, f_i = 1 / theta^(2i/D) and a = (float)(offset + s) * f_i, both in fp32;
  *   o[i] = x[i] cos a - x[i + D/2] sin a,   o[i + D/2] = x[i + D/2] cos a + x[i] sin a.
+ * inverse != 0 rotates by -a (sin negated): the backward, applied to the output's gradient.
  * o may be x (each work-item reads and writes one (i, i + D/2) pair). Entries attn_rope_<dt>. */
 typedef struct attn_rope_params {
     a_i64 x_off, x_sb, x_sh, x_ss, x_sd;
@@ -279,6 +280,7 @@ typedef struct attn_rope_params {
     a_i32 batch, heads, seq, head_dim;
     a_i32 offset;
     a_f32 theta;
+    a_i32 inverse;
 } attn_rope_params;
 
 #endif /* ATTN_PARAMS_H */

@@ -25,6 +25,7 @@ ATTN_DEV void rope(const attn_rope_params& p, const typename S::Elem* x, typenam
         const float a = (float)(p.offset + s) * f;
         float sn, c;
         sincosf(a, &sn, &c);
+        if (p.inverse) sn = -sn;
         const long long xb = p.x_off + b * p.x_sb + h * p.x_sh + s * p.x_ss;
         const long long ob = p.o_off + b * p.o_sb + h * p.o_sh + s * p.o_ss;
         const float x0 = ld<S>(x, xb + i * p.x_sd), x1 = ld<S>(x, xb + (i + half) * p.x_sd);

@@ -16,7 +16,8 @@ __kernel void ENTRY(attn_rope)(const attn_rope_params p, __global const st_t *x,
         const float f = 1.0f / pow(p.theta, (float)(2 * i) / (float)p.head_dim);
         const float a = (float)(p.offset + s) * f;
         float c;
-        const float sn = sincos(a, &c);
+        const float s0 = sincos(a, &c);
+        const float sn = p.inverse ? -s0 : s0;
         const long xb = p.x_off + b * p.x_sb + h * p.x_sh + s * p.x_ss;
         const long ob = p.o_off + b * p.o_sb + h * p.o_sh + s * p.o_ss;
         const float x0 = LOAD_ST(x, xb + i * p.x_sd), x1 = LOAD_ST(x, xb + (i + hd) * p.x_sd);

@@ -1145,7 +1145,8 @@ static void gemm_op_case(std::mt19937& rng, DT dt, int batch, int M, int N, int 
 }
 
 /* RoPE (attn_rope_<dt> body), out of place and in place, BSHD strides, a few blocks (grid-stride loop). */
-static void rope_case(std::mt19937& rng, DT dt, int B, int H, int S, int D, int offset, float theta, bool in_place, int blocks) {
+static void rope_case(std::mt19937& rng, DT dt, int B, int H, int S, int D, int offset, float theta, bool in_place, int blocks,
+                      bool inverse = false) {
     std::uniform_real_distribution<float> u(-1.0f, 1.0f);
     const size_t n = (size_t)B * H * S * D;
     Buf X(dt, n), O(dt, n);
@@ -1157,7 +1158,7 @@ static void rope_case(std::mt19937& rng, DT dt, int B, int H, int S, int D, int 
     attn_rope_params p;
     std::memset(&p, 0, sizeof p);
     p.x_sb = p.o_sb = st.b; p.x_sh = p.o_sh = st.h; p.x_ss = p.o_ss = st.s; p.x_sd = p.o_sd = st.d;
-    p.batch = B; p.heads = H; p.seq = S; p.head_dim = D; p.offset = offset; p.theta = theta;
+    p.batch = B; p.heads = H; p.seq = S; p.head_dim = D; p.offset = offset; p.theta = theta; p.inverse = inverse ? 1 : 0;
     Buf& out = in_place ? X : O;
     attn_emu::launch({(unsigned)blocks, 1, 1}, ROPE_THREADS, 0, [&] {
         if (dt == DF32) attn::rope<attn::F32>(p, X.f.data(), out.f.data());
@@ -1170,8 +1171,8 @@ static void rope_case(std::mt19937& rng, DT dt, int B, int H, int S, int D, int 
     for (int b = 0; b < B && ok; b++) for (int h = 0; h < H && ok; h++) for (int s = 0; s < S && ok; s++) for (int i = 0; i < half && ok; i++) {
         long long base = b * st.b + h * st.h + s * st.s;
         double a = (double)(offset + s) * std::pow((double)theta, -2.0 * i / D);
-        double v0 = x0[base + i], v1 = x0[base + i + half];
-        double w0 = v0 * std::cos(a) - v1 * std::sin(a), w1 = v1 * std::cos(a) + v0 * std::sin(a);
+        double v0 = x0[base + i], v1 = x0[base + i + half], sn = inverse ? -std::sin(a) : std::sin(a);
+        double w0 = v0 * std::cos(a) - v1 * sn, w1 = v1 * std::cos(a) + v0 * sn;
         if (!close_enough(w0, out.get(base + i), tol_of(dt) * 10) || !close_enough(w1, out.get(base + i + half), tol_of(dt) * 10)) {
             ok = false;
             detail = "pair " + std::to_string(i) + " at s=" + std::to_string(s) + ": " + std::to_string(out.get(base + i)) + " want " +
@@ -1179,8 +1180,8 @@ static void rope_case(std::mt19937& rng, DT dt, int B, int H, int S, int D, int 
         }
     }
     char name[160];
-    std::snprintf(name, sizeof name, "rope %s B%d H%d S%d D%d off=%d theta=%.0f in_place=%d blocks=%d", dt_name(dt), B, H, S, D,
-                  offset, theta, in_place, blocks);
+    std::snprintf(name, sizeof name, "rope %s B%d H%d S%d D%d off=%d theta=%.0f in_place=%d blocks=%d inverse=%d", dt_name(dt), B,
+                  H, S, D, offset, theta, in_place, blocks, inverse);
     report(ok, name, detail);
 }
 
@@ -1338,6 +1339,7 @@ int main(int argc, char** argv) {
     for (DT t : dts) {
         rope_case(rng, t, 2, 3, 7, 16, 0, 10000.0f, false, 1);
         rope_case(rng, t, 1, 2, 5, 64, 37, 500000.0f, true, 3);
+        rope_case(rng, t, 2, 2, 6, 32, 11, 10000.0f, true, 2, true);
     }
             }
             softmax_case(rng, DF32, 2, 2, sq, sk, false, false, 0, false);

@@ -15,8 +15,18 @@ import java.util.function.UnaryOperator;
  * x and out are {@code [B, H, S, D]} of one float dtype, any strides; out may be x itself (in
  * place). The angle is formed in fp32 ({@code (float) p * f_i}), as Hugging Face does, so large
  * positions round the same way there and here; the reference uses double.
+ *
+ * <p>With {@link Builder#inverse()} the rotation is by {@code -a} instead (sin negated), the
+ * inverse of the forward rotation and, the rotation being orthogonal, its transpose: applied to the
+ * gradient of the output it gives the gradient of the input (the backward of RoPE).
+ *
+ * @param x       the input {@code [B, H, S, D]}
+ * @param out     the output, the same shape and dtype (may be x)
+ * @param offset  the position of row 0
+ * @param theta   the base
+ * @param inverse rotate by {@code -a} (the backward)
  */
-public record RopeParams(Tensor x, Tensor out, int offset, float theta) implements OpParams {
+public record RopeParams(Tensor x, Tensor out, int offset, float theta, boolean inverse) implements OpParams {
 
     /** A builder: position offset 0, theta 10000. */
     public static Builder builder(Tensor x, Tensor out) {
@@ -76,7 +86,7 @@ public record RopeParams(Tensor x, Tensor out, int offset, float theta) implemen
     @Override
     public RopeParams mapTensors(UnaryOperator<Tensor> f) {
         Tensor nx = f.apply(x);
-        return new RopeParams(nx, x == out ? nx : f.apply(out), offset, theta);
+        return new RopeParams(nx, x == out ? nx : f.apply(out), offset, theta, inverse);
     }
 
     /** Builder that validates every argument in {@link #build()}. */
@@ -84,6 +94,7 @@ public record RopeParams(Tensor x, Tensor out, int offset, float theta) implemen
         private final Tensor x, out;
         private int offset;
         private float theta = 10000f;
+        private boolean inverse;
 
         Builder(Tensor x, Tensor out) {
             this.x = x;
@@ -99,6 +110,12 @@ public record RopeParams(Tensor x, Tensor out, int offset, float theta) implemen
         /** The base theta (&gt; 1, finite); default 10000. */
         public Builder theta(float theta) {
             this.theta = theta;
+            return this;
+        }
+
+        /** The inverse rotation (by {@code -a}): the backward of RoPE, applied to the output's gradient. */
+        public Builder inverse() {
+            this.inverse = true;
             return this;
         }
 
@@ -118,7 +135,7 @@ public record RopeParams(Tensor x, Tensor out, int offset, float theta) implemen
             boolean same = OpParams.sameView(x, out);
             OpParams.checkNoOverlap(List.of("out"), List.of(out), List.of("x"), List.of(x), same ? x : null,
                     same ? out : null);
-            return new RopeParams(x, out, offset, theta);
+            return new RopeParams(x, out, offset, theta, inverse);
         }
     }
 }

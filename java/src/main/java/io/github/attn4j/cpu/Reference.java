@@ -595,8 +595,8 @@ public final class Reference {
     }
 
     /**
-     * Rotary position embedding in double (the angle {@code (offset + s) * theta^(-2i/D)} too), as a
-     * row-major {@code [B, H, S, D]} array.
+     * Rotary position embedding in double (the angle {@code (offset + s) * theta^(-2i/D)} too; its
+     * negative when inverse), as a row-major {@code [B, H, S, D]} array.
      */
     public static double[] rope(RopeParams p) {
         int bn = p.batch(), hn = p.heads(), sn = p.seq(), d = p.headDim(), half = d / 2;
@@ -608,9 +608,10 @@ public final class Reference {
                     double pos = (double) p.offset() + s;
                     for (int i = 0; i < half; i++) {
                         double a = pos * Math.pow(p.theta(), -2.0 * i / d);
+                        double sa = p.inverse() ? -Math.sin(a) : Math.sin(a);
                         double x0 = p.x().get(b, h, s, i), x1 = p.x().get(b, h, s, i + half);
-                        out[base + i] = x0 * Math.cos(a) - x1 * Math.sin(a);
-                        out[base + i + half] = x1 * Math.cos(a) + x0 * Math.sin(a);
+                        out[base + i] = x0 * Math.cos(a) - x1 * sa;
+                        out[base + i + half] = x1 * Math.cos(a) + x0 * sa;
                     }
                 }
             }

@@ -1,5 +1,6 @@
 package io.github.attn4j.layers;
 
+import io.github.attn4j.AdditiveBackwardParams;
 import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.Check;
 import io.github.attn4j.DType;
@@ -23,6 +24,11 @@ import java.util.Arrays;
  * The projections are GEMM ops; scores, softmax and context are the fused additive op, so the
  * {@code [Sq, Sk, A]} tensor never exists. Results live in the layer's reusable buffers until the
  * next call.
+ *
+ * <p>{@link #backward} gives the gradients of the encoder states, the decoder states and every
+ * weight from the gradient of the context, on the device: the fused additive backward on the raw
+ * inputs (it recomputes the softmax statistics, so no training forward is needed), and a GEMM that
+ * adds the encoder states' two gradients (as keys and as values).
  */
 public final class AdditiveAttention {
     private final Scope scope;
@@ -30,6 +36,7 @@ public final class AdditiveAttention {
     private final Tensor wq, wk, w, b;
     private final int dimA, dimQ, dimK;
     private final Buffers buf;
+    private Tensor identity;
 
     private AdditiveAttention(Scope scope, DType dt, Tensor wq, Tensor wk, Tensor w, Tensor b) {
         this.scope = scope;
@@ -153,6 +160,86 @@ public final class AdditiveAttention {
         scope.additive(p.build());
         return new Result(ctx.view(ctx.offset(), new int[] {bn, sq, dimK}, Tensor.contiguousStrides(bn, sq, dimK)),
                 wts.view(wts.offset(), new int[] {bn, sq, sk}, Tensor.contiguousStrides(bn, sq, sk)));
+    }
+
+    /**
+     * The gradients of one {@link #backward} (device tensors in the layer's dtype, in the layer's
+     * buffers: valid until the next backward on this layer).
+     *
+     * @param encoder dL/dH {@code [B, Sk, Dk]} (the encoder states as keys and as values)
+     * @param decoder dL/ds {@code [B, Sq, Dq]}, or {@code [B, Dq]} for a step's {@code [B, Dq]} states
+     * @param wq      dL/dWq {@code [A, Dq]}
+     * @param wk      dL/dWk {@code [A, Dk]}
+     * @param w       dL/dw {@code [A]}
+     * @param b       dL/db {@code [A]}, or null for a layer without b
+     */
+    public record Gradients(Tensor encoder, Tensor decoder, Tensor wq, Tensor wk, Tensor w, Tensor b) {}
+
+    /**
+     * The backward of {@link #forward(Encoded, Tensor) forward(enc, states)} (or of a {@link #step}
+     * when {@code states} is {@code [B, Dq]}): given the gradient of the context {@code dContext}
+     * ({@code [B, Sq, Dk]}, or {@code [B, Dk]} for a step), the gradients of the encoder states, the
+     * decoder states and every weight, for the same key padding. Needs only the inputs (the
+     * encoding and the decoder states), no forward outputs. Host or device tensors.
+     *
+     * @throws IllegalArgumentException for shapes or dtypes that do not match the encoding and the layer
+     */
+    public Gradients backward(Encoded enc, Tensor states, Tensor dContext) {
+        Check.arg(Check.notNull("encoded", enc).layer == this, "encoded", "an encoding made by this layer", "another layer's");
+        Check.notNull("states", states);
+        Check.notNull("dContext", dContext);
+        boolean step = states.rank() == 2;
+        if (step) {
+            states = states.view(states.offset(), new int[] {states.dim(0), 1, states.dim(1)}, new long[] {states.stride(0), 0,
+                states.stride(1)});
+            Check.arg(dContext.rank() == 2, "dContext.rank", "2 ([B, Dk], as the step's states)", dContext.rank());
+            dContext = dContext.view(dContext.offset(), new int[] {dContext.dim(0), 1, dContext.dim(1)},
+                    new long[] {dContext.stride(0), 0, dContext.stride(1)});
+        }
+        Check.arg(states.rank() == 3, "states.rank", "3 ([B, Sq, Dq]) or 2 ([B, Dq])", states.rank());
+        int bn = enc.batch(), sq = states.dim(1), sk = enc.length();
+        Check.arg(states.dim(0) == bn, "states.shape[0] (B)", bn, states.dim(0));
+        Check.arg(states.dim(2) == dimQ, "states.shape[2] (Dq)", dimQ, states.dim(2));
+        Check.arg(states.dtype() == dtype, "states.dtype", dtype, states.dtype());
+        Check.arg(Arrays.equals(dContext.shape(), new int[] {bn, sq, dimK}), "dContext.shape",
+                Arrays.toString(new int[] {bn, sq, dimK}), Arrays.toString(dContext.shape()));
+        Check.arg(dContext.dtype() == dtype, "dContext.dtype", dtype, dContext.dtype());
+        Tensor s = buf.device("bwd.s", states);
+        Tensor dc = buf.device("bwd.dc", dContext);
+        Tensor ds = buf.get("d.decoder", dtype, bn, sq, dimQ);
+        Tensor dhk = buf.get("d.keys", dtype, bn, sk, dimK);
+        Tensor dh = buf.get("d.encoder", dtype, bn, sk, dimK);
+        Tensor dw = buf.get("d.w", dtype, dimA);
+        Tensor db = b == null ? null : buf.get("d.b", dtype, dimA);
+        Tensor dwq = buf.get("d.wq", dtype, dimA, dimQ);
+        Tensor dwk = buf.get("d.wk", dtype, dimA, dimK);
+        AdditiveBackwardParams.Builder p = AdditiveBackwardParams.builder(four(s), four(enc.states), four(enc.states), w,
+                four(dc), four(ds), four(dhk), four(dh), dw).projections(wq, wk).projectionGrads(dwq, dwk);
+        if (b != null) {
+            p.tanhBias(b).tanhBiasGrad(db);
+        }
+        if (enc.lengths != null) {
+            p.masks(Masks.builder().kvLengths(enc.lengths).build());
+        }
+        scope.additiveBackward(p.build());
+        // H is both the keys and the values: dH = dH(values) + dH(keys) . I (a GEMM with beta = 1, exact)
+        Tensor rowsK = dhk.view(dhk.offset(), new int[] {bn * sk, dimK}, new long[] {dimK, 1});
+        Tensor rowsH = dh.view(dh.offset(), new int[] {bn * sk, dimK}, new long[] {dimK, 1});
+        scope.gemm(GemmParams.builder(rowsK, identity(), rowsH).beta(1f).build());
+        Tensor dDec = step ? ds.view(ds.offset(), new int[] {bn, dimQ}, new long[] {(long) sq * dimQ, 1}) : ds;
+        return new Gradients(dh, dDec, dwq, dwk, dw, db);
+    }
+
+    /** The identity {@code [Dk, Dk]} on the device (made once). */
+    private Tensor identity() {
+        if (identity == null) {
+            float[] e = new float[dimK * dimK];
+            for (int i = 0; i < dimK; i++) {
+                e[i * dimK + i] = 1f;
+            }
+            identity = Buffers.upload(scope, Tensor.of(e, dimK, dimK), dtype);
+        }
+        return identity;
     }
 
     /** {@code [B, S, F]} as {@code [B, 1, S, F]}. */

@@ -3,9 +3,13 @@ package io.github.attn4j.layers;
 import io.github.attn4j.Check;
 import io.github.attn4j.DType;
 import io.github.attn4j.GemmParams;
+import io.github.attn4j.HostMemory;
+import io.github.attn4j.KvAppendParams;
 import io.github.attn4j.Masks;
+import io.github.attn4j.PagedKv;
 import io.github.attn4j.RopeParams;
 import io.github.attn4j.Scope;
+import io.github.attn4j.SdpaBackwardParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxParams;
 import io.github.attn4j.Tensor;
@@ -28,7 +32,17 @@ import java.util.Arrays;
  * Inputs are batch first, {@code X [B, S, E]}, memory {@code [B, Sk, Ek]}; E need not equal Hq·D.
  * With a {@link KvCache} the new K and V are appended to the cache (on the device) and the queries
  * attend to everything cached: prefill with S tokens, then decode one token at a time; causal
- * masking is bottom-right aligned, so the last query sees the last key.
+ * masking is bottom-right aligned, so the last query sees the last key. The cache is dense
+ * ({@link #newCache}) or paged ({@link #newPagedCache}: K and V rows in pages
+ * {@code [numPages, pageSize, Hkv, D]} found through a block table, written by the KV-append op and
+ * read by the paged SDPA); both give the same results.
+ *
+ * <p><b>Training.</b> A forward call made with {@link Call.Builder#train(boolean) train(true)} keeps
+ * what the backward needs (the projections, SDPA's output and its log-sum-exp); then
+ * {@link #backward(Tensor)} takes {@code dY [B, S, E]} and returns the {@link Gradients} of the
+ * input, the memory and every weight and bias. The backward runs on the device, composed of the
+ * same ops: GEMMs with transposes (and {@code beta = 1} to sum the three paths into dX), the SDPA
+ * backward from the forward's LSE, and RoPE's inverse rotation.
  *
  * <p>Results live in the layer's reusable device buffers: valid until the next call on this layer
  * (copy them out, or pass {@link Call.Builder#out(Tensor)}). One layer per scope; the scope owns
@@ -42,6 +56,7 @@ public final class MultiHeadAttention {
     private final float ropeTheta;
     private final Tensor wq, wk, wv, wo, bq, bk, bv, bo, one;
     private final Buffers buf;
+    private Saved saved;
 
     private MultiHeadAttention(Builder b, Scope scope) {
         AttentionWeights w = b.weights;
@@ -120,11 +135,44 @@ public final class MultiHeadAttention {
                 scope.allocate(dtype, batch, kvHeads, maxLen, headDim));
     }
 
+    /**
+     * A new empty paged KV cache on this layer's device: K and V pages
+     * {@code [batch * ceil(maxLen / pageSize), pageSize, Hkv, D]} and a device block table I32
+     * {@code [batch, ceil(maxLen / pageSize)]}; the pages of the sequences are interleaved (sequence
+     * b's page i is page {@code i * batch + b}), as a server's pool hands them out. New rows are
+     * written by {@link Scope#kvAppend} and attended by the paged SDPA, all on the device.
+     *
+     * @param batch    B
+     * @param maxLen   the most tokens per sequence
+     * @param pageSize rows per page, any value {@code >= 1}
+     * @throws IllegalArgumentException for a batch, length or page size below 1
+     */
+    public KvCache newPagedCache(int batch, int maxLen, int pageSize) {
+        Check.arg(batch >= 1, "batch", ">= 1", batch);
+        Check.arg(maxLen >= 1, "maxLen", ">= 1", maxLen);
+        Check.arg(pageSize >= 1, "pageSize", ">= 1", pageSize);
+        int perSeq = (maxLen + pageSize - 1) / pageSize;
+        long pages = (long) perSeq * batch;
+        Check.arg(pages * pageSize * kvHeads * headDim <= Integer.MAX_VALUE, "batch * maxLen * Hkv * D (rounded up to pages)",
+                "<= " + Integer.MAX_VALUE, pages * pageSize * kvHeads * headDim);
+        int[] table = new int[batch * perSeq];
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < perSeq; i++) {
+                table[b * perSeq + i] = i * batch + b;
+            }
+        }
+        Tensor t = scope.upload(Tensor.of(HostMemory.of(table), DType.I32, new int[] {batch, perSeq},
+                new long[] {perSeq, 1}, 0));
+        return new KvCache(this, scope.allocate(dtype, (int) pages, pageSize, kvHeads, headDim),
+                scope.allocate(dtype, (int) pages, pageSize, kvHeads, headDim), t, batch, maxLen);
+    }
+
     /** One call: the output {@code y [B, S, E]} and, when asked for, the weights {@code [B, Hq, S, Sk]}. */
     public record Result(Tensor y, Tensor weights) {}
 
     /** Runs one call (see {@link Call}). */
     public Result forward(Call c) {
+        saved = null;
         Tensor x = c.x;
         Check.arg(x.rank() == 3, "x.rank", "3 ([B, S, E], batch first)", x.rank() + " (shape " + Arrays.toString(x.shape())
                 + ")");
@@ -151,6 +199,11 @@ public final class MultiHeadAttention {
             Check.arg(cache.batch() == bn, "cache batch", bn, cache.batch());
             past = cache.length();
             Check.arg(past + s <= cache.capacity(), "cache length + S", "<= capacity " + cache.capacity(), past + s);
+            Check.arg(!cache.isPaged() || c.kvLengths == null, "kvLengths", "none with a paged cache (its lengths are the"
+                    + " cached token counts)", Arrays.toString(c.kvLengths));
+            Check.arg(!c.train, "train", "no KV cache (the backward is of a whole sequence)", "a cache");
+            Check.arg(!cache.isPaged() || !c.weights, "weights", "not with a paged cache (the keys are not one dense"
+                    + " tensor; use a dense cache to plot)", "weights requested");
         }
         Tensor xd = buf.device("x", x);
         Tensor memd = mem == null ? xd : buf.device("memory", mem);
@@ -170,7 +223,17 @@ public final class MultiHeadAttention {
             scope.rope(RopeParams.builder(q4, q4).offset(past).theta(ropeTheta).build());
             scope.rope(RopeParams.builder(k4, k4).offset(past).theta(ropeTheta).build());
         }
-        if (cache != null) {
+        PagedKv paged = null;
+        if (cache != null && cache.isPaged()) {
+            int[] start = new int[bn];
+            Arrays.fill(start, past);
+            scope.kvAppend(KvAppendParams.builder(k4, v4, cache.k, cache.v, cache.table, start).build());
+            cache.length = past + s;
+            int[] lens = new int[bn];
+            Arrays.fill(lens, past + s);
+            paged = new PagedKv(cache.k, cache.v, cache.table, lens);
+            sk = past + s;
+        } else if (cache != null) {
             scope.copy(k4, cache.slice(cache.k, past, s));
             scope.copy(v4, cache.slice(cache.v, past, s));
             cache.length = past + s;
@@ -187,7 +250,10 @@ public final class MultiHeadAttention {
         }
         Masks masks = mb.build();
         Tensor o = buf.get("o", dtype, bn * s, qd);
-        scope.sdpa(SdpaParams.builder(q4, k4, v4, bshd(o, bn, heads, s)).masks(masks).scale(scale()).build());
+        Tensor o4 = bshd(o, bn, heads, s);
+        Tensor lse = c.train ? buf.get("lse", DType.F32, bn, heads, s) : null;
+        scope.sdpa((paged != null ? SdpaParams.builder(q4, paged, o4) : SdpaParams.builder(q4, k4, v4, o4)).masks(masks)
+                .scale(scale()).lse(lse).build());
         Tensor y = c.out != null ? c.out : buf.get("y", dtype, bn, s, embed);
         Check.arg(Arrays.equals(y.shape(), new int[] {bn, s, embed}), "out.shape", Arrays.toString(new int[] {bn, s, embed}),
                 Arrays.toString(y.shape()));
@@ -212,7 +278,118 @@ public final class MultiHeadAttention {
             }
             scope.softmax(SoftmaxParams.builder(weights, weights).masks(masks).scale(scale()).build());
         }
+        if (c.train) {
+            saved = new Saved(xd, mem == null ? null : memd, q4, k4, v4, o, lse, masks, bn, s, sk, mem == null && ropeTheta > 0);
+        }
         return new Result(y, weights);
+    }
+
+    /** What a training forward keeps for {@link #backward}: inputs, projections, O and LSE, masks. */
+    private record Saved(Tensor x, Tensor memory, Tensor q4, Tensor k4, Tensor v4, Tensor o, Tensor lse, Masks masks,
+            int batch, int seq, int seqK, boolean rope) {}
+
+    /**
+     * The gradients of one {@link #backward} (device tensors in the layer's dtype, in the layer's
+     * buffers: valid until the next backward on this layer). Weight gradients have the weights'
+     * shapes ({@code dWq [Hq·D, E]}, {@code dWk}, {@code dWv [Hkv·D, Ek]}, {@code dWo [E, Hq·D]}); the
+     * bias gradients are null for a layer without biases.
+     *
+     * @param dx     the gradient of the input x {@code [B, S, E]} (all three projections' share for
+     *               self-attention, the query projection's for cross-attention)
+     * @param memory the gradient of the memory {@code [B, Sk, Ek]} (cross-attention), else null
+     * @param wq     dL/dWq
+     * @param wk     dL/dWk
+     * @param wv     dL/dWv
+     * @param wo     dL/dWo
+     * @param bq     dL/dbq {@code [Hq·D]}, or null
+     * @param bk     dL/dbk {@code [Hkv·D]}, or null
+     * @param bv     dL/dbv {@code [Hkv·D]}, or null
+     * @param bo     dL/dbo {@code [E]}, or null
+     */
+    public record Gradients(Tensor dx, Tensor memory, Tensor wq, Tensor wk, Tensor wv, Tensor wo, Tensor bq, Tensor bk,
+            Tensor bv, Tensor bo) {}
+
+    /**
+     * The backward of the last forward call, which must have been made with
+     * {@link Call.Builder#train(boolean) train(true)} (any later forward call forgets it): given
+     * {@code dy [B, S, E]} (host or device, the layer's dtype), the gradients of x, the memory and
+     * every weight and bias, for the same masks (causal, key padding, ...), RoPE and GQA. On the
+     * device:
+     * <pre>
+     *   dO  = dY Wo          dWo = dY^T O        dbo = sum over rows of dY
+     *   dQ, dK, dV = SDPA backward(Q, K, V, O, dO, LSE)   (GQA heads summed into dK, dV)
+     *   dQ, dK = RoPE^-1(dQ), RoPE^-1(dK)                 (when the forward rotated them)
+     *   dX  = dQ Wq (+ dK Wk + dV Wv for self-attention)  dMemory = dK Wk + dV Wv (cross-attention)
+     *   dWq = dQ^T X   dWk = dK^T M   dWv = dV^T M        db* = sum over rows of d*
+     * </pre>
+     * An input that is a device tensor must be unchanged since the forward (it is read again).
+     *
+     * @param dy the gradient of the output
+     * @return the gradients (valid until the next backward on this layer)
+     * @throws IllegalStateException    when the last forward was not a training call
+     * @throws IllegalArgumentException for a dy of the wrong shape or dtype
+     */
+    public Gradients backward(Tensor dy) {
+        Saved st = saved;
+        if (st == null) {
+            throw new IllegalStateException("backward needs the last forward call made with train(true) on this layer");
+        }
+        Check.notNull("dy", dy);
+        int bn = st.batch, s = st.seq, sk = st.seqK, qd = heads * headDim, kd = kvHeads * headDim;
+        Check.arg(Arrays.equals(dy.shape(), new int[] {bn, s, embed}), "dy.shape", Arrays.toString(new int[] {bn, s, embed}),
+                Arrays.toString(dy.shape()));
+        Check.arg(dy.dtype() == dtype, "dy.dtype", dtype, dy.dtype());
+        Tensor dy2 = rows(buf.device("dy", dy));
+        Tensor mem = st.memory != null ? st.memory : st.x;
+        Tensor x2 = rows(st.x), m2 = rows(mem);
+        // output projection
+        Tensor dO = buf.get("dO", dtype, bn * s, qd);
+        scope.gemm(GemmParams.builder(dy2, wo, dO).build());
+        Tensor dWo = buf.get("dWo", dtype, embed, qd);
+        scope.gemm(GemmParams.builder(dy2, st.o, dWo).transA(true).build());
+        Tensor dbo = bo == null ? null : biasGrad(dy2, "dbo");
+        // attention
+        Tensor dQ = buf.get("dQ", dtype, bn * s, qd);
+        Tensor dK = buf.get("dK", dtype, bn * sk, kd);
+        Tensor dV = buf.get("dV", dtype, bn * sk, kd);
+        Tensor dQ4 = bshd(dQ, bn, heads, s), dK4 = bshd(dK, bn, kvHeads, sk);
+        scope.sdpaBackward(SdpaBackwardParams.builder(st.q4, st.k4, st.v4, bshd(st.o, bn, heads, s), bshd(dO, bn, heads, s),
+                st.lse, dQ4, dK4, bshd(dV, bn, kvHeads, sk)).masks(st.masks).scale(scale()).build());
+        if (st.rope) {
+            scope.rope(RopeParams.builder(dQ4, dQ4).theta(ropeTheta).inverse().build());
+            scope.rope(RopeParams.builder(dK4, dK4).theta(ropeTheta).inverse().build());
+        }
+        // input projections
+        Tensor dx = buf.get("dx", dtype, bn, s, embed);
+        Tensor dx2 = rows(dx);
+        scope.gemm(GemmParams.builder(dQ, wq, dx2).build());
+        Tensor dmem = null, dm2 = dx2;
+        float beta = 1f;
+        if (st.memory != null) {
+            dmem = buf.get("dmemory", dtype, bn, sk, keyDim);
+            dm2 = rows(dmem);
+            beta = 0f;
+        }
+        scope.gemm(GemmParams.builder(dK, wk, dm2).beta(beta).build());
+        scope.gemm(GemmParams.builder(dV, wv, dm2).beta(1f).build());
+        Tensor dWq = buf.get("dWq", dtype, qd, embed);
+        Tensor dWk = buf.get("dWk", dtype, kd, keyDim);
+        Tensor dWv = buf.get("dWv", dtype, kd, valueDim);
+        scope.gemm(GemmParams.builder(dQ, x2, dWq).transA(true).build());
+        scope.gemm(GemmParams.builder(dK, m2, dWk).transA(true).build());
+        scope.gemm(GemmParams.builder(dV, m2, dWv).transA(true).build());
+        boolean b = bq != null;
+        return new Gradients(dx, dmem, dWq, dWk, dWv, dWo, b ? biasGrad(dQ, "dbq") : null, b ? biasGrad(dK, "dbk") : null,
+                b ? biasGrad(dV, "dbv") : null, dbo);
+    }
+
+    /** The column sums of {@code g [N, F]}: a GEMM of a row of ones and g, {@code [F]}. */
+    private Tensor biasGrad(Tensor g, String name) {
+        int n = g.dim(0), f = g.dim(1);
+        Tensor out = buf.get(name, dtype, f);
+        Tensor ones = one.view(one.offset(), new int[] {1, n}, new long[] {0, 0});
+        scope.gemm(GemmParams.builder(ones, g, out.view(out.offset(), new int[] {1, f}, new long[] {f, 1})).build());
+        return out;
     }
 
     /** {@code t [B, S, F]} as rows {@code [B*S, F]} (contiguous over B and S). */
@@ -239,16 +416,51 @@ public final class MultiHeadAttention {
         }
     }
 
-    /** A dense KV cache on the layer's device: K and V {@code [B, Hkv, capacity, D]} and the filled length. */
+    /**
+     * A KV cache on the layer's device and the filled length: dense, K and V
+     * {@code [B, Hkv, capacity, D]} ({@link #newCache}), or paged, K and V pages
+     * {@code [numPages, pageSize, Hkv, D]} with a block table ({@link #newPagedCache}).
+     */
     public static final class KvCache {
         private final MultiHeadAttention layer;
-        private final Tensor k, v;
+        private final Tensor k, v, table;
+        private final int batch, capacity;
         private int length;
 
         KvCache(MultiHeadAttention layer, Tensor k, Tensor v) {
+            this(layer, k, v, null, k.dim(0), k.dim(2));
+        }
+
+        KvCache(MultiHeadAttention layer, Tensor k, Tensor v, Tensor table, int batch, int capacity) {
             this.layer = layer;
             this.k = k;
             this.v = v;
+            this.table = table;
+            this.batch = batch;
+            this.capacity = capacity;
+        }
+
+        /** True for a paged cache. */
+        public boolean isPaged() {
+            return table != null;
+        }
+
+        /** Rows per page of a paged cache; 0 for a dense cache. */
+        public int pageSize() {
+            return table == null ? 0 : k.dim(1);
+        }
+
+        /**
+         * The paged cache's K, V, block table and current lengths (for the paged ops), or null for a
+         * dense cache.
+         */
+        public PagedKv paged() {
+            if (table == null) {
+                return null;
+            }
+            int[] lens = new int[batch];
+            Arrays.fill(lens, length);
+            return new PagedKv(k, v, table, lens);
         }
 
         /** Tokens cached so far (the position of the next token). */
@@ -258,12 +470,12 @@ public final class MultiHeadAttention {
 
         /** The most tokens the cache holds. */
         public int capacity() {
-            return k.dim(2);
+            return capacity;
         }
 
         /** B. */
         public int batch() {
-            return k.dim(0);
+            return batch;
         }
 
         /** Forgets every cached token (the memory is kept). */
@@ -271,14 +483,30 @@ public final class MultiHeadAttention {
             length = 0;
         }
 
-        /** The cached keys {@code [B, Hkv, length, D]} (a view of the device cache). */
+        /**
+         * The cached keys {@code [B, Hkv, length, D]} (a view of a dense device cache).
+         *
+         * @throws IllegalStateException for a paged cache (see {@link #paged()})
+         */
         public Tensor keys() {
+            dense();
             return slice(k, 0, length);
         }
 
-        /** The cached values {@code [B, Hkv, length, D]}. */
+        /**
+         * The cached values {@code [B, Hkv, length, D]} (a view of a dense device cache).
+         *
+         * @throws IllegalStateException for a paged cache (see {@link #paged()})
+         */
         public Tensor values() {
+            dense();
             return slice(v, 0, length);
+        }
+
+        private void dense() {
+            if (table != null) {
+                throw new IllegalStateException("a paged cache has no dense key/value view; use paged()");
+            }
         }
 
         Tensor slice(Tensor t, int from, int n) {
@@ -293,7 +521,7 @@ public final class MultiHeadAttention {
         private final Masks masks;
         private final int[] kvLengths;
         private final Boolean causal;
-        private final boolean weights;
+        private final boolean weights, train;
 
         private Call(Builder b) {
             this.x = b.x;
@@ -305,6 +533,7 @@ public final class MultiHeadAttention {
             this.kvLengths = b.kvLengths;
             this.causal = b.causal;
             this.weights = b.weights || b.weightsOut != null;
+            this.train = b.train;
         }
 
         /** A call on {@code x [B, S, E]} (host or device). */
@@ -320,7 +549,7 @@ public final class MultiHeadAttention {
             private Masks masks = Masks.NONE;
             private int[] kvLengths;
             private Boolean causal;
-            private boolean weights;
+            private boolean weights, train;
 
             Builder(Tensor x) {
                 this.x = Check.notNull("x", x);
@@ -365,6 +594,16 @@ public final class MultiHeadAttention {
             /** Write the attention weights here ({@code [B, Hq, S, Sk]}, the layer's dtype). */
             public Builder weightsOut(Tensor weights) {
                 this.weightsOut = weights;
+                return this;
+            }
+
+            /**
+             * Keep what {@link MultiHeadAttention#backward} needs (a training call; not with a KV
+             * cache). The forward also writes SDPA's log-sum-exp; the layer remembers this call until
+             * its next forward.
+             */
+            public Builder train(boolean train) {
+                this.train = train;
                 return this;
             }
 

@@ -343,7 +343,7 @@ public final class KernelParams {
         t4(w, "x", p.x(), "sb", "sh", "ss", "sd");
         t4(w, "o", p.out(), "sb", "sh", "ss", "sd");
         w.i32("batch", p.batch()).i32("heads", p.heads()).i32("seq", p.seq()).i32("head_dim", p.headDim());
-        w.i32("offset", p.offset()).f32("theta", p.theta());
+        w.i32("offset", p.offset()).f32("theta", p.theta()).i32("inverse", p.inverse() ? 1 : 0);
         return w;
     }
 }

@@ -170,7 +170,9 @@ public record Case(Op op, DType dtype, int batch, int heads, int headsKv, int se
         /** GEMM: beta = 0.5 (C is read; alpha is the case's scale, or 1). */
         BETA,
         /** GEMM: one B {@code [K, N]} (rank 2) shared by every product. */
-        SHARED_B
+        SHARED_B,
+        /** RoPE: the inverse rotation (the backward). */
+        INVERSE
     }
 
     /** The page size of a {@link Flag#PAGED} case: {@code clamp(Sk / 3, 1, 16)}. */

@@ -788,6 +788,9 @@ public final class CaseData {
                 if (!Float.isNaN(scale)) {
                     p.theta(scale);
                 }
+                if (c.has(Flag.INVERSE)) {
+                    p.inverse();
+                }
                 yield p.build();
             }
         };

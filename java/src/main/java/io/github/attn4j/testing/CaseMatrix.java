@@ -819,7 +819,7 @@ public final class CaseMatrix {
     /**
      * RoPE: odd and even head counts, D from 2 to 256, position offsets (0, a decode position, a
      * long one), in place and out of place, BSHD and padded storage, another theta, a NaN; F16 and
-     * BF16. One kernel variant per dtype.
+     * BF16; the inverse rotation (the backward, a runtime flag). One kernel variant per dtype.
      */
     private static void rope(Consumer<Builder> add) {
         for (int[] s : new int[][] {{1, 1, 1, 2, 0}, {2, 3, 7, 64, 0}, {1, 4, 17, 128, 5}, {2, 2, 1, 96, 1000},
@@ -831,7 +831,11 @@ public final class CaseMatrix {
         add.accept(Case.builder(Op.ROPE).bh(2, 3).seq(7, 9).dims(40, 40).storage(Storage.PADDED));
         add.accept(Case.builder(Op.ROPE).bh(1, 2).seq(17, 100).dims(64, 64).scale(500000f));
         add.accept(Case.builder(Op.ROPE).bh(2, 2).seq(7, 0).dims(32, 32).special(Special.NAN_READ));
+        add.accept(Case.builder(Op.ROPE).bh(2, 3).seq(9, 5).dims(64, 64).flag(Flag.INVERSE));
+        add.accept(Case.builder(Op.ROPE).bh(1, 2).seq(17, 100).dims(32, 32).storage(Storage.BSHD).flag(Flag.IN_PLACE)
+                .flag(Flag.INVERSE));
         for (DType t : HALF) {
+            add.accept(Case.builder(Op.ROPE).dtype(t).bh(2, 2).seq(7, 3).dims(64, 64).flag(Flag.INVERSE));
             add.accept(Case.builder(Op.ROPE).dtype(t).bh(2, 3).seq(17, 4).dims(64, 64));
             add.accept(Case.builder(Op.ROPE).dtype(t).bh(2, 2).seq(7, 0).dims(128, 128).storage(Storage.BSHD)
                     .flag(Flag.IN_PLACE));

@@ -222,33 +222,76 @@ public final class LayerChecks {
      * (relative to 1 + |value|).
      */
     public static void incrementalEqualsFull(Backend backend, DType dt, double tol) {
-        SplittableRandom r = new SplittableRandom(29);
-        int bn = 2, s = 11, e = 32, p = 4;
         try (Scope scope = backend.newScope()) {
-            AttentionWeights w = weights(9, e, 4, 1, 8, e, true);
-            MultiHeadAttention mha = MultiHeadAttention.builder(w).dtype(dt).causal(true).rope(10000f).build(scope);
-            Tensor x = convert(random(r, 1f, bn, s, e), dt);
-            float[] full = readBack(scope, mha.forward(x).y());
-            MultiHeadAttention.KvCache cache = mha.newCache(bn, 16);
-            Tensor xd = scope.upload(x);
-            for (int t0 = 0; t0 < s; ) {
-                int n = t0 == 0 ? p : 1;
-                Tensor step = xd.view(xd.offset() + (long) t0 * e, new int[] {bn, n, e}, xd.strides());
-                float[] got = readBack(scope, mha.forward(step, cache).y());
-                for (int b = 0; b < bn; b++) {
-                    for (int t = 0; t < n; t++) {
-                        for (int c = 0; c < e; c++) {
-                            double want = full[(b * s + t0 + t) * e + c];
-                            double g = got[(b * n + t) * e + c];
-                            check(Math.abs(want - g) <= tol * (1 + Math.abs(want)), backend.name() + " " + dt + ": token "
-                                    + (t0 + t) + " batch " + b + " feature " + c + ": incremental " + g + ", full " + want);
-                        }
-                    }
-                }
-                t0 += n;
-                check(cache.length() == t0, "cache length " + cache.length() + ", expected " + t0);
+            incremental(scope, backend.name(), dt, tol, 29, 4, 0, null);
+        }
+    }
+
+    /**
+     * The paged KV cache, as a property over seeded cases: for each page size (any {@code >= 1}), a
+     * random prefill length and then one token at a time, the paged decode equals the full causal
+     * forward (within {@code tol}, relative to 1 + |value|) and the dense-cache decode (within
+     * {@code tol} too; the two SDPA paths may sum in another order). Returns the number of
+     * decoded runs compared.
+     */
+    public static int pagedEqualsFullAndDense(Backend backend, DType dt, double tol, int... pageSizes) {
+        int n = 0;
+        try (Scope scope = backend.newScope()) {
+            for (int ps : pageSizes) {
+                SplittableRandom r = new SplittableRandom(1000 + ps);
+                int prefill = 1 + r.nextInt(6);
+                long seed = r.nextLong();
+                float[] dense = incremental(scope, backend.name(), dt, tol, seed, prefill, 0, null);
+                incremental(scope, backend.name(), dt, tol, seed, prefill, ps, dense);
+                n++;
             }
         }
+        return n;
+    }
+
+    /**
+     * Prefill {@code prefill} tokens into a KV cache (dense when {@code pageSize} is 0, else paged),
+     * then decode the rest of the 11 tokens one at a time (RoPE, MQA, biases); each step's rows
+     * must equal the full causal forward's rows (and {@code other}'s, when given) within
+     * {@code tol}. Returns the decoded rows {@code [B, S, E]}.
+     */
+    private static float[] incremental(Scope scope, String name, DType dt, double tol, long seed, int prefill, int pageSize,
+            float[] other) {
+        SplittableRandom r = new SplittableRandom(seed);
+        int bn = 2, s = 11, e = 32;
+        AttentionWeights w = weights(9, e, 4, 1, 8, e, true);
+        MultiHeadAttention mha = MultiHeadAttention.builder(w).dtype(dt).causal(true).rope(10000f).build(scope);
+        Tensor x = convert(random(r, 1f, bn, s, e), dt);
+        float[] full = readBack(scope, mha.forward(x).y());
+        MultiHeadAttention.KvCache cache = pageSize == 0 ? mha.newCache(bn, 16) : mha.newPagedCache(bn, 13, pageSize);
+        check(cache.isPaged() == (pageSize > 0) && cache.pageSize() == pageSize, "cache kind: paged " + cache.isPaged()
+                + ", page size " + cache.pageSize());
+        String what = name + " " + dt + (pageSize == 0 ? " dense" : " paged (page size " + pageSize + ")") + " cache";
+        Tensor xd = scope.upload(x);
+        float[] dec = new float[bn * s * e];
+        for (int t0 = 0; t0 < s; ) {
+            int n = t0 == 0 ? prefill : 1;
+            Tensor step = xd.view(xd.offset() + (long) t0 * e, new int[] {bn, n, e}, xd.strides());
+            float[] got = readBack(scope, mha.forward(step, cache).y());
+            for (int b = 0; b < bn; b++) {
+                for (int t = 0; t < n; t++) {
+                    for (int c = 0; c < e; c++) {
+                        int at = (b * s + t0 + t) * e + c;
+                        double want = full[at];
+                        double g = got[(b * n + t) * e + c];
+                        dec[at] = (float) g;
+                        check(Math.abs(want - g) <= tol * (1 + Math.abs(want)), what + ": token " + (t0 + t) + " batch " + b
+                                + " feature " + c + ": incremental " + g + ", full " + want);
+                        check(other == null || Math.abs(other[at] - g) <= tol * (1 + Math.abs(want)), what + ": token "
+                                + (t0 + t) + " batch " + b + " feature " + c + ": paged " + g + ", dense cache "
+                                + (other == null ? 0 : other[at]));
+                    }
+                }
+            }
+            t0 += n;
+            check(cache.length() == t0, "cache length " + cache.length() + ", expected " + t0);
+        }
+        return dec;
     }
 
     /**

@@ -495,7 +495,7 @@ public final class LowPrecisionNaive {
                     for (int i = 0; i < half; i++) {
                         float f = (float) (1.0 / Math.pow(p.theta(), 2.0 * i / d));
                         float a = (float) (p.offset() + s) * f;
-                        double c = r(Math.cos(a), t), sn2 = r(Math.sin(a), t);
+                        double c = r(Math.cos(a), t), sn2 = r(p.inverse() ? -Math.sin(a) : Math.sin(a), t);
                         double x0 = p.x().get(b, h, s, i), x1 = p.x().get(b, h, s, i + half);
                         out[base + i] = r(r(x0 * c, t) - r(x1 * sn2, t), t);
                         out[base + i + half] = r(r(x1 * c, t) + r(x0 * sn2, t), t);

@@ -8,6 +8,7 @@ import io.github.attn4j.AdditiveParams;
 import io.github.attn4j.Alignment;
 import io.github.attn4j.Backend;
 import io.github.attn4j.Masks;
+import io.github.attn4j.RopeParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.SoftmaxParams;
 import io.github.attn4j.Tensor;
@@ -57,6 +58,27 @@ class PropertiesTest {
             }
         }
         return out;
+    }
+
+    @Test
+    void inverseRopeUndoesRopeAndIsItsTranspose() {
+        Tensor x = rand(2, 3, 7, 16), y = rand(2, 3, 7, 16), rx = zeros(2, 3, 7, 16), back = zeros(2, 3, 7, 16);
+        Tensor iy = zeros(2, 3, 7, 16);
+        CPU.rope(RopeParams.builder(x, rx).offset(5).theta(500f).build());
+        CPU.rope(RopeParams.builder(rx, back).offset(5).theta(500f).inverse().build());
+        CPU.rope(RopeParams.builder(y, iy).offset(5).theta(500f).inverse().build());
+        float[] a = x.toFloatArray(), b = back.toFloatArray();
+        for (int i = 0; i < a.length; i++) {
+            assertEquals(a[i], b[i], 1e-6, "element " + i);
+        }
+        // <y, R x> = <R^-1 y, x>: the inverse rotation is the transpose (the backward of RoPE)
+        double lhs = 0, rhs = 0;
+        float[] yf = y.toFloatArray(), rxf = rx.toFloatArray(), iyf = iy.toFloatArray();
+        for (int i = 0; i < a.length; i++) {
+            lhs += (double) yf[i] * rxf[i];
+            rhs += (double) iyf[i] * a[i];
+        }
+        assertEquals(lhs, rhs, 1e-5);
     }
 
     @Test

@@ -291,6 +291,14 @@ class KernelParamsTest {
     }
 
     @Test
+    void ropeInverse() {
+        Tensor x = f(2, 3, 5, 8);
+        String g = "attn_rope_params";
+        i32(check(g, KernelParams.rope(io.github.attn4j.RopeParams.builder(x, x).build())), g, "inverse", 0);
+        i32(check(g, KernelParams.rope(io.github.attn4j.RopeParams.builder(x, x).inverse().build())), g, "inverse", 1);
+    }
+
+    @Test
     void batchedGemm() {
         KernelParams.Operand o = new KernelParams.Operand(1, 2, 3, 4, 5);
         String g = "attn_bgemm_params";
