@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Assertions;
  * work-item variant, so the tuning option {@code decWg=64} forces the work-group one. The cases are
  * the matrix's decode cases (SDPA, Sq = 1, no per-element score work) with more than one key or
  * Dv above the work-group (two column chunks), one per kernel variant (dtype, head dims, group,
- * paged), so that few programs are built: 12 cases (Sk 1 to 1000, D up to 256, GQA, paged with lengths,
+ * paged), so that few programs are built: 14 cases (Sk 1 to 1000, D up to 256, GQA, paged with lengths,
  * F16/BF16; D = 72 is not a multiple of the vector width and runs the flash kernel).
  */
 class OpenClDecodeWgMatrixTest extends PropertyScopedMatrix {
