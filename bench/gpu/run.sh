@@ -15,6 +15,10 @@
 # each appends its line to $OUT/summary.txt as it finishes, so a cut-short call still tells what ran:
 #   1 facts        nvidia-smi (GPU, driver, CUDA version, clocks, power), nvcc, `attn4j devices`
 #   2 verify-fused verify --backend cuda: the whole case matrix, fused kernels, against float64
+#   2b decode      attn4j bench on serve-set decode points (Sk >= 4k; dense, pages of 16 and 256, varlen,
+#                  GQA 32/8, 64/8, MHA), f16 and f32: GB/s and the fraction of the copy ceiling measured in
+#                  the same run (the split-KV decode's bandwidth, issue 12); the rows go into summary.txt,
+#                  the CSV into speed.tgz (decode/)
 #   3 verify-tc    the tensor-core path (-Dattn4j.cuda.tc=true) on its f16/bf16 cases;
 #     tc-gpu-test  its own GPU test, kernels/cuda/emu/run_gpu_test.sh
 #   4 memcheck     compute-sanitizer memcheck on a subset of the matrix
@@ -38,6 +42,11 @@ TC_BIN=.gpu/sdpa_tc_gpu_test
 OUT=${OUT:-/tmp/attn4j-gpu-run}
 BUDGET_S=${BUDGET_S:-470}          # the whole script; the device call's own limit sits above it
 SUBSET=${SUBSET:-'S[qk]=(7|17|113),'}
+# Serve-set decode points (bench/ShapeSets.serve) whose f32 K/V stay under ~1 GiB, so that each takes seconds.
+DECODE_SHAPES=${DECODE_SHAPES:-sdpa:b=1:h=32:hkv=8:sq=1:sk=16384:d=128,sdpa:b=1:h=32:hkv=8:sq=1:sk=16384:d=128:page=16,\
+sdpa:b=1:h=32:hkv=8:sq=1:sk=16384:d=128:page=256,sdpa:b=1:h=32:hkv=8:sq=1:sk=65536:d=128,\
+sdpa:b=1:h=64:hkv=8:sq=1:sk=65536:d=128,sdpa:b=8:h=32:hkv=8:sq=1:sk=16384:d=128:varlen,\
+sdpa:b=8:h=32:hkv=8:sq=1:sk=16384:d=128:page=16:varlen,sdpa:b=8:h=32:hkv=32:sq=1:sk=4096:d=128:varlen}
 TC_CASES=${TC_CASES:-'type=b?f16,.*,D=(64|96|128|256),'}
 MAX_LOG=$((15 << 20))              # each file that comes back stays under 16 MiB
 mkdir -p "$OUT"
@@ -140,12 +149,21 @@ if ((dry)); then no_device verify-fused "$OUT/verify-fused.txt"; else
   step verify-fused 150 "$OUT/verify-fused.txt" "$J" -jar "$JAR" verify --backend cuda
 fi
 
+# 2b. Decode bandwidth (the split-KV decode of sdpa_decode.cu is what these points run on the SIMT path).
+sp="$work/speed"
+mkdir -p "$sp"
+if ((dry)); then no_device decode "$sp/decode.log"; else
+  step decode 45 "$sp/decode.log" "$J" -jar "$JAR" bench --backend cuda --shapes "$DECODE_SHAPES" --dtype f16,f32 \
+    --warmup 2 --iters 10 --max-seconds 3 --no-progress --out "$sp/decode"
+  grep -E '^attn4j-cuda' "$sp/decode.log" | cut -c1-150 | sed 's/^/    /' | tee -a "$S"
+fi
+
 # 3. The tensor-core path: verify on its cases, then its own GPU test (needs nvcc there).
 if ((dry)); then
   no_device verify-tc "$OUT/verify-tc.txt"
   no_device tc-gpu-test "$OUT/tc-gpu-test.txt"
 else
-  step verify-tc 60 "$OUT/verify-tc.txt" "$J" -Dattn4j.cuda.tc=true -jar "$JAR" verify --backend cuda --op sdpa \
+  step verify-tc 50 "$OUT/verify-tc.txt" "$J" -Dattn4j.cuda.tc=true -jar "$JAR" verify --backend cuda --op sdpa \
     --filter "$TC_CASES"
   if [[ -x $TC_BIN ]]; then   # built here by --prepare
     step tc-gpu-test 40 "$OUT/tc-gpu-test.txt" "$TC_BIN"
@@ -159,26 +177,24 @@ fi
 # 4. compute-sanitizer memcheck on a subset (slow under the sanitizer).
 if ((dry)); then no_device memcheck "$OUT/memcheck.txt"
 elif command -v compute-sanitizer >/dev/null 2>&1; then
-  step memcheck 60 "$OUT/memcheck.txt" compute-sanitizer --tool memcheck --target-processes all \
+  step memcheck 45 "$OUT/memcheck.txt" compute-sanitizer --tool memcheck --target-processes all \
     "$J" -jar "$JAR" verify --backend cuda --filter "$SUBSET"
 else
   echo "skipped: no compute-sanitizer" >"$OUT/memcheck.txt"; say "memcheck      skipped: no compute-sanitizer on the PATH"
 fi
 
 # 5. A short speed pass: the PyTorch peer, then attn4j on the same shapes, merged.
-sp="$work/speed"
-mkdir -p "$sp"
 if ((dry)); then no_device torch-peer "$sp/torch.log"; no_device bench "$sp/bench.log"
 else
   peer=()
   if python3 -c 'import torch; assert torch.cuda.is_available()' >/dev/null 2>&1; then
-    step torch-peer 45 "$sp/torch.log" python3 bench/peers/torch_sdpa.py --shapes flash,decode --dtype f16,f32 \
+    step torch-peer 40 "$sp/torch.log" python3 bench/peers/torch_sdpa.py --shapes flash,decode --dtype f16,f32 \
       --warmup 2 --iters 10 --max-seconds 3 --out "$sp/torch_sdpa.csv"
     [[ -s $sp/torch_sdpa.csv ]] && peer=(--peer-csv "$sp/torch_sdpa.csv")
   else
     echo "skipped: no PyTorch with CUDA" >"$sp/torch.log"; say "torch-peer    skipped: no PyTorch with CUDA"
   fi
-  step bench 75 "$sp/bench.log" "$J" -jar "$JAR" bench --backend cuda --shapes flash,decode --dtype f16,f32 \
+  step bench 65 "$sp/bench.log" "$J" -jar "$JAR" bench --backend cuda --shapes flash,decode --dtype f16,f32 \
     --warmup 2 --iters 10 --max-seconds 3 --no-progress "${peer[@]}" --out "$sp/bench"
 fi
 tar czf "$OUT/speed.tgz" -C "$work" speed

@@ -16,6 +16,8 @@
  *     grid (ceil(Sq / BLOCK_M), B * Hq, num_splits), block WARPS * 32, dynamic shared memory
  *     TcTile<D>::kSmemBytes (above 48 KiB: raise CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES).
  *     num_splits == 1: writes o (and lse when ATTN_F_LSE); o_part/lse_part are not touched.
+ *     o_part and lse_part are the same workspace buffer (bound without offsets): the entry points
+ *     address the LSE partials at o_part + partial_lse_offset() (after the O partials, 256-byte aligned).
  *     num_splits  > 1: split z takes the z-th contiguous share of the CTA's key tiles and writes
  *       o_part[((z * B*Hq + bh) * Sq + i) * D + d]  (fp32, normalised by the split's own sum) and
  *       lse_part[(z * B*Hq + bh) * Sq + i]           (log2 domain: m + log2(l); -inf when empty),
@@ -430,6 +432,15 @@ ATTN_DEV void sdpa_combine_body(const attn_sdpa_params& p, const float* __restri
             nan ? ATTN_NAN : empty ? ATTN_NINF : (M + log2f(W)) * ATTN_LN2;
 }
 
+/* The LSE partials of the split-KV workspace: after the O partials [num_splits, B*Hq*Sq, Dv] (fp32), at
+ * the next 256-byte boundary (io.github.attn4j.cuda.TcPlan.partialLseOffset). The backend binds the
+ * workspace to o_part and to lse_part alike, without an offset (buffers carry none), so the entry
+ * points derive the LSE partials' address from o_part here. */
+ATTN_DEV long long partial_lse_offset(const attn_sdpa_params& p, int num_splits) {
+    const long long bytes = (long long)num_splits * p.batch * p.heads_q * p.seq_q * p.head_dim_v * 4;
+    return (bytes + 255) / 256 * 64;
+}
+
 } // namespace attn_tc
 
 #ifndef ATTN_TC_HOST_EMULATION
@@ -446,8 +457,9 @@ ATTN_DEV void sdpa_combine_body(const attn_sdpa_params& p, const float* __restri
         attn_sdpa_params p, const T_* q, const T_* k, const T_* v, T_* o, float* lse, const unsigned char* mask, \
         const float* bias, const float* alibi, const int* kv_len, const int* q_len, float* o_part,               \
         float* lse_part, int num_splits) {                                                                       \
+        (void)lse_part; /* the same workspace as o_part: attn_tc::partial_lse_offset */                        \
         ATTN_TC_BODY(attn_tc::sdpa_tc_body<D_, T_>(p, q, k, v, o, lse, mask, bias, alibi, kv_len, q_len, o_part,  \
-                                                   lse_part, num_splits));                                       \
+                                                   o_part + attn_tc::partial_lse_offset(p, num_splits), num_splits)); \
     }
 #define ATTN_TC_ENTRY_F16(D_, BM_, BN_, W_, ST_, QR_, SW_) ATTN_TC_ENTRY(D_, BM_, BN_, W_, ST_, QR_, SW_, f16, attn_tc_f16)
 #define ATTN_TC_ENTRY_BF16(D_, BM_, BN_, W_, ST_, QR_, SW_) \
@@ -458,11 +470,15 @@ ATTN_TC_TRAITS_TABLE(ATTN_TC_ENTRY_BF16)
 extern "C" __global__ void __launch_bounds__(128) attn_sdpa_combine_f16(attn_sdpa_params p, const float* o_part,
                                                                         const float* lse_part, attn_tc_f16* o, float* lse,
                                                                         int num_splits) {
-    ATTN_TC_BODY(attn_tc::sdpa_combine_body<attn_tc_f16>(p, o_part, lse_part, o, lse, num_splits));
+    (void)lse_part; /* the same workspace as o_part: attn_tc::partial_lse_offset */
+    ATTN_TC_BODY(attn_tc::sdpa_combine_body<attn_tc_f16>(p, o_part, o_part + attn_tc::partial_lse_offset(p, num_splits), o,
+                                                         lse, num_splits));
 }
 extern "C" __global__ void __launch_bounds__(128) attn_sdpa_combine_bf16(attn_sdpa_params p, const float* o_part,
                                                                          const float* lse_part, attn_tc_bf16* o,
                                                                          float* lse, int num_splits) {
-    ATTN_TC_BODY(attn_tc::sdpa_combine_body<attn_tc_bf16>(p, o_part, lse_part, o, lse, num_splits));
+    (void)lse_part; /* the same workspace as o_part: attn_tc::partial_lse_offset */
+    ATTN_TC_BODY(attn_tc::sdpa_combine_body<attn_tc_bf16>(p, o_part, o_part + attn_tc::partial_lse_offset(p, num_splits),
+                                                          o, lse, num_splits));
 }
 #endif /* !ATTN_TC_HOST_EMULATION */

@@ -25,9 +25,17 @@
  * (the same arithmetic as the CUDA tensor-core combine in sdpa_tc.cu); every split empty gives
  * O = 0 and LSE = -inf; a NaN partial makes the row NaN. The split order is fixed: deterministic.
  *
+ * DEC_WG > 0 (GPU devices; the planner's choice from the device type, forced on PoCL for the tests by
+ * the tuning option decWg): the same entry, arguments and results from a work-group of DEC_WG items
+ * per (split z, batch b, kv head hk): the group's Q rows and each K tile of DEC_BN keys sit in local
+ * memory (the K rows loaded by all items, coalesced), the items split the (head, key) scores of a tile,
+ * one item per head advances its online softmax, and the items split the Dv columns of O += P V,
+ * reading each V row once for the group (coalesced along the row).
+ *
  * Build options: HEAD_DIM, HEAD_DIM_V (multiples of VW), VW, GROUP (Hq / Hkv), DEC_BN (keys per
- * softmax step), DEC_HKB (kv heads per work-item, a divisor of Hkv; default 1), PAGED, and the
- * storage dtype of common.cl. K and V rows have unit stride.
+ * softmax step), DEC_HKB (kv heads per work-item, a divisor of Hkv; default 1), DEC_WG (0 = a
+ * work-item per split; > 0 = the work-group variant, DEC_HKB 1), PAGED, and the storage dtype of
+ * common.cl. K and V rows have unit stride.
  */
 #ifndef PAGED
 #define PAGED 0
@@ -40,6 +48,9 @@
 #endif
 #ifndef DEC_HKB
 #define DEC_HKB 1
+#endif
+#ifndef DEC_WG
+#define DEC_WG 0
 #endif
 /* query heads per register block of the score and output loops (2 x DEC_GB vector accumulators) */
 #define DEC_GB (GROUP < 4 ? GROUP : 4)
@@ -63,17 +74,9 @@ inline long dec_row(const attn_sdpa_params p, __global const int *bt, int b, int
 #endif
 }
 
-__kernel __attribute__((reqd_work_group_size(1, 1, 1)))
-void ENTRY(attn_sdpa_decode)(const attn_sdpa_params p, __global const st_t *q, __global const st_t *k,
-                             __global const st_t *v, __global st_t *o, __global float *lse,
-                             __global const uchar *mask, __global const float *bias, __global const float *alibi,
-                             __global const int *kv_len, __global const int *q_len, __global const float *sinks,
-                             __global const int *block_table, __global float *o_part, __global float *lse_part,
-                             const int num_splits) {
-    const int z = get_global_id(0);
-    const int nkb = p.heads_kv / DEC_HKB;
-    const int bk = get_global_id(1);
-    const int b = bk / nkb, hk0 = (bk - b * nkb) * DEC_HKB;
+/* The keys [*j_begin, *j_end) of split z of row (b, kv head), and whether the row is dead (q_len 0). */
+inline bool dec_split(const attn_sdpa_params p, __global const int *kv_len, __global const int *q_len, int b, int z,
+                      int num_splits, int *j_begin, int *j_end) {
     const int kvl = mask_kv_len(kv_len, b, p.seq_k);
     const bool dead = mask_q_len(q_len, b, p.seq_q) < 1;
     attn_mask_params m = p.m;
@@ -87,8 +90,43 @@ void ENTRY(attn_sdpa_decode)(const attn_sdpa_params p, __global const st_t *q, _
         hi = lo;
     }
     const int per = hi > lo ? (hi - lo + num_splits - 1) / num_splits : 0;
-    const int j_begin = lo + z * per;
-    const int j_end = min(hi, j_begin + per);
+    *j_begin = lo + z * per;
+    *j_end = min(hi, *j_begin + per);
+    return dead;
+}
+
+/* The partial (O factor, LSE) of a head's finished state (m, l in log2 units): the sink joins split
+ * 0's sum of a live row; returns the factor for the row's accumulator and writes the LSE. */
+inline float dec_finish(const attn_sdpa_params p, __global const float *sinks, int h, bool add_sink, float mrow,
+                        float lrow, __global float *lse_at) {
+    float a = 1.0f;
+    const float l0 = lrow;
+    if (add_sink) {
+        const float s2 = sinks[p.sinks_off + h] * ATTN_LOG2E;
+        const float mn = fmax(mrow, s2);
+        a = mrow == -INFINITY ? 0.0f : exp2(mrow - osm_ref(mn));
+        lrow = lrow * a + exp2(s2 - osm_ref(mn));
+        mrow = mn;
+    }
+    const bool empty = lrow == 0.0f;
+    *lse_at = empty ? -INFINITY : mrow + log2(lrow);
+    return empty || l0 == 0.0f ? 0.0f : a / lrow;
+}
+
+#if DEC_WG == 0
+__kernel __attribute__((reqd_work_group_size(1, 1, 1)))
+void ENTRY(attn_sdpa_decode)(const attn_sdpa_params p, __global const st_t *q, __global const st_t *k,
+                             __global const st_t *v, __global st_t *o, __global float *lse,
+                             __global const uchar *mask, __global const float *bias, __global const float *alibi,
+                             __global const int *kv_len, __global const int *q_len, __global const float *sinks,
+                             __global const int *block_table, __global float *o_part, __global float *lse_part,
+                             const int num_splits) {
+    const int z = get_global_id(0);
+    const int nkb = p.heads_kv / DEC_HKB;
+    const int bk = get_global_id(1);
+    const int b = bk / nkb, hk0 = (bk - b * nkb) * DEC_HKB;
+    int j_begin, j_end;
+    const bool dead = dec_split(p, kv_len, q_len, b, z, num_splits, &j_begin, &j_end);
 
     /* the state of the DEC_HKB x GROUP query heads: Q (scaled to log2 units), O, running max and sum */
     fv qv[DEC_HKB][GROUP][DC];
@@ -235,30 +273,145 @@ void ENTRY(attn_sdpa_decode)(const attn_sdpa_params p, __global const st_t *q, _
     }
 
     const int rows = p.batch * p.heads_q;
-    lse_part = DEC_LSE(lse_part, num_splits, rows);
     const bool has_sink = z == 0 && !dead && (p.flags & ATTN_F_SINKS) != 0;
     for (int hh = 0; hh < DEC_HKB; hh++) {
         for (int g = 0; g < GROUP; g++) {
             const int h = (hk0 + hh) * GROUP + g;
-            float mrow = mr[hh][g], lrow = lr[hh][g], a = 1.0f;
-            if (has_sink) {
-                const float s2 = sinks[p.sinks_off + h] * ATTN_LOG2E;
-                const float mn = fmax(mrow, s2);
-                a = mrow == -INFINITY ? 0.0f : exp2(mrow - osm_ref(mn));
-                lrow = lrow * a + exp2(s2 - osm_ref(mn));
-                mrow = mn;
-            }
             const long row = (long)z * rows + b * p.heads_q + h;
-            const bool empty = lrow == 0.0f;
-            const float inv = empty || lr[hh][g] == 0.0f ? 0.0f : a / lrow;
+            const float inv = dec_finish(p, sinks, h, has_sink, mr[hh][g], lr[hh][g],
+                                         DEC_LSE(lse_part, num_splits, rows) + row);
             __global float *op = o_part + row * HEAD_DIM_V;
             for (int c = 0; c < DVC; c++) {
                 VSTORE_W(inv == 0.0f ? (fv)(0.0f) : acc[hh][g][c] * (fv)(inv), c, op);
             }
-            lse_part[row] = empty ? -INFINITY : mrow + log2(lrow);
         }
     }
 }
+
+#else /* DEC_WG > 0: a work-group per (split, batch, kv head) */
+#define DEC_DVW ((HEAD_DIM_V + DEC_WG - 1) / DEC_WG)
+
+__kernel __attribute__((reqd_work_group_size(DEC_WG, 1, 1)))
+void ENTRY(attn_sdpa_decode)(const attn_sdpa_params p, __global const st_t *q, __global const st_t *k,
+                             __global const st_t *v, __global st_t *o, __global float *lse,
+                             __global const uchar *mask, __global const float *bias, __global const float *alibi,
+                             __global const int *kv_len, __global const int *q_len, __global const float *sinks,
+                             __global const int *block_table, __global float *o_part, __global float *lse_part,
+                             const int num_splits) {
+    __local float qs[GROUP][HEAD_DIM];
+    __local float ks[DEC_BN][HEAD_DIM + 1];
+    __local float ps[GROUP][DEC_BN];
+    __local float ms[GROUP], ls[GROUP], fs[GROUP];
+    __local long krow[DEC_BN], vrow[DEC_BN];
+    const int lid = get_local_id(0);
+    const int z = get_group_id(0);
+    const int bk = get_global_id(1);
+    const int b = bk / p.heads_kv, hk = bk - b * p.heads_kv;
+    int j_begin, j_end;
+    const bool dead = dec_split(p, kv_len, q_len, b, z, num_splits, &j_begin, &j_end);
+#if PAGED
+    const long kbase = p.k_off + hk * p.k_sh, vbase = p.v_off + hk * p.v_sh;
+#else
+    const long kbase = p.k_off + b * p.k_sb + hk * p.k_sh, vbase = p.v_off + b * p.v_sb + hk * p.v_sh;
+#endif
+    for (int e = lid; e < GROUP * HEAD_DIM; e += DEC_WG) {
+        const int g = e / HEAD_DIM, d = e - g * HEAD_DIM;
+        qs[g][d] = LOAD_ST(q, p.q_off + b * p.q_sb + (hk * GROUP + g) * p.q_sh + d * p.q_sd) * p.scale_log2;
+    }
+    if (lid < GROUP) {
+        ms[lid] = -INFINITY;
+        ls[lid] = 0.0f;
+    }
+    float acc[GROUP][DEC_DVW];
+    for (int g = 0; g < GROUP; g++) {
+        for (int c = 0; c < DEC_DVW; c++) {
+            acc[g][c] = 0.0f;
+        }
+    }
+
+    for (int j0 = j_begin; j0 < j_end; j0 += DEC_BN) {
+        const int n = min(DEC_BN, j_end - j0);
+        barrier(CLK_LOCAL_MEM_FENCE); /* the previous tile's readers are done */
+        if (lid < n) {
+            krow[lid] = kbase + dec_row(p, block_table, b, j0 + lid, p.k_ss, p.k_sb);
+            vrow[lid] = vbase + dec_row(p, block_table, b, j0 + lid, p.v_ss, p.v_sb);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int e = lid; e < n * HEAD_DIM; e += DEC_WG) {
+            const int t = e / HEAD_DIM, d = e - t * HEAD_DIM;
+            ks[t][d] = LOAD_ST(k, krow[t] + d);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        /* scores (log2 units): the items split the (head, key) pairs */
+        for (int e = lid; e < GROUP * DEC_BN; e += DEC_WG) {
+            const int g = e / DEC_BN, t = e - g * DEC_BN;
+            float sc = -INFINITY;
+            if (t < n) {
+                sc = 0.0f;
+                for (int d = 0; d < HEAD_DIM; d++) {
+                    sc = fma(qs[g][d], ks[t][d], sc);
+                }
+            }
+            ps[g][t] = sc;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        /* one online-softmax step per head */
+        if (lid < GROUP) {
+            float tmax = -INFINITY;
+            for (int t = 0; t < n; t++) {
+                tmax = fmax(tmax, ps[lid][t]);
+            }
+            float mr = ms[lid], lr = ls[lid];
+            const float alpha = osm_advance(&mr, &lr, tmax, true);
+            const float ref = osm_ref(mr);
+            float sum = 0.0f;
+            for (int t = 0; t < n; t++) {
+                const float e2 = exp2(ps[lid][t] - ref);
+                ps[lid][t] = e2;
+                sum += e2;
+            }
+            ms[lid] = mr;
+            ls[lid] = lr + sum;
+            fs[lid] = alpha;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        /* O += P V: the items split the columns; each V row is read once for the group */
+        for (int c = 0; c < DEC_DVW; c++) {
+            const int col = lid + c * DEC_WG;
+            if (col < HEAD_DIM_V) {
+                for (int g = 0; g < GROUP; g++) {
+                    acc[g][c] *= fs[g];
+                }
+                for (int t = 0; t < n; t++) {
+                    const float vx = LOAD_ST(v, vrow[t] + col);
+                    for (int g = 0; g < GROUP; g++) {
+                        acc[g][c] = fma(ps[g][t], vx, acc[g][c]);
+                    }
+                }
+            }
+        }
+    }
+
+    const int rows = p.batch * p.heads_q;
+    barrier(CLK_LOCAL_MEM_FENCE); /* every item has read the last tile's factors */
+    if (lid < GROUP) {
+        const int h = hk * GROUP + lid;
+        const long row = (long)z * rows + b * p.heads_q + h;
+        fs[lid] = dec_finish(p, sinks, h, z == 0 && !dead && (p.flags & ATTN_F_SINKS) != 0, ms[lid], ls[lid],
+                             DEC_LSE(lse_part, num_splits, rows) + row);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int c = 0; c < DEC_DVW; c++) {
+        const int col = lid + c * DEC_WG;
+        if (col < HEAD_DIM_V) {
+            for (int g = 0; g < GROUP; g++) {
+                const long row = (long)z * rows + b * p.heads_q + hk * GROUP + g;
+                o_part[row * HEAD_DIM_V + col] = fs[g] == 0.0f ? 0.0f : acc[g][c] * fs[g];
+            }
+        }
+    }
+}
+#endif /* DEC_WG */
 
 __kernel void ENTRY(attn_sdpa_combine)(const attn_sdpa_params p, __global const float *o_part,
                                        __global const float *lse_part, __global st_t *o, __global float *lse,

@@ -248,7 +248,11 @@ bool run_case(const Case& cs) {
         CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, TT::kSmemBytes));
         uint16_t *dq = to_device(q), *dk = to_device(k), *dv = to_device(v), *dout = to_device(o);
         float *dlse = to_device(lse), *dbias = to_device(bias), *dslopes = to_device(slopes);
-        float *dop = to_device(o_part), *dlp = to_device(lse_part);
+        /* the workspace as the backend binds it: one buffer, the LSE partials after the O partials at a
+         * 256-byte boundary (attn_tc::partial_lse_offset), passed as o_part and lse_part alike */
+        const size_t lse_at = ((size_t)o_part.size() * 4 + 255) / 256 * 64;
+        std::vector<float> ws(lse_at + lse_part.size(), std::nanf(""));
+        float *dop = to_device(ws), *dlp = dop;
         unsigned char* dmask = to_device(mask);
         int *dkvl = to_device(kvl), *dql = to_device(ql);
         fn<<<dim3(gx, B * Hq, cs.splits), TT::kThreads, TT::kSmemBytes>>>(
@@ -264,7 +268,7 @@ bool run_case(const Case& cs) {
         to_host(o, dout);
         to_host(lse, dlse);
         for (void* ptr : {(void*)dq, (void*)dk, (void*)dv, (void*)dout, (void*)dlse, (void*)dbias, (void*)dslopes,
-                          (void*)dop, (void*)dlp, (void*)dmask, (void*)dkvl, (void*)dql})
+                          (void*)dop, (void*)dmask, (void*)dkvl, (void*)dql})
             CK(cudaFree(ptr));
     };
 #endif

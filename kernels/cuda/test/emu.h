@@ -34,6 +34,7 @@ using std::fmaf;
 using std::fmaxf;
 
 struct uint4 { unsigned int x, y, z, w; };
+struct float4 { float x, y, z, w; };
 struct dim3e { unsigned int x, y, z; };
 
 inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; }

@@ -8,7 +8,10 @@
  * the projection GEMM, the unfused GEMM + softmax + GEMM path, the strided copy and the merge of
  * attention states (merge.cu: empty parts with NaN garbage, NaN LSEs, every dtype, 1..8 parts) and
  * the KV append into paged caches (kv_append.cu: garbage everywhere else, bad table entries skipped) and
- * the SDPA backward (sdpa_bwd.cu: GQA, Dv != D, masks, fully masked rows, softcap, dBias incl. broadcast).
+ * the SDPA backward (sdpa_bwd.cu: GQA, Dv != D, masks, fully masked rows, softcap, dBias incl. broadcast) and
+ * the split-KV decode with its combine (sdpa_decode.cu: Sk 1, 7, 1000, 8191, per-sequence lengths and
+ * alignment, pages of 1, 16, 256 with NaN in unused slots, GQA 32/8, 64/8, MQA, sinks, windows, every mask
+ * option, F16/BF16, fully masked rows, 1..64 splits).
  *
  *   g++ -std=c++20 -O2 -pthread kernels_test.cpp -o kernels_test && ./kernels_test [seed]
  * Exit status 0 when every case passes; each failure prints the case and the first mismatch.
@@ -25,6 +28,7 @@
 #include "../merge.cu"
 #include "../kv_append.cu"
 #include "../sdpa_bwd.cu"
+#include "../sdpa_decode.cu"
 
 #include <algorithm>
 #include <cstdio>
@@ -83,6 +87,8 @@ static double tol_of(DT t) { return t == DF32 ? 2e-5 : t == DF16 ? 4e-3 : 3e-2; 
 /* ---------------------------------------------------------------- mask */
 struct MaskOpt {
     int align_off = 0, wl = -1, wr = -1;
+    std::vector<int> align_b;        /* per batch: replaces align_off (paged BOTTOM_RIGHT: kv[b] - Sq) */
+    int off(int b) const { return align_b.empty() ? align_off : align_b[b]; }
     bool window = false, use_kv = false, use_q = false, use_mask = false, use_bias = false, use_alibi = false;
     std::vector<int> kv, q;
     std::vector<unsigned char> mask; /* [B, H, Sq, Sk] contiguous */
@@ -93,7 +99,7 @@ struct MaskOpt {
 static bool allowed(const MaskOpt& m, int b, int h, int H, int i, int j, int Sq, int Sk) {
     if (m.use_q && i >= m.q[b]) return false;
     if (m.use_kv && j >= m.kv[b]) return false;
-    long long c = (long long)i + m.align_off;
+    long long c = (long long)i + m.off(b);
     if (m.window && m.wl >= 0 && j < c - m.wl) return false;
     if (m.window && m.wr >= 0 && j > c + m.wr) return false;
     if (m.use_mask && !m.mask[(((size_t)b * H + h) * Sq + i) * Sk + j]) return false;
@@ -102,7 +108,7 @@ static bool allowed(const MaskOpt& m, int b, int h, int H, int i, int j, int Sq,
 static double add_terms(const MaskOpt& m, int b, int h, int H, int i, int j, int Sq, int Sk) {
     double s = 0;
     if (m.use_bias) s += m.bias[(((size_t)b * H + h) * Sq + i) * Sk + j];
-    if (m.use_alibi) s -= (double)m.slope[b * H + h] * std::fabs((double)i + m.align_off - j);
+    if (m.use_alibi) s -= (double)m.slope[b * H + h] * std::fabs((double)i + m.off(b) - j);
     return s;
 }
 static attn_mask_params pack_mask(const MaskOpt& m, int H, int Sq, int Sk) {
@@ -174,7 +180,31 @@ struct SdpaCase {
     int special; /* 0 none, 1 NaN read (q), 2 NaN in K/V rows beyond kv lengths, 3 huge logits */
     bool sinks = false; /* per-head sink logits */
     int page = 0;       /* > 0: K/V in pages of this many rows through a shuffled block table */
+    int splits = 0;     /* > 0: the split-KV decode kernel (sdpa_decode.cu) with this many splits, then the combine */
+    int window = 0;     /* > 0: a sliding window of this many keys to the left (decode cases) */
+    bool ragged = false; /* decode cases: random per-sequence kv lengths, the last sequence empty when B > 1 */
 };
+
+/* sdpa_decode.cu: the decode kernel over (B * Hkv, splits, chunks), then the combine, through a
+ * NaN-poisoned workspace (a partial row that no CTA writes shows). */
+template <int DMAX, typename S>
+static void run_decode_kernel(const attn_sdpa_params& p, void* q, void* k, void* v, void* o, float* lse,
+                              const unsigned char* mask, const float* bias, const float* alibi, const int* kvl, const int* ql,
+                              const float* sinks, const int* bt, int splits) {
+    typedef typename S::Elem E;
+    typedef attn::DecodeTile<DMAX> T;
+    const long long rows = (long long)p.batch * p.heads_q * p.seq_q;
+    std::vector<float> ws((size_t)(splits * rows * (p.head_dim_v + 1)), NAN);
+    const unsigned chunks = (unsigned)((p.group * p.seq_q + T::RB - 1) / T::RB);
+    attn_emu::launch({(unsigned)(p.batch * p.heads_kv), (unsigned)splits, chunks}, T::THREADS, attn::DecodeSmem<DMAX>::FLOATS * 4, [&] {
+        attn::sdpa_decode<S, DMAX>(p, (const E*)q, (const E*)k, (const E*)v, mask, bias, alibi, kvl, ql, sinks, bt, ws.data(),
+                                   ws.data(), splits);
+    });
+    const int wpb = ATTN_DECODE_COMBINE_THREADS / 32;
+    attn_emu::launch({(unsigned)((rows + wpb - 1) / wpb), 1, 1}, ATTN_DECODE_COMBINE_THREADS, 0, [&] {
+        attn::sdpa_combine<S>(p, ws.data(), ws.data(), (E*)o, lse, splits);
+    });
+}
 
 template <int DMAX, typename S>
 static void run_sdpa_kernel(const attn_sdpa_params& p, void* q, void* k, void* v, void* o, float* lse,
@@ -197,7 +227,17 @@ static void sdpa_case(const SdpaCase& c, std::mt19937& rng, bool unfused) {
     if (c.page > 0) {
         /* paged calls always have lengths; BOTTOM_RIGHT aligns each sequence to its own length, which
          * the reference here (one align_off) matches when every length is Sk */
-        if (!m.use_kv || !c.top_left) { m.use_kv = true; m.kv.assign(B, Sk); }
+        if (!m.use_kv || (!c.top_left && !c.ragged)) { m.use_kv = true; m.kv.assign(B, Sk); }
+    }
+    if (c.ragged) { /* per-sequence lengths, one empty sequence (a fully masked row) */
+        m.use_kv = true;
+        m.kv.clear();
+        for (int b = 0; b < B; b++) m.kv.push_back(b == B - 1 && B > 1 ? 0 : 1 + (int)(rng() % Sk));
+    }
+    if (c.window > 0) { m.window = true; m.wl = c.window; m.wr = rng() % 2 ? -1 : 0; }
+    if (c.page > 0 && !c.top_left) { /* each sequence aligned to its own length (ATTN_F_ALIGN_KV) */
+        m.align_b.clear();
+        for (int b = 0; b < B; b++) m.align_b.push_back(m.kv[b] - Sq);
     }
     Str sq = strides(c.bshd, B, Hq, Sq, D), sk = strides(c.bshd, B, Hkv, Sk, D), sv = strides(c.bshd, B, Hkv, Sk, Dv),
         so = strides(c.bshd, B, Hq, Sq, Dv);
@@ -277,7 +317,18 @@ static void sdpa_case(const SdpaCase& c, std::mt19937& rng, bool unfused) {
     int need = std::max(D, Dv);
     bool general = rng() % 4 == 0; /* also run the plain (D <= 256) entry on small dims */
     std::string path;
-    if (unfused) {
+    if (c.splits > 0) {
+#define RUN_DECODE(DM)                                                                                        \
+    do {                                                                                                      \
+        if (c.dt == DF32) run_decode_kernel<DM, attn::F32>(p, Q.ptr(), kptr, vptr, O.ptr(), L.data(), mk, bi, al, kvl, ql, sinkp, table.data(), c.splits); \
+        else if (c.dt == DF16) run_decode_kernel<DM, attn::F16>(p, Q.ptr(), kptr, vptr, O.ptr(), L.data(), mk, bi, al, kvl, ql, sinkp, table.data(), c.splits); \
+        else run_decode_kernel<DM, attn::BF16>(p, Q.ptr(), kptr, vptr, O.ptr(), L.data(), mk, bi, al, kvl, ql, sinkp, table.data(), c.splits); \
+    } while (0)
+        if (general || need > 128) { RUN_DECODE(256); path = "decode-d256"; }
+        else if (need <= 64) { RUN_DECODE(64); path = "decode-d64"; }
+        else { RUN_DECODE(128); path = "decode-d128"; }
+        path += "-splits" + std::to_string(c.splits);
+    } else if (unfused) {
         path = "unfused";
         /* S = Q.K^T (bgemm <dt,dt,f32>), masked softmax f32 in place, O = P.V (bgemm <f32,dt,dt>) */
         std::vector<float> Sbuf((size_t)B * Hq * Sq * Sk, NAN);
@@ -1134,6 +1185,48 @@ static void rope_case(std::mt19937& rng, DT dt, int B, int H, int S, int D, int 
     report(ok, name, detail);
 }
 
+/* ---------------------------------------------------------------- split-KV decode */
+/* sdpa_decode.cu + its combine against the float64 reference of sdpa_case: awkward lengths, per-sequence
+ * lengths with an empty sequence, pages of 1, 16 and 256 (NaN in every unused slot), GQA 32/8, 64/8 and
+ * MQA (64/1: four row chunks), sinks, windows, every mask option at random, Sq 1..3, F16/BF16. */
+static void decode_cases(std::mt19937& rng) {
+    DT dts[3] = {DF32, DF16, DBF16};
+    /* {Sk, Hq, Hkv, B}: the emulation runs a CTA's 128 threads as std::threads, so the long rows go
+     * with few kv heads */
+    const int shapes[][4] = {{1, 32, 8, 3},  {1, 64, 8, 2},  {1, 64, 1, 2},    {1, 4, 4, 3},
+                             {7, 32, 8, 2},  {7, 64, 8, 3},  {7, 64, 1, 2},    {7, 4, 4, 2},
+                             {1000, 32, 8, 1}, {1000, 64, 8, 1}, {1000, 64, 1, 1}, {1000, 4, 4, 2},
+                             {8191, 8, 1, 1}, {300, 16, 1, 2}, {77, 12, 3, 2},  {513, 6, 2, 2}};
+    const int pages[] = {0, 1, 16, 256};
+    const int dd[][2] = {{128, 128}, {64, 64}, {40, 24}, {256, 200}};
+    const int want[] = {1, 3, 8, 64};
+    int n = 0;
+    for (auto& sh : shapes) {
+        SdpaCase c;
+        c.Sk = sh[0]; c.Hq = sh[1]; c.Hkv = sh[2]; c.B = sh[3];
+        c.Sq = (n % 5 == 4) ? 2 + (int)(rng() % 2) : 1;
+        c.D = dd[n % 4][0]; c.Dv = dd[n % 4][1];
+        c.bshd = rng() % 2; c.lse = true; c.top_left = n % 3 == 0; c.softcap = n % 7 == 3 ? 5.0f : 0.0f;
+        c.dt = dts[n % 3]; c.special = n % 6 == 5 ? 2 : 0;
+        c.sinks = n % 2 == 1;
+        c.page = pages[(n + n / 4) % 4];
+        c.ragged = c.Sk > 1 && n % 2 == 0;
+        c.window = n % 4 == 1 && c.Sk > 7 ? 1 + (int)(rng() % (c.Sk / 2)) : 0;
+        c.splits = std::min(want[(n + n / 4) % 4], std::max(1, (c.Sk + 31) / 32));
+        if (c.splits == 1 && c.Sk > 32) c.splits = 2;
+        sdpa_case(c, rng, false);
+        n++;
+    }
+    /* an empty sequence (a fully masked row: O = 0, LSE = -inf or the sink) with and without a sink */
+    for (DT t : dts) for (int sink = 0; sink < 2; sink++) {
+        SdpaCase c;
+        c.B = 2; c.Hq = 8; c.Hkv = 2; c.Sq = 1; c.Sk = 40; c.D = 32; c.Dv = 32;
+        c.bshd = false; c.lse = true; c.top_left = false; c.softcap = 0; c.dt = t; c.special = 0;
+        c.sinks = sink; c.ragged = true; c.page = 16; c.splits = 3;
+        sdpa_case(c, rng, false);
+    }
+}
+
 int main(int argc, char** argv) {
     unsigned seed = argc > 1 ? (unsigned)std::strtoul(argv[1], nullptr, 10) : 20261121u;
     std::mt19937 rng(seed);
@@ -1142,6 +1235,11 @@ int main(int argc, char** argv) {
     if (argc > 2 && std::string(argv[2]) == "sdpa_bwd") { /* only the SDPA backward (a quick check) */
         sdpa_bwd_cases(rng);
         std::printf("kernels_test sdpa_bwd: %d cases, %d failures (seed %u)\n", g_cases, g_failures, seed);
+        return g_failures == 0 ? 0 : 1;
+    }
+    if (argc > 2 && std::string(argv[2]) == "decode") { /* only the split-KV decode (a quick check) */
+        decode_cases(rng);
+        std::printf("kernels_test decode: %d cases, %d failures (seed %u)\n", g_cases, g_failures, seed);
         return g_failures == 0 ? 0 : 1;
     }
     if (argc > 2 && std::string(argv[2]) == "additive_bwd") { /* only the additive backward (a quick check) */
@@ -1212,6 +1310,8 @@ int main(int argc, char** argv) {
     }
     /* SDPA backward */
     sdpa_bwd_cases(rng);
+    /* split-KV decode */
+    decode_cases(rng);
     /* Extreme windows (issue 9): INT_MAX overflows i + off + right in 32 bits; Sk + Sq and 0.
      * Every op, both alignments (random per case), Sq < Sk and Sq > Sk. */
     const int MAXW = 2147483647;

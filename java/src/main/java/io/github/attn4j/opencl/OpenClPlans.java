@@ -57,17 +57,22 @@ final class OpenClPlans {
      * @param bwdCpu        SDPA backward: 1 = the CPU forms of the dK/dV and dQ kernels where the call
      *                      allows them (a work-item per key or row tile, keys as vector lanes), 0 = the
      *                      work-group forms always
+     * @param decWg         split-KV decode: 0 = a work-item per (split, batch, block of kv heads) (CPUs);
+     *                      N > 0 = a work-group of N items per (split, batch, kv head) (GPUs)
      */
     record Tune(int vw, int sdpaBlockN, int sdpaRows, int sdpaWg, int addBlockN, int addWg, int smShortMax,
             int smKeysPerThread, int smShortGroup, int smLongThreads, int gemmTile, int smRowPerItem, int gemmCpu,
-            int bwdCpu) {
+            int bwdCpu, int decWg) {
         /**
          * CPUs (PoCL, measured in bench/results/opencl-pocl.md): 16-wide explicit vectors (one zmm),
          * 4 query rows per work-item, 64-key tiles and 64 work-items, so 256 rows share each K/V tile.
          */
-        static final Tune CPU = new Tune(16, 64, 4, 64, 32, 32, 4096, 512, 64, 16, 16, 8, 1, 1);
-        /** GPUs: one row per work-item, float4 vectors, 128-item groups; softmax rows per work-group. */
-        static final Tune GPU = new Tune(4, 32, 1, 128, 32, 64, 1024, 16, 256, 256, 16, 0, 0, 0);
+        static final Tune CPU = new Tune(16, 64, 4, 64, 32, 32, 4096, 512, 64, 16, 16, 8, 1, 1, 0);
+        /**
+         * GPUs: one row per work-item, float4 vectors, 128-item groups; softmax rows per work-group;
+         * a 64-item work-group per decode split.
+         */
+        static final Tune GPU = new Tune(4, 32, 1, 128, 32, 64, 1024, 16, 256, 256, 16, 0, 0, 0, 64);
 
         /** The row for a device class with the options' overrides applied (once, when the backend opens). */
         static Tune of(boolean cpu, OpenClOptions o) {
@@ -76,12 +81,12 @@ final class OpenClPlans {
                 return t;
             }
             int[] v = {t.vw, t.sdpaBlockN, t.sdpaRows, t.sdpaWg, t.addBlockN, t.addWg, t.smShortMax, t.smKeysPerThread,
-                t.smShortGroup, t.smLongThreads, t.gemmTile, t.smRowPerItem, t.gemmCpu, t.bwdCpu};
+                t.smShortGroup, t.smLongThreads, t.gemmTile, t.smRowPerItem, t.gemmCpu, t.bwdCpu, t.decWg};
             for (String kv : o.tune().split(",")) {
                 String[] p = kv.trim().split("=");
                 v[OpenClOptions.TUNE_NAMES.indexOf(p[0].trim())] = Integer.parseInt(p[1].trim());
             }
-            return new Tune(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13]);
+            return new Tune(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14]);
         }
     }
 
@@ -279,21 +284,23 @@ final class OpenClPlans {
         return x ? 1 : 0;
     }
 
-    /** Entry stems of the split-KV decode kernels (OpenCL only: {@code kernels/opencl/sdpa_decode.cl}). */
-    static final String DECODE = "attn_sdpa_decode", COMBINE = "attn_sdpa_combine";
-
     /** Keys per online-softmax step of the decode kernel. */
     static final int DECODE_BN = 16;
 
     /**
-     * Why a call cannot take the split-KV decode kernel, or null when it can: CPU devices, one
-     * query row, no per-element score work (bool mask, bias, ALiBi, softcap), unit-stride K/V rows
-     * of multiples of the vector width, a group of at most 16 query heads per kv head.
+     * Why a call cannot take the split-KV decode kernel, or null when it can: one query row, no
+     * per-element score work (bool mask, bias, ALiBi, softcap), unit-stride K/V rows of multiples of
+     * the vector width, a group of at most 16 query heads per kv head; on a GPU the work-group
+     * variant ({@code decWg > 0}, the GPU row's default) whose group holds a tile's keys and heads.
      */
     static String decodeProblem(SdpaParams s, OpenClDevice dev, Tune t) {
         Masks m = s.masks();
-        if (!dev.cpu()) {
-            return "not a CPU device (GPUs keep a work-group per query tile)";
+        if (!dev.cpu() && t.decWg == 0) {
+            return "a GPU device with decWg=0 (the work-item-per-split variant is for CPUs)";
+        }
+        if (t.decWg > 0 && decodeWg(dev, t) < Math.max(DECODE_BN, s.group())) {
+            return "the decode work-group (" + decodeWg(dev, t) + " items) is smaller than " + DECODE_BN
+                    + " keys or the " + s.group() + " heads of a group";
         }
         if (s.seqQ() != 1) {
             return "Sq = " + s.seqQ() + " (the decode kernel takes one query row)";
@@ -348,14 +355,29 @@ final class OpenClPlans {
         return best;
     }
 
+    /** Items per work-group of the decode's GPU variant: decWg within the device's limit (a power of two). */
+    static int decodeWg(OpenClDevice dev, Tune t) {
+        return (int) Math.min(t.decWg, pow2Floor(dev.maxWorkGroupSize()));
+    }
+
     /**
      * The split-KV decode plan: a work-item per (split, batch, block of kv heads) with the kv heads'
-     * query heads packed together, then the combine. Splits fill the device: at least 8 work-items per
-     * compute unit, at least 256 keys per split, at most 64 splits; a split count of one still runs
-     * the combine (it writes O and LSE from the single partial).
+     * query heads packed together (CPUs), or a work-group of {@code decWg} items per (split, batch,
+     * kv head) (GPUs), then the combine. Splits fill the device: at least 8 work-items (work-groups)
+     * per compute unit, at least 256 keys per split, at most 64 splits; a split count of one still
+     * runs the combine (it writes O and LSE from the single partial).
      */
     private static Plan sdpaDecode(SdpaParams s, OpenClDevice dev, Tune t) {
-        int hkb = decodeHeadsPerItem(s);
+        int wg = t.decWg > 0 ? decodeWg(dev, t) : 0;
+        if (wg > 0) {
+            long local = 4L * (s.group() * (long) s.headDim() + DECODE_BN * (s.headDim() + 1L) + (long) s.group() * DECODE_BN
+                    + 3L * s.group()) + 16L * DECODE_BN;
+            if (local > dev.localMemBytes()) {
+                return Plan.no("the decode work-group needs " + local + " B of local memory; the device has "
+                        + dev.localMemBytes() + " B");
+            }
+        }
+        int hkb = wg > 0 ? 1 : decodeHeadsPerItem(s);
         long items = (long) s.batch() * (s.headsKv() / hkb);
         int keys = s.seqK();
         int want = (int) Math.max(1, ceilDiv(8L * dev.computeUnits(), items));
@@ -376,17 +398,20 @@ final class OpenClPlans {
         c.put("GROUP", s.group());
         c.put("DEC_BN", DECODE_BN);
         c.put("DEC_HKB", hkb);
+        c.put("DEC_WG", wg);
         maskConstants(c, s.masks());
         if (s.isPaged()) {
             c.put("PAGED", 1);
         }
         String dt = dt(s.dtype());
-        Plan.Step dec = new Plan.Step("sdpa_decode", DECODE + "_" + dt, c, new long[] {splits, items},
-                new long[] {1, 1}, 0, KernelArgs.sdpaDecode(s, oPart, lsePart, splits));
-        Plan.Step comb = new Plan.Step("sdpa_decode", COMBINE + "_" + dt, c, new long[] {rows}, new long[] {1}, 0,
+        Plan.Step dec = new Plan.Step("sdpa_decode", KernelId.SDPA_DECODE.entry(s.dtype()), c,
+                new long[] {splits, items}, new long[] {Math.max(1, wg), 1}, 0,
+                KernelArgs.sdpaDecode(s, oPart, lsePart, splits));
+        Plan.Step comb = new Plan.Step("sdpa_decode", KernelId.SDPA_COMBINE.entry(s.dtype()), c, new long[] {rows},
+                new long[] {1}, 0,
                 KernelArgs.sdpaCombine(s, oPart, lsePart, splits));
-        String name = String.format(Locale.ROOT, "decode-splitkv%d-gqa%dx%d-%s-d%d-dv%d%s", splits, s.group(), hkb, dt,
-                s.headDim(), s.headDimV(), s.isPaged() ? "-paged" : "");
+        String name = String.format(Locale.ROOT, "decode-%ssplitkv%d-gqa%dx%d-%s-d%d-dv%d%s", wg > 0 ? "wg" + wg + "-" : "",
+                splits, s.group(), hkb, dt, s.headDim(), s.headDimV(), s.isPaged() ? "-paged" : "");
         return Plan.of(name, ws, List.of(dec, comb));
     }
 

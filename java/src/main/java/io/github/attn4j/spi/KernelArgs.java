@@ -81,8 +81,9 @@ public final class KernelArgs {
     }
 
     /**
-     * {@code attn_sdpa_decode_<dt>} (OpenCL, CPU devices): the SDPA arguments with sinks and block
-     * table, then the split-KV partials (workspace views) and the split count.
+     * {@code attn_sdpa_decode_<dt>[_d<DMAX>]} (OpenCL on CPU devices, CUDA SIMT): the SDPA arguments with
+     * sinks and block table, then the split-KV partials (workspace views: one buffer, the LSE partials
+     * after the O partials) and the split count.
      */
     public static List<Arg> sdpaDecode(SdpaParams p, Tensor oPart, Tensor lsePart, int splits) {
         return sdpaHead(p).buf("sinks", p.sinks()).buf("block_table", p.blockTable()).buf("o_part", oPart)

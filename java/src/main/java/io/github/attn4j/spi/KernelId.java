@@ -48,7 +48,11 @@ public enum KernelId {
     /** Merge of attention states ({@code kernels/<lang>/merge.*}). */
     MERGE_STATES("attn_merge_states"),
     /** KV append into paged caches ({@code kernels/<lang>/kv_append.*}). */
-    KV_APPEND("attn_kv_append");
+    KV_APPEND("attn_kv_append"),
+    /** Split-KV decode: partial (O, LSE) per split over GQA-packed rows ({@code kernels/<lang>/sdpa_decode.*}). */
+    SDPA_DECODE("attn_sdpa_decode"),
+    /** Merges the split-KV partials of {@link #SDPA_DECODE} (or of CUDA's tensor-core split) into O and LSE. */
+    SDPA_COMBINE("attn_sdpa_combine");
 
     private final String stem;
 

@@ -102,6 +102,12 @@ class OpenClPlansTest {
                         t(dt, 2, 2, 5, d), t(dt, 2, 2, 5, d)).masks(bm).dbias(t(DType.F32, 1, 4, 9, 5)).build());
             }
         }
+        // Split-KV decode (appended): GQA 8/2, Sq = 1, per-sequence lengths and a window, with LSE.
+        for (DType dt : new DType[] {DType.F32, DType.BF16}) {
+            l.add(SdpaParams.builder(t(dt, 2, 8, 1, 64), t(dt, 2, 2, 700, 64), t(dt, 2, 2, 700, 64), t(dt, 2, 8, 1, 64))
+                    .lse(t(DType.F32, 2, 8, 1)).masks(Masks.builder().causal().window(100, 0).kvLengths(700, 9).build())
+                    .build());
+        }
         return l;
     }
 
@@ -175,6 +181,37 @@ class OpenClPlansTest {
         var kp = (io.github.attn4j.spi.Arg.Buffer) plan.step(2).args().get(2);
         assertTrue(qp.tensor().memory() instanceof Workspace && kp.tensor().memory() instanceof Workspace);
         assertEquals(2L * 2 * 7 * 12, kp.tensor().offset(), "Kp follows Qp in the workspace");
+    }
+
+    /** The decode: a work-item per split on CPUs, a work-group per split on GPUs (or forced by decWg). */
+    @Test
+    void decodeVariantFollowsTheDeviceTypeAndTheTuning() {
+        List<OpParams> all = calls();
+        SdpaParams p = (SdpaParams) all.get(all.size() - 2);
+        Plan cpu = OpenClPlans.plan(p, CPU, OpenClPlans.Tune.CPU, NO_LIMIT);
+        assertTrue(cpu.variant().startsWith("decode-splitkv"), cpu.variant());
+        assertEquals(0, cpu.step(0).constants().get("DEC_WG"));
+        assertEquals(1, cpu.step(0).block()[0]);
+        Plan gpu = OpenClPlans.plan(p, GPU, OpenClPlans.Tune.GPU, NO_LIMIT);
+        assertTrue(gpu.variant().startsWith("decode-wg64-splitkv"), gpu.variant());
+        assertEquals("attn_sdpa_decode_f32", gpu.step(0).entry());
+        assertEquals(64, gpu.step(0).constants().get("DEC_WG"));
+        assertEquals(64, gpu.step(0).block()[0]);
+        long splits = ((io.github.attn4j.spi.Arg.I32) gpu.step(0).args().get(gpu.step(0).args().size() - 1)).value();
+        assertEquals(splits, gpu.step(0).grid()[0]); // work-groups
+        assertEquals(splits * 64, gpu.step(0).global()[0]);
+        assertEquals(4, gpu.step(0).grid()[1]); // B * Hkv
+        assertEquals("attn_sdpa_combine_f32", gpu.step(1).entry());
+        // the tuning option forces the work-group variant on a CPU device (how PoCL tests it)
+        OpenClPlans.Tune forced = OpenClPlans.Tune.of(true, new OpenClOptions("decWg=64", ""));
+        assertEquals(64, OpenClPlans.plan(p, CPU, forced, NO_LIMIT).step(0).block()[0]);
+        // a GPU without the work-group variant keeps the flash kernel
+        OpenClPlans.Tune off = OpenClPlans.Tune.of(false, new OpenClOptions("decWg=0", ""));
+        assertTrue(OpenClPlans.plan(p, GPU, off, NO_LIMIT).variant().startsWith("flash-"));
+        // a kernel limit under the group's 16 keys/heads: the flash kernel, planned again under the limit
+        Plan small = OpenClPlans.plan(p, GPU, OpenClPlans.Tune.GPU, s -> 8);
+        assertTrue(small.supported(), small.reason());
+        assertTrue(small.variant().startsWith("flash-"), small.variant());
     }
 
     @Test

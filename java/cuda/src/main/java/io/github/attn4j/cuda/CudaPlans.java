@@ -231,9 +231,103 @@ final class CudaPlans {
             return Plan.no("grid (" + gx + ", " + gy + ") exceeds CUDA's limits (B*Hq <= 2^31-1, Sq/" + t.bm()
                     + " <= 65535)");
         }
+        Plan decode = sdpaDecode(p, dev, gx * gy, t);
+        if (decode != null) {
+            return decode;
+        }
         String entry = KernelId.SDPA_FWD.entry(p.dtype()) + (t.dmax() < top ? "_d" + t.dmax() : "");
         return Plan.of("fused-simt-d" + t.dmax() + "-" + dt(p.dtype()) + (p.isPaged() ? "-paged" : ""), 0,
                 List.of(kernel("sdpa", entry, gx, gy, 1, t.threads(), t.smemBytes(), KernelArgs.sdpaFwd(p))));
+    }
+
+    /** The split-KV decode takes at most this many packed rows (G * Sq) per (batch, kv head). */
+    static final int DECODE_MAX_ROWS = 64;
+    /** Every split of the decode streams at least this many key tiles. */
+    static final int DECODE_MIN_TILES_PER_SPLIT = 8;
+    /** Upper bound of the decode's split count. */
+    static final int DECODE_MAX_SPLITS = 64;
+    /** The decode aims at this many CTAs per multiprocessor. */
+    static final int DECODE_CTAS_PER_SM = 4;
+
+    /** The smallest decode tile whose DMAX holds max(D, Dv), or null above the table. */
+    static CudaTables.DecodeTile decodeTile(int d, int dv) {
+        for (CudaTables.DecodeTile t : CudaTables.DECODE_TILES) {
+            if (Math.max(d, dv) <= t.dmax()) {
+                return t;
+            }
+        }
+        return null;
+    }
+
+    /** The keys a row may see at most: Sk, or the longest kv length when lengths are given. */
+    static int decodeKeys(SdpaParams p) {
+        int[] kv = p.masks().kvLengths();
+        if (kv == null) {
+            return p.seqK();
+        }
+        int m = 0;
+        for (int x : kv) {
+            m = Math.max(m, Math.min(x, p.seqK()));
+        }
+        return m;
+    }
+
+    /**
+     * The split-KV decode plan ({@code sdpa_decode.cu}), or null when the forward kernel is the better
+     * choice. Chosen when the forward's {@code B * Hq * ceil(Sq / BM)} CTAs cannot fill the device's
+     * resident CTA slots (multiprocessors times the forward tile's occupancy), the packed rows
+     * {@code G * Sq} of a kv head are at most {@link #DECODE_MAX_ROWS}, and there is something to
+     * gain: keys enough for two splits, or one query row whose group of query heads is packed
+     * ({@code Sq = 1, G > 1}; each K/V byte is then read once per group, not once per head). The split
+     * count aims at {@link #DECODE_CTAS_PER_SM} CTAs per multiprocessor with at least
+     * {@link #DECODE_MIN_TILES_PER_SPLIT} key tiles per split, at most {@link #DECODE_MAX_SPLITS}, then
+     * is rebalanced so that no split is empty; one split still runs the combine (it writes O and LSE).
+     */
+    static Plan sdpaDecode(SdpaParams p, DeviceProps dev, long fwdCtas, CudaTables.SdpaTile fwd) {
+        int occupancy = Math.max(1, Math.min(dev.maxThreadsPerSm() / fwd.threads(), dev.smemPerSm() / fwd.smemBytes()));
+        if (fwdCtas >= (long) dev.multiprocessors() * occupancy) {
+            return null;
+        }
+        long packed = (long) p.group() * p.seqQ();
+        CudaTables.DecodeTile t = decodeTile(p.headDim(), p.headDimV());
+        if (t == null || packed > DECODE_MAX_ROWS || t.smemBytes() > dev.smemPerBlock()) {
+            return null;
+        }
+        long tiles = LaunchConfig.ceilDiv(decodeKeys(p), t.bn());
+        long base = (long) p.batch() * p.headsKv() * LaunchConfig.ceilDiv(packed, t.rb());
+        long want = LaunchConfig.ceilDiv((long) DECODE_CTAS_PER_SM * dev.multiprocessors(), base);
+        long most = Math.min(DECODE_MAX_SPLITS, LaunchConfig.ceilDiv(tiles, DECODE_MIN_TILES_PER_SPLIT));
+        int splits = (int) Math.max(1, Math.min(want, most));
+        if (tiles > 0) {
+            splits = (int) LaunchConfig.ceilDiv(tiles, LaunchConfig.ceilDiv(tiles, splits));
+        }
+        if (splits < 2 && (p.seqQ() > 1 || p.group() == 1)) {
+            return null; // nothing to split and no heads to pack: the forward kernel
+        }
+        long gx = (long) p.batch() * p.headsKv(), gz = LaunchConfig.ceilDiv(packed, t.rb());
+        long rows = (long) p.batch() * p.headsQ() * p.seqQ();
+        int perCta = CudaTables.DECODE_COMBINE_THREADS / 32;
+        if (!LaunchConfig.fits(gx, splits, gz) || !LaunchConfig.fits(LaunchConfig.ceilDiv(rows, perCta), 1, 1)) {
+            return null;
+        }
+        if ((long) splits * rows * (p.headDimV() + 1) > Integer.MAX_VALUE) {
+            return null;
+        }
+        long ws = 4L * splits * rows * (p.headDimV() + 1);
+        Workspace w = new Workspace(ws);
+        Tensor oPart = Tensor.of(w, DType.F32, new int[] {Math.toIntExact(splits * rows * p.headDimV())}, new long[] {1}, 0);
+        Tensor lsePart = Tensor.of(w, DType.F32, new int[] {Math.toIntExact(splits * rows)}, new long[] {1},
+                splits * rows * p.headDimV());
+        int top = CudaTables.DECODE_TILES.get(CudaTables.DECODE_TILES.size() - 1).dmax();
+        String entry = KernelId.SDPA_DECODE.entry(p.dtype()) + (t.dmax() < top ? "_d" + t.dmax() : "");
+        List<Plan.Step> steps = List.of(
+                kernel("sdpa_decode", entry, gx, splits, gz, t.threads(), t.smemBytes(),
+                        KernelArgs.sdpaDecode(p, oPart, lsePart, splits)),
+                kernel("sdpa_decode", KernelId.SDPA_COMBINE.entry(p.dtype()), LaunchConfig.ceilDiv(rows, perCta), 1, 1,
+                        CudaTables.DECODE_COMBINE_THREADS, 0, KernelArgs.sdpaCombine(p, oPart, lsePart, splits)));
+        String name = String.format(Locale.ROOT, "decode-splitkv%d-gqa%d-simt-d%d-%s%s", splits, p.group(), t.dmax(),
+                dt(p.dtype()), p.isPaged() ? "-paged" : "");
+        return Plan.of(name, ws, steps);
     }
 
     /** cuBLAS can take Q.K^T when the head dim is the unit stride of both. */

@@ -31,7 +31,24 @@ final class CudaTables {
         }
     }
 
+    /**
+     * Split-KV decode tile of sdpa_decode.cu's {@code ATTN_DECODE_TILES}: DMAX, RB (packed query rows
+     * per CTA), BN (keys per tile), THREADS.
+     */
+    record DecodeTile(int dmax, int rb, int bn, int threads) {
+        /** Dynamic shared memory: Q and K rows of DMAX + 4 floats, P, the row factors, the V row offsets. */
+        int smemBytes() {
+            int a0 = rb * (dmax + 4) + bn * (dmax + 4) + rb * bn;
+            int vr0 = (a0 + rb + 1) / 2 * 2;
+            return (vr0 + 2 * bn) * 4;
+        }
+    }
+
     static final List<SdpaTile> SDPA_TILES;
+    /** sdpa_decode.cu. */
+    static final List<DecodeTile> DECODE_TILES;
+    /** sdpa_decode.cu: threads per CTA of the combine (a warp per row). */
+    static final int DECODE_COMBINE_THREADS;
     static final List<AdditiveTile> ADDITIVE_TILES;
     /** Tensor-core table of tc_traits.cuh's {@code ATTN_TC_TRAITS_TABLE}. */
     static final List<TcTraits> TC_TRAITS;
@@ -58,6 +75,10 @@ final class CudaTables {
         String sdpa = text("sdpa.cu"), additive = text("additive.cu"), softmax = text("softmax.cu");
         String gemm = text("gemm.cu"), tc = text("tc_traits.cuh");
         SDPA_TILES = table(sdpa, "ATTN_SDPA_TILES").stream().map(r -> new SdpaTile(r[0], r[1], r[2], r[3])).toList();
+        String decode = text("sdpa_decode.cu");
+        DECODE_TILES = table(decode, "ATTN_DECODE_TILES").stream().map(r -> new DecodeTile(r[0], r[1], r[2], r[3]))
+                .toList();
+        DECODE_COMBINE_THREADS = define(decode, "ATTN_DECODE_COMBINE_THREADS");
         ADDITIVE_TILES = table(additive, "ATTN_ADDITIVE_TILES").stream()
                 .map(r -> new AdditiveTile(r[0], r[1], r[2], r[3], r[4])).toList();
         TC_TRAITS = table(tc, "ATTN_TC_TRAITS_TABLE").stream()

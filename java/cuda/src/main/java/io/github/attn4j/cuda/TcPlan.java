@@ -207,7 +207,7 @@ record TcPlan(boolean applies, String reason, TcTraits traits, DType dtype, int 
     /** The combine entry point, e.g. {@code attn_sdpa_combine_f16}; used only when {@code splits > 1}. */
     String combineEntry() {
         requireApplies();
-        return "attn_sdpa_combine_" + dtype.name().toLowerCase(Locale.ROOT);
+        return io.github.attn4j.spi.KernelId.SDPA_COMBINE.entry(dtype);
     }
 
     /** The name {@code supports().variant()} reports, e.g. {@code tc-mma-f16-d128} or {@code tc-mma-f16-d128-splitkv8}. */

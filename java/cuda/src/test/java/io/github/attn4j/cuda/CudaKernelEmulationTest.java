@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Runs the CUDA kernel sources themselves on the CPU: kernels/cuda/test/kernels_test.cpp compiles
- * sdpa.cu, softmax.cu, additive.cu and gemm.cu against a host emulation of the CUDA built-ins
+ * sdpa.cu, sdpa_decode.cu (split-KV decode and combine), softmax.cu, additive.cu, gemm.cu and the
+ * others against a host emulation of the CUDA built-ins
  * (emu.h: a std::thread per CUDA thread, barriers, warp shuffles) and checks ~180 random cases over
  * every option against a float64 reference. Not a substitute for a GPU run (no real memory model,
  * no timing), but it executes the kernels' indexing, masking, tiling and online-softmax logic.

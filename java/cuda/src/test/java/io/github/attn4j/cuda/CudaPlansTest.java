@@ -288,4 +288,78 @@ class CudaPlansTest {
         assertFalse(LaunchConfig.fits(0, 1, 1));
         assertEquals(3, LaunchConfig.ceilDiv(65, 32));
     }
+
+    // ------------------------------------------------------------------ split-KV decode (sdpa_decode.cu)
+
+    @Test
+    void decodeSplitsTheKeysWhenTheForwardCannotFillTheDevice() {
+        // B=1, Hq/Hkv = 32/8, Sq=1, Sk=8k: 32 forward CTAs for 132 SMs
+        SdpaParams p = sdpa(1, 32, 8, 1, 8192, 128, 128);
+        Plan plan = CudaPlans.sdpaFused(p, DeviceProps.h100(), false);
+        assertEquals("decode-splitkv32-gqa4-simt-d128-f32", plan.variant());
+        Plan.Step dec = plan.step(0), comb = plan.step(1);
+        assertEquals("sdpa_decode", dec.module());
+        assertEquals(KernelId.SDPA_DECODE.entry(DType.F32) + "_d128", dec.entry());
+        // 256 key tiles, 8 (b, kv head) CTAs: 4 * 132 / 8 wanted, at least 8 tiles per split: 32
+        assertEquals(8, dec.grid()[0]);
+        assertEquals(32, dec.grid()[1]);
+        assertEquals(1, dec.grid()[2]); // 4 packed rows: one chunk
+        assertEquals(CudaTables.DecodeTile.class, CudaPlans.decodeTile(128, 128).getClass());
+        assertEquals(CudaPlans.decodeTile(128, 128).smemBytes(), dec.smemBytes());
+        assertEquals(KernelId.SDPA_COMBINE.entry(DType.F32), comb.entry());
+        assertEquals(8, comb.grid()[0]); // 32 rows, a warp per row, 4 warps per CTA
+        assertEquals(4L * 32 * 32 * (128 + 1), plan.workspaceBytes());
+        // the same argument lists as the OpenCL decode
+        assertEquals(io.github.attn4j.spi.KernelArgs.sdpaDecode(p, null, null, 1).stream().map(a -> a.name()).toList(),
+                dec.argNames());
+    }
+
+    @Test
+    void decodeTileSmemMatchesTheKernelsLayout() {
+        // Q [16][132] + K [32][132] + P [16][32] + factors [16], V row offsets [32] as long long
+        assertEquals((16 * 132 + 32 * 132 + 16 * 32 + 16 + 64) * 4, CudaPlans.decodeTile(100, 128).smemBytes());
+        assertEquals(64, CudaPlans.decodeTile(1, 64).dmax());
+        assertEquals(256, CudaPlans.decodeTile(129, 8).dmax());
+        assertNull(CudaPlans.decodeTile(257, 8));
+        for (CudaTables.DecodeTile t : CudaTables.DECODE_TILES) {
+            assertTrue(t.smemBytes() <= 48 * 1024, t + " needs " + t.smemBytes() + " B");
+        }
+    }
+
+    @Test
+    void decodePacksMqaRowsIntoChunksAndKeepsTheForwardOtherwise() {
+        Plan mqa = CudaPlans.sdpaFused(sdpa(2, 64, 1, 1, 4096, 64, 64), DeviceProps.h100(), false);
+        assertTrue(mqa.variant().startsWith("decode-splitkv"), mqa.variant());
+        assertEquals(4, mqa.step(0).grid()[2]); // 64 packed rows, 16 per CTA
+        // a full grid keeps the forward kernel
+        Plan full = CudaPlans.sdpaFused(sdpa(64, 32, 8, 1, 8192, 128, 128), DeviceProps.h100(), false);
+        assertEquals("fused-simt-d128-f32", full.variant());
+        // nothing to split and no group to pack: the forward kernel
+        assertEquals("fused-simt-d64-f32", CudaPlans.sdpaFused(sdpa(1, 4, 4, 1, 100, 64, 64), DeviceProps.h100(), false)
+                .variant());
+        // more packed rows than the decode takes: the forward kernel
+        assertEquals("fused-simt-d64-f32", CudaPlans.sdpaFused(sdpa(1, 64, 1, 2, 4096, 64, 64), DeviceProps.h100(), false)
+                .variant());
+        // a short prefill of an MHA model splits the keys (Sq = 4, G = 1) on a small device too
+        Plan t4 = CudaPlans.sdpaFused(sdpa(1, 2, 2, 4, 4096, 256, 256), DeviceProps.t4(), false);
+        assertEquals("decode-splitkv16-gqa1-simt-d256-f32", t4.variant());
+    }
+
+    @Test
+    void decodeReadsPagedCachesAndSaysSo() {
+        int pages = 40, ps = 16;
+        Tensor kc = Tensor.of(new float[pages * ps * 2 * 64], pages, ps, 2, 64);
+        Tensor vc = Tensor.of(new float[pages * ps * 2 * 64], pages, ps, 2, 64);
+        int[] table = new int[2 * 20];
+        for (int i = 0; i < table.length; i++) {
+            table[i] = i % pages;
+        }
+        Tensor bt = Tensor.of(io.github.attn4j.HostMemory.of(table), DType.I32, new int[] {2, 20}, new long[] {20, 1}, 0);
+        SdpaParams p = SdpaParams.builder(t(Layout.BHSD, 2, 16, 1, 64),
+                new io.github.attn4j.PagedKv(kc, vc, bt, new int[] {300, 17}), t(Layout.BHSD, 2, 16, 1, 64)).build();
+        Plan plan = CudaPlans.sdpaFused(p, DeviceProps.h100(), false);
+        assertTrue(plan.variant().startsWith("decode-splitkv") && plan.variant().endsWith("-gqa8-simt-d64-f32-paged"),
+                plan.variant());
+        assertEquals(2 * 2, plan.step(0).grid()[0]);
+    }
 }

@@ -57,6 +57,11 @@ class CudaSignaturesTest {
             // tensor-core decode with a split (big Sk) and without
             l.add(SdpaParams.builder(t(dt, 1, 32, 1, 128), t(dt, 1, 8, 65536, 128), t(dt, 1, 8, 65536, 128),
                     t(dt, 1, 32, 1, 128)).build());
+            // SIMT split-KV decode: each tile (D 64, 128, 256), with masks and LSE, GQA and MQA
+            l.add(SdpaParams.builder(t(dt, 2, 8, 1, 64), t(dt, 2, 1, 3000, 64), t(dt, 2, 1, 3000, 64), t(dt, 2, 8, 1, 64))
+                    .lse(t(DType.F32, 2, 8, 1)).masks(Masks.builder().causal().kvLengths(3000, 17).build()).build());
+            l.add(SdpaParams.builder(t(dt, 1, 4, 1, 256), t(dt, 1, 2, 100, 256), t(dt, 1, 2, 100, 256),
+                    t(dt, 1, 4, 1, 256)).build());
             for (int n : new int[] {7, 1024, 1025}) {
                 Tensor x = t(dt, 2, 3, 5, n);
                 l.add(SoftmaxParams.builder(x, x).masks(all).build());
@@ -159,7 +164,7 @@ class CudaSignaturesTest {
                 "attn_additive_bwd_pre_<dt>", "attn_additive_bwd_dq_<dt>_qkf32", "attn_additive_bwd_dkv_<dt>",
                 "attn_additive_bwd_reduce_<dt>", "attn_additive_bwd_proj_<dt>", "attn_additive_bwd_wgrad_<dt>", "attn_merge_states_<dt>",
                 "attn_kv_append_<dt>", "attn_sdpa_bwd_pre_<dt>", "attn_sdpa_bwd_dkdv_<dt>", "attn_sdpa_bwd_dq_<dt>",
-                "attn_sdpa_bwd_dbias_<dt>")) {
+                "attn_sdpa_bwd_dbias_<dt>", "attn_sdpa_decode_<dt>_d64", "attn_sdpa_decode_<dt>_d128", "attn_sdpa_decode_<dt>")) {
             assertTrue(seen.contains(kind), kind + " never planned; planned: " + seen);
         }
     }
@@ -168,7 +173,7 @@ class CudaSignaturesTest {
     void theSharedEntryNamesExistForEveryDtype() {
         Map<String, List<String>> all = new HashMap<>();
         for (String m : List.of("sdpa", "softmax", "additive", "gemm", "copy", "additive_bwd", "merge", "kv_append", "rope",
-                "sdpa_bwd")) {
+                "sdpa_bwd", "sdpa_decode")) {
             all.putAll(entries(m));
         }
         for (KernelId id : KernelId.values()) {
@@ -202,7 +207,8 @@ class CudaSignaturesTest {
     void kernelSourcesUseNoSystemHeaders() {
         // NVRTC gets only attn_params.h and the .cuh files: no <...> includes anywhere.
         Pattern sys = Pattern.compile("^\\s*#\\s*include\\s*<", Pattern.MULTILINE);
-        for (String module : List.of("sdpa", "softmax", "additive", "gemm", "sdpa_tc", "additive_bwd", "sdpa_bwd")) {
+        for (String module : List.of("sdpa", "softmax", "additive", "gemm", "sdpa_tc", "additive_bwd", "sdpa_bwd",
+                "sdpa_decode")) {
             String s = KernelSources.source(module);
             assertFalse(sys.matcher(s).find(), module);
             for (String h : KernelSources.headers(s).values()) {
