@@ -141,6 +141,25 @@ public final class RunCommand {
         io.github.attn4j.OpParams first;
         Runnable write;
         String written;
+
+        /** Writes outs[i] (when not null) to the file of flag names[i], and says so. */
+        void outputs(Cli.Args a, String[] names, Tensor[] outs) {
+            write = () -> {
+                for (int i = 0; i < names.length; i++) {
+                    if (outs[i] != null) {
+                        Npy.write(Path.of(a.get(names[i])), outs[i]);
+                    }
+                }
+            };
+            StringBuilder sb = new StringBuilder();
+            for (int i = 0; i < names.length; i++) {
+                if (outs[i] != null) {
+                    sb.append(sb.length() == 0 ? "" : ", ").append(a.get(names[i])).append(' ')
+                            .append(Arrays.toString(outs[i].shape()));
+                }
+            }
+            written = sb.toString();
+        }
     }
 
     private static String execute(Cli.Args a, Prepared p) {
@@ -238,21 +257,7 @@ public final class RunCommand {
         String[] names = {"dq", "dk", "dv", "out", "lse", "dbias"};
         Tensor[] outs = {stored[0], stored[1], stored[2], a.has("out") ? stored[3] : null, a.has("lse") ? lse : null,
             dbias};
-        r.write = () -> {
-            for (int i = 0; i < names.length; i++) {
-                if (outs[i] != null) {
-                    Npy.write(Path.of(a.get(names[i])), outs[i]);
-                }
-            }
-        };
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < names.length; i++) {
-            if (outs[i] != null) {
-                sb.append(sb.length() == 0 ? "" : ", ").append(a.get(names[i])).append(' ')
-                        .append(Arrays.toString(outs[i].shape()));
-            }
-        }
-        r.written = sb.toString();
+        r.outputs(a, names, outs);
         return r;
     }
 
@@ -487,21 +492,7 @@ public final class RunCommand {
         r.first = c == null ? null : bp.forward(c);
         String[] names = {"out", "dq", "dk", "dv", "dw", "db", "dwq", "dwk"};
         Tensor[] outs = {c, dq, dk, dv, dw, db, dwq, dwk};
-        r.write = () -> {
-            for (int i = 0; i < names.length; i++) {
-                if (outs[i] != null) {
-                    Npy.write(Path.of(a.get(names[i])), outs[i]);
-                }
-            }
-        };
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < names.length; i++) {
-            if (outs[i] != null) {
-                sb.append(sb.length() == 0 ? "" : ", ").append(a.get(names[i])).append(' ')
-                        .append(Arrays.toString(outs[i].shape()));
-            }
-        }
-        r.written = sb.toString();
+        r.outputs(a, names, outs);
         return r;
     }
 }

@@ -70,13 +70,13 @@ final class OpenClGemmPlan {
         }
     }
 
-    static Plan plan(GemmParams g, OpenClDevice dev, boolean cpuForm) {
+    static Plan plan(GemmParams g, OpenClDevice dev, OpenClPlans.Tune tune) {
         Map<String, Object> c = new LinkedHashMap<>();
         String dt = g.dtype().name().toLowerCase(Locale.ROOT);
         c.put("DT_" + g.dtype().name(), 1);
         c.put("DT_SUFFIX", dt);
-        if (cpuForm) {
-            int vw = dev.preferredFloatWidth() == 4 || dev.preferredFloatWidth() == 16 ? dev.preferredFloatWidth() : 8;
+        if (tune.gemmCpu() != 0) {
+            int vw = OpenClPlans.cpuVectorWidth(dev, tune);
             CpuTiles t = new CpuTiles(CpuTiles.AVX2.mc, CpuTiles.AVX2.mr, CpuTiles.AVX2.kc, vw);
             while (t.localBytes() > dev.localMemBytes() && t.kc > 16) {
                 t = new CpuTiles(t.mc, t.mr, t.kc / 2, t.vw);

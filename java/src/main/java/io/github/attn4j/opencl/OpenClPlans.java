@@ -180,7 +180,7 @@ final class OpenClPlans {
 
             @Override
             public Plan gemm(GemmParams g) {
-                return OpenClGemmPlan.plan(g, dev, t.gemmCpu() != 0);
+                return OpenClGemmPlan.plan(g, dev, t);
             }
 
             @Override
@@ -308,7 +308,7 @@ final class OpenClPlans {
         if (m.boolMask() != null || m.bias() != null || m.alibiSlopes() != null || s.hasSoftcap()) {
             return "per-element score work (bool mask, bias, ALiBi or softcap)";
         }
-        int vw = decodeVw(dev, t);
+        int vw = cpuVectorWidth(dev, t);
         if (s.k().stride(3) != 1 || s.v().stride(3) != 1 || s.headDim() % vw != 0 || s.headDimV() % vw != 0
                 || s.headDim() > 256 || s.headDimV() > 256) {
             return "K/V rows are not unit-stride multiples of " + vw + " up to 256";
@@ -320,11 +320,12 @@ final class OpenClPlans {
     }
 
     /**
-     * The vector width of the decode kernel: the device's preferred float width (one register: 8 on
-     * AVX2, 16 on AVX-512) where it reports 4, 8 or 16, else the tuning table's; the kernel's register
-     * blocking (2 x GROUP score and output accumulators) is sized for one register per vector.
+     * The vector width of the CPU-device kernels with register micro-kernels (split-KV decode, the CPU
+     * forms of the SDPA backward): the device's preferred float width (one register: 8 on AVX2, 16 on
+     * AVX-512) where it reports 4, 8 or 16, else the tuning table's; their register blocking is sized
+     * for one register per vector.
      */
-    static int decodeVw(OpenClDevice dev, Tune t) {
+    static int cpuVectorWidth(OpenClDevice dev, Tune t) {
         int w = dev.preferredFloatWidth();
         return w == 4 || w == 8 || w == 16 ? w : t.vw;
     }
@@ -394,7 +395,7 @@ final class OpenClPlans {
         Map<String, Object> c = dtypeConstants(s.dtype());
         c.put("HEAD_DIM", s.headDim());
         c.put("HEAD_DIM_V", s.headDimV());
-        c.put("VW", decodeVw(dev, t));
+        c.put("VW", cpuVectorWidth(dev, t));
         c.put("GROUP", s.group());
         c.put("DEC_BN", DECODE_BN);
         c.put("DEC_HKB", hkb);
@@ -532,18 +533,8 @@ final class OpenClPlans {
                     + dev.localMemBytes() + " B");
         }
         DType dt = a.dtype();
-        Map<String, Object> c = dtypeConstants(dt);
-        c.put("DIM_A", da);
-        c.put("A_PAD", aPad);
-        c.put("HEAD_DIM_V", dv);
-        c.put("DV_PAD", dvPad);
-        c.put("VW", vw);
-        c.put("BLOCK_N", bn);
-        c.put("WG", wg);
+        Map<String, Object> c = additiveConstants(dt, da, aPad, dv, dvPad, vw, bn, wg, a.b() != null, a.raw(), a.masks());
         c.put("HAS_WEIGHTS", b(a.weights() != null));
-        c.put("HAS_ADD_BIAS", b(a.b() != null));
-        c.put("QK_F32", b(a.raw()));
-        maskConstants(c, a.masks());
         List<Plan.Step> steps = new ArrayList<>();
         AdditiveParams f = a;
         long ws = 0;
@@ -614,7 +605,7 @@ final class OpenClPlans {
         }
         int[] wsShape = {2, s.batch(), s.headsQ(), s.seqQ()};
         Tensor wsT = Tensor.of(new Workspace(ws), DType.F32, wsShape, Tensor.contiguousStrides(wsShape), 0);
-        int cpuVw = decodeVw(dev, t);
+        int cpuVw = cpuVectorWidth(dev, t);
         boolean cpuForm = t.bwdCpu() != 0 && bwdCpuProblem(s, cpuVw) == null;
         Map<String, Object> c = dtypeConstants(s.dtype());
         c.put("HEAD_DIM", d);
@@ -656,6 +647,23 @@ final class OpenClPlans {
         String name = String.format(Locale.ROOT, "flash-bwd-%s-d%d-dv%d-bn%d-r%dx%d%s", dt(dt), d, dv, bn, rows, wg,
                 s.dbias() != null ? "+dbias" : "");
         return Plan.of(name, ws, steps);
+    }
+
+    /** The build constants the additive forward and backward programs share (tile table, dims, masks). */
+    private static Map<String, Object> additiveConstants(DType dt, int da, int aPad, int dv, int dvPad, int vw, int bn,
+            int wg, boolean addBias, boolean raw, Masks masks) {
+        Map<String, Object> c = dtypeConstants(dt);
+        c.put("DIM_A", da);
+        c.put("A_PAD", aPad);
+        c.put("HEAD_DIM_V", dv);
+        c.put("DV_PAD", dvPad);
+        c.put("VW", vw);
+        c.put("BLOCK_N", bn);
+        c.put("WG", wg);
+        c.put("HAS_ADD_BIAS", b(addBias));
+        c.put("QK_F32", b(raw));
+        maskConstants(c, masks);
+        return c;
     }
 
     /** Query rows per work-item of the CPU form of the dQ kernel (BQ = BI * BQ_STEPS in sdpa_bwd.cl). */
@@ -747,18 +755,8 @@ final class OpenClPlans {
                     + " B of local memory for the additive backward; the device has " + dev.localMemBytes() + " B");
         }
         DType dt = a.dtype();
-        Map<String, Object> c = dtypeConstants(dt);
-        c.put("DIM_A", da);
-        c.put("A_PAD", aPad);
-        c.put("HEAD_DIM_V", dv);
-        c.put("DV_PAD", dvPad);
-        c.put("VW", vw);
-        c.put("BLOCK_N", bn);
-        c.put("WG", wg);
-        c.put("HAS_ADD_BIAS", b(a.b() != null));
+        Map<String, Object> c = additiveConstants(dt, da, aPad, dv, dvPad, vw, bn, wg, a.b() != null, a.raw(), a.masks());
         c.put("HAS_DB", b(a.db() != null));
-        c.put("QK_F32", b(a.raw()));
-        maskConstants(c, a.masks());
         long bh = (long) a.batch() * a.heads();
         int qBlocks = (int) ceilDiv(a.seqQ(), wg), kBlocks = (int) ceilDiv(a.seqK(), wg);
         long sqA = bh * a.seqQ() * da, skA = bh * a.seqK() * da;
