@@ -8,7 +8,8 @@
  * once and used by every head of its group, so each K/V byte is read once per group. Split z takes
  * the z-th contiguous share of the row's allowed keys [lo, hi) (window and kv length; the planner
  * sends no bool mask, bias, ALiBi or softcap here), DEC_BN keys at a time, and for each of its kv
- * heads: scores two keys at a time, one online-softmax step, then O += P V with two output chunks
+ * heads: scores two keys at a time, one online-softmax step on VW-wide vectors of scores (vector exp2;
+ * scalar exp2 was a third of the kernel's time), then O += P V with two output chunks
  * in registers over the DEC_BN keys. Several kv heads per item (DEC_HKB > 1) make the item walk
  * whole [key, kv head, D] rows of memory: the NHD page layout (and BSHD) interleaves the kv heads
  * row by row, so an item per kv head would touch one 4 KiB page per key. While a block computes,
@@ -43,8 +44,8 @@
 #if !defined(HEAD_DIM) || !defined(HEAD_DIM_V) || !defined(VW) || !defined(GROUP) || !defined(DEC_BN)
 #error "sdpa_decode.cl needs HEAD_DIM, HEAD_DIM_V, VW, GROUP and DEC_BN"
 #endif
-#if HEAD_DIM % VW != 0 || HEAD_DIM_V % VW != 0
-#error "HEAD_DIM and HEAD_DIM_V must be multiples of VW"
+#if HEAD_DIM % VW != 0 || HEAD_DIM_V % VW != 0 || DEC_BN % VW != 0
+#error "HEAD_DIM, HEAD_DIM_V and DEC_BN must be multiples of VW"
 #endif
 #ifndef DEC_HKB
 #define DEC_HKB 1
@@ -158,8 +159,10 @@ void ENTRY(attn_sdpa_decode)(const attn_sdpa_params p, __global const st_t *q, _
 
     /* Sum of one element per cache line of the next block's K and V rows ("touch ahead"): plain loads
      * issued a block early, so that the lines are in flight while this block computes (PoCL's
-     * prefetch() emits nothing, and the hardware prefetchers stop at every 4 KiB page, i.e. at every
-     * key row of a head in the NHD page layout). */
+     * prefetch() emits nothing, the hardware prefetchers stop at every 4 KiB page, i.e. at every
+     * key row of a head in the NHD page layout, and __builtin_prefetch measured slower than no
+     * touch at all). Each row's loads are summed as a tree and only the row's total joins the
+     * running sum: a chain of one add per line kept the out-of-order window full of waiting adds. */
     float touch = 0.0f;
     for (int j0 = j_begin; j0 < j_end; j0 += DEC_BN) {
         const int n = min(DEC_BN, j_end - j0);
@@ -173,12 +176,24 @@ void ENTRY(attn_sdpa_decode)(const attn_sdpa_params p, __global const st_t *q, _
             const long kn = kbase + dec_row(p, block_table, b, jn, p.k_ss, p.k_sb);
             const long vn = vbase + dec_row(p, block_table, b, jn, p.v_ss, p.v_sb);
             for (int hh = 0; hh < DEC_HKB; hh++) {
+                float tl[(HEAD_DIM + HEAD_DIM_V) / DEC_LINE + 1];
+                int nl = 0;
+#pragma unroll
                 for (int x = 0; x < HEAD_DIM; x += DEC_LINE) {
-                    touch += LOAD_ST(k, kn + hh * p.k_sh + x);
+                    tl[nl++] = LOAD_ST(k, kn + hh * p.k_sh + x);
                 }
+#pragma unroll
                 for (int x = 0; x < HEAD_DIM_V; x += DEC_LINE) {
-                    touch += LOAD_ST(v, vn + hh * p.v_sh + x);
+                    tl[nl++] = LOAD_ST(v, vn + hh * p.v_sh + x);
                 }
+#pragma unroll
+                for (int w = 1; w < nl; w *= 2) {
+#pragma unroll
+                    for (int i = 0; i + w < nl; i += 2 * w) {
+                        tl[i] += tl[i + w];
+                    }
+                }
+                touch += tl[0];
             }
         }
         for (int hh = 0; hh < DEC_HKB; hh++) {
@@ -215,21 +230,30 @@ void ENTRY(attn_sdpa_decode)(const attn_sdpa_params p, __global const st_t *q, _
                     }
                 }
             }
-            /* one online-softmax step per head for the n keys */
+            /* one online-softmax step per head for the n keys, DEC_BN / VW vectors at a time (keys past n
+             * are -inf, so exp2 gives 0) */
 #pragma unroll
             for (int g = 0; g < GROUP; g++) {
-                float tmax = -INFINITY;
-                for (int t = 0; t < n; t++) {
-                    tmax = fmax(tmax, s[g][t]);
+                for (int t = n; t < DEC_BN; t++) {
+                    s[g][t] = -INFINITY;
                 }
-                const float alpha = osm_advance(&mr[hh][g], &lr[hh][g], tmax, true);
-                const float ref = osm_ref(mr[hh][g]);
-                float sum = 0.0f;
-                for (int t = 0; t < n; t++) {
-                    s[g][t] = exp2(s[g][t] - ref);
-                    sum += s[g][t];
+                fv sv[DEC_BN / VW];
+                fv vmax = (fv)(-INFINITY);
+#pragma unroll
+                for (int w = 0; w < DEC_BN / VW; w++) {
+                    sv[w] = VLOAD_W(w, s[g]);
+                    vmax = fmax(vmax, sv[w]);
                 }
-                lr[hh][g] += sum;
+                const float alpha = osm_advance(&mr[hh][g], &lr[hh][g], HMAX_W(vmax), true);
+                const fv ref = (fv)(osm_ref(mr[hh][g]));
+                fv vsum = (fv)(0.0f);
+#pragma unroll
+                for (int w = 0; w < DEC_BN / VW; w++) {
+                    sv[w] = exp2(sv[w] - ref);
+                    vsum += sv[w];
+                    VSTORE_W(sv[w], w, s[g]);
+                }
+                lr[hh][g] += HSUM_W(vsum);
                 if (alpha != 1.0f) {
                     for (int c = 0; c < DVC; c++) {
                         acc[hh][g][c] *= (fv)(alpha);
@@ -441,20 +465,25 @@ __kernel void ENTRY(attn_sdpa_combine)(const attn_sdpa_params p, __global const 
     }
     const float inv = 1.0f / w;
     const long ob = p.o_off + b * p.o_sb + h * p.o_sh + i * p.o_ss;
-    for (int x = 0; x < p.head_dim_v; x++) {
-        float y = 0.0f;
+    /* VW columns at a time, so that each split's weight is computed once per chunk, not per column */
+    for (int x0 = 0; x0 < HEAD_DIM_V; x0 += VW) {
+        fv y = (fv)(0.0f);
         if (nan) {
-            y = NAN;
+            y = (fv)(NAN);
         } else if (!empty) {
             for (int z = 0; z < num_splits; z++) {
                 const float wz = exp2(lse_part[z * rows + row] - mx);
                 if (wz > 0.0f) {
-                    y += wz * o_part[(z * rows + row) * p.head_dim_v + x];
+                    y += (fv)(wz) * VLOAD_W(0, o_part + (z * rows + row) * HEAD_DIM_V + x0);
                 }
             }
-            y *= inv;
+            y *= (fv)(inv);
         }
-        STORE_ST(o, ob + x * p.o_sd, y);
+        float yx[VW];
+        VSTORE_W(y, 0, yx);
+        for (int u = 0; u < VW; u++) {
+            STORE_ST(o, ob + (x0 + u) * p.o_sd, yx[u]);
+        }
     }
     if (p.flags & ATTN_F_LSE) {
         lse[p.lse_off + b * p.lse_sb + h * p.lse_sh + i * p.lse_ss] =
