@@ -82,7 +82,8 @@ public final class BenchCommand {
         meta.put("Host", System.getProperty("os.name") + " " + System.getProperty("os.arch") + ", "
                 + Runtime.getRuntime().availableProcessors() + " CPUs, Java " + System.getProperty("java.version") + " ("
                 + System.getProperty("java.vm.name") + "), heap " + (Runtime.getRuntime().maxMemory() >> 20) + " MiB");
-        meta.put("Timing", opt.warmup() + " warm-up runs, then the median of " + opt.iters() + " timed runs, each"
+        meta.put("Timing", opt.warmup() + " warm-up runs (then more, each waited for, until the warm-up has lasted "
+                + opt.warmupMs() + " ms), then the median of " + opt.iters() + " timed runs, each"
                 + " one op and one synchronize; opencl-events = profiling markers around the op, cuda-events ="
                 + " events on the scope's stream, wall+sync = System.nanoTime() around run + synchronize");
         meta.put("Load average at start", loadAverage());
@@ -399,7 +400,7 @@ public final class BenchCommand {
                     warmup = Math.max(0, warmup - 1);
                 }
                 int warm = warmup;
-                Timing.Runs timed = Timing.time(scope, () -> scope.run(w.params()), warm, opt.iters());
+                Timing.Runs timed = Timing.time(scope, () -> scope.run(w.params()), warm, opt.warmupMs(), opt.iters());
                 Result r = Result.measured(impl, id, device, s, dt, timed.ms(), c.copyGbps(), c.gemmTflops(), peak,
                         timed.method(), sup.variant());
                 rates.put(rateKey, work(s) / (r.msMedian() / 1e3));
@@ -496,7 +497,7 @@ public final class BenchCommand {
             }
         }
         try (Peer.Prepared call = p.prepare(s, dt, opt.seed())) {
-            double[] ms = timer.time(() -> { }, call::run, opt.warmup(), opt.iters());
+            double[] ms = timer.time(() -> { }, call::run, opt.warmup(), opt.warmupMs(), opt.iters());
             String note = call.note().isEmpty() ? "" : call.note() + "; ";
             Result r = Result.measured(p.impl(), p.name(), p.device(), s, dt, ms, hostCopy, cpuGemm, call.bytes(),
                     timer.method(), note + "peak = the peer's input/output/temporary arrays, computed, not measured");

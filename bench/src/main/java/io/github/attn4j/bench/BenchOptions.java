@@ -17,14 +17,21 @@ import java.util.Set;
  * @param ops       ops to keep from the shape sets; empty = all
  * @param dtypes    data dtypes; empty = f16 on cuda, f32 elsewhere
  * @param out       output folder; null = a timestamped folder (none for {@code --quick})
+ * @param warmupMs  after the {@code warmup} runs, more untimed runs (each waited for) until the warm-up
+ *                  has lasted this long (at most {@link #MAX_WARMUP_RUNS} runs): the host path of a call
+ *                  (planning, argument binding) is then JIT-compiled, as in any long-running caller
  * @param maxSeconds the most one point may take (estimated from the rate measured on smaller points
  *                  before it starts); larger points are skipped with the estimate as the reason
  */
 public record BenchOptions(List<String> backends, Set<String> ops, List<String> dtypes, String shapes, int warmup,
-        int iters, Path out, boolean quick, Path plotOnly, List<Path> peerCsvs, List<String> peers, double maxSeconds,
-        double totalSeconds, long seed, boolean progress, boolean help) {
+        int warmupMs, int iters, Path out, boolean quick, Path plotOnly, List<Path> peerCsvs, List<String> peers,
+        double maxSeconds, double totalSeconds, long seed, boolean progress, boolean help) {
 
     public static final int MIN_ITERS = 10;
+    /** The most untimed runs the {@code --warmup-ms} phase adds. */
+    public static final int MAX_WARMUP_RUNS = 2000;
+    /** The default of {@code --warmup-ms} ({@code --quick}: 100). */
+    public static final int DEFAULT_WARMUP_MS = 300;
 
     public static final String USAGE = """
             usage: attn4j bench [options]
@@ -39,6 +46,8 @@ public record BenchOptions(List<String> backends, Set<String> ops, List<String> 
                                 sdpa:b=8:h=32:hkv=8:sq=1:sk=8192:d=128:page=16:varlen (default: standard;
                                 --quick: small)
               --warmup N        untimed runs before timing (default 3)
+              --warmup-ms MS    then more untimed runs until the warm-up has lasted MS ms, so that the
+                                host side of a call is JIT-compiled (default 300; --quick 100; 0: none)
               --iters N         timed runs per point, the median is reported (default 10, at least 10)
               --max-seconds S   skip a point whose estimated time exceeds S seconds (default 120)
               --out DIR         folder for results.csv, results.md and the PNG charts
@@ -57,6 +66,7 @@ public record BenchOptions(List<String> backends, Set<String> ops, List<String> 
         List<String> dtypes = new ArrayList<>();
         String shapes = null;
         Integer warmup = null;
+        Integer warmupMs = null;
         Integer iters = null;
         Path out = null;
         boolean quick = false;
@@ -80,7 +90,7 @@ public record BenchOptions(List<String> backends, Set<String> ops, List<String> 
                 case "--help", "-h" -> help = true;
                 case "--quick" -> quick = true;
                 case "--no-progress" -> progress = false;
-                case "--backend", "--op", "--dtype", "--shapes", "--warmup", "--iters", "--out", "--plot-only",
+                case "--backend", "--op", "--dtype", "--shapes", "--warmup", "--warmup-ms", "--iters", "--out", "--plot-only",
                         "--peer-csv", "--peers", "--max-seconds", "--seed" -> {
                     String v = inline;
                     if (v == null) {
@@ -115,6 +125,7 @@ public record BenchOptions(List<String> backends, Set<String> ops, List<String> 
                             shapes = shapes == null ? v : shapes + "," + v;
                         }
                         case "--warmup" -> warmup = integer(flag, v, 0);
+                        case "--warmup-ms" -> warmupMs = integer(flag, v, 0);
                         case "--iters" -> iters = integer(flag, v, MIN_ITERS);
                         case "--out" -> out = Path.of(v);
                         case "--plot-only" -> plotOnly = Path.of(v);
@@ -137,7 +148,8 @@ public record BenchOptions(List<String> backends, Set<String> ops, List<String> 
         }
         return new BenchOptions(List.copyOf(backends), Set.copyOf(ops), List.copyOf(dtypes),
                 shapes != null ? shapes : quick ? "small" : "standard", warmup != null ? warmup : quick ? 2 : 3,
-                iters != null ? iters : MIN_ITERS, out, quick, plotOnly, List.copyOf(peerCsvs), List.copyOf(peers),
+                warmupMs != null ? warmupMs : quick ? 100 : DEFAULT_WARMUP_MS, iters != null ? iters : MIN_ITERS, out,
+                quick, plotOnly, List.copyOf(peerCsvs), List.copyOf(peers),
                 maxSeconds != null ? maxSeconds : quick ? 3 : 120, quick ? 30 : Double.POSITIVE_INFINITY, seed, progress,
                 help);
     }

@@ -19,6 +19,34 @@ public interface Timer {
      */
     double[] time(Runnable sync, Runnable op, int warmup, int iters);
 
+    /**
+     * As {@link #time(Runnable, Runnable, int, int)}, with the warm-up extended by {@link #warmUp} until
+     * it has lasted {@code warmupMs}.
+     */
+    default double[] time(Runnable sync, Runnable op, int warmup, int warmupMs, int iters) {
+        warmUp(sync, op, warmup, warmupMs);
+        return time(sync, op, 0, iters);
+    }
+
+    /**
+     * The untimed warm-up: {@code runs} runs and a {@code sync}, then more runs, each followed by
+     * {@code sync}, until {@code millis} have passed since the start (at most
+     * {@link BenchOptions#MAX_WARMUP_RUNS} of them). A call's host side (planning, binding, the
+     * launch) runs interpreted for its first few hundred calls; timing it then would time the JIT.
+     */
+    static void warmUp(Runnable sync, Runnable op, int runs, int millis) {
+        long t0 = System.nanoTime();
+        for (int i = 0; i < runs; i++) {
+            op.run();
+        }
+        sync.run();
+        long end = t0 + millis * 1_000_000L;
+        for (int i = 0; i < BenchOptions.MAX_WARMUP_RUNS && System.nanoTime() < end; i++) {
+            op.run();
+            sync.run();
+        }
+    }
+
     Timer WALL = new Timer() {
         @Override
         public String method() {
@@ -27,10 +55,7 @@ public interface Timer {
 
         @Override
         public double[] time(Runnable sync, Runnable op, int warmup, int iters) {
-            for (int i = 0; i < warmup; i++) {
-                op.run();
-            }
-            sync.run();
+            warmUp(sync, op, warmup, 0);
             double[] ms = new double[iters];
             for (int i = 0; i < iters; i++) {
                 long t0 = System.nanoTime();

@@ -17,10 +17,12 @@ final class Timing {
     record Runs(double[] ms, String method) {}
 
     static Runs time(Scope scope, Runnable op, int warmup, int iters) {
-        for (int i = 0; i < warmup; i++) {
-            op.run();
-        }
-        scope.synchronize();
+        return time(scope, op, warmup, 0, iters);
+    }
+
+    /** As {@link #time(Scope, Runnable, int, int)}, the warm-up extended to {@code warmupMs} ({@link Timer#warmUp}). */
+    static Runs time(Scope scope, Runnable op, int warmup, int warmupMs, int iters) {
+        Timer.warmUp(scope::synchronize, op, warmup, warmupMs);
         double[] ms = new double[iters];
         try (DeviceTimer t = scope.timer()) {
             for (int i = 0; i < iters; i++) {

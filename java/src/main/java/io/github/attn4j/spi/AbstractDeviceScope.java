@@ -344,10 +344,15 @@ public abstract class AbstractDeviceScope implements Scope {
     }
 
     private void checkMemory(String name, Memory m) {
+        checkMemory(name, null, m);
+    }
+
+    /** The check of {@code name} (or of tensor {@code t}, named only when the check fails). */
+    private void checkMemory(String name, Tensor t, Memory m) {
         m.checkOpen();
-        if (m instanceof DeviceMemory dm) {
-            Check.arg(dm.usableBy(backend), name + ".memory", "host memory or device memory of this " + backend.name()
-                    + " backend (" + backend.device().id() + ", same context)", dm.describe());
+        if (m instanceof DeviceMemory dm && !dm.usableBy(backend)) {
+            Check.arg(false, (t != null ? "tensor " + t : name) + ".memory", "host memory or device memory of this "
+                    + backend.name() + " backend (" + backend.device().id() + ", same context)", dm.describe());
         }
     }
 
@@ -360,7 +365,7 @@ public abstract class AbstractDeviceScope implements Scope {
             all.addAll(params.outputs());
             boolean anyHost = false;
             for (Tensor t : all) { // before anything native: planning may build a kernel
-                checkMemory("tensor " + t, t.memory());
+                checkMemory(null, t, t.memory());
                 anyHost |= t.memory().isHost();
             }
             Plan plan = backend.planForRun(params);
