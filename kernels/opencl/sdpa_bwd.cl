@@ -603,9 +603,10 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void ENTRY(attn_sdpa_bw
  * register micro-kernels in which the BK = 2 * VW keys of a tile are the vector lanes:
  *   S[r][:]  = sum_d  q[r][d]  * kt[d][:]      (BI rows x 2 vectors of accumulators)
  *   dP[r][:] = sum_x  dO[r][x] * vt[x][:]
- *   dV[t][:] += sum_r P[r][t]  * dO[r][:],  dK[t][:] += sum_r dS[r][t] * q[r][:]   (dK/dV form)
+ *   dVt[x][:] += sum_r dO[r][x] * P[r][:],  dKt[d][:] += sum_r q[r][d] * dS[r][:]   (dK/dV form)
  *   dQ[r][:] += sum_t dS[r][t] * K[t][:]                                           (dQ form)
- * kt/vt are the K/V tile transposed into private memory. A tile whose every (row, key) pair is live
+ * kt/vt are the K/V tile transposed into private memory, and so are the dK/dV accumulators (dKt, dVt;
+ * transposed back as they are written). A tile whose every (row, key) pair is live
  * takes plain fmas; a boundary tile (window, lengths, bool mask, rows or keys past the ends) selects
  * each masked pair away, so NaN in a masked row cannot leak. The planner sends no softcap, bias,
  * ALiBi or dBias here (the work-group form takes those) and only unit-stride rows of multiples of VW.
@@ -615,8 +616,14 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void ENTRY(attn_sdpa_bw
 #endif
 #define BK (2 * VW) /* a multiple of 8 for VW in {4, 8, 16}; at most 32 (the live bits are a uint) */
 #define BI 4
-#define BQ_STEPS 4
-#define BQ (BI * BQ_STEPS)
+#ifndef BWD_BQ
+#error "the CPU form of sdpa_bwd.cl needs BWD_BQ (query rows per dQ work-item)"
+#endif
+#if BWD_BQ % BI != 0
+#error "BWD_BQ must be a multiple of BI"
+#endif
+#define BQ BWD_BQ
+#define BQ_STEPS (BQ / BI)
 
 /* The per-row state of a BI-row step: LSE (log2 units, +inf when dead), Delta, key range; dead rows
  * (past q_len or seq_q) get an empty range. Returns whether every pair of the rows and keys
@@ -640,9 +647,20 @@ inline bool bwd_cpu_rows(const attn_sdpa_bwd_params p, __global const float *ws,
     return full;
 }
 
-/* a0[r], a1[r] = sum_d (src[rows[r] + d] * scale) * tt[d * BK + (lanes 0..BK)]: BI rows of a product
- * whose BK keys are the vector lanes (tt is a K or V tile transposed), 2 x BI accumulators. */
-#define BWD_CPU_LANES(a0, a1, tt, src, rows, n, scale)                                                      \
+/* (0, 1, ..., VW - 1): the lane numbers of an int vector */
+inline ATTN_PASTE(int, VW) bwd_lane_ids(void) {
+#if VW == 4
+    return (int4)(0, 1, 2, 3);
+#elif VW == 8
+    return (int8)(0, 1, 2, 3, 4, 5, 6, 7);
+#else
+    return (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+#endif
+}
+
+/* a0[r], a1[r] = sum_d src[rows[r] + d] * tt[d * BK + (lanes 0..BK)]: BI rows of a product whose BK
+ * keys are the vector lanes (tt is a K or V tile transposed), 2 x BI accumulators. */
+#define BWD_CPU_LANES(a0, a1, tt, src, rows, n)                                                             \
     do {                                                                                                   \
         _Pragma("unroll") for (int r_ = 0; r_ < BI; r_++) {                                                \
             (a0)[r_] = (fv)(0.0f);                                                                         \
@@ -651,7 +669,7 @@ inline bool bwd_cpu_rows(const attn_sdpa_bwd_params p, __global const float *ws,
         for (int d_ = 0; d_ < (n); d_++) {                                                                 \
             const fv t0_ = VLOAD_W(0, (tt) + d_ * BK), t1_ = VLOAD_W(1, (tt) + d_ * BK);                   \
             _Pragma("unroll") for (int r_ = 0; r_ < BI; r_++) {                                            \
-                const fv x_ = (fv)(LOAD_ST(src, (rows)[r_] + d_) * (scale));                                \
+                const fv x_ = (fv)(LOAD_ST(src, (rows)[r_] + d_));                                          \
                 (a0)[r_] = fma(x_, t0_, (a0)[r_]);                                                         \
                 (a1)[r_] = fma(x_, t1_, (a1)[r_]);                                                         \
             }                                                                                              \
@@ -661,21 +679,26 @@ inline bool bwd_cpu_rows(const attn_sdpa_bwd_params p, __global const float *ws,
 /* S and dP of BI rows against the transposed tile, then P and dS (0 where masked) into pr/dsr and the
  * live bits ok[r] (bit t: pair (r, t) is live). q rows are read scaled by qscale (log2 units); the
  * element offsets of the q and dO rows (clamped to the last live one) are left in qr, dr. */
-inline void bwd_cpu_tile(const attn_sdpa_bwd_params p, __global const st_t *q, __global const st_t *dout,
+inline void bwd_cpu_tile(const attn_sdpa_bwd_params *pp, __global const st_t *q, __global const st_t *dout,
                          __global const uchar *mask, long qb, long db, int b, int h, int i0, int nr, int j0, int jn,
                          bool full, float qscale, const float *kt, const float *vt, const float *l2,
                          const float *dl, const int *lo, const int *hi, float pr[BI][BK], float dsr[BI][BK],
                          uint *ok, long *qr, long *dr) {
+    /* p by pointer: PoCL keeps this function out of line, and a by-value struct is copied per call */
+    const attn_sdpa_bwd_params *p = pp;
     for (int r = 0; r < BI; r++) {
         const int ic = i0 + min(r, nr - 1);
-        qr[r] = qb + ic * p.q_ss;
-        dr[r] = db + ic * p.do_ss;
+        qr[r] = qb + ic * p->q_ss;
+        dr[r] = db + ic * p->do_ss;
     }
     fv s0[BI], s1[BI], d0[BI], d1[BI];
-    BWD_CPU_LANES(s0, s1, kt, q, qr, HEAD_DIM, qscale);
-    BWD_CPU_LANES(d0, d1, vt, dout, dr, HEAD_DIM_V, 1.0f);
+    BWD_CPU_LANES(s0, s1, kt, q, qr, HEAD_DIM);
+    BWD_CPU_LANES(d0, d1, vt, dout, dr, HEAD_DIM_V);
     for (int r = 0; r < BI; r++) {
-        const fv p0 = exp2(s0[r] - (fv)(l2[r])), p1 = exp2(s1[r] - (fv)(l2[r]));
+        /* the scale is applied here, once per score: applied to each q element inside the product it
+         * cost a scalar multiply and a register broadcast per fma pair (the S loop ran at half the
+         * dP loop's rate) */
+        const fv p0 = exp2(fma(s0[r], (fv)(qscale), -(fv)(l2[r]))), p1 = exp2(fma(s1[r], (fv)(qscale), -(fv)(l2[r])));
         VSTORE_W(p0, 0, pr[r]);
         VSTORE_W(p1, 1, pr[r]);
         VSTORE_W(p0 * (d0[r] - (fv)(dl[r])), 0, dsr[r]);
@@ -687,7 +710,7 @@ inline void bwd_cpu_tile(const attn_sdpa_bwd_params p, __global const st_t *q, _
             for (int t = 0; t < BK; t++) {
                 const int j = j0 + t;
                 const bool live = r < nr && t < jn && j >= lo[r] && j < hi[r]
-                                  && mask_bool(p.m, mask, b, h, min(i, p.seq_q - 1), min(j, p.seq_k - 1));
+                                  && mask_bool(p->m, mask, b, h, min(i, p->seq_q - 1), min(j, p->seq_k - 1));
                 pr[r][t] = live ? pr[r][t] : 0.0f;
                 dsr[r][t] = live ? dsr[r][t] : 0.0f;
                 bits |= live ? (1u << t) : 0u;
@@ -697,42 +720,45 @@ inline void bwd_cpu_tile(const attn_sdpa_bwd_params p, __global const st_t *q, _
     }
 }
 
-/* a[u] += sum_r w[r][t0 + u] * y[r] for u < 8 (8 independent accumulator chains); with masked, a pair
- * whose live bit is clear is selected away. A macro, not a function: PoCL's compiler keeps a function
- * taking these arrays out of line and moves them through memory. masked is a constant at each use. */
-#define BWD_CPU_ACC8(a, w, y, t0, ok, masked)                                                               \
+/* acct[x * BK + t] += sum_r w[r][t] * src[rows[r] + x] for the n columns x, the BK keys t as the vector
+ * lanes (the dK/dV accumulators kept transposed): per column, BI broadcasts of src feed 2 x BI fmas
+ * against w's rows held in registers, and the column's two accumulator vectors are loaded and stored
+ * once. The key-major form (acc[t][c] += w[r][t] * src row chunk) needed a broadcast per fma and
+ * PoCL spilled its registers: it ran at a third of this rate. A boundary tile (full false) selects
+ * each masked pair away by its live bit, so a non-finite src element of a masked pair cannot leak. */
+#define BWD_CPU_UPDATE_T(acct, w, src, rows, n)                                                            \
     do {                                                                                                   \
-        _Pragma("unroll") for (int rr_ = 0; rr_ < BI; rr_++) {                                             \
-            _Pragma("unroll") for (int uu_ = 0; uu_ < 8; uu_++) {                                          \
-                const fv f_ = fma((fv)((w)[rr_][(t0) + uu_]), (y)[rr_], (a)[uu_]);                          \
-                (a)[uu_] = (!(masked) || (((ok)[rr_] >> ((t0) + uu_)) & 1u)) ? f_ : (a)[uu_];                \
-            }                                                                                              \
+        fv w0_[BI], w1_[BI];                                                                               \
+        ATTN_PASTE(int, VW) m0_[BI], m1_[BI];                                                              \
+        _Pragma("unroll") for (int r_ = 0; r_ < BI; r_++) {                                                \
+            w0_[r_] = VLOAD_W(0, (w)[r_]);                                                                 \
+            w1_[r_] = VLOAD_W(1, (w)[r_]);                                                                 \
+            m0_[r_] = ((ATTN_PASTE(int, VW))((int)ok[r_]) >> bwd_lane_ids()) & 1;                          \
+            m1_[r_] = ((ATTN_PASTE(int, VW))((int)(ok[r_] >> VW)) >> bwd_lane_ids()) & 1;                  \
+            m0_[r_] = -m0_[r_];                                                                            \
+            m1_[r_] = -m1_[r_];                                                                            \
         }                                                                                                  \
-    } while (0)
-
-/* acc[t][c] += sum_r w[r][t] * src[rows[r] + c * VW] for the BK keys t and nch chunks c: one VW-wide chunk
- * of the BI source rows at a time, 8 keys at once (8 independent accumulator chains keep both FMA pipes
- * busy); uses full and ok of the enclosing step. */
-#define BWD_CPU_UPDATE(acc, w, src, rows, nch)                                                              \
-    do {                                                                                                   \
-        for (int c_ = 0; c_ < (nch); c_++) {                                                               \
-            fv y_[BI];                                                                                     \
-            _Pragma("unroll") for (int r_ = 0; r_ < BI; r_++) {                                            \
-                y_[r_] = LOADN_ST(VW, src, (rows)[r_] + c_ * VW);                                          \
+        if (full) {                                                                                        \
+            for (int x_ = 0; x_ < (n); x_++) {                                                             \
+                fv a0_ = VLOAD_W(0, (acct) + x_ * BK), a1_ = VLOAD_W(1, (acct) + x_ * BK);                  \
+                _Pragma("unroll") for (int r_ = 0; r_ < BI; r_++) {                                        \
+                    const fv y_ = (fv)(LOAD_ST(src, (rows)[r_] + x_));                                     \
+                    a0_ = fma(y_, w0_[r_], a0_);                                                           \
+                    a1_ = fma(y_, w1_[r_], a1_);                                                           \
+                }                                                                                          \
+                VSTORE_W(a0_, 0, (acct) + x_ * BK);                                                        \
+                VSTORE_W(a1_, 1, (acct) + x_ * BK);                                                        \
             }                                                                                              \
-            for (int t0_ = 0; t0_ < BK; t0_ += 8) {                                                        \
-                fv a_[8];                                                                                  \
-                _Pragma("unroll") for (int u_ = 0; u_ < 8; u_++) {                                         \
-                    a_[u_] = (acc)[t0_ + u_][c_];                                                          \
+        } else {                                                                                           \
+            for (int x_ = 0; x_ < (n); x_++) {                                                             \
+                fv a0_ = VLOAD_W(0, (acct) + x_ * BK), a1_ = VLOAD_W(1, (acct) + x_ * BK);                  \
+                _Pragma("unroll") for (int r_ = 0; r_ < BI; r_++) {                                        \
+                    const fv y_ = (fv)(LOAD_ST(src, (rows)[r_] + x_));                                     \
+                    a0_ = select(a0_, fma(y_, w0_[r_], a0_), m0_[r_]);                                     \
+                    a1_ = select(a1_, fma(y_, w1_[r_], a1_), m1_[r_]);                                     \
                 }                                                                                          \
-                if (full) {                                                                                \
-                    BWD_CPU_ACC8(a_, w, y_, t0_, ok, false);                                               \
-                } else {                                                                                   \
-                    BWD_CPU_ACC8(a_, w, y_, t0_, ok, true);                                                \
-                }                                                                                          \
-                _Pragma("unroll") for (int u_ = 0; u_ < 8; u_++) {                                         \
-                    (acc)[t0_ + u_][c_] = a_[u_];                                                          \
-                }                                                                                          \
+                VSTORE_W(a0_, 0, (acct) + x_ * BK);                                                        \
+                VSTORE_W(a1_, 1, (acct) + x_ * BK);                                                        \
             }                                                                                              \
         }                                                                                                  \
     } while (0)
@@ -764,14 +790,13 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
     const int ql = mask_q_len(q_len, b, p.seq_q);
     const int jn = max(0, min(BK, kvl - j0)); /* live keys of the tile */
     float kt[HEAD_DIM * BK], vt[HEAD_DIM_V * BK];
-    fv dka[BK][HEAD_DIM / VW], dva[BK][HEAD_DIM_V / VW];
-    for (int t = 0; t < BK; t++) {
-        for (int c = 0; c < HEAD_DIM / VW; c++) {
-            dka[t][c] = (fv)(0.0f);
-        }
-        for (int c = 0; c < HEAD_DIM_V / VW; c++) {
-            dva[t][c] = (fv)(0.0f);
-        }
+    /* dK and dV of the tile, transposed: dkt[d * BK + t] = dK[j0 + t, d] / scale, dvt[x * BK + t] = dV[j0 + t, x] */
+    float dkt[HEAD_DIM * BK], dvt[HEAD_DIM_V * BK];
+    for (int e = 0; e < HEAD_DIM * BK; e++) {
+        dkt[e] = 0.0f;
+    }
+    for (int e = 0; e < HEAD_DIM_V * BK; e++) {
+        dvt[e] = 0.0f;
     }
     int ib = 0, ie = 0;
     if (jn > 0) {
@@ -789,22 +814,22 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
             uint ok[BI];
             const bool full = bwd_cpu_rows(p, ws, wrow, i0, nr, ql, kvl, j0, jn, l2, dl, lo, hi);
             long qr[BI], dr[BI];
-            bwd_cpu_tile(p, q, dout, mask, qb, db, b, h, i0, nr, j0, jn, full, p.scale_log2, kt, vt, l2, dl, lo, hi,
+            bwd_cpu_tile(&p, q, dout, mask, qb, db, b, h, i0, nr, j0, jn, full, p.scale_log2, kt, vt, l2, dl, lo, hi,
                          pr, dsr, ok, qr, dr);
             /* dV += P^T dO and dK += dS^T Q */
-            BWD_CPU_UPDATE(dva, pr, dout, dr, HEAD_DIM_V / VW);
-            BWD_CPU_UPDATE(dka, dsr, q, qr, HEAD_DIM / VW);
+            BWD_CPU_UPDATE_T(dvt, pr, dout, dr, HEAD_DIM_V);
+            BWD_CPU_UPDATE_T(dkt, dsr, q, qr, HEAD_DIM);
         }
     }
     /* every key of the tile below Sk is written once: keys no live row attends get 0 */
     const long dkb = p.dk_off + b * p.dk_sb + hk * p.dk_sh, dvb = p.dv_off + b * p.dv_sb + hk * p.dv_sh;
     for (int t = 0; t < BK && j0 + t < p.seq_k; t++) {
         const int j = j0 + t;
-        for (int c = 0; c < HEAD_DIM / VW; c++) {
-            STOREN_ST(VW, dk, dkb + j * p.dk_ss + c * VW, dka[t][c] * (fv)(p.scale));
+        for (int d = 0; d < HEAD_DIM; d++) {
+            STORE_ST(dk, dkb + j * p.dk_ss + d, dkt[d * BK + t] * p.scale);
         }
-        for (int c = 0; c < HEAD_DIM_V / VW; c++) {
-            STOREN_ST(VW, dv, dvb + j * p.dv_ss + c * VW, dva[t][c]);
+        for (int x = 0; x < HEAD_DIM_V; x++) {
+            STORE_ST(dv, dvb + j * p.dv_ss + x, dvt[x * BK + t]);
         }
     }
 }
@@ -814,7 +839,8 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
         __global st_t *dq, __global st_t *dk, __global st_t *dv, __global float *dbias, __global float *ws,
         __global const uchar *mask, __global const float *bias, __global const float *alibi,
         __global const int *kv_len, __global const int *q_len) {
-    /* BQ = BI * BQ_STEPS rows per work-item: each transposed K/V tile serves BQ_STEPS row steps */
+    /* BQ rows per work-item (the planner's BWD_BQ): each transposed K/V tile serves BQ_STEPS = BQ / BI
+     * row steps */
     const int i0 = get_group_id(0) * BQ;
     const int bh = get_group_id(1);
     const int b = bh / p.heads_q, h = bh - b * p.heads_q, hk = h / p.group;
@@ -849,7 +875,7 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
             uint ok[BI];
             const bool full = bwd_cpu_rows(p, ws, wrow, i0 + r0, nr, ql, kvl, j0, jn, l2, dl, lo, hi);
             long qr[BI], dr[BI];
-            bwd_cpu_tile(p, q, dout, mask, qb, db, b, h, i0 + r0, nr, j0, jn, full, p.scale_log2, kt, vt, l2, dl, lo,
+            bwd_cpu_tile(&p, q, dout, mask, qb, db, b, h, i0 + r0, nr, j0, jn, full, p.scale_log2, kt, vt, l2, dl, lo,
                          hi, pr, dsr, ok, qr, dr);
             /* dQ += dS K, K rows read in place (the tile was just loaded, so they are in L1), two
              * VW-wide chunks at a time (2 x BI independent accumulator chains) */
