@@ -196,34 +196,32 @@ void ENTRY(attn_masked_softmax_bwd)(const attn_softmax_bwd_params p, __global co
 
 #else /* ROW_PER_ITEM */
 
+#define ATTN_SM_LOG2E 1.4426950408889634f
+
 /* One row of the forward pass (see the file comment). */
-inline void softmax_row(const attn_softmax_params p, __global const st_t *x, __global st_t *y,
+inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, __global st_t *y,
                         __global const uchar *mask, __global const float *bias, __global const float *alibi,
-                        __global const int *kv_len, __global const int *q_len, long row, long next, float *touch) {
-    const int i = (int)(row % p.seq_q);
-    const int h = (int)((row / p.seq_q) % p.heads);
-    const int b = (int)(row / p.seq_q / p.heads);
-    const attn_mask_params m = p.m;
-    const int n = p.seq_k;
+                        __global const int *kv_len, __global const int *q_len, int b, int h, int i, long nxb,
+                        float *touch) {
+    const attn_mask_params m = pp->m;
+    const int n = pp->seq_k;
     int lo, hi;
     mask_key_range(m, i, n, mask_kv_len(kv_len, b, n), &lo, &hi);
     lo = max(lo, 0);
-    if (i >= mask_q_len(q_len, b, p.seq_q)) {
+    if (i >= mask_q_len(q_len, b, pp->seq_q)) {
         hi = lo;
     }
     hi = max(hi, lo);
     const float slope = mask_alibi_slope(m, alibi, b, h);
-    const long xb = p.x_off + b * p.x_sb + h * p.x_sh + i * p.x_sq;
-    const long yb = p.y_off + b * p.y_sb + h * p.y_sh + i * p.y_sq;
-    const float sc = p.scale;
+    const long xb = pp->x_off + b * pp->x_sb + h * pp->x_sh + i * pp->x_sq;
+    const long yb = pp->y_off + b * pp->y_sb + h * pp->y_sh + i * pp->y_sq;
+    const float sc = pp->scale;
     float mx = -INFINITY, sum = 0.0f;
 #if SM_PLAIN
-    if (p.x_sk == 1 && p.y_sk == 1) {
+    if (pp->x_sk == 1 && pp->y_sk == 1) {
         /* The first element of the next row's chunk j is loaded in the exp pass below ("touch ahead"): a
          * sequential stream of loads while this row computes, which starts the hardware prefetchers on the
          * next row, so that its max pass does not wait on memory (it held a third of the kernel's time). */
-        const int ni = (int)(next % p.seq_q), nh = (int)((next / p.seq_q) % p.heads), nb = (int)(next / p.seq_q / p.heads);
-        const long nxb = p.x_off + nb * p.x_sb + nh * p.x_sh + ni * p.x_sq;
         float tn = 0.0f;
         int j;
         fv vm = (fv)(-INFINITY);
@@ -235,9 +233,12 @@ inline void softmax_row(const attn_softmax_params p, __global const st_t *x, __g
             mx = fmax(mx, sc * LOAD_ST(x, xb + j));
         }
         const float ref = osm_ref(mx);
+        /* e = exp(sc x - ref) as exp2(x (sc log2 e) - ref log2 e), one fma and PoCL's vector exp2, which is
+         * cheaper than its vector exp; the rounding of ref log2 e shifts every exponent alike */
+        const fv sc2 = (fv)(sc * ATTN_SM_LOG2E), ref2 = (fv)(ref * ATTN_SM_LOG2E);
         fv vs = (fv)(0.0f);
         for (j = lo; j + VW <= hi; j += VW) {
-            const fv e = exp(sc * LOADN_ST(VW, x, xb + j) - ref);
+            const fv e = exp2(fma(LOADN_ST(VW, x, xb + j), sc2, -ref2));
             tn += LOAD_ST(x, nxb + j);
             vs += e;
 #if defined(DT_F32)
@@ -278,21 +279,21 @@ inline void softmax_row(const attn_softmax_params p, __global const st_t *x, __g
     }
 #endif
     for (int j = lo; j < hi; j++) {
-        mx = fmax(mx, softmax_score(p, mask, bias, slope, b, h, i, j, LOAD_ST(x, xb + j * p.x_sk)));
+        mx = fmax(mx, softmax_score(*pp, mask, bias, slope, b, h, i, j, LOAD_ST(x, xb + j * pp->x_sk)));
     }
     const float ref = osm_ref(mx);
     for (int j = lo; j < hi; j++) {
-        const float z = softmax_score(p, mask, bias, slope, b, h, i, j, LOAD_ST(x, xb + j * p.x_sk));
+        const float z = softmax_score(*pp, mask, bias, slope, b, h, i, j, LOAD_ST(x, xb + j * pp->x_sk));
         sum += z == -INFINITY ? 0.0f : exp(z - ref);
     }
     const float inv = osm_inv_sum(sum);
     for (int j = 0; j < n; j++) {
         float out = 0.0f;
         if (inv != 0.0f && j >= lo && j < hi) {
-            const float z = softmax_score(p, mask, bias, slope, b, h, i, j, LOAD_ST(x, xb + j * p.x_sk));
+            const float z = softmax_score(*pp, mask, bias, slope, b, h, i, j, LOAD_ST(x, xb + j * pp->x_sk));
             out = z == -INFINITY ? 0.0f : exp(z - ref) * inv;
         }
-        STORE_ST(y, yb + j * p.y_sk, out);
+        STORE_ST(y, yb + j * pp->y_sk, out);
     }
 }
 
@@ -304,9 +305,27 @@ void ENTRY(attn_masked_softmax)(const attn_softmax_params p, __global const st_t
     const long rows = (long)p.batch * p.heads * p.seq_q;
     const long per = (rows + get_global_size(0) - 1) / get_global_size(0);
     const long end = min(rows, (long)(get_global_id(0) + 1) * per);
+    /* (b, h, i) of the item's first row, then advanced row by row (no divisions per row); the next row's
+     * X offset is the touch-ahead target (the last row touches itself) */
+    const long first = get_global_id(0) * per;
+    int i = (int)(first % p.seq_q), h = (int)((first / p.seq_q) % p.heads), b = (int)(first / p.seq_q / p.heads);
     float touch = 0.0f;
-    for (long row = get_global_id(0) * per; row < end; row++) {
-        softmax_row(p, x, y, mask, bias, alibi, kv_len, q_len, row, min(row + 1, end - 1), &touch);
+    for (long row = first; row < end; row++) {
+        int ni = i + 1, nh = h, nb = b;
+        if (ni == p.seq_q) {
+            ni = 0;
+            if (++nh == p.heads) {
+                nh = 0;
+                nb++;
+            }
+        }
+        const bool last = row + 1 >= end;
+        const long nxb = last ? p.x_off + b * p.x_sb + h * p.x_sh + i * p.x_sq
+                              : p.x_off + nb * p.x_sb + nh * p.x_sh + ni * p.x_sq;
+        softmax_row(&p, x, y, mask, bias, alibi, kv_len, q_len, b, h, i, nxb, &touch);
+        i = ni;
+        h = nh;
+        b = nb;
     }
     if (as_uint(touch) == 0x7fbadbadu && p.flags == -1) {
         STORE_ST(y, p.y_off, touch); /* never taken (flags is never -1): keeps the touch loads alive */
