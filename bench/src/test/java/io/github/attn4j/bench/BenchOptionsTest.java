@@ -16,6 +16,7 @@ class BenchOptionsTest {
         BenchOptions o = BenchOptions.parse(new String[0]);
         assertEquals("standard", o.shapes());
         assertEquals(3, o.warmup());
+        assertEquals(BenchOptions.DEFAULT_WARMUP_MS, o.warmupMs());
         assertEquals(10, o.iters());
         assertTrue(o.backends().isEmpty());
         assertTrue(o.dtypes().isEmpty());
@@ -31,18 +32,20 @@ class BenchOptionsTest {
         assertTrue(o.quick());
         assertEquals("small", o.shapes());
         assertEquals(30, o.totalSeconds());
+        assertEquals(100, o.warmupMs());
         assertEquals(10, o.iters());
     }
 
     @Test
     void flagsWithSpaceOrEquals() {
         BenchOptions o = BenchOptions.parse(new String[] {"--backend", "cpu,opencl:1", "--op=sdpa", "--dtype", "F16,bf16",
-                "--shapes", "flash,decode", "--warmup=0", "--iters", "25", "--out", "x/y", "--peer-csv", "a.csv",
+                "--shapes", "flash,decode", "--warmup=0", "--warmup-ms", "0", "--iters", "25", "--out", "x/y", "--peer-csv", "a.csv",
                 "--peer-csv=b.csv", "--max-seconds", "7.5", "--seed", "-3", "--no-progress"});
         assertEquals(List.of("cpu", "opencl:1"), o.backends());
         assertEquals(Set.of("sdpa"), o.ops());
         assertEquals(List.of("f16", "bf16"), o.dtypes());
         assertEquals(0, o.warmup());
+        assertEquals(0, o.warmupMs());
         assertEquals(25, o.iters());
         assertEquals(Path.of("x/y"), o.out());
         assertEquals(List.of(Path.of("a.csv"), Path.of("b.csv")), o.peerCsvs());
@@ -75,6 +78,7 @@ class BenchOptionsTest {
         assertEquals("--iters: expected >= 10, got 9", err("--iters", "9"));
         assertEquals("--iters: expected an integer, got 'ten'", err("--iters", "ten"));
         assertEquals("--warmup: expected >= 0, got -1", err("--warmup=-1"));
+        assertEquals("--warmup-ms: expected >= 0, got -5", err("--warmup-ms", "-5"));
         assertEquals("--iters: expected a value, got the end of the arguments", err("--iters"));
         assertEquals("--out: expected a value, got '--quick'", err("--out", "--quick"));
         assertEquals("--dtype: expected f32, f16 or bf16, got 'f64'", err("--dtype", "f64"));
@@ -94,5 +98,29 @@ class BenchOptionsTest {
 
     private static String err(String... args) {
         return assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse(args)).getMessage();
+    }
+
+    @Test
+    void warmUpRunsTheCountThenUntilTheTimeHasPassed() {
+        int[] runs = {0};
+        int[] syncs = {0};
+        Timer.warmUp(() -> syncs[0]++, () -> runs[0]++, 3, 0);
+        assertEquals(3, runs[0]);
+        assertEquals(1, syncs[0]);
+        runs[0] = 0;
+        syncs[0] = 0;
+        long t0 = System.nanoTime();
+        Timer.warmUp(() -> syncs[0]++, () -> {
+            runs[0]++;
+            try {
+                Thread.sleep(2);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, 1, 40);
+        double ms = (System.nanoTime() - t0) / 1e6;
+        assertTrue(ms >= 40, "warm-up lasted " + ms + " ms, expected >= 40");
+        assertTrue(runs[0] > 1 && runs[0] <= 25, "runs " + runs[0]);
+        assertEquals(runs[0], syncs[0], "each extra run is waited for (plus one after the counted runs)");
     }
 }
