@@ -248,7 +248,7 @@ inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, _
         sum = HSUM_W(vs);
         *touch += tn;
         for (; j < hi; j++) {
-            const float e = exp(sc * LOAD_ST(x, xb + j) - ref);
+            const float e = exp2(fma(LOAD_ST(x, xb + j), sc2.s0, -ref2.s0));
             sum += e;
 #if defined(DT_F32)
             y[yb + j] = e;
@@ -262,14 +262,14 @@ inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, _
 #if defined(DT_F32)
             VSTORE_W(VLOAD_W(0, y + yb + j) * inv, 0, y + yb + j);
 #else
-            STOREN_ST(VW, y, yb + j, exp(sc * LOADN_ST(VW, x, xb + j) - ref) * inv);
+            STOREN_ST(VW, y, yb + j, exp2(fma(LOADN_ST(VW, x, xb + j), sc2, -ref2)) * inv);
 #endif
         }
         for (; j < hi; j++) {
 #if defined(DT_F32)
             y[yb + j] *= inv;
 #else
-            STORE_ST(y, yb + j, exp(sc * LOAD_ST(x, xb + j) - ref) * inv);
+            STORE_ST(y, yb + j, exp2(fma(LOAD_ST(x, xb + j), sc2.s0, -ref2.s0)) * inv);
 #endif
         }
         for (j = hi; j < n; j++) {
