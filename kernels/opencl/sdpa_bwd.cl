@@ -624,6 +624,9 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void ENTRY(attn_sdpa_bw
 #endif
 #define BQ BWD_BQ
 #define BQ_STEPS (BQ / BI)
+#ifndef BWD_FUSED
+#define BWD_FUSED 0
+#endif
 
 /* The per-row state of a BI-row step: LSE (log2 units, +inf when dead), Delta, key range; dead rows
  * (past q_len or seq_q) get an empty range. Returns whether every pair of the rows and keys
@@ -839,11 +842,30 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
         __global st_t *dq, __global st_t *dk, __global st_t *dv, __global float *dbias, __global float *ws,
         __global const uchar *mask, __global const float *bias, __global const float *alibi,
         __global const int *kv_len, __global const int *q_len) {
-    /* BQ rows per work-item (the planner's BWD_BQ): each transposed K/V tile serves BQ_STEPS = BQ / BI
+    /* BQ rows per row block (the planner's BWD_BQ): each transposed K/V tile serves BQ_STEPS = BQ / BI
      * row steps */
+#if BWD_FUSED
+    /* The fused form: one work-item per (batch, kv head) walks every row block of the group's query heads and
+     * adds each step's dK/dV terms into its own transposed accumulators in the workspace (after the Delta/LSE
+     * rows; tile T of keys at T * BK * (D + Dv): dKt[d][BK] then dVt[x][BK]), so S and dP are computed once
+     * for all three gradients: 5 products instead of the two kernels' 7. The item owns its dK/dV rows, so
+     * no atomics, and the order of the sums is fixed. */
+    const int bk = get_group_id(1);
+    const int b = bk / p.heads_kv, hk = bk - b * p.heads_kv;
+    const long nt = (p.seq_k + BK - 1) / BK;
+    __global float *dkt = ws + 2L * p.batch * p.heads_q * p.seq_q + (long)bk * nt * BK * (HEAD_DIM + HEAD_DIM_V);
+    __global float *dvt = dkt + nt * BK * HEAD_DIM;
+    for (long e = 0; e < nt * BK * (HEAD_DIM + HEAD_DIM_V); e++) {
+        dkt[e] = 0.0f;
+    }
+    for (int g = 0; g < p.group; g++) {
+    const int h = hk * p.group + g;
+    for (int i0 = 0; i0 < p.seq_q; i0 += BQ) {
+#else
     const int i0 = get_group_id(0) * BQ;
     const int bh = get_group_id(1);
     const int b = bh / p.heads_q, h = bh - b * p.heads_q, hk = h / p.group;
+#endif
     const int kvl = mask_kv_len(kv_len, b, p.seq_k);
     const int ql = mask_q_len(q_len, b, p.seq_q);
     const int nq = min(BQ, p.seq_q - i0);
@@ -857,6 +879,9 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
         mask_key_range(p.m, i0, p.seq_k, kvl, &jb, &unused);
         mask_key_range(p.m, i_last, p.seq_k, kvl, &unused, &je);
         jb = max(jb, 0);
+#if BWD_FUSED
+        jb -= jb % BK; /* tiles on the accumulators' grid; the extra keys are masked per pair */
+#endif
     }
     fv dqa[BQ][HEAD_DIM / VW];
     for (int r = 0; r < BQ; r++) {
@@ -916,6 +941,11 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
                     dqa[r0 + r][c] = a0[r];
                 }
             }
+#if BWD_FUSED
+            /* dV += P^T dO and dK += dS^T Q into this tile's accumulators */
+            BWD_CPU_UPDATE_T(dvt + (long)j0 * HEAD_DIM_V, pr, dout, dr, HEAD_DIM_V);
+            BWD_CPU_UPDATE_T(dkt + (long)j0 * HEAD_DIM, dsr, q, qr, HEAD_DIM);
+#endif
         }
     }
     const long dqb = p.dq_off + b * p.dq_sb + h * p.dq_sh;
@@ -925,5 +955,21 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
             STOREN_ST(VW, dq, dqb + i * p.dq_ss + c * VW, i < ql ? dqa[r][c] * (fv)(p.scale) : (fv)(0.0f));
         }
     }
+#if BWD_FUSED
+    } /* row blocks */
+    } /* query heads of the group */
+    /* every key below Sk is written once, transposed back; keys no live row attends get 0 */
+    const long dkb = p.dk_off + b * p.dk_sb + hk * p.dk_sh, dvb = p.dv_off + b * p.dv_sb + hk * p.dv_sh;
+    for (int j = 0; j < p.seq_k; j++) {
+        const long to = j - j % BK;
+        const int t = j % BK;
+        for (int d = 0; d < HEAD_DIM; d++) {
+            STORE_ST(dk, dkb + j * p.dk_ss + d, dkt[to * HEAD_DIM + d * BK + t] * p.scale);
+        }
+        for (int x = 0; x < HEAD_DIM_V; x++) {
+            STORE_ST(dv, dvb + j * p.dv_ss + x, dvt[to * HEAD_DIM_V + x * BK + t]);
+        }
+    }
+#endif
 }
 #endif /* BWD_CPU */

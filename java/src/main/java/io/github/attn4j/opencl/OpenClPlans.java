@@ -54,9 +54,11 @@ final class OpenClPlans {
      *                      (CPUs: no barriers or local memory, VW-wide vectors along the row)
      * @param gemmCpu       public GEMM: 1 = the CPU form (a work-item per C block, packed B panel,
      *                      register micro-kernel), 0 = the GPU form (work-group tiles in local memory)
-     * @param bwdCpu        SDPA backward: 1 = the CPU forms of the dK/dV and dQ kernels where the call
-     *                      allows them (a work-item per key or row tile, keys as vector lanes), 0 = the
-     *                      work-group forms always
+     * @param bwdCpu        SDPA backward: 1 = the CPU forms where the call allows them (keys as vector
+     *                      lanes): the fused form (a work-item per batch and kv head computing dQ, dK and
+     *                      dV) when those items fill the device ({@link #BWD_FUSED_ITEMS_PER_CU}), else a
+     *                      work-item per key tile (dK/dV) and one per row block (dQ); 2 = the fused form
+     *                      wherever the CPU forms are allowed; 0 = the work-group forms always
      * @param decWg         split-KV decode: 0 = a work-item per (split, batch, block of kv heads) (CPUs);
      *                      N > 0 = a work-group of N items per (split, batch, kv head) (GPUs)
      */
@@ -599,14 +601,16 @@ final class OpenClPlans {
                     + "-row tile; the device has " + dev.localMemBytes() + " B");
         }
         long nrows = (long) s.batch() * s.headsQ() * s.seqQ();
-        long ws = 2 * 4 * nrows;
-        if (ws > dev.maxAllocBytes()) {
-            return Plan.no("the backward's Delta/LSE workspace (" + ws + " B) exceeds the device's largest allocation");
-        }
-        int[] wsShape = {2, s.batch(), s.headsQ(), s.seqQ()};
-        Tensor wsT = Tensor.of(new Workspace(ws), DType.F32, wsShape, Tensor.contiguousStrides(wsShape), 0);
         int cpuVw = cpuVectorWidth(dev, t);
         boolean cpuForm = t.bwdCpu() != 0 && bwdCpuProblem(s, cpuVw) == null;
+        long items = (long) s.batch() * s.headsKv();
+        boolean fused = cpuForm && (t.bwdCpu() == 2 || items >= (long) BWD_FUSED_ITEMS_PER_CU * dev.computeUnits());
+        // Delta and LSE per row; the fused form adds each item's transposed dK/dV accumulators
+        long ws = 2 * 4 * nrows + (fused ? 4L * items * roundUp(s.seqK(), 2 * cpuVw) * (d + dv) : 0);
+        if (ws > dev.maxAllocBytes() || ws / 4 > Integer.MAX_VALUE) {
+            return Plan.no("the backward's workspace (" + ws + " B) exceeds the device's largest allocation");
+        }
+        Tensor wsT = Tensor.of(new Workspace(ws), DType.F32, new int[] {Math.toIntExact(ws / 4)}, new long[] {1}, 0);
         Map<String, Object> c = dtypeConstants(s.dtype());
         c.put("HEAD_DIM", d);
         c.put("HEAD_DIM_V", dv);
@@ -620,7 +624,8 @@ final class OpenClPlans {
         c.put("HAS_DBIAS", b(s.dbias() != null));
         if (cpuForm) {
             c.put("BWD_CPU", 1);
-            c.put("BWD_BQ", BWD_CPU_ROWS);
+            c.put("BWD_BQ", fused ? bwdFusedRows(d) : BWD_CPU_ROWS);
+            c.put("BWD_FUSED", fused ? 1 : 0);
         }
         maskConstants(c, s.masks());
         List<io.github.attn4j.spi.Arg> args = KernelArgs.sdpaBackward(s, wsT);
@@ -629,6 +634,12 @@ final class OpenClPlans {
         List<Plan.Step> steps = new ArrayList<>();
         steps.add(new Plan.Step("sdpa_bwd", KernelId.SDPA_BWD_PRE.entry(dt), c, new long[] {ceilDiv(nrows, wg), 1},
                 new long[] {wg, 1}, 0, args));
+        if (fused) {
+            steps.add(new Plan.Step("sdpa_bwd", KernelId.SDPA_BWD_DQ.entry(dt), c, new long[] {1, items},
+                    new long[] {1, 1}, 0, args));
+            return Plan.of(String.format(Locale.ROOT, "flash-bwd-cpu-fused-%s-d%d-dv%d-k%dx%d", dt(dt), d, dv,
+                    2 * cpuVw, bwdFusedRows(d)), ws, steps);
+        }
         if (cpuForm) {
             steps.add(new Plan.Step("sdpa_bwd", KernelId.SDPA_BWD_DKDV.entry(dt), c, new long[] {ceilDiv(s.seqK(),
                 2L * cpuVw), (long) s.batch() * s.headsKv()}, new long[] {1, 1}, 0, args));
@@ -673,6 +684,23 @@ final class OpenClPlans {
      * 5-10% faster over the whole backward at S = 1024-2048; 64 was slower at S = 1024 (fewer, longer items).
      */
     static final int BWD_CPU_ROWS = 32;
+
+    /**
+     * The fused CPU form of the backward runs one work-item per (batch, kv head); it is chosen when there are
+     * at least this many per compute unit (fewer would leave cores idle: the two-kernel form then splits the
+     * keys and the rows instead).
+     */
+    static final int BWD_FUSED_ITEMS_PER_CU = 4;
+
+    /**
+     * Query rows per row block of the fused form: as many as keep the block's dQ accumulators within 32 KiB
+     * (128 rows at D = 64, 64 at 128, 32 at 256). Each row block walks the item's whole dK/dV accumulators
+     * (2 x Sk x D floats, beyond L2 at Sk = 2048), so larger blocks pass over them less often: 32 -> 64 -> 128
+     * rows measured 300 -> 270 -> 190-270 ms at [1, 8, 2048, 64] (alternating runs, PoCL, 2 cores).
+     */
+    static int bwdFusedRows(int d) {
+        return Math.max(BWD_CPU_ROWS, Math.min(128, 8192 / d / 4 * 4));
+    }
 
     /**
      * Why a backward call cannot take the CPU forms of the dK/dV and dQ kernels, or null when it can:

@@ -184,6 +184,51 @@ class OpenClSdpaBackwardTest {
     @Test
     void cpuFormsMatchTheDirectionalDerivativeAndAreBitIdentical() {
         OpenClTesting.assumeDevice(cl);
+        checkCpuForm(cl, "flash-bwd-cpu");
+    }
+
+    /** The same with the fused CPU form forced (a work-item per batch and kv head computes dQ, dK and dV). */
+    @Test
+    void fusedCpuFormMatchesTheDirectionalDerivativeAndIsBitIdentical() {
+        OpenClTesting.assumeDevice(cl);
+        String old = System.getProperty("attn4j.opencl.tune");
+        System.setProperty("attn4j.opencl.tune", "bwdCpu=2");
+        Backend fused;
+        try {
+            fused = OpenClTesting.openOrNull();
+        } finally {
+            if (old == null) {
+                System.clearProperty("attn4j.opencl.tune");
+            } else {
+                System.setProperty("attn4j.opencl.tune", old);
+            }
+        }
+        try (Backend f = fused) {
+            checkCpuForm(f, "flash-bwd-cpu-fused");
+        }
+    }
+
+    /** On a CPU device the planner fuses the backward when the (batch, kv head) items fill the device. */
+    @Test
+    void thePlannerFusesWhenTheBatchAndKvHeadsFillTheDevice() {
+        OpenClTesting.assumeDevice(cl);
+        org.junit.jupiter.api.Assumptions.assumeTrue("CPU".equals(cl.device().details().get("type")), "a CPU device");
+        int cus = Integer.parseInt(cl.device().details().get("compute units"));
+        assertTrue(plan(4 * cus, 1).contains("-cpu-fused-"), plan(4 * cus, 1));
+        assertTrue(plan(4 * cus, 2).contains("-cpu-fused-"), "GQA: items are kv heads, " + plan(4 * cus, 2));
+        assertTrue(!plan(2 * cus, 2).contains("fused"), "GQA: 2 kv heads per CU are too few, " + plan(2 * cus, 2));
+        String few = plan(1, 4);
+        assertTrue(few.startsWith("flash-bwd-cpu-") && !few.contains("fused"), few);
+    }
+
+    private static String plan(int hkv, int group) {
+        int hq = hkv * group;
+        return cl.supports(SdpaBackwardParams.builder(zeros(1, hq, 16, 32), zeros(1, hkv, 16, 32),
+                zeros(1, hkv, 16, 32), zeros(1, hq, 16, 32), zeros(1, hq, 16, 32), zeros(1, hq, 16),
+                zeros(1, hq, 16, 32), zeros(1, hkv, 16, 32), zeros(1, hkv, 16, 32)).build()).variant();
+    }
+
+    private static void checkCpuForm(Backend cl, String expectedVariant) {
         SplittableRandom r = new SplittableRandom(11);
         Tensor mask = boolMask(r);
         Masks m = Masks.builder().window(40, 1).boolMask(mask).kvLengths(SK, 77).build();
@@ -206,7 +251,8 @@ class OpenClSdpaBackwardTest {
             SdpaBackwardParams bp = SdpaBackwardParams.builder(q, k, v, o, dO, lse, dq, dk, dv).masks(m).build();
             if (run == 0 && "CPU".equals(cl.device().details().get("type"))) {
                 String variant = cl.supports(bp).variant();
-                assertTrue(variant.startsWith("flash-bwd-cpu"), "a CPU device plans the CPU forms, got " + variant);
+                assertTrue(variant.startsWith(expectedVariant), "a CPU device plans " + expectedVariant + ", got "
+                        + variant);
             }
             cl.sdpaBackward(bp);
             float[][] now = {dq.toFloatArray(), dk.toFloatArray(), dv.toFloatArray()};
