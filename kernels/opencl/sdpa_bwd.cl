@@ -610,6 +610,8 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void ENTRY(attn_sdpa_bw
  * takes plain fmas; a boundary tile (window, lengths, bool mask, rows or keys past the ends) selects
  * each masked pair away, so NaN in a masked row cannot leak. The planner sends no softcap, bias,
  * ALiBi or dBias here (the work-group form takes those) and only unit-stride rows of multiples of VW.
+ * BWD_FUSED = 1 turns the dQ entry into the fused form (see there): a work-item per (batch, kv head)
+ * that also accumulates dK and dV, so the dK/dV entry is not launched.
  */
 #if HEAD_DIM % VW != 0 || HEAD_DIM_V % VW != 0
 #error "BWD_CPU needs HEAD_DIM and HEAD_DIM_V to be multiples of VW"
@@ -680,7 +682,7 @@ inline ATTN_PASTE(int, VW) bwd_lane_ids(void) {
     } while (0)
 
 /* S and dP of BI rows against the transposed tile, then P and dS (0 where masked) into pr/dsr and the
- * live bits ok[r] (bit t: pair (r, t) is live). q rows are read scaled by qscale (log2 units); the
+ * live bits ok[r] (bit t: pair (r, t) is live). S is scaled by qscale (log2 units) as P is formed; the
  * element offsets of the q and dO rows (clamped to the last live one) are left in qr, dr. */
 inline void bwd_cpu_tile(const attn_sdpa_bwd_params *pp, __global const st_t *q, __global const st_t *dout,
                          __global const uchar *mask, long qb, long db, int b, int h, int i0, int nr, int j0, int jn,
