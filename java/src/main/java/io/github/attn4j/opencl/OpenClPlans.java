@@ -604,9 +604,12 @@ final class OpenClPlans {
         int cpuVw = cpuVectorWidth(dev, t);
         boolean cpuForm = t.bwdCpu() != 0 && bwdCpuProblem(s, cpuVw) == null;
         long items = (long) s.batch() * s.headsKv();
-        boolean fused = cpuForm && (t.bwdCpu() == 2 || items >= (long) BWD_FUSED_ITEMS_PER_CU * dev.computeUnits());
-        // Delta and LSE per row; the fused form adds each item's transposed dK/dV accumulators
-        long ws = 2 * 4 * nrows + (fused ? 4L * items * roundUp(s.seqK(), 2 * cpuVw) * (d + dv) : 0);
+        // Delta and LSE per row; the fused form adds each item's transposed dK/dV accumulators (when they fit in
+        // one allocation; else the two-kernel form, which needs none)
+        long fusedWs = 2 * 4 * nrows + 4L * items * roundUp(s.seqK(), 2 * cpuVw) * (d + dv);
+        boolean fused = cpuForm && (t.bwdCpu() == 2 || items >= (long) BWD_FUSED_ITEMS_PER_CU * dev.computeUnits())
+                && fusedWs <= dev.maxAllocBytes() && fusedWs / 4 <= Integer.MAX_VALUE;
+        long ws = fused ? fusedWs : 2 * 4 * nrows;
         if (ws > dev.maxAllocBytes() || ws / 4 > Integer.MAX_VALUE) {
             return Plan.no("the backward's workspace (" + ws + " B) exceeds the device's largest allocation");
         }

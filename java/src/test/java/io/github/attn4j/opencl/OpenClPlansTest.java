@@ -223,4 +223,35 @@ class OpenClPlansTest {
         assertEquals(2, t.sdpaRows());
         assertEquals(OpenClPlans.Tune.CPU.vw(), t.vw());
     }
+
+    /**
+     * The SDPA backward on a CPU device: the fused form when the (batch, kv head) items number at least
+     * BWD_FUSED_ITEMS_PER_CU per compute unit and its accumulators fit one allocation, else the two CPU
+     * kernels (never unsupported for lack of the fused form's workspace).
+     */
+    @Test
+    void backwardFusesOnlyWhenItemsFillTheDeviceAndTheWorkspaceFits() {
+        OpenClDevice small = new OpenClDevice(0, null, null, "fake", "fake platform", "OpenCL 1.2", true, 4096,
+                256 * 1024, true, 4L << 20, 4L << 30, 2, 8);
+        assertTrue(backwardVariant(small, 8, 64).contains("-cpu-fused-"), backwardVariant(small, 8, 64));
+        assertFalse(backwardVariant(small, 4, 64).contains("fused"), "4 items on 2 CUs: " + backwardVariant(small, 4, 64));
+        String big = backwardVariant(small, 8, 1024); // 8 x 1024 x 128 floats of accumulators and Delta/LSE > 4 MiB
+        assertTrue(big.startsWith("flash-bwd-cpu-") && !big.contains("fused"), big);
+        Plan p = OpenClPlans.plan(backward(8, 64), small, OpenClPlans.Tune.CPU, NO_LIMIT);
+        assertEquals(2 * 4 * 8 * 16 + 4L * 8 * 64 * 128, p.workspaceBytes(), "Delta/LSE plus the accumulators");
+        assertEquals(2, p.steps().size(), "the fused form: pre and one fused step");
+    }
+
+    private static SdpaBackwardParams backward(int heads, int sk) {
+        return SdpaBackwardParams.builder(t(DType.F32, 1, heads, 16, 64), t(DType.F32, 1, heads, sk, 64),
+                t(DType.F32, 1, heads, sk, 64), t(DType.F32, 1, heads, 16, 64), t(DType.F32, 1, heads, 16, 64),
+                t(DType.F32, 1, heads, 16), t(DType.F32, 1, heads, 16, 64), t(DType.F32, 1, heads, sk, 64),
+                t(DType.F32, 1, heads, sk, 64)).build();
+    }
+
+    private static String backwardVariant(OpenClDevice dev, int heads, int sk) {
+        Plan p = OpenClPlans.plan(backward(heads, sk), dev, OpenClPlans.Tune.CPU, NO_LIMIT);
+        assertTrue(p.supported(), p.reason());
+        return p.variant();
+    }
 }
