@@ -139,6 +139,10 @@ inline int mask_q_len(__global const int *q_len, int b, int seq_q) {
 #endif
 }
 
+/* log2(e) and ln(2): SDPA keeps scores in log2 units (exp2), the softmax kernels convert to them */
+#define ATTN_LOG2E 1.4426950408889634f
+#define ATTN_LN2 0.6931471805599453f
+
 /* ---- online softmax --------------------------------------------------------------------------
  * The state of one row is (m, l): the running max and the running sum of exp(s - m) over the
  * keys seen so far. Masked keys carry s = -inf. A row with no live key keeps m = -inf, l = 0.

@@ -66,8 +66,6 @@ inline long sdpa_paged_row(const attn_sdpa_params p, __global const int *bt, int
 /* Scores need per-element work (softcap, bias, ALiBi): q is then scaled by `scale` and the score
  * converted to log2 units after the transforms; otherwise q carries scale * log2(e) directly. */
 #define SCORE_XFORM (HAS_SOFTCAP || HAS_BIAS || HAS_ALIBI)
-#define ATTN_LOG2E 1.4426950408889634f
-#define ATTN_LN2 0.6931471805599453f
 
 /* K tile, transposed into kt[d * BLOCK_N + t]. Unit-stride rows are read KVW elements at a time
  * (KVW: the widest of 16, 8, 4 dividing HEAD_DIM, chosen by the host; 1 = scalar only). */

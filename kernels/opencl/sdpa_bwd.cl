@@ -51,7 +51,6 @@
 #define DC (D_PAD / VW)
 #define DVC (DV_PAD / VW)
 #define SCORE_XFORM (HAS_SOFTCAP || HAS_BIAS || HAS_ALIBI)
-#define ATTN_LOG2E 1.4426950408889634f
 
 /* The four entries take one argument list (KernelArgs.sdpaBackward), written out in each signature. */
 

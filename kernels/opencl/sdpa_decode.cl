@@ -61,8 +61,6 @@
 #define DVC (HEAD_DIM_V / VW)
 /* The partial LSEs within the shared workspace buffer. */
 #define DEC_LSE(lse_part, num_splits, rows) ((lse_part) + (long)(num_splits) * (rows) * p.head_dim_v)
-#define ATTN_LOG2E 1.4426950408889634f
-#define ATTN_LN2 0.6931471805599453f
 
 /* The element offset of key row j of batch b: dense j * ss, paged through the table (clamped). */
 inline long dec_row(const attn_sdpa_params p, __global const int *bt, int b, int j, long ss, long sb) {

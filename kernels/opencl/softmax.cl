@@ -196,8 +196,6 @@ void ENTRY(attn_masked_softmax_bwd)(const attn_softmax_bwd_params p, __global co
 
 #else /* ROW_PER_ITEM */
 
-#define ATTN_SM_LOG2E 1.4426950408889634f
-
 /* One row of the forward pass (see the file comment). */
 inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, __global st_t *y,
                         __global const uchar *mask, __global const float *bias, __global const float *alibi,
@@ -235,7 +233,7 @@ inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, _
         const float ref = osm_ref(mx);
         /* e = exp(sc x - ref) as exp2(x (sc log2 e) - ref log2 e), one fma and PoCL's vector exp2, which is
          * cheaper than its vector exp; the rounding of ref log2 e shifts every exponent alike */
-        const fv sc2 = (fv)(sc * ATTN_SM_LOG2E), ref2 = (fv)(ref * ATTN_SM_LOG2E);
+        const fv sc2 = (fv)(sc * ATTN_LOG2E), ref2 = (fv)(ref * ATTN_LOG2E);
         fv vs = (fv)(0.0f);
         for (j = lo; j + VW <= hi; j += VW) {
             const fv e = exp2(fma(LOADN_ST(VW, x, xb + j), sc2, -ref2));
