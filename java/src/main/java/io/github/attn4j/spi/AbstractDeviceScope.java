@@ -248,8 +248,8 @@ public abstract class AbstractDeviceScope implements Scope {
             Check.arg(src.dtype() == dst.dtype(), "dst.dtype", src.dtype(), dst.dtype());
             Check.arg(Arrays.equals(src.shape(), dst.shape()), "dst.shape", Arrays.toString(src.shape()),
                     Arrays.toString(dst.shape()));
-            checkMemory("src", src.memory());
-            checkMemory("dst", dst.memory());
+            checkMemory(() -> "src", src.memory());
+            checkMemory(() -> "dst", dst.memory());
             if (src.numel() == 0) {
                 return;
             }
@@ -343,16 +343,12 @@ public abstract class AbstractDeviceScope implements Scope {
         launch(plan, null);
     }
 
-    private void checkMemory(String name, Memory m) {
-        checkMemory(name, null, m);
-    }
-
-    /** The check of {@code name} (or of tensor {@code t}, named only when the check fails). */
-    private void checkMemory(String name, Tensor t, Memory m) {
+    /** Open, and host memory or this backend's device memory; {@code name} is built only when the check fails. */
+    private void checkMemory(java.util.function.Supplier<String> name, Memory m) {
         m.checkOpen();
         if (m instanceof DeviceMemory dm && !dm.usableBy(backend)) {
-            Check.arg(false, (t != null ? "tensor " + t : name) + ".memory", "host memory or device memory of this "
-                    + backend.name() + " backend (" + backend.device().id() + ", same context)", dm.describe());
+            Check.arg(false, name.get() + ".memory", "host memory or device memory of this " + backend.name()
+                    + " backend (" + backend.device().id() + ", same context)", dm.describe());
         }
     }
 
@@ -365,7 +361,7 @@ public abstract class AbstractDeviceScope implements Scope {
             all.addAll(params.outputs());
             boolean anyHost = false;
             for (Tensor t : all) { // before anything native: planning may build a kernel
-                checkMemory(null, t, t.memory());
+                checkMemory(() -> "tensor " + t, t.memory());
                 anyHost |= t.memory().isHost();
             }
             Plan plan = backend.planForRun(params);
