@@ -21,7 +21,8 @@
  * memory, and explicit VW-wide vectors along the row, which PoCL maps to SIMD
  * registers. A row is read from memory once and then stays in the core's cache for the later
  * passes: forward (1) max, (2) e = exp(z - max) and the sum (f32 stores e into Y), (3) Y = e / sum
- * (f32: scales Y in place; f16/bf16 recompute e, so Y is rounded once); backward (1) the dot
+ * (f32: scales Y in place; f16/bf16 keep e in a private float row of SM_EBUF elements, so Y is rounded
+ * once, and recompute it for longer rows); backward (1) the dot
  * product, (2) dX. Rows with a bool mask, bias, ALiBi or a non-unit key stride take scalar loops
  * with the same arithmetic as the work-group shapes.
  */
@@ -196,11 +197,27 @@ void ENTRY(attn_masked_softmax_bwd)(const attn_softmax_bwd_params p, __global co
 
 #else /* ROW_PER_ITEM */
 
+/* f16/bf16: the longest live span of a row whose e = exp(z - max) is kept, in float, for the last pass
+ * (a private row in the work-item's stack: 128 KiB, within L2); longer rows recompute e there (a
+ * second exp pass, which made the f16 forward compute-bound at a quarter of the copy ceiling). */
+#if defined(DT_F32)
+#define SM_EBUF 1
+#elif !defined(SM_EBUF)
+#define SM_EBUF 32768
+#endif
+
+/* The raw bits of one storage element, for the touch-ahead (a plain load; no conversion). */
+#if defined(DT_F32)
+#define TOUCH_ST(ptr, idx) as_uint((ptr)[idx])
+#else
+#define TOUCH_ST(ptr, idx) ((uint)((__global const ushort *)(ptr))[idx])
+#endif
+
 /* One row of the forward pass (see the file comment). */
 inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, __global st_t *y,
                         __global const uchar *mask, __global const float *bias, __global const float *alibi,
                         __global const int *kv_len, __global const int *q_len, int b, int h, int i, long nxb,
-                        float *touch) {
+                        uint *touch, float *eb) {
     const attn_mask_params m = pp->m;
     const int n = pp->seq_k;
     int lo, hi;
@@ -220,7 +237,7 @@ inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, _
         /* The first element of the next row's chunk j is loaded in the exp pass below ("touch ahead"): a
          * sequential stream of loads while this row computes, which starts the hardware prefetchers on the
          * next row, so that its max pass does not wait on memory (it held a third of the kernel's time). */
-        float tn = 0.0f;
+        uint tn = 0;
         int j;
         fv vm = (fv)(-INFINITY);
         for (j = lo; j + VW <= hi; j += VW) {
@@ -235,12 +252,19 @@ inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, _
          * cheaper than its vector exp; the rounding of ref log2 e shifts every exponent alike */
         const fv sc2 = (fv)(sc * ATTN_LOG2E), ref2 = (fv)(ref * ATTN_LOG2E);
         fv vs = (fv)(0.0f);
+#if !defined(DT_F32)
+        const bool keep = hi - lo <= SM_EBUF;
+#endif
         for (j = lo; j + VW <= hi; j += VW) {
-            const fv e = exp2(fma(LOADN_ST(VW, x, xb + j), sc2, -ref2));
-            tn += LOAD_ST(x, nxb + j);
+            const fv e = exp2_ftz(fma(LOADN_ST(VW, x, xb + j), sc2, -ref2));
+            tn += TOUCH_ST(x, nxb + j);
             vs += e;
 #if defined(DT_F32)
             VSTORE_W(e, 0, y + yb + j);
+#else
+            if (keep) {
+                VSTORE_W(e, 0, eb + (j - lo));
+            }
 #endif
         }
         sum = HSUM_W(vs);
@@ -256,13 +280,21 @@ inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, _
         for (j = 0; j < lo; j++) {
             STORE_ST(y, yb + j, 0.0f);
         }
-        for (j = lo; j + VW <= hi; j += VW) {
 #if defined(DT_F32)
+        for (j = lo; j + VW <= hi; j += VW) {
             VSTORE_W(VLOAD_W(0, y + yb + j) * inv, 0, y + yb + j);
-#else
-            STOREN_ST(VW, y, yb + j, exp2(fma(LOADN_ST(VW, x, xb + j), sc2, -ref2)) * inv);
-#endif
         }
+#else
+        if (keep) {
+            for (j = lo; j + VW <= hi; j += VW) {
+                STOREN_ST(VW, y, yb + j, VLOAD_W(0, eb + (j - lo)) * inv);
+            }
+        } else {
+            for (j = lo; j + VW <= hi; j += VW) {
+                STOREN_ST(VW, y, yb + j, exp2_ftz(fma(LOADN_ST(VW, x, xb + j), sc2, -ref2)) * inv);
+            }
+        }
+#endif
         for (; j < hi; j++) {
 #if defined(DT_F32)
             y[yb + j] *= inv;
@@ -307,7 +339,8 @@ void ENTRY(attn_masked_softmax)(const attn_softmax_params p, __global const st_t
      * X offset is the touch-ahead target (the last row touches itself) */
     const long first = get_global_id(0) * per;
     int i = (int)(first % p.seq_q), h = (int)((first / p.seq_q) % p.heads), b = (int)(first / p.seq_q / p.heads);
-    float touch = 0.0f;
+    uint touch = 0;
+    float eb[SM_EBUF];
     for (long row = first; row < end; row++) {
         int ni = i + 1, nh = h, nb = b;
         if (ni == p.seq_q) {
@@ -320,13 +353,13 @@ void ENTRY(attn_masked_softmax)(const attn_softmax_params p, __global const st_t
         const bool last = row + 1 >= end;
         const long nxb = last ? p.x_off + b * p.x_sb + h * p.x_sh + i * p.x_sq
                               : p.x_off + nb * p.x_sb + nh * p.x_sh + ni * p.x_sq;
-        softmax_row(&p, x, y, mask, bias, alibi, kv_len, q_len, b, h, i, nxb, &touch);
+        softmax_row(&p, x, y, mask, bias, alibi, kv_len, q_len, b, h, i, nxb, &touch, eb);
         i = ni;
         h = nh;
         b = nb;
     }
-    if (as_uint(touch) == 0x7fbadbadu && p.flags == -1) {
-        STORE_ST(y, p.y_off, touch); /* never taken (flags is never -1): keeps the touch loads alive */
+    if (touch == 0x7fbadbadu && p.flags == -1) {
+        STORE_ST(y, p.y_off, 0.0f); /* never taken (flags is never -1): keeps the touch loads alive */
     }
 }
 
