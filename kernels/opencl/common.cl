@@ -10,7 +10,8 @@
  *
  * Contents: storage load/store (fp16 through vload_half/vstore_half, so no cl_khr_fp16 is
  * needed; bf16 through bit shifts with round-to-nearest-even), the mask test and score bias that
- * all three ops share, and the online-softmax state (running max m, running sum l).
+ * all three ops share, the online-softmax state (running max m, running sum l), and the VW-wide
+ * vector helpers (horizontal sum/max, exp2_ftz: 2^x without the library's denormal handling).
  */
 
 #define ATTN_CAT_(a, b) a##_##b
