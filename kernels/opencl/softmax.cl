@@ -218,6 +218,7 @@ inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, _
                         __global const uchar *mask, __global const float *bias, __global const float *alibi,
                         __global const int *kv_len, __global const int *q_len, int b, int h, int i, long nxb,
                         uint *touch, float *eb) {
+#pragma OPENCL FP_CONTRACT OFF /* z - ref below must subtract the rounded z of the max pass, not an fma's exact one */
     const attn_mask_params m = pp->m;
     const int n = pp->seq_k;
     int lo, hi;
@@ -248,15 +249,18 @@ inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, _
             mx = fmax(mx, sc * LOAD_ST(x, xb + j));
         }
         const float ref = osm_ref(mx);
-        /* e = exp(sc x - ref) as exp2(x (sc log2 e) - ref log2 e), one fma and PoCL's vector exp2, which is
-         * cheaper than its vector exp; the rounding of ref log2 e shifts every exponent alike */
-        const fv sc2 = (fv)(sc * ATTN_LOG2E), ref2 = (fv)(ref * ATTN_LOG2E);
+        /* e = exp(z - ref) as exp2((z - ref) log2 e) with exp2_ftz (common.cl; PoCL's vector exp2 spent a
+         * third of its instructions on denormal results, its exp more). z = sc x is rounded as in the max
+         * pass, so z - ref <= 0 exactly: the single fma x (sc log2 e) - ref log2 e, used before, left the
+         * max's term off by the rounding of ref log2 e, 2^2048 at logits of 3e10 (NaN rows, caught by
+         * OpenClKernelTest.softmaxExtremeScores). */
+        const fv vsc = (fv)(sc), vref = (fv)(ref), l2e = (fv)(ATTN_LOG2E);
         fv vs = (fv)(0.0f);
 #if !defined(DT_F32)
         const bool keep = hi - lo <= SM_EBUF;
 #endif
         for (j = lo; j + VW <= hi; j += VW) {
-            const fv e = exp2_ftz(fma(LOADN_ST(VW, x, xb + j), sc2, -ref2));
+            const fv e = exp2_ftz((vsc * LOADN_ST(VW, x, xb + j) - vref) * l2e);
             tn += TOUCH_ST(x, nxb + j);
             vs += e;
 #if defined(DT_F32)
@@ -270,7 +274,7 @@ inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, _
         sum = HSUM_W(vs);
         *touch += tn;
         for (; j < hi; j++) {
-            const float e = exp2(fma(LOAD_ST(x, xb + j), sc2.s0, -ref2.s0));
+            const float e = exp2((sc * LOAD_ST(x, xb + j) - ref) * ATTN_LOG2E);
             sum += e;
 #if defined(DT_F32)
             y[yb + j] = e;
@@ -291,7 +295,7 @@ inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, _
             }
         } else {
             for (j = lo; j + VW <= hi; j += VW) {
-                STOREN_ST(VW, y, yb + j, exp2_ftz(fma(LOADN_ST(VW, x, xb + j), sc2, -ref2)) * inv);
+                STOREN_ST(VW, y, yb + j, exp2_ftz((vsc * LOADN_ST(VW, x, xb + j) - vref) * l2e) * inv);
             }
         }
 #endif
@@ -299,7 +303,7 @@ inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, _
 #if defined(DT_F32)
             y[yb + j] *= inv;
 #else
-            STORE_ST(y, yb + j, exp2(fma(LOAD_ST(x, xb + j), sc2.s0, -ref2.s0)) * inv);
+            STORE_ST(y, yb + j, exp2((sc * LOAD_ST(x, xb + j) - ref) * ATTN_LOG2E) * inv);
 #endif
         }
         for (j = hi; j < n; j++) {

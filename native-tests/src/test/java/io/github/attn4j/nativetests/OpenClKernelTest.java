@@ -241,47 +241,51 @@ class OpenClKernelTest {
      * Rows whose scores reach the ends of exp's range, element by element against the float64
      * reference, in both last-pass forms (the f16/bf16 kept row and the recompute past SM_EBUF): weights
      * that underflow (2^-126 and below may be 0: exp2_ftz flushes them), masked -inf scores (exactly 0),
-     * a NaN or a +inf score (the row is NaN as in the reference), an all -inf row (zeros), huge logits.
+     * a NaN or a +inf score (the row is NaN as in the reference), an all -inf row (zeros), logits of 3e10
+     * (whose max term the exp2 argument's fma once put at 2^2048: NaN rows), at scales 1 and 3e6.
      */
     @TestFactory
     Stream<DynamicTest> softmaxExtremeScores() {
         List<DynamicTest> l = new ArrayList<>();
         for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
             for (int n : new int[] {70, 33000}) {
-                l.add(DynamicTest.dynamicTest("softmax extremes " + dt + " n" + n, () -> {
-                    int rows = 7;
-                    float[] xs = new float[rows * n];
-                    for (int j = 0; j < n; j++) {
-                        int jj = j % 70;
-                        xs[j] = -3f * jj;                                  // underflows past j = 29
-                        xs[n + j] = jj == 5 ? Float.NaN : 0.25f * jj;
-                        xs[2 * n + j] = jj == 9 ? Float.POSITIVE_INFINITY : -0.5f * jj;
-                        xs[3 * n + j] = Float.NEGATIVE_INFINITY;
-                        xs[4 * n + j] = -87f - 0.02f * jj;                  // around 2^-126 after the max
-                        xs[5 * n + j] = 1e4f - 8f * jj;                    // huge logits
-                        xs[6 * n + j] = jj % 3 == 0 ? Float.NEGATIVE_INFINITY : 0.1f * jj;
-                    }
-                    xs[4 * n] = 0f;
-                    Tensor x = fromFloats(dt, xs, 1, 1, rows, n);
-                    Tensor y = poisoned(dt, 1, 1, rows, n);
-                    SoftmaxParams p = SoftmaxParams.builder(x, y).build();
-                    cl.softmax(p);
-                    double[] ref = Reference.softmax(p);
-                    float[] g = y.toFloatArray();
-                    double rel = dt == DType.F32 ? 1e-5 : dt == DType.F16 ? 2e-3 : 1.6e-2;
-                    double abs = dt == DType.F32 ? 1e-30 : dt == DType.F16 ? 1e-7 : 1e-30;
-                    for (int i = 0; i < ref.length; i++) {
-                        String at = dt + " row " + i / n + " col " + i % n + ": expected " + ref[i] + ", got " + g[i];
-                        if (Double.isNaN(ref[i])) {
-                            assertTrue(Float.isNaN(g[i]), at);
-                        } else {
-                            assertTrue(Math.abs(g[i] - ref[i]) <= rel * Math.abs(ref[i]) + abs, at);
-                            if (ref[i] == 0) {
-                                assertEquals(0f, g[i], at);
+                for (float scale : new float[] {1f, 3e6f}) {
+                    l.add(DynamicTest.dynamicTest("softmax extremes " + dt + " n" + n + " scale " + scale, () -> {
+                        int rows = 7;
+                        float[] xs = new float[rows * n];
+                        for (int j = 0; j < n; j++) {
+                            int jj = j % 70;
+                            xs[j] = -3f * jj;                                  // underflows past j = 29
+                            xs[n + j] = jj == 5 ? Float.NaN : 0.25f * jj;
+                            xs[2 * n + j] = jj == 9 ? Float.POSITIVE_INFINITY : -0.5f * jj;
+                            xs[3 * n + j] = Float.NEGATIVE_INFINITY;
+                            xs[4 * n + j] = -87f - 0.02f * jj;                  // around 2^-126 after the max
+                            // huge logits: 3e10 (f32) or 1e4 (f16, bf16; 3e10 with the scale 3e6)
+                            xs[5 * n + j] = dt == DType.F32 ? 3e10f - 4096f * jj : 1e4f - 64f * jj;
+                            xs[6 * n + j] = jj % 3 == 0 ? Float.NEGATIVE_INFINITY : 0.1f * jj;
+                        }
+                        xs[4 * n] = 0f;
+                        Tensor x = fromFloats(dt, xs, 1, 1, rows, n);
+                        Tensor y = poisoned(dt, 1, 1, rows, n);
+                        SoftmaxParams p = SoftmaxParams.builder(x, y).scale(scale).build();
+                        cl.softmax(p);
+                        double[] ref = Reference.softmax(p);
+                        float[] g = y.toFloatArray();
+                        double rel = dt == DType.F32 ? 1e-5 : dt == DType.F16 ? 2e-3 : 1.6e-2;
+                        double abs = dt == DType.F32 ? 1e-30 : dt == DType.F16 ? 1e-7 : 1e-30;
+                        for (int i = 0; i < ref.length; i++) {
+                            String at = dt + " row " + i / n + " col " + i % n + ": expected " + ref[i] + ", got " + g[i];
+                            if (Double.isNaN(ref[i])) {
+                                assertTrue(Float.isNaN(g[i]), at);
+                            } else {
+                                assertTrue(Math.abs(g[i] - ref[i]) <= rel * Math.abs(ref[i]) + abs, at);
+                                if (ref[i] == 0) {
+                                    assertEquals(0f, g[i], at);
+                                }
                             }
                         }
-                    }
-                }));
+                    }));
+                }
             }
         }
         return OpenClTesting.orSkip(cl, l::stream);
