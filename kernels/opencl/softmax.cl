@@ -198,13 +198,14 @@ void ENTRY(attn_masked_softmax_bwd)(const attn_softmax_bwd_params p, __global co
 #else /* ROW_PER_ITEM */
 
 /* f16/bf16: the longest live span of a row whose e = exp(z - max) is kept, in float, for the last pass
- * (a private row in the work-item's stack: 128 KiB, within L2); longer rows recompute e there (a
- * second exp pass, which made the f16 forward compute-bound at a quarter of the copy ceiling). */
-#if defined(DT_F32)
-#define SM_EBUF 1
-#elif !defined(SM_EBUF)
-#define SM_EBUF 32768
+ * (a private row in the work-item's stack; the planner's SOFTMAX_KEEP_KEYS on CPU devices, 0 = never);
+ * longer rows recompute e there (a second exp pass, which made the f16 forward compute-bound at a
+ * quarter of the copy ceiling). f32 stores e into Y instead. */
+#if defined(DT_F32) || !defined(SM_EBUF)
+#undef SM_EBUF
+#define SM_EBUF 0
 #endif
+#define SM_EBUF_LEN (SM_EBUF > 0 ? SM_EBUF : 1)
 
 /* The raw bits of one storage element, for the touch-ahead (a plain load; no conversion). */
 #if defined(DT_F32)
@@ -344,7 +345,7 @@ void ENTRY(attn_masked_softmax)(const attn_softmax_params p, __global const st_t
     const long first = get_global_id(0) * per;
     int i = (int)(first % p.seq_q), h = (int)((first / p.seq_q) % p.heads), b = (int)(first / p.seq_q / p.heads);
     uint touch = 0;
-    float eb[SM_EBUF];
+    float eb[SM_EBUF_LEN];
     for (long row = first; row < end; row++) {
         int ni = i + 1, nh = h, nb = b;
         if (ni == p.seq_q) {

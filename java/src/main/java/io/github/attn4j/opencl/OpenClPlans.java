@@ -468,6 +468,14 @@ final class OpenClPlans {
                 new long[] {groups, (long) s.batch() * s.headsQ()}, new long[] {wg, 1}, 0, KernelArgs.sdpaFwd(s))));
     }
 
+    /**
+     * The longest live span of a row whose exponentials the f16/bf16 softmax forward's row-per-item form
+     * keeps in float for its last pass (a private row of 128 KiB on a CPU device's work-item stack, within
+     * L2): one exp per element instead of two, Y still rounded once. Longer rows, and other devices,
+     * recompute them.
+     */
+    static final int SOFTMAX_KEEP_KEYS = 32768;
+
     /** The (threads per row, rows per group) shape of the softmax kernels for rows of n keys. */
     static int[] softmaxShape(int n, OpenClDevice dev, Tune t) {
         int maxWg = pow2Floor(dev.maxWorkGroupSize());
@@ -490,6 +498,9 @@ final class OpenClPlans {
             c.put("ROWS_PER_WG", 1);
             c.put("ROW_PER_ITEM", 1);
             c.put("VW", t.vw);
+            if (!backward && dt != DType.F32 && dev.cpu()) {
+                c.put("SM_EBUF", SOFTMAX_KEEP_KEYS);
+            }
             maskConstants(c, m);
             String name = String.format(Locale.ROOT, "%s-row-per-item-%s-v%d", backward ? "softmax-bwd" : "softmax",
                     dt(dt), t.vw);

@@ -183,6 +183,23 @@ class OpenClPlansTest {
         assertEquals(2L * 2 * 7 * 12, kp.tensor().offset(), "Kp follows Qp in the workspace");
     }
 
+    /** The f16/bf16 softmax forward keeps its exponentials on CPU devices only; f32 and the backward never. */
+    @Test
+    void softmaxKeepsExponentialsOnlyForHalfForwardsOnCpus() {
+        for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
+            Tensor x = t(dt, 2, 3, 5, 40);
+            Plan fwd = OpenClPlans.plan(SoftmaxParams.builder(x, x).build(), CPU, OpenClPlans.Tune.CPU, NO_LIMIT);
+            assertTrue(fwd.variant().contains("row-per-item"), fwd.variant());
+            assertEquals(dt == DType.F32 ? null : OpenClPlans.SOFTMAX_KEEP_KEYS, fwd.step(0).constants().get("SM_EBUF"),
+                    dt + " forward");
+            Plan bwd = OpenClPlans.plan(SoftmaxBackwardParams.builder(x, t(dt, 2, 3, 5, 40), t(dt, 2, 3, 5, 40)).build(),
+                    CPU, OpenClPlans.Tune.CPU, NO_LIMIT);
+            assertEquals(null, bwd.step(0).constants().get("SM_EBUF"), dt + " backward");
+            Plan gpu = OpenClPlans.plan(SoftmaxParams.builder(x, x).build(), GPU, OpenClPlans.Tune.GPU, NO_LIMIT);
+            assertEquals(null, gpu.step(0).constants().get("SM_EBUF"), dt + " on a GPU");
+        }
+    }
+
     /** The decode: a work-item per split on CPUs, a work-group per split on GPUs (or forced by decWg). */
     @Test
     void decodeVariantFollowsTheDeviceTypeAndTheTuning() {

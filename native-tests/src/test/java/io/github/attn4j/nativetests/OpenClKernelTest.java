@@ -251,7 +251,7 @@ class OpenClKernelTest {
             for (int n : new int[] {70, 33000}) {
                 for (float scale : new float[] {1f, 3e6f}) {
                     l.add(DynamicTest.dynamicTest("softmax extremes " + dt + " n" + n + " scale " + scale, () -> {
-                        int rows = 7;
+                        int rows = 8;
                         float[] xs = new float[rows * n];
                         for (int j = 0; j < n; j++) {
                             int jj = j % 70;
@@ -263,6 +263,9 @@ class OpenClKernelTest {
                             // huge logits: 3e10 (f32) or 1e4 (f16, bf16; 3e10 with the scale 3e6)
                             xs[5 * n + j] = dt == DType.F32 ? 3e10f - 4096f * jj : 1e4f - 64f * jj;
                             xs[6 * n + j] = jj % 3 == 0 ? Float.NEGATIVE_INFINITY : 0.1f * jj;
+                            // large logits one ulp apart: their differences are exact, scores rounded in log2
+                            // units (x * (sc log2 e)) were off by 3% here
+                            xs[7 * n + j] = dt == DType.F32 ? 1e6f - 0.0625f * (jj % 5) : 1e3f - 0.5f * (jj % 5);
                         }
                         xs[4 * n] = 0f;
                         Tensor x = fromFloats(dt, xs, 1, 1, rows, n);
