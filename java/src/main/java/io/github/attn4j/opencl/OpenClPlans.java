@@ -235,6 +235,11 @@ final class OpenClPlans {
         return null;
     }
 
+    /** Whether a float workspace of {@code bytes} fits one allocation and int element indices. */
+    private static boolean floatWorkspaceFits(long bytes, OpenClDevice dev) {
+        return bytes <= dev.maxAllocBytes() && bytes / 4 <= Integer.MAX_VALUE;
+    }
+
     private static int roundUp(int x, int m) {
         return (x + m - 1) / m * m;
     }
@@ -619,9 +624,9 @@ final class OpenClPlans {
         // one allocation; else the two-kernel form, which needs none)
         long fusedWs = 2 * 4 * nrows + 4L * items * roundUp(s.seqK(), 2 * cpuVw) * (d + dv);
         boolean fused = cpuForm && (t.bwdCpu() == 2 || items >= (long) BWD_FUSED_ITEMS_PER_CU * dev.computeUnits())
-                && fusedWs <= dev.maxAllocBytes() && fusedWs / 4 <= Integer.MAX_VALUE;
+                && floatWorkspaceFits(fusedWs, dev);
         long ws = fused ? fusedWs : 2 * 4 * nrows;
-        if (ws > dev.maxAllocBytes() || ws / 4 > Integer.MAX_VALUE) {
+        if (!floatWorkspaceFits(ws, dev)) {
             return Plan.no("the backward's workspace (" + ws + " B) exceeds the device's largest allocation");
         }
         Tensor wsT = Tensor.of(new Workspace(ws), DType.F32, new int[] {Math.toIntExact(ws / 4)}, new long[] {1}, 0);

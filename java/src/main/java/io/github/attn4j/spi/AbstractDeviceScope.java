@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 
 /**
  * A device scope: owns allocations, stages host tensors, orders its work after other scopes'
@@ -344,7 +345,7 @@ public abstract class AbstractDeviceScope implements Scope {
     }
 
     /** Open, and host memory or this backend's device memory; {@code name} is built only when the check fails. */
-    private void checkMemory(java.util.function.Supplier<String> name, Memory m) {
+    private void checkMemory(Supplier<String> name, Memory m) {
         m.checkOpen();
         if (m instanceof DeviceMemory dm && !dm.usableBy(backend)) {
             Check.arg(false, name.get() + ".memory", "host memory or device memory of this " + backend.name()

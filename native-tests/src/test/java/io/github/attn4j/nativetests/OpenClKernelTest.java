@@ -17,6 +17,7 @@ import io.github.attn4j.SoftmaxBackwardParams;
 import io.github.attn4j.SoftmaxParams;
 import io.github.attn4j.Tensor;
 import io.github.attn4j.cpu.Reference;
+import io.github.attn4j.testing.LayerChecks;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -268,7 +269,7 @@ class OpenClKernelTest {
                             xs[7 * n + j] = dt == DType.F32 ? 1e6f - 0.0625f * (jj % 5) : 1e3f - 0.5f * (jj % 5);
                         }
                         xs[4 * n] = 0f;
-                        Tensor x = fromFloats(dt, xs, 1, 1, rows, n);
+                        Tensor x = LayerChecks.convert(Tensor.of(xs, 1, 1, rows, n), dt);
                         Tensor y = poisoned(dt, 1, 1, rows, n);
                         SoftmaxParams p = SoftmaxParams.builder(x, y).scale(scale).build();
                         cl.softmax(p);
@@ -292,17 +293,6 @@ class OpenClKernelTest {
             }
         }
         return OpenClTesting.orSkip(cl, l::stream);
-    }
-
-    static Tensor fromFloats(DType dt, float[] a, int... shape) {
-        if (dt == DType.F32) {
-            return Tensor.of(a.clone(), shape);
-        }
-        short[] h = new short[a.length];
-        for (int i = 0; i < a.length; i++) {
-            h[i] = dt == DType.F16 ? Half.floatToF16(a[i]) : Half.floatToBf16(a[i]);
-        }
-        return Tensor.ofHalf(dt, h, shape);
     }
 
     @TestFactory
