@@ -61,20 +61,22 @@ final class OpenClPlans {
      *                      wherever the CPU forms are allowed; 0 = the work-group forms always
      * @param decWg         split-KV decode: 0 = a work-item per (split, batch, block of kv heads) (CPUs);
      *                      N > 0 = a work-group of N items per (split, batch, kv head) (GPUs)
+     * @param fwdCpu        SDPA forward: 1 = the CPU form where the call allows it (a work-item per block of
+     *                      query rows, the rows as vector lanes, register micro-kernels), 0 = the work-group form
      */
     record Tune(int vw, int sdpaBlockN, int sdpaRows, int sdpaWg, int addBlockN, int addWg, int smShortMax,
             int smKeysPerThread, int smShortGroup, int smLongThreads, int gemmTile, int smRowPerItem, int gemmCpu,
-            int bwdCpu, int decWg) {
+            int bwdCpu, int decWg, int fwdCpu) {
         /**
          * CPUs (PoCL, measured in bench/results/opencl-pocl.md): 16-wide explicit vectors (one zmm),
          * 4 query rows per work-item, 64-key tiles and 64 work-items, so 256 rows share each K/V tile.
          */
-        static final Tune CPU = new Tune(16, 64, 4, 64, 32, 32, 4096, 512, 64, 16, 16, 8, 1, 1, 0);
+        static final Tune CPU = new Tune(16, 64, 4, 64, 32, 32, 4096, 512, 64, 16, 16, 8, 1, 1, 0, 1);
         /**
          * GPUs: one row per work-item, float4 vectors, 128-item groups; softmax rows per work-group;
          * a 64-item work-group per decode split.
          */
-        static final Tune GPU = new Tune(4, 32, 1, 128, 32, 64, 1024, 16, 256, 256, 16, 0, 0, 0, 64);
+        static final Tune GPU = new Tune(4, 32, 1, 128, 32, 64, 1024, 16, 256, 256, 16, 0, 0, 0, 64, 0);
 
         /** The row for a device class with the options' overrides applied (once, when the backend opens). */
         static Tune of(boolean cpu, OpenClOptions o) {
@@ -83,12 +85,13 @@ final class OpenClPlans {
                 return t;
             }
             int[] v = {t.vw, t.sdpaBlockN, t.sdpaRows, t.sdpaWg, t.addBlockN, t.addWg, t.smShortMax, t.smKeysPerThread,
-                t.smShortGroup, t.smLongThreads, t.gemmTile, t.smRowPerItem, t.gemmCpu, t.bwdCpu, t.decWg};
+                t.smShortGroup, t.smLongThreads, t.gemmTile, t.smRowPerItem, t.gemmCpu, t.bwdCpu, t.decWg, t.fwdCpu};
             for (String kv : o.tune().split(",")) {
                 String[] p = kv.trim().split("=");
                 v[OpenClOptions.TUNE_NAMES.indexOf(p[0].trim())] = Integer.parseInt(p[1].trim());
             }
-            return new Tune(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14]);
+            return new Tune(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14],
+                    v[15]);
         }
     }
 
@@ -423,6 +426,58 @@ final class OpenClPlans {
         return Plan.of(name, ws, List.of(dec, comb));
     }
 
+    /**
+     * Keys per block of the CPU form of the SDPA forward (FWD_KB in sdpa.cl, a multiple of its 6-key score
+     * step): its online-softmax step, the accumulators' load and store and the f16/bf16 conversion of K and V
+     * happen once per block.
+     */
+    static final int FWD_CPU_KEYS = 48;
+
+    /**
+     * Why a forward call cannot take the CPU form, or null when it can: no per-element score work (softcap,
+     * bias, ALiBi), dense K/V, unit-stride rows of Q, K, V and O, D and Dv up to 256 (Q, the accumulators
+     * and a converted key block live in private memory).
+     */
+    static String fwdCpuProblem(SdpaParams s) {
+        Masks m = s.masks();
+        if (s.hasSoftcap() || m.bias() != null || m.alibiSlopes() != null) {
+            return "per-element score work (softcap, bias, ALiBi)";
+        }
+        if (s.isPaged()) {
+            return "paged K/V";
+        }
+        for (Tensor x : new Tensor[] {s.q(), s.k(), s.v(), s.o()}) {
+            if (x.stride(3) != 1) {
+                return "a tensor's last dim is not unit-stride";
+            }
+        }
+        if (s.headDim() > 256 || s.headDimV() > 256) {
+            return "D, Dv above 256";
+        }
+        return null;
+    }
+
+    /**
+     * The CPU form of the SDPA forward: a work-item per 2 * vw query rows of a (batch, query head), the rows as
+     * the vector lanes (sdpa.cl, SDPA_CPU).
+     */
+    private static Plan sdpaCpu(SdpaParams s, int vw) {
+        int d = s.headDim(), dv = s.headDimV(), rows = 2 * vw;
+        Map<String, Object> c = dtypeConstants(s.dtype());
+        c.put("HEAD_DIM", d);
+        c.put("HEAD_DIM_V", dv);
+        c.put("VW", vw);
+        c.put("FWD_KB", FWD_CPU_KEYS);
+        c.put("HAS_LSE", b(s.lse() != null));
+        c.put("SDPA_CPU", 1);
+        maskConstants(c, s.masks());
+        String name = String.format(Locale.ROOT, "flash-cpu-%s-d%d-dv%d-r%dk%d", dt(s.dtype()), d, dv, rows,
+                FWD_CPU_KEYS);
+        return Plan.of(name, 0, List.of(new Plan.Step("sdpa", KernelId.SDPA_FWD.entry(s.dtype()), c,
+                new long[] {ceilDiv(s.seqQ(), rows), (long) s.batch() * s.headsQ()}, new long[] {1, 1}, 0,
+                KernelArgs.sdpaFwd(s))));
+    }
+
     private static Plan sdpa(SdpaParams s, OpenClDevice dev, Tune t) {
         if (decodeProblem(s, dev, t) == null) {
             return sdpaDecode(s, dev, t);
@@ -431,6 +486,9 @@ final class OpenClPlans {
         if (d > MAX_HEAD_DIM || dv > MAX_HEAD_DIM) {
             return Plan.no("head dim D=" + d + ", Dv=" + dv + ": the OpenCL SDPA kernel is specialised up to "
                     + MAX_HEAD_DIM);
+        }
+        if (t.fwdCpu() != 0 && fwdCpuProblem(s) == null) {
+            return sdpaCpu(s, cpuVectorWidth(dev, t));
         }
         int vw = t.vw;
         int dvPad = roundUp(dv, vw);

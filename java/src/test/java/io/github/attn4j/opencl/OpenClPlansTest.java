@@ -2,6 +2,7 @@ package io.github.attn4j.opencl;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -143,7 +144,8 @@ class OpenClPlansTest {
     @Test
     void sdpaShapeAndConstants() {
         SdpaParams p = (SdpaParams) calls().get(1); // D = 64
-        Plan plan = OpenClPlans.plan(p, CPU, OpenClPlans.Tune.CPU, NO_LIMIT);
+        OpenClPlans.Tune wgForm = OpenClPlans.Tune.of(true, new OpenClOptions("fwdCpu=0", ""));
+        Plan plan = OpenClPlans.plan(p, CPU, wgForm, NO_LIMIT);
         Plan.Step s = plan.step(0);
         assertEquals("sdpa", s.module());
         assertEquals("attn_sdpa_fwd_f32", s.entry());
@@ -153,8 +155,36 @@ class OpenClPlansTest {
         long rows = (Integer) s.constants().get("ROWS");
         assertEquals((9 + wg * rows - 1) / (wg * rows), s.grid()[0]);
         assertEquals(8, s.grid()[1]); // B * Hq
-        assertEquals(plan.step(0).argNames(), OpenClPlans.plan(p, CPU, OpenClPlans.Tune.CPU, NO_LIMIT).step(0).argNames(),
+        assertEquals(plan.step(0).argNames(), OpenClPlans.plan(p, CPU, wgForm, NO_LIMIT).step(0).argNames(),
                 "a plan is a value");
+    }
+
+    /**
+     * The SDPA forward on a CPU device: the CPU form (a work-item per 2 * VW query rows, the rows as lanes)
+     * unless the call needs per-element score work or paged K/V; GPUs keep the work-group form.
+     */
+    @Test
+    void sdpaForwardTakesTheCpuFormOnCpusOnly() {
+        SdpaParams p = (SdpaParams) calls().get(1); // D = 64, causal, kv and q lengths, LSE
+        Plan cpu = OpenClPlans.plan(p, CPU, OpenClPlans.Tune.CPU, NO_LIMIT);
+        int vw = OpenClPlans.cpuVectorWidth(CPU, OpenClPlans.Tune.CPU);
+        assertTrue(cpu.variant().startsWith("flash-cpu-f32-d64-dv64-r" + 2 * vw + "k"), cpu.variant());
+        Plan.Step s = cpu.step(0);
+        assertEquals("attn_sdpa_fwd_f32", s.entry());
+        assertEquals(1, s.constants().get("SDPA_CPU"));
+        assertEquals(OpenClPlans.FWD_CPU_KEYS, s.constants().get("FWD_KB"));
+        assertEquals((9 + 2 * vw - 1) / (2 * vw), s.grid()[0]);
+        assertEquals(8, s.grid()[1]); // B * Hq
+        assertEquals(1, s.block()[0]);
+        assertFalse(OpenClPlans.plan(p, GPU, OpenClPlans.Tune.GPU, NO_LIMIT).variant().startsWith("flash-cpu-"));
+        SdpaParams softcap = SdpaParams.builder(t(DType.F32, 2, 4, 9, 64), t(DType.F32, 2, 2, 5, 64),
+                t(DType.F32, 2, 2, 5, 64), t(DType.F32, 2, 4, 9, 64)).softcap(30f).build();
+        assertEquals("per-element score work (softcap, bias, ALiBi)", OpenClPlans.fwdCpuProblem(softcap));
+        assertFalse(OpenClPlans.plan(softcap, CPU, OpenClPlans.Tune.CPU, NO_LIMIT).variant().startsWith("flash-cpu-"));
+        SdpaParams wide = SdpaParams.builder(t(DType.F32, 1, 1, 9, 300), t(DType.F32, 1, 1, 5, 300),
+                t(DType.F32, 1, 1, 5, 300), t(DType.F32, 1, 1, 9, 300)).build();
+        assertEquals("D, Dv above 256", OpenClPlans.fwdCpuProblem(wide));
+        assertNull(OpenClPlans.fwdCpuProblem(p));
     }
 
     /** A refit under a kernel's smaller work-group limit happens inside the one plan. */

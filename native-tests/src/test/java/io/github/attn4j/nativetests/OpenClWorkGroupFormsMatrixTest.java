@@ -1,21 +1,25 @@
 package io.github.attn4j.nativetests;
 
+import io.github.attn4j.DType;
 import io.github.attn4j.GemmParams;
 import io.github.attn4j.SdpaBackwardParams;
+import io.github.attn4j.SdpaParams;
 import io.github.attn4j.Tensor;
 import io.github.attn4j.testing.Case;
 import java.util.Map;
 import org.junit.jupiter.api.Assertions;
 
 /**
- * The GEMM and SDPA-backward cases of the matrix on OpenCL with the work-group (GPU) forms of their
- * kernels forced ({@code attn4j.opencl.tune=gemmCpu=0,bwdCpu=0}): on PoCL the planner would choose the
- * CPU forms (a work-item per tile, register micro-kernels), so without this class the forms that GPUs
- * run would not be checked here.
+ * The GEMM, SDPA-backward and SDPA-forward cases of the matrix on OpenCL with the work-group (GPU) forms
+ * of their kernels forced ({@code attn4j.opencl.tune=gemmCpu=0,bwdCpu=0,fwdCpu=0}): on PoCL the planner
+ * would choose the CPU forms (a work-item per tile or row block, register micro-kernels), so without this
+ * class the forms that GPUs run would not be checked here. The forward cases are those the CPU form takes
+ * (no softcap, bias, ALiBi or paged K/V; the work-group form runs the others, in every dtype, in every
+ * matrix run), in f32 and below a million score pairs: each mask combination is a program to build.
  */
 class OpenClWorkGroupFormsMatrixTest extends PropertyScopedMatrix {
     OpenClWorkGroupFormsMatrixTest() {
-        super(Map.of("attn4j.opencl.tune", "gemmCpu=0,bwdCpu=0"));
+        super(Map.of("attn4j.opencl.tune", "gemmCpu=0,bwdCpu=0,fwdCpu=0"));
     }
 
     @Override
@@ -25,6 +29,10 @@ class OpenClWorkGroupFormsMatrixTest extends PropertyScopedMatrix {
 
     @Override
     protected boolean include(Case c) {
+        if (c.op() == Case.Op.SDPA) {
+            return c.dtype() == DType.F32 && c.softcap() == 0 && c.bias() == Case.MaskShape.NONE && c.alibi() == Case.AlibiShape.NONE
+                    && !c.flags().contains(Case.Flag.PAGED) && (long) c.seqQ() * c.seqK() < 1_000_000;
+        }
         return c.op() == Case.Op.GEMM || c.op() == Case.Op.SDPA_BACKWARD;
     }
 
@@ -40,5 +48,7 @@ class OpenClWorkGroupFormsMatrixTest extends PropertyScopedMatrix {
         String b = backend().supports(SdpaBackwardParams.builder(t[0], t[1], t[2], t[3], t[4],
                 Tensor.of(new float[2], 1, 1, 2), t[5], t[6], t[7]).build()).variant();
         Assertions.assertFalse(b.contains("-cpu-"), "the backend must plan the work-group SDPA backward, got " + b);
+        String f = backend().supports(SdpaParams.builder(t[0], t[1], t[2], t[3]).build()).variant();
+        Assertions.assertFalse(f.contains("-cpu-"), "the backend must plan the work-group SDPA forward, got " + f);
     }
 }
