@@ -275,3 +275,179 @@ ATTN_BF16V(16)
 #define LOADN_ST(n, ptr, idx) \
     ATTN_PASTE(as_float, n)(ATTN_PASTE(convert_uint, n)(ATTN_PASTE(vload, n)(0, (ptr) + (idx))) << 16)
 #endif
+
+/* ---- row-lane micro-kernels (the CPU forms of the SDPA forward and backward; LANES_KB defined) -----
+ * A work-item owns LN = LN_FR * VW query rows, and they are the vector lanes: a block of Q (or dO) is
+ * transposed once (xt[d * LN + row]), and every product is a register micro-kernel that broadcasts one
+ * element of a K, V, Q or dO row into LN_FR vectors of rows, as a GEMM does. Keys come in blocks of
+ * LANES_KB (a multiple of LN_FT). Rows are read through LROW pointers: in place for f32 storage, from
+ * private rows converted a block at a time (lanes_convert) for f16 and bf16. */
+#ifdef LANES_KB
+#define LN_FR 2                /* row vectors per work-item */
+#define LN (LN_FR * VW)        /* rows per work-item: the lanes */
+#define LN_FT 6                /* keys per step of lanes_dot: LN_FT x LN_FR accumulators */
+#define LN_FC 6                /* columns per step of lanes_axpy: LN_FC x LN_FR accumulators */
+#if LANES_KB % LN_FT != 0
+#error "LANES_KB must be a multiple of LN_FT"
+#endif
+typedef ATTN_PASTE(int, VW) iv;
+#define VLOAD_I ATTN_PASTE(vload, VW)
+#define VSTORE_I ATTN_PASTE(vstore, VW)
+
+#if defined(DT_F32)
+#define LROW __global const float
+#else
+#define LROW float
+/* rows first + min(t, last - first) (t < count) of src, width elements each, into dst[t * width + x] */
+inline void lanes_convert(__global const st_t *src, long base, long ss, int first, int last, int count, int width,
+                          float *dst) {
+    for (int t = 0; t < count; t++) {
+        const long row = base + (long)(first + min(t, last - first)) * ss;
+        int x = 0;
+        for (; x + VW <= width; x += VW) {
+            VSTORE_W(LOADN_ST(VW, src, row + x), 0, dst + t * width + x);
+        }
+        for (; x < width; x++) {
+            dst[t * width + x] = LOAD_ST(src, row + x);
+        }
+    }
+}
+#endif
+
+/* st[t][lanes] = sum_{d < n} rows[t][d] * xt[d][lanes] for the LN_FT rows t (keys): per d, LN_FR
+ * vector loads of xt and LN_FT broadcasts feed LN_FT x LN_FR fmas. */
+__attribute__((always_inline)) inline void lanes_dot(const float *xt, LROW *const *rows, int n, float *st) {
+    fv a[LN_FT][LN_FR];
+#pragma unroll
+    for (int t = 0; t < LN_FT; t++) {
+#pragma unroll
+        for (int f = 0; f < LN_FR; f++) {
+            a[t][f] = (fv)(0.0f);
+        }
+    }
+    for (int d = 0; d < n; d++) {
+        fv xv[LN_FR];
+#pragma unroll
+        for (int f = 0; f < LN_FR; f++) {
+            xv[f] = VLOAD_W(0, xt + d * LN + f * VW);
+        }
+#pragma unroll
+        for (int t = 0; t < LN_FT; t++) {
+            const fv y = (fv)(rows[t][d]);
+#pragma unroll
+            for (int f = 0; f < LN_FR; f++) {
+                a[t][f] = fma(y, xv[f], a[t][f]);
+            }
+        }
+    }
+#pragma unroll
+    for (int t = 0; t < LN_FT; t++) {
+#pragma unroll
+        for (int f = 0; f < LN_FR; f++) {
+            VSTORE_W(a[t][f], 0, st + t * LN + f * VW);
+        }
+    }
+}
+
+/* ot[x][lanes] = alpha * ot[x][lanes] + sum_{t < LANES_KB} wt[t][lanes] * rows[t][x] for the nc <= LN_FC
+ * columns x = c0 ... (nc a constant after inlining; a spill of one accumulator cost this loop half its
+ * rate when it was not): the accumulators are loaded and stored once per key block. A boundary block
+ * (full false) selects away each pair whose live lane lt[t][lane] is 0, so a non-finite element of a
+ * masked row cannot leak. */
+__attribute__((always_inline)) inline void lanes_axpy(float *ot, const float *wt, LROW *const *rows, const int *lt,
+                                                      bool full, int c0, int nc, const fv *alpha) {
+    fv a[LN_FC][LN_FR];
+#pragma unroll
+    for (int u = 0; u < LN_FC; u++) {
+        if (u < nc) {
+#pragma unroll
+            for (int f = 0; f < LN_FR; f++) {
+                a[u][f] = VLOAD_W(0, ot + (c0 + u) * LN + f * VW) * alpha[f];
+            }
+        }
+    }
+    if (full) {
+        for (int t = 0; t < LANES_KB; t++) {
+            fv w[LN_FR];
+#pragma unroll
+            for (int f = 0; f < LN_FR; f++) {
+                w[f] = VLOAD_W(0, wt + t * LN + f * VW);
+            }
+#pragma unroll
+            for (int u = 0; u < LN_FC; u++) {
+                if (u < nc) {
+                    const fv y = (fv)(rows[t][c0 + u]);
+#pragma unroll
+                    for (int f = 0; f < LN_FR; f++) {
+                        a[u][f] = fma(w[f], y, a[u][f]);
+                    }
+                }
+            }
+        }
+    } else {
+        for (int t = 0; t < LANES_KB; t++) {
+            fv w[LN_FR];
+            iv ok[LN_FR];
+#pragma unroll
+            for (int f = 0; f < LN_FR; f++) {
+                w[f] = VLOAD_W(0, wt + t * LN + f * VW);
+                ok[f] = VLOAD_I(0, lt + t * LN + f * VW);
+            }
+#pragma unroll
+            for (int u = 0; u < LN_FC; u++) {
+                if (u < nc) {
+                    const fv y = (fv)(rows[t][c0 + u]);
+#pragma unroll
+                    for (int f = 0; f < LN_FR; f++) {
+                        a[u][f] = select(a[u][f], fma(w[f], y, a[u][f]), ok[f]);
+                    }
+                }
+            }
+        }
+    }
+#pragma unroll
+    for (int u = 0; u < LN_FC; u++) {
+        if (u < nc) {
+#pragma unroll
+            for (int f = 0; f < LN_FR; f++) {
+                VSTORE_W(a[u][f], 0, ot + (c0 + u) * LN + f * VW);
+            }
+        }
+    }
+}
+
+/* lanes_axpy over all n columns (n a constant after inlining) */
+__attribute__((always_inline)) inline void lanes_axpy_all(float *ot, const float *wt, LROW *const *rows,
+                                                          const int *lt, bool full, int n, const fv *alpha) {
+    for (int c0 = 0; c0 + LN_FC <= n; c0 += LN_FC) {
+        lanes_axpy(ot, wt, rows, lt, full, c0, LN_FC, alpha);
+    }
+    if (n % LN_FC != 0) {
+        lanes_axpy(ot, wt, rows, lt, full, n - n % LN_FC, n % LN_FC, alpha);
+    }
+}
+
+/* The live pairs of a boundary block: lt[t][lane] = -1 where row i0 + lane may attend key j0 + t
+ * (t < nvalid, inside the lane's bounds [lo, hi), the bool mask), else 0. A dead lane has lo = hi. */
+__attribute__((always_inline)) inline void lanes_live(int *lt, const iv *lov, const iv *hiv, int j0, int nvalid,
+                                                      const attn_mask_params m, __global const uchar *mask, int b,
+                                                      int h, int i0, int seq_q, int seq_k) {
+    for (int t = 0; t < LANES_KB; t++) {
+        const int j = j0 + t;
+#pragma unroll
+        for (int f = 0; f < LN_FR; f++) {
+            iv ok = (lov[f] <= (iv)(j)) & ((iv)(j) < hiv[f]) & (iv)(t < nvalid ? -1 : 0);
+#if HAS_BOOL_MASK
+            int okl[VW];
+            VSTORE_I(ok, 0, okl);
+            for (int l = 0; l < VW; l++) {
+                okl[l] = okl[l] && mask_bool(m, mask, b, h, min(i0 + f * VW + l, seq_q - 1), min(j, seq_k - 1)) ? -1
+                                                                                                                 : 0;
+            }
+            ok = VLOAD_I(0, okl);
+#endif
+            VSTORE_I(ok, 0, lt + t * LN + f * VW);
+        }
+    }
+}
+#endif /* LANES_KB */

@@ -378,167 +378,36 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
 /*
  * The CPU form of attn_sdpa_fwd (SDPA_CPU = 1; same entry, arguments and results as the work-group
  * form), for CPU devices (PoCL): a work-item per work-group, no barrier and no local memory, so PoCL
- * emits straight-line vector code. A work-item owns FR_ROWS = FR * VW query rows of one (batch, query
+ * emits straight-line vector code. A work-item owns LN = LN_FR * VW query rows of one (batch, query
  * head), and those rows are the vector lanes: its Q block is transposed once (qt[d][row], scaled to
  * log2 units), and every product is a register micro-kernel that broadcasts one K or V element into
- * FR vectors of rows, as a GEMM does:
- *   S[t][rows]  = sum_d K[t][d] * qt[d][rows]            (FT keys x FR vectors of accumulators)
- *   ot[x][rows] = alpha * ot[x][rows] + sum_t P[t][rows] * V[t][x]   (FC columns x FR vectors)
+ * LN_FR vectors of rows, as a GEMM does:
+ *   S[t][rows]  = sum_d K[t][d] * qt[d][rows]            (LN_FT keys x LN_FR vectors of accumulators)
+ *   ot[x][rows] = alpha * ot[x][rows] + sum_t P[t][rows] * V[t][x]   (LN_FC columns x LN_FR vectors)
  * K and V rows are read in place (f32) or converted a key block at a time into private rows (f16, bf16);
- * nothing is transposed per key. The online softmax is per lane, so the running max and sum of FR_ROWS
- * rows move with vector ops and no horizontal reduction, once per FWD_KB keys. A key block whose every
+ * nothing is transposed per key. The online softmax is per lane, so the running max and sum of LN
+ * rows move with vector ops and no horizontal reduction, once per LANES_KB keys. A key block whose every
  * (row, key) pair is live takes plain fmas; a boundary block (window, lengths, bool mask, rows or keys
  * past the ends) sets masked scores to -inf and selects masked pairs away in the PV product, so NaN in
  * a masked K or V row cannot leak. The planner sends no softcap, bias, ALiBi or paged K/V here (the
  * work-group form takes those) and only unit-stride rows of D, Dv <= 256.
- * Build options: HEAD_DIM, HEAD_DIM_V, VW, FWD_KB (keys per block, a multiple of FT), HAS_LSE and the
- * HAS_* mask options of common.cl.
+ * The micro-kernels are common.cl's row-lane helpers (shared with the backward's CPU form).
+ * Build options: HEAD_DIM, HEAD_DIM_V, VW, LANES_KB (keys per block), HAS_LSE and the HAS_* mask options
+ * of common.cl.
  */
-#if !defined(HEAD_DIM) || !defined(HEAD_DIM_V) || !defined(VW) || !defined(FWD_KB)
-#error "the CPU form of sdpa.cl needs HEAD_DIM, HEAD_DIM_V, VW and FWD_KB"
+#if !defined(HEAD_DIM) || !defined(HEAD_DIM_V) || !defined(VW) || !defined(LANES_KB)
+#error "the CPU form of sdpa.cl needs HEAD_DIM, HEAD_DIM_V, VW and LANES_KB"
 #endif
 #ifndef HAS_LSE
 #define HAS_LSE 0
 #endif
-#define FR 2                /* row vectors per work-item */
-#define FR_ROWS (FR * VW)   /* query rows per work-item: the lanes */
-#define FT 6                /* keys per step of the S micro-kernel */
-#define FC 6                /* V columns per step of the PV micro-kernel */
-#if FWD_KB % FT != 0
-#error "FWD_KB must be a multiple of FT"
-#endif
-typedef ATTN_PASTE(int, VW) iv;
-#define VLOAD_I ATTN_PASTE(vload, VW)
-#define VSTORE_I ATTN_PASTE(vstore, VW)
-
-/* Where the micro-kernels read K and V rows: in place for f32, converted private rows otherwise. */
-#if defined(DT_F32)
-#define KV_SRC __global const float
-#else
-#define KV_SRC float
-/* rows j0 + t (t < FWD_KB, clamped to the block's last valid key) of src into dst[t * width + x] */
-inline void fwd_cpu_convert(__global const st_t *src, long base, long ss, int j0, int nvalid, int width,
-                            float *dst) {
-    for (int t = 0; t < FWD_KB; t++) {
-        const long row = base + (long)(j0 + min(t, nvalid - 1)) * ss;
-        int x = 0;
-        for (; x + VW <= width; x += VW) {
-            VSTORE_W(LOADN_ST(VW, src, row + x), 0, dst + t * width + x);
-        }
-        for (; x < width; x++) {
-            dst[t * width + x] = LOAD_ST(src, row + x);
-        }
-    }
-}
-#endif
-
-/* st[t][rows] = sum_d kr[t][d] * qt[d][rows] for the FT keys t of kr: FT x FR accumulators, per d
- * FR vector loads of qt and FT broadcasts. */
-__attribute__((always_inline)) inline void fwd_cpu_scores(const float *qt, KV_SRC *const *kr, float *st) {
-    fv a[FT][FR];
-#pragma unroll
-    for (int t = 0; t < FT; t++) {
-#pragma unroll
-        for (int f = 0; f < FR; f++) {
-            a[t][f] = (fv)(0.0f);
-        }
-    }
-    for (int d = 0; d < HEAD_DIM; d++) {
-        fv qv[FR];
-#pragma unroll
-        for (int f = 0; f < FR; f++) {
-            qv[f] = VLOAD_W(0, qt + d * FR_ROWS + f * VW);
-        }
-#pragma unroll
-        for (int t = 0; t < FT; t++) {
-            const fv x = (fv)(kr[t][d]);
-#pragma unroll
-            for (int f = 0; f < FR; f++) {
-                a[t][f] = fma(x, qv[f], a[t][f]);
-            }
-        }
-    }
-#pragma unroll
-    for (int t = 0; t < FT; t++) {
-#pragma unroll
-        for (int f = 0; f < FR; f++) {
-            VSTORE_W(a[t][f], 0, st + t * FR_ROWS + f * VW);
-        }
-    }
-}
-
-/* ot[x][rows] = alpha * ot[x][rows] + sum_t pt[t][rows] * vr[t][x] for the nc <= FC columns x = c0 ...
- * (nc a constant after inlining): the accumulators are loaded and stored once per key block. A
- * boundary block (full false) selects each pair away whose live lane lt[t][row] is 0. */
-__attribute__((always_inline)) inline void fwd_cpu_pv(float *ot, const float *pt, KV_SRC *const *vr, const int *lt, bool full, int c0, int nc,
-                       const fv *alpha) {
-    fv a[FC][FR];
-#pragma unroll
-    for (int u = 0; u < FC; u++) {
-        if (u < nc) {
-#pragma unroll
-            for (int f = 0; f < FR; f++) {
-                a[u][f] = VLOAD_W(0, ot + (c0 + u) * FR_ROWS + f * VW) * alpha[f];
-            }
-        }
-    }
-    if (full) {
-        for (int t = 0; t < FWD_KB; t++) {
-            fv pv[FR];
-#pragma unroll
-            for (int f = 0; f < FR; f++) {
-                pv[f] = VLOAD_W(0, pt + t * FR_ROWS + f * VW);
-            }
-#pragma unroll
-            for (int u = 0; u < FC; u++) {
-                if (u < nc) {
-                    const fv x = (fv)(vr[t][c0 + u]);
-#pragma unroll
-                    for (int f = 0; f < FR; f++) {
-                        a[u][f] = fma(pv[f], x, a[u][f]);
-                    }
-                }
-            }
-        }
-    } else {
-        for (int t = 0; t < FWD_KB; t++) {
-            fv pv[FR];
-            iv ok[FR];
-#pragma unroll
-            for (int f = 0; f < FR; f++) {
-                pv[f] = VLOAD_W(0, pt + t * FR_ROWS + f * VW);
-                ok[f] = VLOAD_I(0, lt + t * FR_ROWS + f * VW);
-            }
-#pragma unroll
-            for (int u = 0; u < FC; u++) {
-                if (u < nc) {
-                    const fv x = (fv)(vr[t][c0 + u]);
-#pragma unroll
-                    for (int f = 0; f < FR; f++) {
-                        a[u][f] = select(a[u][f], fma(pv[f], x, a[u][f]), ok[f]);
-                    }
-                }
-            }
-        }
-    }
-#pragma unroll
-    for (int u = 0; u < FC; u++) {
-        if (u < nc) {
-#pragma unroll
-            for (int f = 0; f < FR; f++) {
-                VSTORE_W(a[u][f], 0, ot + (c0 + u) * FR_ROWS + f * VW);
-            }
-        }
-    }
-}
-
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
 void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __global const st_t *k,
                           __global const st_t *v, __global st_t *o, __global float *lse,
                           __global const uchar *mask, __global const float *bias, __global const float *alibi,
                           __global const int *kv_len, __global const int *q_len, __global const float *sinks,
                           __global const int *block_table) {
-    const int i0 = get_group_id(0) * FR_ROWS;
+    const int i0 = get_group_id(0) * LN;
     const int bh = get_group_id(1);
     const int b = bh / p.heads_q, h = bh - b * p.heads_q, hk = h / p.group;
     const int kvl = mask_kv_len(kv_len, b, p.seq_k);
@@ -552,13 +421,13 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
 
     /* Q transposed and scaled (rows past Sq read the last row: their lanes are dead), the key bounds of
      * every lane (a dead row: none), the keys [jb, je) that some live row may attend */
-    float qt[HEAD_DIM * FR_ROWS];
-    int lo[FR_ROWS], hi[FR_ROWS];
-    for (int r = 0; r < FR_ROWS; r++) {
+    float qt[HEAD_DIM * LN];
+    int lo[LN], hi[LN];
+    for (int r = 0; r < LN; r++) {
         const int i = i0 + r;
         const long qr = qb + (long)min(i, p.seq_q - 1) * p.q_ss;
         for (int d = 0; d < HEAD_DIM; d++) {
-            qt[d * FR_ROWS + r] = LOAD_ST(q, qr + d) * p.scale_log2;
+            qt[d * LN + r] = LOAD_ST(q, qr + d) * p.scale_log2;
         }
         lo[r] = 0;
         hi[r] = 0;
@@ -566,123 +435,104 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
             mask_key_range(m, i, p.seq_k, kvl, &lo[r], &hi[r]);
         }
     }
-    const int i_last = min(i0 + FR_ROWS, ql) - 1;
-    const bool rows_live = i_last == i0 + FR_ROWS - 1;
+    const int i_last = min(i0 + LN, ql) - 1;
+    const bool rows_live = i_last == i0 + LN - 1;
     int jb = 0, je = 0;
     if (i_last >= i0) {
         jb = lo[0];
         je = hi[i_last - i0];
     }
-    const int lo_last = lo[FR_ROWS - 1], hi_first = hi[0];
-    iv lov[FR], hiv[FR];
+    const int lo_last = lo[LN - 1], hi_first = hi[0];
+    iv lov[LN_FR], hiv[LN_FR];
 #pragma unroll
-    for (int f = 0; f < FR; f++) {
+    for (int f = 0; f < LN_FR; f++) {
         lov[f] = VLOAD_I(0, lo + f * VW);
         hiv[f] = VLOAD_I(0, hi + f * VW);
     }
 
-    float ot[HEAD_DIM_V * FR_ROWS];
-    for (int e = 0; e < HEAD_DIM_V * FR_ROWS; e++) {
+    float ot[HEAD_DIM_V * LN];
+    for (int e = 0; e < HEAD_DIM_V * LN; e++) {
         ot[e] = 0.0f;
     }
-    fv mrow[FR], lrow[FR];
+    fv mrow[LN_FR], lrow[LN_FR];
 #pragma unroll
-    for (int f = 0; f < FR; f++) {
+    for (int f = 0; f < LN_FR; f++) {
         mrow[f] = (fv)(-INFINITY);
         lrow[f] = (fv)(0.0f);
     }
-    float st[FWD_KB * FR_ROWS]; /* S, then P, of the block: st[t][row] */
-    int lt[FWD_KB * FR_ROWS];   /* boundary blocks: the live pairs (-1 live, 0 masked) */
-    KV_SRC *kr[FWD_KB];
-    KV_SRC *vr[FWD_KB];
+    float st[LANES_KB * LN]; /* S, then P, of the block: st[t][row] */
+    int lt[LANES_KB * LN];   /* boundary blocks: the live pairs (-1 live, 0 masked) */
+    LROW *kr[LANES_KB];
+    LROW *vr[LANES_KB];
 #if !defined(DT_F32)
-    float kbuf[FWD_KB * HEAD_DIM], vbuf[FWD_KB * HEAD_DIM_V];
+    float kbuf[LANES_KB * HEAD_DIM], vbuf[LANES_KB * HEAD_DIM_V];
 #endif
 
-    for (int j0 = jb; j0 < je; j0 += FWD_KB) {
-        const int nvalid = min(FWD_KB, je - j0);
+    for (int j0 = jb; j0 < je; j0 += LANES_KB) {
+        const int nvalid = min(LANES_KB, je - j0);
 #if defined(DT_F32)
-        for (int t = 0; t < FWD_KB; t++) {
+        for (int t = 0; t < LANES_KB; t++) {
             const long j = j0 + min(t, nvalid - 1);
             kr[t] = k + kb + j * p.k_ss;
             vr[t] = v + vb + j * p.v_ss;
         }
 #else
-        fwd_cpu_convert(k, kb, p.k_ss, j0, nvalid, HEAD_DIM, kbuf);
-        fwd_cpu_convert(v, vb, p.v_ss, j0, nvalid, HEAD_DIM_V, vbuf);
-        for (int t = 0; t < FWD_KB; t++) {
+        lanes_convert(k, kb, p.k_ss, j0, j0 + nvalid - 1, LANES_KB, HEAD_DIM, kbuf);
+        lanes_convert(v, vb, p.v_ss, j0, j0 + nvalid - 1, LANES_KB, HEAD_DIM_V, vbuf);
+        for (int t = 0; t < LANES_KB; t++) {
             kr[t] = kbuf + t * HEAD_DIM;
             vr[t] = vbuf + t * HEAD_DIM_V;
         }
 #endif
-        for (int t0 = 0; t0 < FWD_KB; t0 += FT) {
-            fwd_cpu_scores(qt, kr + t0, st + t0 * FR_ROWS);
+        for (int t0 = 0; t0 < LANES_KB; t0 += LN_FT) {
+            lanes_dot(qt, kr + t0, HEAD_DIM, st + t0 * LN);
         }
 
         /* every pair live: no per-element test */
-        const bool full = !HAS_BOOL_MASK && rows_live && nvalid == FWD_KB && lo_last <= j0 && j0 + FWD_KB <= hi_first;
+        const bool full = !HAS_BOOL_MASK && rows_live && nvalid == LANES_KB && lo_last <= j0 && j0 + LANES_KB <= hi_first;
         if (!full) {
-            for (int t = 0; t < FWD_KB; t++) {
-                const int j = j0 + t;
-#pragma unroll
-                for (int f = 0; f < FR; f++) {
-                    iv ok = (lov[f] <= (iv)(j)) & ((iv)(j) < hiv[f]) & (iv)(t < nvalid ? -1 : 0);
-#if HAS_BOOL_MASK
-                    int okl[VW];
-                    VSTORE_I(ok, 0, okl);
-                    for (int l = 0; l < VW; l++) {
-                        okl[l] = okl[l] && mask_bool(m, mask, b, h, min(i0 + f * VW + l, p.seq_q - 1), min(j, p.seq_k - 1)) ? -1 : 0;
-                    }
-                    ok = VLOAD_I(0, okl);
-#endif
-                    VSTORE_I(ok, 0, lt + t * FR_ROWS + f * VW);
-                    VSTORE_W(select((fv)(-INFINITY), VLOAD_W(0, st + t * FR_ROWS + f * VW), ok), 0,
-                             st + t * FR_ROWS + f * VW);
-                }
+            lanes_live(lt, lov, hiv, j0, nvalid, m, mask, b, h, i0, p.seq_q, p.seq_k);
+            for (int e = 0; e < LANES_KB * LN; e += VW) {
+                VSTORE_W(select((fv)(-INFINITY), VLOAD_W(0, st + e), VLOAD_I(0, lt + e)), 0, st + e);
             }
         }
 
         /* online softmax per lane: move the max, P = exp2(S - ref), l = alpha l + sum P */
-        fv alpha[FR];
+        fv alpha[LN_FR];
 #pragma unroll
-        for (int f = 0; f < FR; f++) {
+        for (int f = 0; f < LN_FR; f++) {
             fv tmax = VLOAD_W(0, st + f * VW);
-            for (int t = 1; t < FWD_KB; t++) {
-                tmax = fmax(tmax, VLOAD_W(0, st + t * FR_ROWS + f * VW));
+            for (int t = 1; t < LANES_KB; t++) {
+                tmax = fmax(tmax, VLOAD_W(0, st + t * LN + f * VW));
             }
             const fv mn = fmax(mrow[f], tmax);
             const fv ref = select(mn, (fv)(0.0f), mn == (fv)(-INFINITY));
             alpha[f] = exp2_ftz(mrow[f] - ref); /* 0 while the row had no live key (m = -inf) */
             mrow[f] = mn;
             fv sum = (fv)(0.0f);
-            for (int t = 0; t < FWD_KB; t++) {
-                const fv pv = exp2_ftz(VLOAD_W(0, st + t * FR_ROWS + f * VW) - ref);
+            for (int t = 0; t < LANES_KB; t++) {
+                const fv pv = exp2_ftz(VLOAD_W(0, st + t * LN + f * VW) - ref);
                 sum += pv;
-                VSTORE_W(pv, 0, st + t * FR_ROWS + f * VW);
+                VSTORE_W(pv, 0, st + t * LN + f * VW);
             }
             lrow[f] = lrow[f] * alpha[f] + sum;
         }
 
-        for (int c0 = 0; c0 + FC <= HEAD_DIM_V; c0 += FC) {
-            fwd_cpu_pv(ot, st, vr, lt, full, c0, FC, alpha);
-        }
-#if HEAD_DIM_V % FC != 0
-        fwd_cpu_pv(ot, st, vr, lt, full, HEAD_DIM_V - HEAD_DIM_V % FC, HEAD_DIM_V % FC, alpha);
-#endif
+        lanes_axpy_all(ot, st, vr, lt, full, HEAD_DIM_V, alpha);
     }
 
     /* Write O and LSE once, as the work-group form does (dead rows and rows with no live key: O = 0,
      * LSE = -inf; with a sink, a live row's LSE includes it). */
-    float ms[FR_ROWS], ls[FR_ROWS];
+    float ms[LN], ls[LN];
 #pragma unroll
-    for (int f = 0; f < FR; f++) {
+    for (int f = 0; f < LN_FR; f++) {
         VSTORE_W(mrow[f], 0, ms + f * VW);
         VSTORE_W(lrow[f], 0, ls + f * VW);
     }
     const long obase = p.o_off + b * p.o_sb + h * p.o_sh;
     const bool has_sink = (p.flags & ATTN_F_SINKS) != 0;
     const float sink2 = has_sink ? sinks[p.sinks_off + h] * ATTN_LOG2E : -INFINITY;
-    for (int r = 0; r < FR_ROWS; r++) {
+    for (int r = 0; r < LN; r++) {
         const int i = i0 + r;
         if (i >= p.seq_q) {
             break;
@@ -698,7 +548,7 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
             inv = a / lr;
         }
         for (int x = 0; x < HEAD_DIM_V; x++) {
-            STORE_ST(o, obase + i * p.o_ss + x, nokey ? 0.0f : ot[x * FR_ROWS + r] * inv);
+            STORE_ST(o, obase + i * p.o_ss + x, nokey ? 0.0f : ot[x * LN + r] * inv);
         }
 #if HAS_LSE
         lse[p.lse_off + b * p.lse_sb + h * p.lse_sh + i * p.lse_ss] =

@@ -610,7 +610,8 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void ENTRY(attn_sdpa_bw
  * each masked pair away, so NaN in a masked row cannot leak. The planner sends no softcap, bias,
  * ALiBi or dBias here (the work-group form takes those) and only unit-stride rows of multiples of VW.
  * BWD_FUSED = 1 turns the dQ entry into the fused form (see there): a work-item per (batch, kv head)
- * that also accumulates dK and dV, so the dK/dV entry is not launched.
+ * that also accumulates dK and dV, with the query rows as the vector lanes (common.cl's row-lane
+ * micro-kernels, LANES_KB), so the dK/dV entry is not launched.
  */
 #if HEAD_DIM % VW != 0 || HEAD_DIM_V % VW != 0
 #error "BWD_CPU needs HEAD_DIM and HEAD_DIM_V to be multiples of VW"
@@ -838,6 +839,7 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
     }
 }
 
+#if !BWD_FUSED
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd_dq)(const attn_sdpa_bwd_params p, __global const st_t *q, __global const st_t *k,
         __global const st_t *v, __global const st_t *o, __global const st_t *dout, __global const float *lse,
         __global st_t *dq, __global st_t *dk, __global st_t *dv, __global float *dbias, __global float *ws,
@@ -845,28 +847,9 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
         __global const int *kv_len, __global const int *q_len) {
     /* BQ rows per row block (the planner's BWD_BQ): each transposed K/V tile serves BQ_STEPS = BQ / BI
      * row steps */
-#if BWD_FUSED
-    /* The fused form: one work-item per (batch, kv head) walks every row block of the group's query heads and
-     * adds each step's dK/dV terms into its own transposed accumulators in the workspace (after the Delta/LSE
-     * rows; tile T of keys at T * BK * (D + Dv): dKt[d][BK] then dVt[x][BK]), so S and dP are computed once
-     * for all three gradients: 5 products instead of the two kernels' 7. The item owns its dK/dV rows, so
-     * no atomics, and the order of the sums is fixed. */
-    const int bk = get_group_id(1);
-    const int b = bk / p.heads_kv, hk = bk - b * p.heads_kv;
-    const long nt = (p.seq_k + BK - 1) / BK;
-    __global float *dkt = ws + 2L * p.batch * p.heads_q * p.seq_q + (long)bk * nt * BK * (HEAD_DIM + HEAD_DIM_V);
-    __global float *dvt = dkt + nt * BK * HEAD_DIM;
-    for (long e = 0; e < nt * BK * (HEAD_DIM + HEAD_DIM_V); e++) {
-        dkt[e] = 0.0f;
-    }
-    for (int g = 0; g < p.group; g++) {
-    const int h = hk * p.group + g;
-    for (int i0 = 0; i0 < p.seq_q; i0 += BQ) {
-#else
     const int i0 = get_group_id(0) * BQ;
     const int bh = get_group_id(1);
     const int b = bh / p.heads_q, h = bh - b * p.heads_q, hk = h / p.group;
-#endif
     const int kvl = mask_kv_len(kv_len, b, p.seq_k);
     const int ql = mask_q_len(q_len, b, p.seq_q);
     const int nq = min(BQ, p.seq_q - i0);
@@ -880,9 +863,6 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
         mask_key_range(p.m, i0, p.seq_k, kvl, &jb, &unused);
         mask_key_range(p.m, i_last, p.seq_k, kvl, &unused, &je);
         jb = max(jb, 0);
-#if BWD_FUSED
-        jb -= jb % BK; /* tiles on the accumulators' grid; the extra keys are masked per pair */
-#endif
     }
     fv dqa[BQ][HEAD_DIM / VW];
     for (int r = 0; r < BQ; r++) {
@@ -942,11 +922,6 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
                     dqa[r0 + r][c] = a0[r];
                 }
             }
-#if BWD_FUSED
-            /* dV += P^T dO and dK += dS^T Q into this tile's accumulators */
-            BWD_CPU_UPDATE_T(dvt + (long)j0 * HEAD_DIM_V, pr, dout, dr, HEAD_DIM_V);
-            BWD_CPU_UPDATE_T(dkt + (long)j0 * HEAD_DIM, dsr, q, qr, HEAD_DIM);
-#endif
         }
     }
     const long dqb = p.dq_off + b * p.dq_sb + h * p.dq_sh;
@@ -956,21 +931,265 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
             STOREN_ST(VW, dq, dqb + i * p.dq_ss + c * VW, i < ql ? dqa[r][c] * (fv)(p.scale) : (fv)(0.0f));
         }
     }
+}
+#endif /* !BWD_FUSED */
+
 #if BWD_FUSED
-    } /* row blocks */
-    } /* query heads of the group */
-    /* every key below Sk is written once, transposed back; keys no live row attends get 0 */
-    const long dkb = p.dk_off + b * p.dk_sb + hk * p.dk_sh, dvb = p.dv_off + b * p.dv_sb + hk * p.dv_sh;
-    for (int j = 0; j < p.seq_k; j++) {
-        const long to = j - j % BK;
-        const int t = j % BK;
-        for (int d = 0; d < HEAD_DIM; d++) {
-            STORE_ST(dk, dkb + j * p.dk_ss + d, dkt[to * HEAD_DIM + d * BK + t] * p.scale);
+#ifndef LANES_KB
+#error "the fused form needs LANES_KB (common.cl's row-lane micro-kernels)"
+#endif
+#define BWD_KT 4 /* keys per step of bwd_lanes_keys */
+#if LANES_KB % BWD_KT != 0
+#error "LANES_KB must be a multiple of BWD_KT"
+#endif
+/* acc[t][x] += sum_{r < LN} wt[t][r] * rows[r][x] for the LANES_KB keys t of a block and the n columns x
+ * (n a multiple of VW and a constant after inlining): a reduction over the lanes, so the rows are read
+ * as vectors along x and wt's elements are broadcast: BWD_KT keys x nv column vectors of accumulators,
+ * loaded and stored once per block, per row nv vector loads and BWD_KT broadcasts (6 keys spilled an
+ * accumulator into a store-reload chain). A boundary block (full false)
+ * selects away each masked pair (t, r), so a non-finite element of a masked row cannot leak. */
+__attribute__((always_inline)) inline void bwd_lanes_keys(__global float *acc, const float *wt, LROW *const *rows,
+                                                          const int *lt, bool full, int n, int c, int nv) {
+    for (int t0 = 0; t0 < LANES_KB; t0 += BWD_KT) {
+        fv a[BWD_KT][2];
+#pragma unroll
+        for (int u = 0; u < BWD_KT; u++) {
+#pragma unroll
+            for (int v2 = 0; v2 < 2; v2++) {
+                if (v2 < nv) {
+                    a[u][v2] = VLOAD_W(0, acc + (long)(t0 + u) * n + c + v2 * VW);
+                }
+            }
         }
-        for (int x = 0; x < HEAD_DIM_V; x++) {
-            STORE_ST(dv, dvb + j * p.dv_ss + x, dvt[to * HEAD_DIM_V + x * BK + t]);
+        if (full) {
+            for (int r = 0; r < LN; r++) {
+                fv y[2];
+#pragma unroll
+                for (int v2 = 0; v2 < 2; v2++) {
+                    if (v2 < nv) {
+                        y[v2] = VLOAD_W(0, rows[r] + c + v2 * VW);
+                    }
+                }
+#pragma unroll
+                for (int u = 0; u < BWD_KT; u++) {
+                    const fv w = (fv)(wt[(t0 + u) * LN + r]);
+#pragma unroll
+                    for (int v2 = 0; v2 < 2; v2++) {
+                        if (v2 < nv) {
+                            a[u][v2] = fma(w, y[v2], a[u][v2]);
+                        }
+                    }
+                }
+            }
+        } else {
+            for (int r = 0; r < LN; r++) {
+                fv y[2];
+#pragma unroll
+                for (int v2 = 0; v2 < 2; v2++) {
+                    if (v2 < nv) {
+                        y[v2] = VLOAD_W(0, rows[r] + c + v2 * VW);
+                    }
+                }
+#pragma unroll
+                for (int u = 0; u < BWD_KT; u++) {
+                    const fv w = (fv)(wt[(t0 + u) * LN + r]);
+                    const iv ok = (iv)(lt[(t0 + u) * LN + r]);
+#pragma unroll
+                    for (int v2 = 0; v2 < 2; v2++) {
+                        if (v2 < nv) {
+                            a[u][v2] = select(a[u][v2], fma(w, y[v2], a[u][v2]), ok);
+                        }
+                    }
+                }
+            }
+        }
+#pragma unroll
+        for (int u = 0; u < BWD_KT; u++) {
+#pragma unroll
+            for (int v2 = 0; v2 < 2; v2++) {
+                if (v2 < nv) {
+                    VSTORE_W(a[u][v2], 0, acc + (long)(t0 + u) * n + c + v2 * VW);
+                }
+            }
         }
     }
-#endif
 }
+
+/* bwd_lanes_keys over all n columns, two vectors at a time */
+__attribute__((always_inline)) inline void bwd_lanes_keys_all(__global float *acc, const float *wt, LROW *const *rows,
+                                                              const int *lt, bool full, int n) {
+    for (int c = 0; c + 2 * VW <= n; c += 2 * VW) {
+        bwd_lanes_keys(acc, wt, rows, lt, full, n, c, 2);
+    }
+    if (n % (2 * VW) != 0) {
+        bwd_lanes_keys(acc, wt, rows, lt, full, n, n - VW, 1);
+    }
+}
+
+/* The fused form: one work-item per (batch, kv head) walks the row blocks of LN rows (the lanes) of every
+ * query head of the group and, per block of LANES_KB keys, forms S and dP once for all three gradients
+ * (5 products):
+ *   S[t][rows]  = sum_d K[t][d] qt[d][rows],  dP[t][rows] = sum_x V[t][x] dOt[x][rows]     (lanes_dot)
+ *   P = exp2(S - LSE), dS = P (dP - Delta)                                                  (per lane)
+ *   dQt[d][rows] += sum_t dS[t][rows] K[t][d]                                               (lanes_axpy)
+ *   dV[t][x] += sum_r P[t][r] dO[r][x],  dK[t][d] += sum_r dS[t][r] Q[r][d]                 (bwd_lanes_keys)
+ * dK and dV accumulate in the item's own rows of the workspace (after the Delta/LSE rows; (Sk + LANES_KB)
+ * rows of D, then of Dv, floats: a block may run past Sk, where every pair is masked), so there are no
+ * atomics and the order of every sum is fixed. */
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd_dq)(const attn_sdpa_bwd_params p, __global const st_t *q, __global const st_t *k,
+        __global const st_t *v, __global const st_t *o, __global const st_t *dout, __global const float *lse,
+        __global st_t *dq, __global st_t *dk, __global st_t *dv, __global float *dbias, __global float *ws,
+        __global const uchar *mask, __global const float *bias, __global const float *alibi,
+        __global const int *kv_len, __global const int *q_len) {
+    const int bk = get_group_id(1);
+    const int b = bk / p.heads_kv, hk = bk - b * p.heads_kv;
+    const long nrows = (long)p.batch * p.heads_q * p.seq_q;
+    const long na = (long)p.seq_k + LANES_KB;
+    __global float *dka = ws + 2 * nrows + (long)bk * na * (HEAD_DIM + HEAD_DIM_V);
+    __global float *dva = dka + na * HEAD_DIM;
+    for (long e = 0; e < na * (HEAD_DIM + HEAD_DIM_V); e++) {
+        dka[e] = 0.0f;
+    }
+    const int kvl = mask_kv_len(kv_len, b, p.seq_k);
+    const int ql = mask_q_len(q_len, b, p.seq_q);
+    const long kb = p.k_off + b * p.k_sb + hk * p.k_sh, vb = p.v_off + b * p.v_sb + hk * p.v_sh;
+    float qt[HEAD_DIM * LN], dot[HEAD_DIM_V * LN], dqt[HEAD_DIM * LN];
+    float pt[LANES_KB * LN], dst[LANES_KB * LN]; /* S then P; dP then dS: [t][row] */
+    int lt[LANES_KB * LN];
+    int lo[LN], hi[LN];
+    LROW *kr[LANES_KB];
+    LROW *vr[LANES_KB];
+    LROW *qr[LN];
+    LROW *dr[LN];
+#if !defined(DT_F32)
+    float kbuf[LANES_KB * HEAD_DIM], vbuf[LANES_KB * HEAD_DIM_V], qbuf[LN * HEAD_DIM], dbuf[LN * HEAD_DIM_V];
+#endif
+    fv ones[LN_FR];
+#pragma unroll
+    for (int f = 0; f < LN_FR; f++) {
+        ones[f] = (fv)(1.0f);
+    }
+    for (int g = 0; g < p.group; g++) {
+        const int h = hk * p.group + g;
+        const long qb = p.q_off + b * p.q_sb + h * p.q_sh, db = p.do_off + b * p.do_sb + h * p.do_sh;
+        const long wrow = ((long)b * p.heads_q + h) * p.seq_q;
+        const long dqb = p.dq_off + b * p.dq_sb + h * p.dq_sh;
+        for (int i0 = 0; i0 < p.seq_q; i0 += LN) {
+            /* the block's rows (rows past Sq read the last row; their lanes are dead): Q transposed and
+             * scaled to log2 units, dO transposed, the rows in place for dK and dV, LSE (log2 units, +inf
+             * when dead), Delta and the key bounds (a dead lane: none) */
+            float l2[LN], dl[LN];
+            for (int r = 0; r < LN; r++) {
+                const int i = i0 + r;
+                const int ic = min(i, p.seq_q - 1);
+                const bool in = i < ql;
+                l2[r] = in ? ws[nrows + wrow + i] : INFINITY;
+                dl[r] = in ? ws[wrow + i] : 0.0f;
+                lo[r] = 0;
+                hi[r] = 0;
+                if (in) {
+                    mask_key_range(p.m, i, p.seq_k, kvl, &lo[r], &hi[r]);
+                }
+                for (int d = 0; d < HEAD_DIM; d++) {
+                    qt[d * LN + r] = LOAD_ST(q, qb + ic * p.q_ss + d) * p.scale_log2;
+                    dqt[d * LN + r] = 0.0f;
+                }
+                for (int x = 0; x < HEAD_DIM_V; x++) {
+                    dot[x * LN + r] = LOAD_ST(dout, db + ic * p.do_ss + x);
+                }
+#if defined(DT_F32)
+                qr[r] = q + qb + ic * p.q_ss;
+                dr[r] = dout + db + ic * p.do_ss;
+#else
+                qr[r] = qbuf + r * HEAD_DIM;
+                dr[r] = dbuf + r * HEAD_DIM_V;
+#endif
+            }
+#if !defined(DT_F32)
+            lanes_convert(q, qb, p.q_ss, i0, p.seq_q - 1, LN, HEAD_DIM, qbuf);
+            lanes_convert(dout, db, p.do_ss, i0, p.seq_q - 1, LN, HEAD_DIM_V, dbuf);
+#endif
+            fv l2v[LN_FR], dlv[LN_FR];
+            iv lov[LN_FR], hiv[LN_FR];
+#pragma unroll
+            for (int f = 0; f < LN_FR; f++) {
+                l2v[f] = VLOAD_W(0, l2 + f * VW);
+                dlv[f] = VLOAD_W(0, dl + f * VW);
+                lov[f] = VLOAD_I(0, lo + f * VW);
+                hiv[f] = VLOAD_I(0, hi + f * VW);
+            }
+            const int i_last = min(i0 + LN, ql) - 1;
+            const bool rows_live = i_last == i0 + LN - 1;
+            int jb = 0, je = 0;
+            if (i_last >= i0) {
+                jb = lo[0];
+                je = hi[i_last - i0];
+            }
+            const int lo_last = lo[LN - 1], hi_first = hi[0];
+
+            for (int j0 = jb; j0 < je; j0 += LANES_KB) {
+                const int nvalid = min(LANES_KB, je - j0);
+#if defined(DT_F32)
+                for (int t = 0; t < LANES_KB; t++) {
+                    const long j = j0 + min(t, nvalid - 1);
+                    kr[t] = k + kb + j * p.k_ss;
+                    vr[t] = v + vb + j * p.v_ss;
+                }
+#else
+                lanes_convert(k, kb, p.k_ss, j0, j0 + nvalid - 1, LANES_KB, HEAD_DIM, kbuf);
+                lanes_convert(v, vb, p.v_ss, j0, j0 + nvalid - 1, LANES_KB, HEAD_DIM_V, vbuf);
+                for (int t = 0; t < LANES_KB; t++) {
+                    kr[t] = kbuf + t * HEAD_DIM;
+                    vr[t] = vbuf + t * HEAD_DIM_V;
+                }
+#endif
+                for (int t0 = 0; t0 < LANES_KB; t0 += LN_FT) {
+                    lanes_dot(qt, kr + t0, HEAD_DIM, pt + t0 * LN);
+                    lanes_dot(dot, vr + t0, HEAD_DIM_V, dst + t0 * LN);
+                }
+                const bool full =
+                    !HAS_BOOL_MASK && rows_live && nvalid == LANES_KB && lo_last <= j0 && j0 + LANES_KB <= hi_first;
+                if (!full) {
+                    lanes_live(lt, lov, hiv, j0, nvalid, p.m, mask, b, h, i0, p.seq_q, p.seq_k);
+                }
+                /* P and dS; 0 where masked (selected, so a NaN score of a masked pair cannot leak) */
+                for (int t = 0; t < LANES_KB; t++) {
+#pragma unroll
+                    for (int f = 0; f < LN_FR; f++) {
+                        const int e = t * LN + f * VW;
+                        fv pv = exp2_ftz(VLOAD_W(0, pt + e) - l2v[f]);
+                        fv ds = pv * (VLOAD_W(0, dst + e) - dlv[f]);
+                        if (!full) {
+                            const iv ok = VLOAD_I(0, lt + e);
+                            pv = select((fv)(0.0f), pv, ok);
+                            ds = select((fv)(0.0f), ds, ok);
+                        }
+                        VSTORE_W(pv, 0, pt + e);
+                        VSTORE_W(ds, 0, dst + e);
+                    }
+                }
+                lanes_axpy_all(dqt, dst, kr, lt, full, HEAD_DIM, ones);
+                bwd_lanes_keys_all(dva + (long)j0 * HEAD_DIM_V, pt, dr, lt, full, HEAD_DIM_V);
+                bwd_lanes_keys_all(dka + (long)j0 * HEAD_DIM, dst, qr, lt, full, HEAD_DIM);
+            }
+            for (int r = 0; r < LN && i0 + r < p.seq_q; r++) {
+                const int i = i0 + r;
+                for (int d = 0; d < HEAD_DIM; d++) {
+                    STORE_ST(dq, dqb + i * p.dq_ss + d, i < ql ? dqt[d * LN + r] * p.scale : 0.0f);
+                }
+            }
+        }
+    }
+    /* every key below Sk is written once; keys no live row attends get 0 */
+    const long dkb = p.dk_off + b * p.dk_sb + hk * p.dk_sh, dvb = p.dv_off + b * p.dv_sb + hk * p.dv_sh;
+    for (int j = 0; j < p.seq_k; j++) {
+        for (int d = 0; d < HEAD_DIM; d++) {
+            STORE_ST(dk, dkb + j * p.dk_ss + d, dka[(long)j * HEAD_DIM + d] * p.scale);
+        }
+        for (int x = 0; x < HEAD_DIM_V; x++) {
+            STORE_ST(dv, dvb + j * p.dv_ss + x, dva[(long)j * HEAD_DIM_V + x]);
+        }
+    }
+}
+#endif /* BWD_FUSED */
 #endif /* BWD_CPU */

@@ -427,11 +427,11 @@ final class OpenClPlans {
     }
 
     /**
-     * Keys per block of the CPU form of the SDPA forward (FWD_KB in sdpa.cl, a multiple of its 6-key score
-     * step): its online-softmax step, the accumulators' load and store and the f16/bf16 conversion of K and V
-     * happen once per block.
+     * Keys per block of the row-lane CPU forms of the SDPA forward and backward (LANES_KB in common.cl, a
+     * multiple of its 6-key score step): the forward's online-softmax step, the accumulators' load and store
+     * and the f16/bf16 conversion of K and V happen once per block.
      */
-    static final int FWD_CPU_KEYS = 48;
+    static final int LANES_KEYS = 48;
 
     /**
      * Why a forward call cannot take the CPU form, or null when it can: no per-element score work (softcap,
@@ -467,12 +467,12 @@ final class OpenClPlans {
         c.put("HEAD_DIM", d);
         c.put("HEAD_DIM_V", dv);
         c.put("VW", vw);
-        c.put("FWD_KB", FWD_CPU_KEYS);
+        c.put("LANES_KB", LANES_KEYS);
         c.put("HAS_LSE", b(s.lse() != null));
         c.put("SDPA_CPU", 1);
         maskConstants(c, s.masks());
         String name = String.format(Locale.ROOT, "flash-cpu-%s-d%d-dv%d-r%dk%d", dt(s.dtype()), d, dv, rows,
-                FWD_CPU_KEYS);
+                LANES_KEYS);
         return Plan.of(name, 0, List.of(new Plan.Step("sdpa", KernelId.SDPA_FWD.entry(s.dtype()), c,
                 new long[] {ceilDiv(s.seqQ(), rows), (long) s.batch() * s.headsQ()}, new long[] {1, 1}, 0,
                 KernelArgs.sdpaFwd(s))));
@@ -678,9 +678,9 @@ final class OpenClPlans {
         int cpuVw = cpuVectorWidth(dev, t);
         boolean cpuForm = t.bwdCpu() != 0 && bwdCpuProblem(s, cpuVw) == null;
         long items = (long) s.batch() * s.headsKv();
-        // Delta and LSE per row; the fused form adds each item's transposed dK/dV accumulators (when they fit in
-        // one allocation; else the two-kernel form, which needs none)
-        long fusedWs = 2 * 4 * nrows + 4L * items * roundUp(s.seqK(), 2 * cpuVw) * (d + dv);
+        // Delta and LSE per row; the fused form adds each item's dK/dV accumulators, Sk + LANES_KEYS rows (when
+        // they fit in one allocation; else the two-kernel form, which needs none)
+        long fusedWs = 2 * 4 * nrows + 4L * items * (s.seqK() + LANES_KEYS) * (d + dv);
         boolean fused = cpuForm && (t.bwdCpu() == 2 || items >= (long) BWD_FUSED_ITEMS_PER_CU * dev.computeUnits())
                 && floatWorkspaceFits(fusedWs, dev);
         long ws = fused ? fusedWs : 2 * 4 * nrows;
@@ -701,8 +701,11 @@ final class OpenClPlans {
         c.put("HAS_DBIAS", b(s.dbias() != null));
         if (cpuForm) {
             c.put("BWD_CPU", 1);
-            c.put("BWD_BQ", fused ? bwdFusedRows(d) : BWD_CPU_ROWS);
+            c.put("BWD_BQ", BWD_CPU_ROWS);
             c.put("BWD_FUSED", fused ? 1 : 0);
+            if (fused) {
+                c.put("LANES_KB", LANES_KEYS);
+            }
         }
         maskConstants(c, s.masks());
         List<io.github.attn4j.spi.Arg> args = KernelArgs.sdpaBackward(s, wsT);
@@ -714,8 +717,8 @@ final class OpenClPlans {
         if (fused) {
             steps.add(new Plan.Step("sdpa_bwd", KernelId.SDPA_BWD_DQ.entry(dt), c, new long[] {1, items},
                     new long[] {1, 1}, 0, args));
-            return Plan.of(String.format(Locale.ROOT, "flash-bwd-cpu-fused-%s-d%d-dv%d-k%dx%d", dt(dt), d, dv,
-                    2 * cpuVw, bwdFusedRows(d)), ws, steps);
+            return Plan.of(String.format(Locale.ROOT, "flash-bwd-cpu-fused-%s-d%d-dv%d-r%dk%d", dt(dt), d, dv,
+                    2 * cpuVw, LANES_KEYS), ws, steps);
         }
         if (cpuForm) {
             steps.add(new Plan.Step("sdpa_bwd", KernelId.SDPA_BWD_DKDV.entry(dt), c, new long[] {ceilDiv(s.seqK(),
@@ -768,16 +771,6 @@ final class OpenClPlans {
      * keys and the rows instead).
      */
     static final int BWD_FUSED_ITEMS_PER_CU = 4;
-
-    /**
-     * Query rows per row block of the fused form: as many as keep the block's dQ accumulators within 32 KiB
-     * (128 rows at D = 64, 64 at 128, 32 at 256). Each row block walks the item's whole dK/dV accumulators
-     * (2 x Sk x D floats, beyond L2 at Sk = 2048), so larger blocks pass over them less often: 32 -> 64 -> 128
-     * rows measured 300 -> 270 -> 190-270 ms at [1, 8, 2048, 64] (alternating runs, PoCL, 2 cores).
-     */
-    static int bwdFusedRows(int d) {
-        return Math.max(BWD_CPU_ROWS, Math.min(128, 8192 / d / 4 * 4));
-    }
 
     /**
      * Why a backward call cannot take the CPU forms of the dK/dV and dQ kernels, or null when it can:
