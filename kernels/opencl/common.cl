@@ -283,10 +283,13 @@ ATTN_BF16V(16)
  * LANES_KB (a multiple of LN_FT). Rows are read through LROW pointers: in place for f32 storage, from
  * private rows converted a block at a time (lanes_convert) for f16 and bf16. */
 #ifdef LANES_KB
-#define LN_FR 2                /* row vectors per work-item */
-#define LN (LN_FR * VW)        /* rows per work-item: the lanes */
-#define LN_FT 6                /* keys per step of lanes_dot: LN_FT x LN_FR accumulators */
-#define LN_FC 6                /* columns per step of lanes_axpy: LN_FC x LN_FR accumulators */
+#ifndef LANES_FR
+#error "the row-lane helpers need LANES_FR (row vectors per work-item) with LANES_KB"
+#endif
+#define LN_FR LANES_FR          /* row vectors per work-item (2 or 3) */
+#define LN (LN_FR * VW)         /* rows per work-item: the lanes */
+#define LN_FT (12 / LN_FR)      /* keys per step of lanes_dot: LN_FT x LN_FR = 12 accumulators */
+#define LN_FC (12 / LN_FR)      /* columns per step of lanes_axpy: LN_FC x LN_FR = 12 accumulators */
 #if LANES_KB % LN_FT != 0
 #error "LANES_KB must be a multiple of LN_FT"
 #endif

@@ -434,6 +434,12 @@ final class OpenClPlans {
     static final int LANES_KEYS = 48;
 
     /**
+     * Row vectors per work-item of the row-lane CPU forms (LANES_FR in common.cl): a work-item owns
+     * LANES_ROW_VECTORS * VW query rows, the lanes of its vectors; its micro-kernels keep 12 accumulators.
+     */
+    static final int LANES_ROW_VECTORS = 2;
+
+    /**
      * Why a forward call cannot take the CPU form, or null when it can: no per-element score work (softcap,
      * bias, ALiBi), dense K/V, unit-stride rows of Q, K, V and O, D and Dv up to 256 (Q, the accumulators
      * and a converted key block live in private memory).
@@ -458,16 +464,17 @@ final class OpenClPlans {
     }
 
     /**
-     * The CPU form of the SDPA forward: a work-item per 2 * vw query rows of a (batch, query head), the rows as
+     * The CPU form of the SDPA forward: a work-item per LANES_ROW_VECTORS * vw query rows of a (batch, query head), the rows as
      * the vector lanes (sdpa.cl, SDPA_CPU).
      */
     private static Plan sdpaCpu(SdpaParams s, int vw) {
-        int d = s.headDim(), dv = s.headDimV(), rows = 2 * vw;
+        int d = s.headDim(), dv = s.headDimV(), rows = LANES_ROW_VECTORS * vw;
         Map<String, Object> c = dtypeConstants(s.dtype());
         c.put("HEAD_DIM", d);
         c.put("HEAD_DIM_V", dv);
         c.put("VW", vw);
         c.put("LANES_KB", LANES_KEYS);
+        c.put("LANES_FR", LANES_ROW_VECTORS);
         c.put("HAS_LSE", b(s.lse() != null));
         c.put("SDPA_CPU", 1);
         maskConstants(c, s.masks());
@@ -705,6 +712,7 @@ final class OpenClPlans {
             c.put("BWD_FUSED", fused ? 1 : 0);
             if (fused) {
                 c.put("LANES_KB", LANES_KEYS);
+                c.put("LANES_FR", LANES_ROW_VECTORS);
             }
         }
         maskConstants(c, s.masks());
@@ -718,7 +726,7 @@ final class OpenClPlans {
             steps.add(new Plan.Step("sdpa_bwd", KernelId.SDPA_BWD_DQ.entry(dt), c, new long[] {1, items},
                     new long[] {1, 1}, 0, args));
             return Plan.of(String.format(Locale.ROOT, "flash-bwd-cpu-fused-%s-d%d-dv%d-r%dk%d", dt(dt), d, dv,
-                    2 * cpuVw, LANES_KEYS), ws, steps);
+                    LANES_ROW_VECTORS * cpuVw, LANES_KEYS), ws, steps);
         }
         if (cpuForm) {
             steps.add(new Plan.Step("sdpa_bwd", KernelId.SDPA_BWD_DKDV.entry(dt), c, new long[] {ceilDiv(s.seqK(),

@@ -160,7 +160,7 @@ class OpenClPlansTest {
     }
 
     /**
-     * The SDPA forward on a CPU device: the CPU form (a work-item per 2 * VW query rows, the rows as lanes)
+     * The SDPA forward on a CPU device: the CPU form (a work-item per LANES_FR * VW query rows, the rows as lanes)
      * unless the call needs per-element score work or paged K/V; GPUs keep the work-group form.
      */
     @Test
@@ -168,12 +168,13 @@ class OpenClPlansTest {
         SdpaParams p = (SdpaParams) calls().get(1); // D = 64, causal, kv and q lengths, LSE
         Plan cpu = OpenClPlans.plan(p, CPU, OpenClPlans.Tune.CPU, NO_LIMIT);
         int vw = OpenClPlans.cpuVectorWidth(CPU, OpenClPlans.Tune.CPU);
-        assertTrue(cpu.variant().startsWith("flash-cpu-f32-d64-dv64-r" + 2 * vw + "k"), cpu.variant());
+        int rows = OpenClPlans.LANES_ROW_VECTORS * vw;
+        assertTrue(cpu.variant().startsWith("flash-cpu-f32-d64-dv64-r" + rows + "k"), cpu.variant());
         Plan.Step s = cpu.step(0);
         assertEquals("attn_sdpa_fwd_f32", s.entry());
         assertEquals(1, s.constants().get("SDPA_CPU"));
         assertEquals(OpenClPlans.LANES_KEYS, s.constants().get("LANES_KB"));
-        assertEquals((9 + 2 * vw - 1) / (2 * vw), s.grid()[0]);
+        assertEquals((9 + rows - 1) / rows, s.grid()[0]);
         assertEquals(8, s.grid()[1]); // B * Hq
         assertEquals(1, s.block()[0]);
         assertFalse(OpenClPlans.plan(p, GPU, OpenClPlans.Tune.GPU, NO_LIMIT).variant().startsWith("flash-cpu-"));
