@@ -214,6 +214,17 @@ typedef ATTN_PASTE(float, VW) fv;
 #define HSUM_W ATTN_PASTE(hsum, VW)
 #define HMAX_W ATTN_PASTE(hmax, VW)
 
+/* (0, 1, ..., VW - 1): the lane numbers of an int vector */
+inline ATTN_PASTE(int, VW) attn_lane_ids(void) {
+#if VW == 4
+    return (int4)(0, 1, 2, 3);
+#elif VW == 8
+    return (int8)(0, 1, 2, 3, 4, 5, 6, 7);
+#else
+    return (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+#endif
+}
+
 /* 2^x on VW lanes for the arguments of a softmax (x <= 0, a score minus the row's maximum), without
  * the denormal handling of the library's exp2 (a third of its instructions): a result below 2^-126 is
  * 0, -inf gives 0, NaN stays NaN, x >= 128 gives +inf. 2^x = 2^n 2^f with n = rint(x), f in [-1/2, 1/2],
@@ -301,17 +312,15 @@ typedef ATTN_PASTE(int, VW) iv;
 #define LROW __global const float
 #else
 #define LROW float
-/* rows first + min(t, last - first) (t < count) of src, width elements each, into dst[t * width + x] */
-inline void lanes_convert(__global const st_t *src, long base, long ss, int first, int last, int count, int width,
-                          float *dst) {
+/* the rows at element offsets rows[t] (t < count) of src, width elements each, into dst[t * width + x] */
+inline void lanes_convert(__global const st_t *src, const long *rows, int count, int width, float *dst) {
     for (int t = 0; t < count; t++) {
-        const long row = base + (long)(first + min(t, last - first)) * ss;
         int x = 0;
         for (; x + VW <= width; x += VW) {
-            VSTORE_W(LOADN_ST(VW, src, row + x), 0, dst + t * width + x);
+            VSTORE_W(LOADN_ST(VW, src, rows[t] + x), 0, dst + t * width + x);
         }
         for (; x < width; x++) {
-            dst[t * width + x] = LOAD_ST(src, row + x);
+            dst[t * width + x] = LOAD_ST(src, rows[t] + x);
         }
     }
 }

@@ -21,21 +21,6 @@
 #ifndef SDPA_CPU
 #define SDPA_CPU 0
 #endif
-#if !SDPA_CPU
-
-#if !defined(HEAD_DIM) || !defined(HEAD_DIM_V) || !defined(DV_PAD) || !defined(VW) || !defined(BLOCK_N) \
-    || !defined(WG) || !defined(ROWS)
-#error "sdpa.cl needs HEAD_DIM, HEAD_DIM_V, DV_PAD, VW, BLOCK_N, WG and ROWS"
-#endif
-#if BLOCK_N % VW != 0 || BLOCK_N > 64
-#error "BLOCK_N must be a multiple of VW and at most 64"
-#endif
-#if DV_PAD % VW != 0 || DV_PAD < HEAD_DIM_V
-#error "DV_PAD must be HEAD_DIM_V rounded up to a multiple of VW"
-#endif
-#if !defined(KVW) || !defined(VVW)
-#error "sdpa.cl needs KVW and VVW (tile-load vector widths, 1 = scalar)"
-#endif
 #ifndef HAS_SOFTCAP
 #define HAS_SOFTCAP 0
 #endif
@@ -60,6 +45,25 @@ inline long sdpa_paged_row(const attn_sdpa_params p, __global const int *bt, int
 #define KV_ROW(j, sb, ss) ((long)(j) * (ss))
 #endif
 
+/* Scores need per-element work (softcap, bias, ALiBi): q is then scaled by `scale` and the score
+ * converted to log2 units after the transforms; otherwise q carries scale * log2(e) directly. */
+#define SCORE_XFORM (HAS_SOFTCAP || HAS_BIAS || HAS_ALIBI)
+
+#if !SDPA_CPU
+
+#if !defined(HEAD_DIM) || !defined(HEAD_DIM_V) || !defined(DV_PAD) || !defined(VW) || !defined(BLOCK_N) \
+    || !defined(WG) || !defined(ROWS)
+#error "sdpa.cl needs HEAD_DIM, HEAD_DIM_V, DV_PAD, VW, BLOCK_N, WG and ROWS"
+#endif
+#if BLOCK_N % VW != 0 || BLOCK_N > 64
+#error "BLOCK_N must be a multiple of VW and at most 64"
+#endif
+#if DV_PAD % VW != 0 || DV_PAD < HEAD_DIM_V
+#error "DV_PAD must be HEAD_DIM_V rounded up to a multiple of VW"
+#endif
+#if !defined(KVW) || !defined(VVW)
+#error "sdpa.cl needs KVW and VVW (tile-load vector widths, 1 = scalar)"
+#endif
 #define BLOCK_M (WG * ROWS)
 #define NCH (BLOCK_N / VW)      /* score vectors per row and tile */
 #define DVC (DV_PAD / VW)       /* accumulator vectors per row */
@@ -70,9 +74,6 @@ inline long sdpa_paged_row(const attn_sdpa_params p, __global const int *bt, int
 #define PV_CH 1
 #endif
 #endif
-/* Scores need per-element work (softcap, bias, ALiBi): q is then scaled by `scale` and the score
- * converted to log2 units after the transforms; otherwise q carries scale * log2(e) directly. */
-#define SCORE_XFORM (HAS_SOFTCAP || HAS_BIAS || HAS_ALIBI)
 
 /* K tile, transposed into kt[d * BLOCK_N + t]. Unit-stride rows are read KVW elements at a time
  * (KVW: the widest of 16, 8, 4 dividing HEAD_DIM, chosen by the host; 1 = scalar only). */
@@ -389,17 +390,15 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
  * rows move with vector ops and no horizontal reduction, once per LANES_KB keys. A key block whose every
  * (row, key) pair is live takes plain fmas; a boundary block (window, lengths, bool mask, rows or keys
  * past the ends) sets masked scores to -inf and selects masked pairs away in the PV product, so NaN in
- * a masked K or V row cannot leak. The planner sends no softcap, bias, ALiBi or paged K/V here (the
- * work-group form takes those) and only unit-stride rows of D, Dv <= 256.
+ * a masked K or V row cannot leak. Softcap and ALiBi are applied to a block's scores as vectors, the bias
+ * element by element; paged K/V rows are found through the block table once per key. The planner sends
+ * only unit-stride rows of D, Dv <= 256 here.
  * The micro-kernels are common.cl's row-lane helpers (shared with the backward's CPU form).
- * Build options: HEAD_DIM, HEAD_DIM_V, VW, LANES_KB (keys per block), HAS_LSE and the HAS_* mask options
- * of common.cl.
+ * Build options: HEAD_DIM, HEAD_DIM_V, VW, LANES_KB and LANES_FR (common.cl), HAS_SOFTCAP, HAS_LSE, PAGED
+ * and the HAS_* mask options of common.cl.
  */
 #if !defined(HEAD_DIM) || !defined(HEAD_DIM_V) || !defined(VW) || !defined(LANES_KB)
 #error "the CPU form of sdpa.cl needs HEAD_DIM, HEAD_DIM_V, VW and LANES_KB"
-#endif
-#ifndef HAS_LSE
-#define HAS_LSE 0
 #endif
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
 void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __global const st_t *k,
@@ -417,7 +416,18 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
     }
     const int ql = mask_q_len(q_len, b, p.seq_q);
     const long qb = p.q_off + b * p.q_sb + h * p.q_sh;
+#if PAGED
+    const long kb = p.k_off + hk * p.k_sh, vb = p.v_off + hk * p.v_sh; /* k_sb, v_sb: the page strides (KV_ROW) */
+#else
     const long kb = p.k_off + b * p.k_sb + hk * p.k_sh, vb = p.v_off + b * p.v_sb + hk * p.v_sh;
+#endif
+    __global const int *bt = block_table;
+#if SCORE_XFORM
+    const float qscale = p.scale;
+    const float slope = mask_alibi_slope(m, alibi, b, h);
+#else
+    const float qscale = p.scale_log2;
+#endif
 
     /* Q transposed and scaled (rows past Sq read the last row: their lanes are dead), the key bounds of
      * every lane (a dead row: none), the keys [jb, je) that some live row may attend */
@@ -427,7 +437,7 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
         const int i = i0 + r;
         const long qr = qb + (long)min(i, p.seq_q - 1) * p.q_ss;
         for (int d = 0; d < HEAD_DIM; d++) {
-            qt[d * LN + r] = LOAD_ST(q, qr + d) * p.scale_log2;
+            qt[d * LN + r] = LOAD_ST(q, qr + d) * qscale;
         }
         lo[r] = 0;
         hi[r] = 0;
@@ -466,27 +476,60 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
     LROW *vr[LANES_KB];
 #if !defined(DT_F32)
     float kbuf[LANES_KB * HEAD_DIM], vbuf[LANES_KB * HEAD_DIM_V];
+    long ko[LANES_KB], vo[LANES_KB];
 #endif
 
     for (int j0 = jb; j0 < je; j0 += LANES_KB) {
         const int nvalid = min(LANES_KB, je - j0);
+        /* keys past the block's last valid one read that one (their pairs are masked) */
 #if defined(DT_F32)
         for (int t = 0; t < LANES_KB; t++) {
-            const long j = j0 + min(t, nvalid - 1);
-            kr[t] = k + kb + j * p.k_ss;
-            vr[t] = v + vb + j * p.v_ss;
+            const int j = j0 + min(t, nvalid - 1);
+            kr[t] = k + kb + KV_ROW(j, p.k_sb, p.k_ss);
+            vr[t] = v + vb + KV_ROW(j, p.v_sb, p.v_ss);
         }
 #else
-        lanes_convert(k, kb, p.k_ss, j0, j0 + nvalid - 1, LANES_KB, HEAD_DIM, kbuf);
-        lanes_convert(v, vb, p.v_ss, j0, j0 + nvalid - 1, LANES_KB, HEAD_DIM_V, vbuf);
         for (int t = 0; t < LANES_KB; t++) {
+            const int j = j0 + min(t, nvalid - 1);
+            ko[t] = kb + KV_ROW(j, p.k_sb, p.k_ss);
+            vo[t] = vb + KV_ROW(j, p.v_sb, p.v_ss);
             kr[t] = kbuf + t * HEAD_DIM;
             vr[t] = vbuf + t * HEAD_DIM_V;
         }
+        lanes_convert(k, ko, LANES_KB, HEAD_DIM, kbuf);
+        lanes_convert(v, vo, LANES_KB, HEAD_DIM_V, vbuf);
 #endif
         for (int t0 = 0; t0 < LANES_KB; t0 += LN_FT) {
             lanes_dot(qt, kr + t0, HEAD_DIM, st + t0 * LN);
         }
+
+#if SCORE_XFORM
+        /* softcap, ALiBi and bias on every score, then log2 units (the work-group form's order) */
+        const iv ids = attn_lane_ids();
+        for (int t = 0; t < LANES_KB; t++) {
+            const int j = j0 + t;
+#pragma unroll
+            for (int f = 0; f < LN_FR; f++) {
+                fv x = VLOAD_W(0, st + t * LN + f * VW);
+#if HAS_SOFTCAP
+                x = (fv)(p.softcap) * tanh(x / (fv)(p.softcap));
+#endif
+#if HAS_ALIBI
+                /* |i + align_off - j| exactly in integers, rounded to float once */
+                x -= (fv)(slope) * ATTN_PASTE(convert_float, VW)(abs((iv)(i0 + f * VW) + ids + (iv)(m.align_off - j)));
+#endif
+#if HAS_BIAS
+                float xs[VW];
+                VSTORE_W(x, 0, xs);
+                for (int l = 0; l < VW; l++) {
+                    xs[l] += mask_score_bias(m, bias, 0.0f, b, h, min(i0 + f * VW + l, p.seq_q - 1), min(j, p.seq_k - 1));
+                }
+                x = VLOAD_W(0, xs);
+#endif
+                VSTORE_W(x * (fv)(ATTN_LOG2E), 0, st + t * LN + f * VW);
+            }
+        }
+#endif
 
         /* every pair live: no per-element test */
         const bool full = !HAS_BOOL_MASK && rows_live && nvalid == LANES_KB && lo_last <= j0 && j0 + LANES_KB <= hi_first;

@@ -652,17 +652,6 @@ inline bool bwd_cpu_rows(const attn_sdpa_bwd_params p, __global const float *ws,
     return full;
 }
 
-/* (0, 1, ..., VW - 1): the lane numbers of an int vector */
-inline ATTN_PASTE(int, VW) bwd_lane_ids(void) {
-#if VW == 4
-    return (int4)(0, 1, 2, 3);
-#elif VW == 8
-    return (int8)(0, 1, 2, 3, 4, 5, 6, 7);
-#else
-    return (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-#endif
-}
-
 /* a0[r], a1[r] = sum_d src[rows[r] + d] * tt[d * BK + (lanes 0..BK)]: BI rows of a product whose BK
  * keys are the vector lanes (tt is a K or V tile transposed), 2 x BI accumulators. */
 #define BWD_CPU_LANES(a0, a1, tt, src, rows, n)                                                             \
@@ -738,8 +727,8 @@ inline void bwd_cpu_tile(const attn_sdpa_bwd_params *pp, __global const st_t *q,
         _Pragma("unroll") for (int r_ = 0; r_ < BI; r_++) {                                                \
             w0_[r_] = VLOAD_W(0, (w)[r_]);                                                                 \
             w1_[r_] = VLOAD_W(1, (w)[r_]);                                                                 \
-            m0_[r_] = ((ATTN_PASTE(int, VW))((int)ok[r_]) >> bwd_lane_ids()) & 1;                          \
-            m1_[r_] = ((ATTN_PASTE(int, VW))((int)(ok[r_] >> VW)) >> bwd_lane_ids()) & 1;                  \
+            m0_[r_] = ((ATTN_PASTE(int, VW))((int)ok[r_]) >> attn_lane_ids()) & 1;                          \
+            m1_[r_] = ((ATTN_PASTE(int, VW))((int)(ok[r_] >> VW)) >> attn_lane_ids()) & 1;                  \
             m0_[r_] = -m0_[r_];                                                                            \
             m1_[r_] = -m1_[r_];                                                                            \
         }                                                                                                  \
@@ -1061,8 +1050,10 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
     LROW *vr[LANES_KB];
     LROW *qr[LN];
     LROW *dr[LN];
+    long qo[LN], dof[LN];
 #if !defined(DT_F32)
     float kbuf[LANES_KB * HEAD_DIM], vbuf[LANES_KB * HEAD_DIM_V], qbuf[LN * HEAD_DIM], dbuf[LN * HEAD_DIM_V];
+    long ko[LANES_KB], vo[LANES_KB];
 #endif
     fv ones[LN_FR];
 #pragma unroll
@@ -1097,17 +1088,19 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
                 for (int x = 0; x < HEAD_DIM_V; x++) {
                     dot[x * LN + r] = LOAD_ST(dout, db + ic * p.do_ss + x);
                 }
+                qo[r] = qb + ic * p.q_ss;
+                dof[r] = db + ic * p.do_ss;
 #if defined(DT_F32)
-                qr[r] = q + qb + ic * p.q_ss;
-                dr[r] = dout + db + ic * p.do_ss;
+                qr[r] = q + qo[r];
+                dr[r] = dout + dof[r];
 #else
                 qr[r] = qbuf + r * HEAD_DIM;
                 dr[r] = dbuf + r * HEAD_DIM_V;
 #endif
             }
 #if !defined(DT_F32)
-            lanes_convert(q, qb, p.q_ss, i0, p.seq_q - 1, LN, HEAD_DIM, qbuf);
-            lanes_convert(dout, db, p.do_ss, i0, p.seq_q - 1, LN, HEAD_DIM_V, dbuf);
+            lanes_convert(q, qo, LN, HEAD_DIM, qbuf);
+            lanes_convert(dout, dof, LN, HEAD_DIM_V, dbuf);
 #endif
             fv l2v[LN_FR], dlv[LN_FR];
             iv lov[LN_FR], hiv[LN_FR];
@@ -1136,8 +1129,13 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
                     vr[t] = v + vb + j * p.v_ss;
                 }
 #else
-                lanes_convert(k, kb, p.k_ss, j0, j0 + nvalid - 1, LANES_KB, HEAD_DIM, kbuf);
-                lanes_convert(v, vb, p.v_ss, j0, j0 + nvalid - 1, LANES_KB, HEAD_DIM_V, vbuf);
+                for (int t = 0; t < LANES_KB; t++) {
+                    const long j = j0 + min(t, nvalid - 1);
+                    ko[t] = kb + j * p.k_ss;
+                    vo[t] = vb + j * p.v_ss;
+                }
+                lanes_convert(k, ko, LANES_KB, HEAD_DIM, kbuf);
+                lanes_convert(v, vo, LANES_KB, HEAD_DIM_V, vbuf);
                 for (int t = 0; t < LANES_KB; t++) {
                     kr[t] = kbuf + t * HEAD_DIM;
                     vr[t] = vbuf + t * HEAD_DIM_V;

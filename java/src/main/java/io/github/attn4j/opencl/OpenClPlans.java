@@ -440,18 +440,10 @@ final class OpenClPlans {
     static final int LANES_ROW_VECTORS = 2;
 
     /**
-     * Why a forward call cannot take the CPU form, or null when it can: no per-element score work (softcap,
-     * bias, ALiBi), dense K/V, unit-stride rows of Q, K, V and O, D and Dv up to 256 (Q, the accumulators
-     * and a converted key block live in private memory).
+     * Why a forward call cannot take the CPU form, or null when it can: unit-stride rows of Q, K, V and O, D and
+     * Dv up to 256 (Q, the accumulators and a converted key block live in private memory).
      */
     static String fwdCpuProblem(SdpaParams s) {
-        Masks m = s.masks();
-        if (s.hasSoftcap() || m.bias() != null || m.alibiSlopes() != null) {
-            return "per-element score work (softcap, bias, ALiBi)";
-        }
-        if (s.isPaged()) {
-            return "paged K/V";
-        }
         for (Tensor x : new Tensor[] {s.q(), s.k(), s.v(), s.o()}) {
             if (x.stride(3) != 1) {
                 return "a tensor's last dim is not unit-stride";
@@ -475,11 +467,15 @@ final class OpenClPlans {
         c.put("VW", vw);
         c.put("LANES_KB", LANES_KEYS);
         c.put("LANES_FR", LANES_ROW_VECTORS);
+        c.put("HAS_SOFTCAP", b(s.hasSoftcap()));
         c.put("HAS_LSE", b(s.lse() != null));
         c.put("SDPA_CPU", 1);
         maskConstants(c, s.masks());
-        String name = String.format(Locale.ROOT, "flash-cpu-%s-d%d-dv%d-r%dk%d", dt(s.dtype()), d, dv, rows,
-                LANES_KEYS);
+        if (s.isPaged()) {
+            c.put("PAGED", 1);
+        }
+        String name = String.format(Locale.ROOT, "flash-cpu-%s-d%d-dv%d-r%dk%d%s", dt(s.dtype()), d, dv, rows,
+                LANES_KEYS, s.isPaged() ? "-paged" : "");
         return Plan.of(name, 0, List.of(new Plan.Step("sdpa", KernelId.SDPA_FWD.entry(s.dtype()), c,
                 new long[] {ceilDiv(s.seqQ(), rows), (long) s.batch() * s.headsQ()}, new long[] {1, 1}, 0,
                 KernelArgs.sdpaFwd(s))));

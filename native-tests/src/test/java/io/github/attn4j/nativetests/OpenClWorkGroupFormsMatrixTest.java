@@ -13,9 +13,8 @@ import org.junit.jupiter.api.Assertions;
  * The GEMM, SDPA-backward and SDPA-forward cases of the matrix on OpenCL with the work-group (GPU) forms
  * of their kernels forced ({@code attn4j.opencl.tune=gemmCpu=0,bwdCpu=0,fwdCpu=0}): on PoCL the planner
  * would choose the CPU forms (a work-item per tile or row block, register micro-kernels), so without this
- * class the forms that GPUs run would not be checked here. The forward cases are those the CPU form takes
- * (no softcap, bias, ALiBi or paged K/V; the work-group form runs the others, in every dtype, in every
- * matrix run), in f32 and below a million score pairs: each mask combination is a program to build.
+ * class the forms that GPUs run would not be checked here. The forward cases: those in f32 below a million
+ * score pairs (each option combination is a program to build; the dtypes share the form's code).
  */
 class OpenClWorkGroupFormsMatrixTest extends PropertyScopedMatrix {
     OpenClWorkGroupFormsMatrixTest() {
@@ -30,8 +29,7 @@ class OpenClWorkGroupFormsMatrixTest extends PropertyScopedMatrix {
     @Override
     protected boolean include(Case c) {
         if (c.op() == Case.Op.SDPA) {
-            return c.dtype() == DType.F32 && c.softcap() == 0 && c.bias() == Case.MaskShape.NONE && c.alibi() == Case.AlibiShape.NONE
-                    && !c.flags().contains(Case.Flag.PAGED) && (long) c.seqQ() * c.seqK() < 1_000_000;
+            return c.dtype() == DType.F32 && (long) c.seqQ() * c.seqK() < 1_000_000;
         }
         return c.op() == Case.Op.GEMM || c.op() == Case.Op.SDPA_BACKWARD;
     }
