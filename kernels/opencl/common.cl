@@ -439,6 +439,20 @@ __attribute__((always_inline)) inline void lanes_axpy_all(float *ot, const float
     }
 }
 
+/* The keys [*jb, *je) that some live row of the block i0 .. i0 + LN - 1 may attend (the bounds grow with i:
+ * the first row's start, the last live row's end; an empty span when no row is live) and the lanes' bounds
+ * as vectors; returns whether every row of the block is live. */
+inline bool lanes_span(const int *lo, const int *hi, int i0, int ql, int *jb, int *je, iv *lov, iv *hiv) {
+    const int i_last = min(i0 + LN, ql) - 1;
+    *jb = i_last >= i0 ? lo[0] : 0;
+    *je = i_last >= i0 ? hi[i_last - i0] : 0;
+    for (int f = 0; f < LN_FR; f++) {
+        lov[f] = VLOAD_I(0, lo + f * VW);
+        hiv[f] = VLOAD_I(0, hi + f * VW);
+    }
+    return i_last == i0 + LN - 1;
+}
+
 /* The live pairs of a boundary block: lt[t][lane] = -1 where row i0 + lane may attend key j0 + t
  * (t < nvalid, inside the lane's bounds [lo, hi), the bool mask), else 0. A dead lane has lo = hi. */
 __attribute__((always_inline)) inline void lanes_live(int *lt, const iv *lov, const iv *hiv, int j0, int nvalid,

@@ -49,6 +49,22 @@ inline long sdpa_paged_row(const attn_sdpa_params p, __global const int *bt, int
  * converted to log2 units after the transforms; otherwise q carries scale * log2(e) directly. */
 #define SCORE_XFORM (HAS_SOFTCAP || HAS_BIAS || HAS_ALIBI)
 
+/* The end of a row, in both forms: whether it has no live key (dead, or l = 0) and its 1 / l in *inv
+ * (0 without a live key); with a sink (sink2 in log2 units, ATTN_F_SINKS), exp2(sink2 - m) joins the sum
+ * and m, l move to the sink's max, so the LSE (m + log2 l) includes it. */
+inline bool sdpa_row_end(float *m, float *l, bool dead, bool has_sink, float sink2, float *inv) {
+    const bool nokey = dead || *l == 0.0f;
+    *inv = nokey ? 0.0f : osm_inv_sum(*l);
+    if (has_sink && !dead) {
+        const float mn = fmax(*m, sink2);
+        const float a = *m == -INFINITY ? 0.0f : exp2(*m - osm_ref(mn));
+        *l = *l * a + exp2(sink2 - osm_ref(mn));
+        *m = mn;
+        *inv = a / *l;
+    }
+    return nokey;
+}
+
 #if !SDPA_CPU
 
 #if !defined(HEAD_DIM) || !defined(HEAD_DIM_V) || !defined(DV_PAD) || !defined(VW) || !defined(BLOCK_N) \
@@ -349,16 +365,8 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
             continue;
         }
         const bool dead = i >= ql;
-        const bool nokey = dead || lr[r] == 0.0f;
-        float mrow = mr[r], lrow = lr[r], inv = nokey ? 0.0f : osm_inv_sum(lrow);
-        if (has_sink && !dead) {
-            /* exp2(sink2 - m) joins the sum; the accumulators are scaled to the new max */
-            const float mn = fmax(mrow, sink2);
-            const float a = mrow == -INFINITY ? 0.0f : exp2(mrow - osm_ref(mn));
-            lrow = lrow * a + exp2(sink2 - osm_ref(mn));
-            mrow = mn;
-            inv = a / lrow;
-        }
+        float mrow = mr[r], lrow = lr[r], inv;
+        const bool nokey = sdpa_row_end(&mrow, &lrow, dead, has_sink, sink2, &inv);
         float orow[DV_PAD];
         for (int c = 0; c < DVC; c++) {
             /* nokey: no live key (or a dead row); write zeros even if acc saw 0 * NaN */
@@ -445,20 +453,10 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
             mask_key_range(m, i, p.seq_k, kvl, &lo[r], &hi[r]);
         }
     }
-    const int i_last = min(i0 + LN, ql) - 1;
-    const bool rows_live = i_last == i0 + LN - 1;
-    int jb = 0, je = 0;
-    if (i_last >= i0) {
-        jb = lo[0];
-        je = hi[i_last - i0];
-    }
-    const int lo_last = lo[LN - 1], hi_first = hi[0];
+    int jb, je;
     iv lov[LN_FR], hiv[LN_FR];
-#pragma unroll
-    for (int f = 0; f < LN_FR; f++) {
-        lov[f] = VLOAD_I(0, lo + f * VW);
-        hiv[f] = VLOAD_I(0, hi + f * VW);
-    }
+    const bool rows_live = lanes_span(lo, hi, i0, ql, &jb, &je, lov, hiv);
+    const int lo_last = lo[LN - 1], hi_first = hi[0];
 
     float ot[HEAD_DIM_V * LN];
     for (int e = 0; e < HEAD_DIM_V * LN; e++) {
@@ -581,15 +579,8 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
             break;
         }
         const bool dead = i >= ql;
-        const bool nokey = dead || ls[r] == 0.0f;
-        float mr = ms[r], lr = ls[r], inv = nokey ? 0.0f : osm_inv_sum(lr);
-        if (has_sink && !dead) {
-            const float mn = fmax(mr, sink2);
-            const float a = mr == -INFINITY ? 0.0f : exp2(mr - osm_ref(mn));
-            lr = lr * a + exp2(sink2 - osm_ref(mn));
-            mr = mn;
-            inv = a / lr;
-        }
+        float mr = ms[r], lr = ls[r], inv;
+        const bool nokey = sdpa_row_end(&mr, &lr, dead, has_sink, sink2, &inv);
         for (int x = 0; x < HEAD_DIM_V; x++) {
             STORE_ST(o, obase + i * p.o_ss + x, nokey ? 0.0f : ot[x * LN + r] * inv);
         }

@@ -1103,21 +1103,14 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
             lanes_convert(dout, dof, LN, HEAD_DIM_V, dbuf);
 #endif
             fv l2v[LN_FR], dlv[LN_FR];
-            iv lov[LN_FR], hiv[LN_FR];
 #pragma unroll
             for (int f = 0; f < LN_FR; f++) {
                 l2v[f] = VLOAD_W(0, l2 + f * VW);
                 dlv[f] = VLOAD_W(0, dl + f * VW);
-                lov[f] = VLOAD_I(0, lo + f * VW);
-                hiv[f] = VLOAD_I(0, hi + f * VW);
             }
-            const int i_last = min(i0 + LN, ql) - 1;
-            const bool rows_live = i_last == i0 + LN - 1;
-            int jb = 0, je = 0;
-            if (i_last >= i0) {
-                jb = lo[0];
-                je = hi[i_last - i0];
-            }
+            int jb, je;
+            iv lov[LN_FR], hiv[LN_FR];
+            const bool rows_live = lanes_span(lo, hi, i0, ql, &jb, &je, lov, hiv);
             const int lo_last = lo[LN - 1], hi_first = hi[0];
 
             for (int j0 = jb; j0 < je; j0 += LANES_KB) {
