@@ -415,6 +415,9 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
                           __global const int *kv_len, __global const int *q_len, __global const float *sinks,
                           __global const int *block_table) {
     const int i0 = get_group_id(0) * LN;
+    if (i0 >= p.seq_q) {
+        return; /* the planner pads the row blocks to a multiple of FWD_CPU_GROUPS (OpenClPlans) */
+    }
     const int bh = get_group_id(1);
     const int b = bh / p.heads_q, h = bh - b * p.heads_q, hk = h / p.group;
     const int kvl = mask_kv_len(kv_len, b, p.seq_k);

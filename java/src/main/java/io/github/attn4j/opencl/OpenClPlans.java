@@ -456,6 +456,18 @@ final class OpenClPlans {
     }
 
     /**
+     * The CPU form of the SDPA forward launches its row blocks padded to a multiple of this many work-groups
+     * (the padding groups return at once). PoCL 3.1 keeps one loaded kernel per (kernel, local size, largest
+     * grid width it was built for) and, when a command finishes, releases the first such entry of the same
+     * kernel and local size, not the one the command took: when calls of one kernel whose grid widths differ
+     * run at once from several threads, it released the wrong one and aborted the JVM ("Assertion
+     * `found->ref_count > 0' failed", OpenClStressTest). Padded, the forward's widths take the values 64,
+     * 128, ... as the work-group form's do (64 work-items per group), so calls of up to 1024 rows and 64
+     * (batch, head) pairs share one entry, as they did before the CPU form.
+     */
+    static final int FWD_CPU_GROUPS = 64;
+
+    /**
      * The CPU form of the SDPA forward: a work-item per LANES_ROW_VECTORS * vw query rows of a (batch, query head), the rows as
      * the vector lanes (sdpa.cl, SDPA_CPU).
      */
@@ -477,7 +489,8 @@ final class OpenClPlans {
         String name = String.format(Locale.ROOT, "flash-cpu-%s-d%d-dv%d-r%dk%d%s", dt(s.dtype()), d, dv, rows,
                 LANES_KEYS, s.isPaged() ? "-paged" : "");
         return Plan.of(name, 0, List.of(new Plan.Step("sdpa", KernelId.SDPA_FWD.entry(s.dtype()), c,
-                new long[] {ceilDiv(s.seqQ(), rows), (long) s.batch() * s.headsQ()}, new long[] {1, 1}, 0,
+                new long[] {ceilDiv(ceilDiv(s.seqQ(), rows), FWD_CPU_GROUPS) * FWD_CPU_GROUPS,
+                    (long) s.batch() * s.headsQ()}, new long[] {1, 1}, 0,
                 KernelArgs.sdpaFwd(s))));
     }
 
@@ -557,8 +570,10 @@ final class OpenClPlans {
             List<io.github.attn4j.spi.Arg> args) {
         KernelId k = backward ? KernelId.MASKED_SOFTMAX_BWD : KernelId.MASKED_SOFTMAX;
         if (t.smRowPerItem > 0) {
-            // A row per work-item: enough work-items to keep every compute unit busy, never more than rows.
-            long items = Math.max(1, Math.min(rows, (long) t.smRowPerItem * dev.computeUnits()));
+            // A row per work-item: enough work-items to keep every compute unit busy; the same count for every
+            // call (items past the rows return at once), so that PoCL 3.1 keeps one loaded kernel per program
+            // (see FWD_CPU_GROUPS: calls of one kernel whose grid widths differ, run at once, aborted the JVM).
+            long items = Math.max(1, (long) t.smRowPerItem * dev.computeUnits());
             Map<String, Object> c = dtypeConstants(dt);
             c.put("ROW_THREADS", 1);
             c.put("ROWS_PER_WG", 1);

@@ -175,7 +175,7 @@ class OpenClPlansTest {
         assertEquals("attn_sdpa_fwd_f32", s.entry());
         assertEquals(1, s.constants().get("SDPA_CPU"));
         assertEquals(OpenClPlans.LANES_KEYS, s.constants().get("LANES_KB"));
-        assertEquals((9 + rows - 1) / rows, s.grid()[0]);
+        assertEquals(OpenClPlans.FWD_CPU_GROUPS, s.grid()[0]); // one row block, padded (PoCL 3.1's dlhandle cache)
         assertEquals(8, s.grid()[1]); // B * Hq
         assertEquals(1, s.block()[0]);
         assertFalse(OpenClPlans.plan(p, GPU, OpenClPlans.Tune.GPU, NO_LIMIT).variant().startsWith("flash-cpu-"));
