@@ -54,10 +54,10 @@ final class OpenClPlans {
      *                      (CPUs: no barriers or local memory, VW-wide vectors along the row)
      * @param gemmCpu       public GEMM: 1 = the CPU form (a work-item per C block, packed B panel,
      *                      register micro-kernel), 0 = the GPU form (work-group tiles in local memory)
-     * @param bwdCpu        SDPA backward: 1 = the CPU forms where the call allows them (keys as vector
-     *                      lanes): the fused form (a work-item per batch and kv head computing dQ, dK and
-     *                      dV) when those items fill the device ({@link #BWD_FUSED_ITEMS_PER_CU}), else a
-     *                      work-item per key tile (dK/dV) and one per row block (dQ); 2 = the fused form
+     * @param bwdCpu        SDPA backward: 1 = the CPU forms where the call allows them: the fused form (a
+     *                      work-item per batch and kv head computing dQ, dK and dV, query rows as vector
+     *                      lanes) when those items fill the device ({@link #BWD_FUSED_ITEMS_PER_CU}), else a
+     *                      work-item per key tile (dK/dV) and one per row block (dQ), keys as vector lanes; 2 = the fused form
      *                      wherever the CPU forms are allowed; 0 = the work-group forms always
      * @param decWg         split-KV decode: 0 = a work-item per (split, batch, block of kv heads) (CPUs);
      *                      N > 0 = a work-group of N items per (split, batch, kv head) (GPUs)
