@@ -43,6 +43,11 @@ public final class OpenClBackend extends AbstractDeviceBackend {
     private final boolean logBuilds = LOG.isLoggable(System.Logger.Level.DEBUG);
     /** The programs whose build was logged. */
     private final Set<String> loggedBuilds = ConcurrentHashMap.newKeySet();
+    /**
+     * A CPU device of PoCL: launches go through {@link PoclLaunchGate} (the system property
+     * {@code attn4j.opencl.launchGate=false}, read at open, turns it off to show the defect it avoids).
+     */
+    private final boolean poclCpu;
 
     OpenClBackend(OpenClDevice dev, OpenClOptions options) {
         this(dev, createContext(dev), true, options);
@@ -55,6 +60,8 @@ public final class OpenClBackend extends AbstractDeviceBackend {
         this.tune = OpenClPlans.Tune.of(dev.cpu(), options);
         this.context = context;
         this.ownsContext = ownsContext;
+        this.poclCpu = dev.cpu() && dev.platformName().contains("Portable Computing Language")
+                && !"false".equals(System.getProperty("attn4j.opencl.launchGate"));
         this.programs = new ProgramCache(context, dev.id());
         int[] err = new int[1];
         // Passed for absent optional buffers (the flags tell the kernel not to read them).
@@ -149,6 +156,11 @@ public final class OpenClBackend extends AbstractDeviceBackend {
     @Override
     protected Plan copyPlan(io.github.attn4j.Tensor src, io.github.attn4j.Tensor dst) {
         return OpenClPlans.copy(src, dst, dev, this::kernelLimit);
+    }
+
+    /** Whether launches go through {@link PoclLaunchGate}: a CPU device of PoCL. */
+    boolean poclCpu() {
+        return poclCpu;
     }
 
     /** The build options of a step: the language version, the options' extras, then its constants. */

@@ -457,13 +457,10 @@ final class OpenClPlans {
 
     /**
      * The CPU form of the SDPA forward launches its row blocks padded to a multiple of this many work-groups
-     * (the padding groups return at once). PoCL 3.1 keeps one loaded kernel per (kernel, local size, largest
-     * grid width it was built for) and, when a command finishes, releases the first such entry of the same
-     * kernel and local size, not the one the command took: when calls of one kernel whose grid widths differ
-     * run at once from several threads, it released the wrong one and aborted the JVM ("Assertion
-     * `found->ref_count > 0' failed", OpenClStressTest). Padded, the forward's widths take the values 64,
-     * 128, ... as the work-group form's do (64 work-items per group), so calls of up to 1024 rows and 64
-     * (batch, head) pairs share one entry, as they did before the CPU form.
+     * (the padding groups return at once), so that its grid widths take few values (64, 128, ...; calls of up
+     * to 1024 rows and 64 (batch, head) pairs share one): on PoCL each launch wider than every earlier one of
+     * its kernel waits in {@link PoclLaunchGate} until the process's queues are idle (PoCL 3.1 loads a second
+     * copy of the kernel for it and miscounts the first one's launches in flight).
      */
     static final int FWD_CPU_GROUPS = 64;
 
@@ -571,8 +568,7 @@ final class OpenClPlans {
         KernelId k = backward ? KernelId.MASKED_SOFTMAX_BWD : KernelId.MASKED_SOFTMAX;
         if (t.smRowPerItem > 0) {
             // A row per work-item: enough work-items to keep every compute unit busy; the same count for every
-            // call (items past the rows return at once), so that PoCL 3.1 keeps one loaded kernel per program
-            // (see FWD_CPU_GROUPS: calls of one kernel whose grid widths differ, run at once, aborted the JVM).
+            // call (items past the rows return at once), so one grid width per kernel (see FWD_CPU_GROUPS).
             long items = Math.max(1, (long) t.smRowPerItem * dev.computeUnits());
             Map<String, Object> c = dtypeConstants(dt);
             c.put("ROW_THREADS", 1);

@@ -34,6 +34,9 @@ public final class OpenClScope extends AbstractDeviceScope {
         this.backend = backend;
         this.queue = queue;
         this.ownsQueue = ownsQueue;
+        if (backend.poclCpu()) {
+            PoclLaunchGate.register(queue);
+        }
     }
 
     /** The queue this scope enqueues on. */
@@ -111,6 +114,9 @@ public final class OpenClScope extends AbstractDeviceScope {
 
     @Override
     protected void releaseStream() {
+        if (backend.poclCpu()) {
+            PoclLaunchGate.unregister(queue);
+        }
         if (ownsQueue) {
             Cl.check(CL.clReleaseCommandQueue(queue), "clReleaseCommandQueue");
         }
@@ -172,9 +178,17 @@ public final class OpenClScope extends AbstractDeviceScope {
                 }
             }
             long[] global = step.global();
-            int st = CL.clEnqueueNDRangeKernel(queue, k, global.length, null, global, step.block(), 0, null, null);
-            if (st != CL.CL_SUCCESS) {
-                throw new BackendException("OpenCL: clEnqueueNDRangeKernel(" + what + ") failed: " + Cl.status(st));
+            Runnable launch = () -> {
+                int st = CL.clEnqueueNDRangeKernel(queue, k, global.length, null, global, step.block(), 0, null, null);
+                if (st != CL.CL_SUCCESS) {
+                    throw new BackendException("OpenCL: clEnqueueNDRangeKernel(" + what + ") failed: " + Cl.status(st));
+                }
+            };
+            if (backend.poclCpu()) {
+                PoclLaunchGate.launch(PoclLaunchGate.key(step.module() + "|" + backend.buildOptions(step), step.entry(),
+                        step.block()), PoclLaunchGate.width(global, step.block()), queue, launch);
+            } else {
+                launch.run();
             }
         } finally {
             CL.clReleaseKernel(k);

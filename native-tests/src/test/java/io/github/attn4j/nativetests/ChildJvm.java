@@ -40,6 +40,12 @@ final class ChildJvm {
      */
     static Result run(Class<?> mainClass, List<String> jvmArgs, List<String> args, long timeoutSeconds)
             throws IOException, InterruptedException {
+        return run(mainClass, jvmArgs, args, timeoutSeconds, Map.of());
+    }
+
+    /** As {@link #run(Class, List, List, long)}, with {@code env} added to the child's environment. */
+    static Result run(Class<?> mainClass, List<String> jvmArgs, List<String> args, long timeoutSeconds,
+            Map<String, String> extraEnv) throws IOException, InterruptedException {
         Path cache = Files.createTempDirectory("attn4j-pocl-cache-");
         Path out = Files.createTempFile("attn4j-child-", ".log");
         try {
@@ -59,6 +65,7 @@ final class ChildJvm {
             Map<String, String> env = pb.environment();
             env.remove("LD_PRELOAD");
             env.put("POCL_CACHE_DIR", cache.toString());
+            env.putAll(extraEnv);
             long t0 = System.nanoTime();
             Process p = pb.start();
             int rc;
