@@ -453,6 +453,13 @@ inline bool lanes_span(const int *lo, const int *hi, int i0, int ql, int *jb, in
     return i_last == i0 + LN - 1;
 }
 
+/* Whether every (row, key) pair of the key block [j0, j0 + LANES_KB) is live, so that it needs no per-pair test:
+ * no bool mask, every row live (lanes_span), LANES_KB valid keys, inside every row's bounds (the bounds grow
+ * with the row: the last row's start, the first row's end). */
+inline bool lanes_full(const int *lo, const int *hi, bool rows_live, int j0, int nvalid) {
+    return !HAS_BOOL_MASK && rows_live && nvalid == LANES_KB && lo[LN - 1] <= j0 && j0 + LANES_KB <= hi[0];
+}
+
 /* The live pairs of a boundary block: lt[t][lane] = -1 where row i0 + lane may attend key j0 + t
  * (t < nvalid, inside the lane's bounds [lo, hi), the bool mask), else 0. A dead lane has lo = hi. */
 __attribute__((always_inline)) inline void lanes_live(int *lt, const iv *lov, const iv *hiv, int j0, int nvalid,

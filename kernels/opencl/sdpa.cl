@@ -459,7 +459,6 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
     int jb, je;
     iv lov[LN_FR], hiv[LN_FR];
     const bool rows_live = lanes_span(lo, hi, i0, ql, &jb, &je, lov, hiv);
-    const int lo_last = lo[LN - 1], hi_first = hi[0];
 
     float ot[HEAD_DIM_V * LN];
     for (int e = 0; e < HEAD_DIM_V * LN; e++) {
@@ -533,7 +532,7 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
 #endif
 
         /* every pair live: no per-element test */
-        const bool full = !HAS_BOOL_MASK && rows_live && nvalid == LANES_KB && lo_last <= j0 && j0 + LANES_KB <= hi_first;
+        const bool full = lanes_full(lo, hi, rows_live, j0, nvalid);
         if (!full) {
             lanes_live(lt, lov, hiv, j0, nvalid, m, mask, b, h, i0, p.seq_q, p.seq_k);
             for (int e = 0; e < LANES_KB * LN; e += VW) {

@@ -1111,7 +1111,6 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
             int jb, je;
             iv lov[LN_FR], hiv[LN_FR];
             const bool rows_live = lanes_span(lo, hi, i0, ql, &jb, &je, lov, hiv);
-            const int lo_last = lo[LN - 1], hi_first = hi[0];
 
             for (int j0 = jb; j0 < je; j0 += LANES_KB) {
                 const int nvalid = min(LANES_KB, je - j0);
@@ -1138,8 +1137,7 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
                     lanes_dot(qt, kr + t0, HEAD_DIM, pt + t0 * LN);
                     lanes_dot(dot, vr + t0, HEAD_DIM_V, dst + t0 * LN);
                 }
-                const bool full =
-                    !HAS_BOOL_MASK && rows_live && nvalid == LANES_KB && lo_last <= j0 && j0 + LANES_KB <= hi_first;
+                const bool full = lanes_full(lo, hi, rows_live, j0, nvalid);
                 if (!full) {
                     lanes_live(lt, lov, hiv, j0, nvalid, p.m, mask, b, h, i0, p.seq_q, p.seq_k);
                 }
