@@ -287,12 +287,28 @@ ATTN_BF16V(16)
     ATTN_PASTE(as_float, n)(ATTN_PASTE(convert_uint, n)(ATTN_PASTE(vload, n)(0, (ptr) + (idx))) << 16)
 #endif
 
+/* elements of the storage type per 64-byte cache line (the touch-ahead stride) */
+#define ATTN_LINE (64 / (int)sizeof(st_t))
+
+/* Prefetches the cache lines of the row of width elements at src + off (__builtin_prefetch: prefetcht0 on x86;
+ * PoCL's prefetch() emits nothing). Issued a step before the row is used, a few rows at a time between the
+ * FMAs of a micro-kernel, so that the misses overlap the arithmetic: the hardware prefetchers stop at every
+ * 4 KiB page, i.e. at every key row when the rows are pages apart (paged NHD caches), and loads issued in one
+ * burst ("touch ahead") block retirement while they miss. (The decode kernel keeps its touch loads: there the
+ * burst of prefetches measured slower.) */
+__attribute__((always_inline)) inline void prefetch_row(__global const st_t *src, long off, int width) {
+#pragma unroll
+    for (int x = 0; x < width; x += ATTN_LINE) {
+        __builtin_prefetch((const __global void *)(src + off + x), 0, 3);
+    }
+}
+
 /* ---- row-lane micro-kernels (the CPU forms of the SDPA forward and backward; LANES_KB defined) -----
  * A work-item owns LN = LN_FR * VW query rows, and they are the vector lanes: a block of Q (or dO) is
  * transposed once (xt[d * LN + row]), and every product is a register micro-kernel that broadcasts one
  * element of a K, V, Q or dO row into LN_FR vectors of rows, as a GEMM does. Keys come in blocks of
  * LANES_KB (a multiple of LN_FT). Rows are read through LROW pointers: in place for f32 storage, from
- * private rows converted a block at a time (lanes_convert) for f16 and bf16. */
+ * private rows converted (copied) a block at a time (lanes_convert) for f16 and bf16 and under LANES_COPY. */
 #ifdef LANES_KB
 #ifndef LANES_FR
 #error "the row-lane helpers need LANES_FR (row vectors per work-item) with LANES_KB"
@@ -308,9 +324,17 @@ typedef ATTN_PASTE(int, VW) iv;
 #define VLOAD_I ATTN_PASTE(vload, VW)
 #define VSTORE_I ATTN_PASTE(vstore, VW)
 
-#if defined(DT_F32)
+/* LANES_COPY = 1: f32 rows are copied a block at a time too, like f16/bf16 rows (the planner sets it when
+ * consecutive keys are not adjacent in memory, as in paged NHD caches and BSHD tensors: read in place, each
+ * key of a micro-kernel step is a separate strided stream, and the FMAs wait on its misses). */
+#ifndef LANES_COPY
+#define LANES_COPY 0
+#endif
+#if defined(DT_F32) && !LANES_COPY
+#define LANES_IN_PLACE 1
 #define LROW __global const float
 #else
+#define LANES_IN_PLACE 0
 #define LROW float
 /* the rows at element offsets rows[t] (t < count) of src, width elements each, into dst[t * width + x] */
 inline void lanes_convert(__global const st_t *src, const long *rows, int count, int width, float *dst) {

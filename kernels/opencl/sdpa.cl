@@ -393,7 +393,8 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
  * LN_FR vectors of rows, as a GEMM does:
  *   S[t][rows]  = sum_d K[t][d] * qt[d][rows]            (LN_FT keys x LN_FR vectors of accumulators)
  *   ot[x][rows] = alpha * ot[x][rows] + sum_t P[t][rows] * V[t][x]   (LN_FC columns x LN_FR vectors)
- * K and V rows are read in place (f32) or converted a key block at a time into private rows (f16, bf16);
+ * K and V rows are read in place (f32 with adjacent keys) or converted (copied) a key block at a time into
+ * private rows (f16, bf16; f32 under LANES_COPY: paged or strided keys);
  * nothing is transposed per key. The online softmax is per lane, so the running max and sum of LN
  * rows move with vector ops and no horizontal reduction, once per LANES_KB keys. A key block whose every
  * (row, key) pair is live takes plain fmas; a boundary block (window, lengths, bool mask, rows or keys
@@ -402,7 +403,7 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
  * element by element; paged K/V rows are found through the block table once per key. The planner sends
  * only unit-stride rows of D, Dv <= 256 here.
  * The micro-kernels are common.cl's row-lane helpers (shared with the backward's CPU form).
- * Build options: HEAD_DIM, HEAD_DIM_V, VW, LANES_KB and LANES_FR (common.cl), HAS_SOFTCAP, HAS_LSE, PAGED
+ * Build options: HEAD_DIM, HEAD_DIM_V, VW, LANES_KB, LANES_FR and LANES_COPY (common.cl), HAS_SOFTCAP, HAS_LSE, PAGED
  * and the HAS_* mask options of common.cl.
  */
 #if !defined(HEAD_DIM) || !defined(HEAD_DIM_V) || !defined(VW) || !defined(LANES_KB)
@@ -474,7 +475,7 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
     int lt[LANES_KB * LN];   /* boundary blocks: the live pairs (-1 live, 0 masked) */
     LROW *kr[LANES_KB];
     LROW *vr[LANES_KB];
-#if !defined(DT_F32)
+#if !LANES_IN_PLACE
     float kbuf[LANES_KB * HEAD_DIM], vbuf[LANES_KB * HEAD_DIM_V];
     long ko[LANES_KB], vo[LANES_KB];
 #endif
@@ -482,7 +483,7 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
     for (int j0 = jb; j0 < je; j0 += LANES_KB) {
         const int nvalid = min(LANES_KB, je - j0);
         /* keys past the block's last valid one read that one (their pairs are masked) */
-#if defined(DT_F32)
+#if LANES_IN_PLACE
         for (int t = 0; t < LANES_KB; t++) {
             const int j = j0 + min(t, nvalid - 1);
             kr[t] = k + kb + KV_ROW(j, p.k_sb, p.k_ss);
@@ -500,6 +501,14 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
         lanes_convert(v, vo, LANES_KB, HEAD_DIM_V, vbuf);
 #endif
         for (int t0 = 0; t0 < LANES_KB; t0 += LN_FT) {
+#if LANES_COPY
+            /* the next block's rows, pages apart: their lines in flight while this block computes */
+            for (int t = t0; t < t0 + LN_FT; t++) {
+                const int jn = min(j0 + LANES_KB + t, je - 1);
+                prefetch_row(k, kb + KV_ROW(jn, p.k_sb, p.k_ss), HEAD_DIM);
+                prefetch_row(v, vb + KV_ROW(jn, p.v_sb, p.v_ss), HEAD_DIM_V);
+            }
+#endif
             lanes_dot(qt, kr + t0, HEAD_DIM, st + t0 * LN);
         }
 

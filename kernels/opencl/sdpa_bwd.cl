@@ -1051,7 +1051,7 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
     LROW *qr[LN];
     LROW *dr[LN];
     long qo[LN], dof[LN];
-#if !defined(DT_F32)
+#if !LANES_IN_PLACE
     float kbuf[LANES_KB * HEAD_DIM], vbuf[LANES_KB * HEAD_DIM_V], qbuf[LN * HEAD_DIM], dbuf[LN * HEAD_DIM_V];
     long ko[LANES_KB], vo[LANES_KB];
 #endif
@@ -1090,7 +1090,7 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
                 }
                 qo[r] = qb + ic * p.q_ss;
                 dof[r] = db + ic * p.do_ss;
-#if defined(DT_F32)
+#if LANES_IN_PLACE
                 qr[r] = q + qo[r];
                 dr[r] = dout + dof[r];
 #else
@@ -1098,7 +1098,7 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
                 dr[r] = dbuf + r * HEAD_DIM_V;
 #endif
             }
-#if !defined(DT_F32)
+#if !LANES_IN_PLACE
             lanes_convert(q, qo, LN, HEAD_DIM, qbuf);
             lanes_convert(dout, dof, LN, HEAD_DIM_V, dbuf);
 #endif
@@ -1114,7 +1114,7 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
 
             for (int j0 = jb; j0 < je; j0 += LANES_KB) {
                 const int nvalid = min(LANES_KB, je - j0);
-#if defined(DT_F32)
+#if LANES_IN_PLACE
                 for (int t = 0; t < LANES_KB; t++) {
                     const long j = j0 + min(t, nvalid - 1);
                     kr[t] = k + kb + j * p.k_ss;

@@ -56,7 +56,7 @@
 /* query heads per register block of the score and output loops (2 x DEC_GB vector accumulators) */
 #define DEC_GB (GROUP < 4 ? GROUP : 4)
 /* elements of the storage type per 64-byte cache line (the touch-ahead stride) */
-#define DEC_LINE (64 / (int)sizeof(st_t))
+#define DEC_LINE ATTN_LINE
 #define DC (HEAD_DIM / VW)
 #define DVC (HEAD_DIM_V / VW)
 /* The partial LSEs within the shared workspace buffer. */

@@ -63,20 +63,23 @@ final class OpenClPlans {
      *                      N > 0 = a work-group of N items per (split, batch, kv head) (GPUs)
      * @param fwdCpu        SDPA forward: 1 = the CPU form where the call allows it (a work-item per block of
      *                      query rows, the rows as vector lanes, register micro-kernels), 0 = the work-group form
+     * @param fwdCopyKiB    SDPA forward, CPU form: K and V rows not adjacent in memory are copied a block at a time,
+     *                      the next block prefetched, when a kv head's K and V span more than this many KiB
+     *                      ({@link #rowsApart}); 0 = whenever they are apart (tests)
      */
     record Tune(int vw, int sdpaBlockN, int sdpaRows, int sdpaWg, int addBlockN, int addWg, int smShortMax,
             int smKeysPerThread, int smShortGroup, int smLongThreads, int gemmTile, int smRowPerItem, int gemmCpu,
-            int bwdCpu, int decWg, int fwdCpu) {
+            int bwdCpu, int decWg, int fwdCpu, int fwdCopyKiB) {
         /**
          * CPUs (PoCL, measured in bench/results/opencl-pocl.md): 16-wide explicit vectors (one zmm),
          * 4 query rows per work-item, 64-key tiles and 64 work-items, so 256 rows share each K/V tile.
          */
-        static final Tune CPU = new Tune(16, 64, 4, 64, 32, 32, 4096, 512, 64, 16, 16, 8, 1, 1, 0, 1);
+        static final Tune CPU = new Tune(16, 64, 4, 64, 32, 32, 4096, 512, 64, 16, 16, 8, 1, 1, 0, 1, 2048);
         /**
          * GPUs: one row per work-item, float4 vectors, 128-item groups; softmax rows per work-group;
          * a 64-item work-group per decode split.
          */
-        static final Tune GPU = new Tune(4, 32, 1, 128, 32, 64, 1024, 16, 256, 256, 16, 0, 0, 0, 64, 0);
+        static final Tune GPU = new Tune(4, 32, 1, 128, 32, 64, 1024, 16, 256, 256, 16, 0, 0, 0, 64, 0, 2048);
 
         /** The row for a device class with the options' overrides applied (once, when the backend opens). */
         static Tune of(boolean cpu, OpenClOptions o) {
@@ -85,13 +88,14 @@ final class OpenClPlans {
                 return t;
             }
             int[] v = {t.vw, t.sdpaBlockN, t.sdpaRows, t.sdpaWg, t.addBlockN, t.addWg, t.smShortMax, t.smKeysPerThread,
-                t.smShortGroup, t.smLongThreads, t.gemmTile, t.smRowPerItem, t.gemmCpu, t.bwdCpu, t.decWg, t.fwdCpu};
+                t.smShortGroup, t.smLongThreads, t.gemmTile, t.smRowPerItem, t.gemmCpu, t.bwdCpu, t.decWg, t.fwdCpu,
+                t.fwdCopyKiB};
             for (String kv : o.tune().split(",")) {
                 String[] p = kv.trim().split("=");
                 v[OpenClOptions.TUNE_NAMES.indexOf(p[0].trim())] = Integer.parseInt(p[1].trim());
             }
             return new Tune(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14],
-                    v[15]);
+                    v[15], v[16]);
         }
     }
 
@@ -465,10 +469,29 @@ final class OpenClPlans {
     static final int FWD_CPU_GROUPS = 64;
 
     /**
+     * Whether consecutive rows (dim 2) of some tensor are not adjacent in memory (a paged NHD cache's head-major
+     * view, BSHD). For the forward's CPU form with such K and V whose rows of one kv head span more than
+     * {@code Tune.fwdCopyKiB} (2 MiB), the key blocks are copied into private rows (LANES_COPY in common.cl; f16 and bf16
+     * are converted so anyway) and the next block's rows are prefetched between the micro-kernel's steps: read in
+     * place, each key of a step is its own stream pages apart, which the hardware prefetchers do not follow, and
+     * rows exactly 4 KiB apart share one L1 set. Measured in alternation (bench/results/sdpa-cpu-paged-prefetch-pocl):
+     * 1.13-1.25x and 1.42-1.56x at Sk = 4096, D = 128 (pages of 16 and 256, two runs); at 2 MiB and below, where
+     * the rows stay in the caches, the copy cost 0.82-0.89x, hence the threshold.
+     */
+    static boolean rowsApart(Tensor... ts) {
+        for (Tensor t : ts) {
+            if (t != null && t.stride(2) != t.dim(3)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * The CPU form of the SDPA forward: a work-item per LANES_ROW_VECTORS * vw query rows of a (batch, query head), the rows as
      * the vector lanes (sdpa.cl, SDPA_CPU).
      */
-    private static Plan sdpaCpu(SdpaParams s, int vw) {
+    private static Plan sdpaCpu(SdpaParams s, int vw, Tune t) {
         int d = s.headDim(), dv = s.headDimV(), rows = LANES_ROW_VECTORS * vw;
         Map<String, Object> c = dtypeConstants(s.dtype());
         c.put("HEAD_DIM", d);
@@ -483,8 +506,11 @@ final class OpenClPlans {
         if (s.isPaged()) {
             c.put("PAGED", 1);
         }
-        String name = String.format(Locale.ROOT, "flash-cpu-%s-d%d-dv%d-r%dk%d%s", dt(s.dtype()), d, dv, rows,
-                LANES_KEYS, s.isPaged() ? "-paged" : "");
+        boolean copy = rowsApart(s.k(), s.v())
+                && (long) s.seqK() * (d + dv) * s.dtype().bytes() > 1024L * t.fwdCopyKiB();
+        c.put("LANES_COPY", b(copy));
+        String name = String.format(Locale.ROOT, "flash-cpu-%s-d%d-dv%d-r%dk%d%s%s", dt(s.dtype()), d, dv, rows,
+                LANES_KEYS, s.isPaged() ? "-paged" : "", copy ? "-copy" : "");
         return Plan.of(name, 0, List.of(new Plan.Step("sdpa", KernelId.SDPA_FWD.entry(s.dtype()), c,
                 new long[] {ceilDiv(ceilDiv(s.seqQ(), rows), FWD_CPU_GROUPS) * FWD_CPU_GROUPS,
                     (long) s.batch() * s.headsQ()}, new long[] {1, 1}, 0,
@@ -501,7 +527,7 @@ final class OpenClPlans {
                     + MAX_HEAD_DIM);
         }
         if (t.fwdCpu() != 0 && fwdCpuProblem(s) == null) {
-            return sdpaCpu(s, cpuVectorWidth(dev, t));
+            return sdpaCpu(s, cpuVectorWidth(dev, t), t);
         }
         int vw = t.vw;
         int dvPad = roundUp(dv, vw);

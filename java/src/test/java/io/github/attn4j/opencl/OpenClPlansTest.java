@@ -46,6 +46,11 @@ class OpenClPlansTest {
         return dt == DType.F32 ? Tensor.of(new float[Math.max(1, n)], shape) : Tensor.ofHalf(dt, new short[Math.max(1, n)], shape);
     }
 
+    /** A [B, H, S, D] view of a BSHD buffer (the rows of one head are H * D apart). */
+    static Tensor bshd(int b, int h, int s, int d) {
+        return Tensor.of(new float[b * h * s * d], io.github.attn4j.Layout.BSHD, b, h, s, d);
+    }
+
     static List<OpParams> calls() {
         List<OpParams> l = new ArrayList<>();
         Masks all = Masks.builder().causal().kvLengths(3, 5).qLengths(2, 4).build();
@@ -175,7 +180,8 @@ class OpenClPlansTest {
         assertEquals("attn_sdpa_fwd_f32", s.entry());
         assertEquals(1, s.constants().get("SDPA_CPU"));
         assertEquals(OpenClPlans.LANES_KEYS, s.constants().get("LANES_KB"));
-        assertEquals(OpenClPlans.FWD_CPU_GROUPS, s.grid()[0]); // one row block, padded (PoCL 3.1's dlhandle cache)
+        assertEquals(OpenClPlans.FWD_CPU_GROUPS, s.grid()[0]); // one row block, padded (few grid widths)
+        assertEquals(0, s.constants().get("LANES_COPY")); // BHSD: adjacent keys, read in place
         assertEquals(8, s.grid()[1]); // B * Hq
         assertEquals(1, s.block()[0]);
         assertFalse(OpenClPlans.plan(p, GPU, OpenClPlans.Tune.GPU, NO_LIMIT).variant().startsWith("flash-cpu-"));
@@ -184,6 +190,17 @@ class OpenClPlansTest {
         Plan capped = OpenClPlans.plan(softcap, CPU, OpenClPlans.Tune.CPU, NO_LIMIT);
         assertTrue(capped.variant().startsWith("flash-cpu-"), capped.variant());
         assertEquals(1, capped.step(0).constants().get("HAS_SOFTCAP"));
+        // Keys a row of heads apart (BSHD) and a kv head's K and V beyond 2 MiB: copied a block at a time, the next
+        // block prefetched; 300 keys (150 KiB) stay in place.
+        SdpaParams bshd = SdpaParams.builder(t(DType.F32, 1, 16, 9, 64), bshd(1, 4, 5000, 64), bshd(1, 4, 5000, 64),
+                t(DType.F32, 1, 16, 9, 64)).build();
+        Plan strided = OpenClPlans.plan(bshd, CPU, OpenClPlans.Tune.CPU, NO_LIMIT);
+        assertTrue(strided.variant().endsWith("-copy"), strided.variant());
+        assertEquals(1, strided.step(0).constants().get("LANES_COPY"));
+        SdpaParams shortBshd = SdpaParams.builder(t(DType.F32, 1, 16, 9, 64), bshd(1, 4, 300, 64),
+                bshd(1, 4, 300, 64), t(DType.F32, 1, 16, 9, 64)).build();
+        assertEquals(0, OpenClPlans.plan(shortBshd, CPU, OpenClPlans.Tune.CPU, NO_LIMIT).step(0).constants()
+                .get("LANES_COPY"));
         SdpaParams wide = SdpaParams.builder(t(DType.F32, 1, 1, 9, 300), t(DType.F32, 1, 1, 5, 300),
                 t(DType.F32, 1, 1, 5, 300), t(DType.F32, 1, 1, 9, 300)).build();
         assertEquals("D, Dv above 256", OpenClPlans.fwdCpuProblem(wide));
