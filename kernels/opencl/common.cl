@@ -287,7 +287,7 @@ ATTN_BF16V(16)
     ATTN_PASTE(as_float, n)(ATTN_PASTE(convert_uint, n)(ATTN_PASTE(vload, n)(0, (ptr) + (idx))) << 16)
 #endif
 
-/* elements of the storage type per 64-byte cache line (the touch-ahead stride) */
+/* elements of the storage type per 64-byte cache line (the touch-ahead and prefetch stride) */
 #define ATTN_LINE (64 / (int)sizeof(st_t))
 
 /* Prefetches the cache lines of the row of width elements at src + off (__builtin_prefetch: prefetcht0 on x86;
@@ -324,9 +324,10 @@ typedef ATTN_PASTE(int, VW) iv;
 #define VLOAD_I ATTN_PASTE(vload, VW)
 #define VSTORE_I ATTN_PASTE(vstore, VW)
 
-/* LANES_COPY = 1: f32 rows are copied a block at a time too, like f16/bf16 rows (the planner sets it when
- * consecutive keys are not adjacent in memory, as in paged NHD caches and BSHD tensors: read in place, each
- * key of a micro-kernel step is a separate strided stream, and the FMAs wait on its misses). */
+/* LANES_COPY = 1: f32 rows are copied a block at a time too, like f16/bf16 rows, and the SDPA forward prefetches
+ * the next block's rows (prefetch_row). Its planner sets it when consecutive keys are not adjacent in memory
+ * (paged NHD caches, BSHD) and a kv head's K and V span more than 2 MiB: read in place, each key of a
+ * micro-kernel step is then its own stream pages apart, and the FMAs wait on its misses. */
 #ifndef LANES_COPY
 #define LANES_COPY 0
 #endif

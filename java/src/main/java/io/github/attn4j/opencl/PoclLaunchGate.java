@@ -29,7 +29,8 @@ import org.jocl.cl_command_queue;
  * the gate, so it never runs beside a load. Records only grow, so the waits happen a few times per kernel
  * and process (once per doubling of the widest grid at most, with grids that grow by doublings); the
  * usual launch costs one uncontended read lock. Queues are registered by their scopes for the scopes'
- * lifetime.
+ * lifetime; a caller's queue given to {@code newScope(queue)} that waits on a user event set only after such a
+ * launch returns would hold that launch (and the gate) until the event is set.
  */
 final class PoclLaunchGate {
     private PoclLaunchGate() {}

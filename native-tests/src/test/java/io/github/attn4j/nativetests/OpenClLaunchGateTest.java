@@ -13,7 +13,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
@@ -60,15 +59,6 @@ class OpenClLaunchGateTest {
         }
     }
 
-    static float[] random(int n, long seed) {
-        SplittableRandom r = new SplittableRandom(seed);
-        float[] a = new float[n];
-        for (int i = 0; i < n; i++) {
-            a[i] = (float) (r.nextDouble() * 2 - 1);
-        }
-        return a;
-    }
-
     private static Tensor rows(Tensor t, int n) {
         return t.view(t.offset(), new int[] {1, 1, n, t.dim(3)}, t.strides());
     }
@@ -89,7 +79,8 @@ class OpenClLaunchGateTest {
 
     /** The child: exit 0 when every output matched. */
     public static void main(String[] args) throws Exception {
-        float[] k = random(SK * D, 1), v = random(SK * D, 2), q = random(WIDE_ROWS * D, 3), ks = random(16 * D, 4);
+        float[] k = OpenClScopeTest.random(SK * D, 1), v = OpenClScopeTest.random(SK * D, 2);
+        float[] q = OpenClScopeTest.random(WIDE_ROWS * D, 3), ks = OpenClScopeTest.random(16 * D, 4);
         int bad = 0;
         try (Backend b = Attn4j.open("opencl:0"); Scope s0 = b.newScope()) {
             Tensor dk = s0.upload(Tensor.of(k, 1, 1, SK, D)), dv = s0.upload(Tensor.of(v, 1, 1, SK, D));
