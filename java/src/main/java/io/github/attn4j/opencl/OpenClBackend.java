@@ -176,8 +176,12 @@ public final class OpenClBackend extends AbstractDeviceBackend {
 
     /** The program of a step (built once per process and options). */
     cl_program program(Plan.Step step) {
+        return program(step, buildOptions(step));
+    }
+
+    /** The program of a step whose {@link #buildOptions} the caller has already made. */
+    cl_program program(Plan.Step step, String options) {
         String source = step.module() + ".cl";
-        String options = buildOptions(step);
         if (!logBuilds) {
             return programs.get(source, options);
         }

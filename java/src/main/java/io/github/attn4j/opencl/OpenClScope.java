@@ -158,7 +158,8 @@ public final class OpenClScope extends AbstractDeviceScope {
     private void enqueue(Plan.Step step, DeviceMemory ws, List<cl_mem> temps) {
         String what = step.describe();
         int[] err = new int[1];
-        cl_kernel k = Cl.created(CL.clCreateKernel(backend.program(step), step.entry(), err), err,
+        String options = backend.buildOptions(step);
+        cl_kernel k = Cl.created(CL.clCreateKernel(backend.program(step, options), step.entry(), err), err,
                 "clCreateKernel(" + step.entry() + ")");
         try {
             List<Arg> args = step.args();
@@ -185,7 +186,7 @@ public final class OpenClScope extends AbstractDeviceScope {
                 }
             };
             if (backend.poclCpu()) {
-                PoclLaunchGate.launch(PoclLaunchGate.key(step.module() + "|" + backend.buildOptions(step), step.entry(),
+                PoclLaunchGate.launch(PoclLaunchGate.key(step.module() + "|" + options, step.entry(),
                         step.block()), PoclLaunchGate.width(global, step.block()), queue, launch);
             } else {
                 launch.run();
