@@ -303,6 +303,46 @@ __attribute__((always_inline)) inline void prefetch_row(__global const st_t *src
     }
 }
 
+/* ---- non-temporal stores (STORE_NT = 1, set by the planner for large outputs on CPU devices) ----------
+ * An output row written whole and not read back by the kernel skips the read-for-ownership of its cache
+ * lines: vectors at 64-byte boundaries go out with __builtin_nontemporal_store (vmovntps/vmovntdq on x86),
+ * the few elements before the first boundary and after the last whole vector with plain stores. x86-64
+ * only (elsewhere STORE_NT is 0); a kernel that uses them ends with nt_fence(). */
+#ifndef STORE_NT
+#define STORE_NT 0
+#endif
+#if STORE_NT && !defined(__x86_64__)
+#undef STORE_NT
+#define STORE_NT 0
+#endif
+#if STORE_NT && defined(VW)
+/* Elements of a row of len at p before its first 64-byte boundary: all len where p is not aligned to its
+ * element size (the row never reaches a boundary, and plain stores write it). */
+inline int nt_head(__global const st_t *p, int len) {
+    const ulong a = (ulong)p;
+    if (a % sizeof(st_t) != 0) {
+        return len;
+    }
+    return min(len, (int)(((64 - (a & 63)) & 63) / sizeof(st_t)));
+}
+
+/* VW floats to p (64-byte aligned) in the storage type, with non-temporal stores. */
+inline void storew_nt(__global st_t *p, fv v) {
+#if defined(DT_F32)
+    __builtin_nontemporal_store(v, (__global fv *)p);
+#elif defined(DT_F16)
+    ushort bits[VW] __attribute__((aligned(64))); /* the rounded halves (one vcvtps2ph), then one wide store */
+    ATTN_PASTE(ATTN_PASTE(vstore_half, VW), _rte)(v, 0, (__private half *)bits);
+    __builtin_nontemporal_store(ATTN_PASTE(vload, VW)(0, bits), (__global ATTN_PASTE(ushort, VW) *)p);
+#else
+    __builtin_nontemporal_store(ATTN_PASTE(bf16_from_f32v, VW)(v), (__global ATTN_PASTE(ushort, VW) *)p);
+#endif
+}
+
+/* Orders the work-item's non-temporal stores before the launch completes (they are weakly ordered). */
+inline void nt_fence(void) { __builtin_ia32_sfence(); }
+#endif
+
 /* ---- row-lane micro-kernels (the CPU forms of the SDPA forward and backward; LANES_KB defined) -----
  * A work-item owns LN = LN_FR * VW query rows, and they are the vector lanes: a block of Q (or dO) is
  * transposed once (xt[d * LN + row]), and every product is a register micro-kernel that broadcasts one

@@ -23,7 +23,8 @@
  * passes: forward (1) max, (2) e = exp(z - max) and the sum (f32 stores e into Y), (3) Y = e / sum
  * (f32: scales Y in place; f16/bf16 keep e in a private float row of SM_EBUF elements, so Y is rounded
  * once, and recompute it for longer rows); backward (1) the dot
- * product, (2) dX. Rows with a bool mask, bias, ALiBi or a non-unit key stride take scalar loops
+ * product, (2) dX. With STORE_NT (large outputs, common.cl) Y and dX go out with non-temporal stores
+ * and f32 keeps e in the private row too. Rows with a bool mask, bias, ALiBi or a non-unit key stride take scalar loops
  * with the same arithmetic as the work-group shapes.
  */
 
@@ -197,12 +198,15 @@ void ENTRY(attn_masked_softmax_bwd)(const attn_softmax_bwd_params p, __global co
 
 #else /* ROW_PER_ITEM */
 
-/* f16/bf16: the longest live span of a row whose e = exp(z - max) is kept, in float, for the last pass
- * (a private row in the work-item's stack; the planner's SOFTMAX_KEEP_KEYS on CPU devices, 0 = never);
+/* The longest live span of a row whose e = exp(z - max) is kept, in float, for the last pass (a private
+ * row in the work-item's stack; the planner's SOFTMAX_KEEP_KEYS on CPU devices, 0 = never). f16/bf16:
  * longer rows recompute e there (a second exp pass, which made the f16 forward compute-bound at a
- * quarter of the copy ceiling). f32 stores e into Y instead. */
-#if defined(DT_F32) || !defined(SM_EBUF)
+ * quarter of the copy ceiling). f32 stores e into Y instead, unless Y's stores are non-temporal (then
+ * longer rows store e into Y and scale it in place). */
+#if defined(DT_F32) && !STORE_NT
 #undef SM_EBUF
+#endif
+#ifndef SM_EBUF
 #define SM_EBUF 0
 #endif
 #define SM_EBUF_LEN (SM_EBUF > 0 ? SM_EBUF : 1)
@@ -257,19 +261,24 @@ inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, _
          * OpenClKernelTest.softmaxExtremeScores). */
         const fv vsc = (fv)(sc), vref = (fv)(ref), l2e = (fv)(ATTN_LOG2E);
         fv vs = (fv)(0.0f);
-#if !defined(DT_F32)
+#if !defined(DT_F32) || STORE_NT
         const bool keep = hi - lo <= SM_EBUF;
 #endif
         for (j = lo; j + VW <= hi; j += VW) {
             const fv e = exp2_ftz((vsc * LOADN_ST(VW, x, xb + j) - vref) * l2e);
             tn += TOUCH_ST(x, nxb + j);
             vs += e;
-#if defined(DT_F32)
+#if defined(DT_F32) && !STORE_NT
             VSTORE_W(e, 0, y + yb + j);
 #else
             if (keep) {
                 VSTORE_W(e, 0, eb + (j - lo));
             }
+#if defined(DT_F32)
+            else {
+                VSTORE_W(e, 0, y + yb + j);
+            }
+#endif
 #endif
         }
         sum = HSUM_W(vs);
@@ -280,31 +289,52 @@ inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, _
 #if defined(DT_F32)
             y[yb + j] = e;
 #endif
+#if STORE_NT
+            if (keep) {
+                eb[j - lo] = e;
+            }
+#endif
         }
         const float inv = osm_inv_sum(sum);
         for (j = 0; j < lo; j++) {
             STORE_ST(y, yb + j, 0.0f);
         }
-#if defined(DT_F32)
-        for (j = lo; j + VW <= hi; j += VW) {
-            VSTORE_W(VLOAD_W(0, y + yb + j) * inv, 0, y + yb + j);
-        }
-#else
+#if STORE_NT
         if (keep) {
-            for (j = lo; j + VW <= hi; j += VW) {
-                STOREN_ST(VW, y, yb + j, VLOAD_W(0, eb + (j - lo)) * inv);
+            /* Y from the kept e, whole vectors at 64-byte boundaries with non-temporal stores (common.cl) */
+            const int head = lo + nt_head(y + yb + lo, hi - lo);
+            for (j = lo; j < head; j++) {
+                STORE_ST(y, yb + j, eb[j - lo] * inv);
             }
-        } else {
-            for (j = lo; j + VW <= hi; j += VW) {
-                STOREN_ST(VW, y, yb + j, exp2_ftz((vsc * LOADN_ST(VW, x, xb + j) - vref) * l2e) * inv);
+            for (; j + VW <= hi; j += VW) {
+                storew_nt(y + yb + j, VLOAD_W(0, eb + (j - lo)) * inv);
             }
-        }
+            for (; j < hi; j++) {
+                STORE_ST(y, yb + j, eb[j - lo] * inv);
+            }
+        } else
 #endif
-        for (; j < hi; j++) {
+        {
 #if defined(DT_F32)
-            y[yb + j] *= inv;
+            for (j = lo; j + VW <= hi; j += VW) {
+                VSTORE_W(VLOAD_W(0, y + yb + j) * inv, 0, y + yb + j);
+            }
+            for (; j < hi; j++) {
+                y[yb + j] *= inv;
+            }
 #else
-            STORE_ST(y, yb + j, exp2((sc * LOAD_ST(x, xb + j) - ref) * ATTN_LOG2E) * inv);
+            if (keep) {
+                for (j = lo; j + VW <= hi; j += VW) {
+                    STOREN_ST(VW, y, yb + j, VLOAD_W(0, eb + (j - lo)) * inv);
+                }
+            } else {
+                for (j = lo; j + VW <= hi; j += VW) {
+                    STOREN_ST(VW, y, yb + j, exp2_ftz((vsc * LOADN_ST(VW, x, xb + j) - vref) * l2e) * inv);
+                }
+            }
+            for (; j < hi; j++) {
+                STORE_ST(y, yb + j, exp2((sc * LOAD_ST(x, xb + j) - ref) * ATTN_LOG2E) * inv);
+            }
 #endif
         }
         for (j = hi; j < n; j++) {
@@ -366,6 +396,9 @@ void ENTRY(attn_masked_softmax)(const attn_softmax_params p, __global const st_t
     if (touch == 0x7fbadbadu && p.flags == -1) {
         STORE_ST(y, p.y_off, 0.0f); /* never taken (flags is never -1): keeps the touch loads alive */
     }
+#if STORE_NT
+    nt_fence();
+#endif
 }
 
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
@@ -392,9 +425,18 @@ void ENTRY(attn_masked_softmax_bwd)(const attn_softmax_bwd_params p, __global co
             for (; j < n; j++) {
                 dot += LOAD_ST(y, yb + j) * LOAD_ST(dy, db + j);
             }
+#if STORE_NT
+            for (j = 0; j < nt_head(dx + xb, n); j++) {
+                STORE_ST(dx, xb + j, p.scale * LOAD_ST(y, yb + j) * (LOAD_ST(dy, db + j) - dot));
+            }
+            for (; j + VW <= n; j += VW) {
+                storew_nt(dx + xb + j, p.scale * LOADN_ST(VW, y, yb + j) * (LOADN_ST(VW, dy, db + j) - dot));
+            }
+#else
             for (j = 0; j + VW <= n; j += VW) {
                 STOREN_ST(VW, dx, xb + j, p.scale * LOADN_ST(VW, y, yb + j) * (LOADN_ST(VW, dy, db + j) - dot));
             }
+#endif
             for (; j < n; j++) {
                 STORE_ST(dx, xb + j, p.scale * LOAD_ST(y, yb + j) * (LOAD_ST(dy, db + j) - dot));
             }
@@ -409,6 +451,9 @@ void ENTRY(attn_masked_softmax_bwd)(const attn_softmax_bwd_params p, __global co
             STORE_ST(dx, xb + j * p.dx_sk, p.scale * yv * (LOAD_ST(dy, db + j * p.dy_sk) - dot));
         }
     }
+#if STORE_NT
+    nt_fence();
+#endif
 }
 
 #endif /* ROW_PER_ITEM */

@@ -66,20 +66,23 @@ final class OpenClPlans {
      * @param fwdCopyKiB    SDPA forward, CPU form: K and V rows not adjacent in memory are copied a block at a time,
      *                      the next block prefetched, when a kv head's K and V span more than this many KiB
      *                      ({@link #rowsApart}); 0 = whenever they are apart (tests)
+     * @param smNtKiB       softmax forward and backward, row-per-item form on a CPU device: an output (Y, dX) of
+     *                      more than this many KiB is written with non-temporal stores (no read-for-ownership; it
+     *                      leaves the caches); 0 = always (tests)
      */
     record Tune(int vw, int sdpaBlockN, int sdpaRows, int sdpaWg, int addBlockN, int addWg, int smShortMax,
             int smKeysPerThread, int smShortGroup, int smLongThreads, int gemmTile, int smRowPerItem, int gemmCpu,
-            int bwdCpu, int decWg, int fwdCpu, int fwdCopyKiB) {
+            int bwdCpu, int decWg, int fwdCpu, int fwdCopyKiB, int smNtKiB) {
         /**
          * CPUs (PoCL, measured in bench/results/opencl-pocl.md): 16-wide explicit vectors (one zmm),
          * 4 query rows per work-item, 64-key tiles and 64 work-items, so 256 rows share each K/V tile.
          */
-        static final Tune CPU = new Tune(16, 64, 4, 64, 32, 32, 4096, 512, 64, 16, 16, 8, 1, 1, 0, 1, 2048);
+        static final Tune CPU = new Tune(16, 64, 4, 64, 32, 32, 4096, 512, 64, 16, 16, 8, 1, 1, 0, 1, 2048, 8192);
         /**
          * GPUs: one row per work-item, float4 vectors, 128-item groups; softmax rows per work-group;
          * a 64-item work-group per decode split.
          */
-        static final Tune GPU = new Tune(4, 32, 1, 128, 32, 64, 1024, 16, 256, 256, 16, 0, 0, 0, 64, 0, 2048);
+        static final Tune GPU = new Tune(4, 32, 1, 128, 32, 64, 1024, 16, 256, 256, 16, 0, 0, 0, 64, 0, 2048, 8192);
 
         /** The row for a device class with the options' overrides applied (once, when the backend opens). */
         static Tune of(boolean cpu, OpenClOptions o) {
@@ -89,13 +92,13 @@ final class OpenClPlans {
             }
             int[] v = {t.vw, t.sdpaBlockN, t.sdpaRows, t.sdpaWg, t.addBlockN, t.addWg, t.smShortMax, t.smKeysPerThread,
                 t.smShortGroup, t.smLongThreads, t.gemmTile, t.smRowPerItem, t.gemmCpu, t.bwdCpu, t.decWg, t.fwdCpu,
-                t.fwdCopyKiB};
+                t.fwdCopyKiB, t.smNtKiB};
             for (String kv : o.tune().split(",")) {
                 String[] p = kv.trim().split("=");
                 v[OpenClOptions.TUNE_NAMES.indexOf(p[0].trim())] = Integer.parseInt(p[1].trim());
             }
             return new Tune(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14],
-                    v[15], v[16]);
+                    v[15], v[16], v[17]);
         }
     }
 
@@ -571,10 +574,11 @@ final class OpenClPlans {
     }
 
     /**
-     * The longest live span of a row whose exponentials the f16/bf16 softmax forward's row-per-item form
-     * keeps in float for its last pass (a private row of 128 KiB on a CPU device's work-item stack, within
-     * L2): one exp per element instead of two, Y still rounded once. Longer rows, and other devices,
-     * recompute them.
+     * The longest live span of a row whose exponentials the softmax forward's row-per-item form keeps in
+     * float for its last pass on a CPU device (a private row of 128 KiB on the work-item's stack, within
+     * L2): f16/bf16 compute one exp per element instead of two, Y still rounded once; f32 uses it only with
+     * non-temporal stores of Y ({@code smNtKiB}), where e cannot be parked in Y. Longer rows recompute e
+     * (f16/bf16) or scale Y in place (f32).
      */
     static final int SOFTMAX_KEEP_KEYS = 32768;
 
@@ -601,12 +605,16 @@ final class OpenClPlans {
             c.put("ROWS_PER_WG", 1);
             c.put("ROW_PER_ITEM", 1);
             c.put("VW", t.vw);
-            if (!backward && dt != DType.F32 && dev.cpu()) {
+            if (!backward && dev.cpu()) {
                 c.put("SM_EBUF", SOFTMAX_KEEP_KEYS);
             }
+            boolean nt = dev.cpu() && rows * n * dt.bytes() > 1024L * t.smNtKiB;
+            if (nt) {
+                c.put("STORE_NT", 1);
+            }
             maskConstants(c, m);
-            String name = String.format(Locale.ROOT, "%s-row-per-item-%s-v%d", backward ? "softmax-bwd" : "softmax",
-                    dt(dt), t.vw);
+            String name = String.format(Locale.ROOT, "%s-row-per-item-%s-v%d%s", backward ? "softmax-bwd" : "softmax",
+                    dt(dt), t.vw, nt ? "-nt" : "");
             return Plan.of(name, 0, List.of(new Plan.Step("softmax", k.entry(dt), c, new long[] {items, 1},
                     new long[] {1, 1}, 0, args)));
         }

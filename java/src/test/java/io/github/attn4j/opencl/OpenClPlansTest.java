@@ -233,20 +233,38 @@ class OpenClPlansTest {
         assertEquals(2L * 2 * 7 * 12, kp.tensor().offset(), "Kp follows Qp in the workspace");
     }
 
-    /** The f16/bf16 softmax forward keeps its exponentials on CPU devices only; f32 and the backward never. */
+    /**
+     * The softmax forward keeps its exponentials on CPU devices only (used by f16/bf16, and by f32 with non-temporal
+     * stores), the backward never; outputs past smNtKiB (8 MiB) on CPU devices go out with non-temporal stores.
+     */
     @Test
-    void softmaxKeepsExponentialsOnlyForHalfForwardsOnCpus() {
+    void softmaxKeepsExponentialsAndStoresNonTemporallyOnlyOnCpus() {
         for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
             Tensor x = t(dt, 2, 3, 5, 40);
             Plan fwd = OpenClPlans.plan(SoftmaxParams.builder(x, x).build(), CPU, OpenClPlans.Tune.CPU, NO_LIMIT);
             assertTrue(fwd.variant().contains("row-per-item"), fwd.variant());
-            assertEquals(dt == DType.F32 ? null : OpenClPlans.SOFTMAX_KEEP_KEYS, fwd.step(0).constants().get("SM_EBUF"),
-                    dt + " forward");
+            assertEquals(OpenClPlans.SOFTMAX_KEEP_KEYS, fwd.step(0).constants().get("SM_EBUF"), dt + " forward");
+            assertEquals(null, fwd.step(0).constants().get("STORE_NT"), dt + " forward of 1200 elements");
             Plan bwd = OpenClPlans.plan(SoftmaxBackwardParams.builder(x, t(dt, 2, 3, 5, 40), t(dt, 2, 3, 5, 40)).build(),
                     CPU, OpenClPlans.Tune.CPU, NO_LIMIT);
             assertEquals(null, bwd.step(0).constants().get("SM_EBUF"), dt + " backward");
             Plan gpu = OpenClPlans.plan(SoftmaxParams.builder(x, x).build(), GPU, OpenClPlans.Tune.GPU, NO_LIMIT);
             assertEquals(null, gpu.step(0).constants().get("SM_EBUF"), dt + " on a GPU");
+
+            // 8 MiB of output and one element more
+            int n = 8 * 1024 * 1024 / dt.bytes() / 64;
+            for (int extra : new int[] {0, 1}) {
+                Tensor big = t(dt, 1, 1, 64, n + extra);
+                Plan f = OpenClPlans.plan(SoftmaxParams.builder(big, big).build(), CPU, OpenClPlans.Tune.CPU, NO_LIMIT);
+                Plan b = OpenClPlans.plan(SoftmaxBackwardParams.builder(big, big, big).build(), CPU, OpenClPlans.Tune.CPU,
+                        NO_LIMIT);
+                Integer want = extra == 1 ? 1 : null;
+                assertEquals(want, f.step(0).constants().get("STORE_NT"), dt + " forward, extra " + extra);
+                assertEquals(want, b.step(0).constants().get("STORE_NT"), dt + " backward, extra " + extra);
+                assertEquals(extra == 1, f.variant().endsWith("-nt"), f.variant());
+                Plan g = OpenClPlans.plan(SoftmaxParams.builder(big, big).build(), GPU, OpenClPlans.Tune.GPU, NO_LIMIT);
+                assertEquals(null, g.step(0).constants().get("STORE_NT"), dt + " on a GPU");
+            }
         }
     }
 

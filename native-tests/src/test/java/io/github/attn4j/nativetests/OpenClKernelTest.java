@@ -19,8 +19,10 @@ import io.github.attn4j.Tensor;
 import io.github.attn4j.cpu.Reference;
 import io.github.attn4j.testing.LayerChecks;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -37,17 +39,34 @@ import org.junit.jupiter.api.TestFactory;
  */
 class OpenClKernelTest {
     static Backend cl;
+    /** The same device with every softmax output written by non-temporal stores (smNtKiB=0; by default only
+     * outputs past 8 MiB on CPU devices, which these cases are not). */
+    static Backend clNt;
 
     @BeforeAll
     static void open() {
         cl = OpenClTesting.openOrNull();
+        if (cl != null) {
+            clNt = new io.github.attn4j.opencl.OpenClProvider().open(cl.device().index(),
+                    new io.github.attn4j.opencl.OpenClOptions("smNtKiB=0", ""));
+        }
     }
 
     @AfterAll
     static void close() {
-        if (cl != null) {
-            cl.close();
+        for (Backend b : new Backend[] {cl, clNt}) {
+            if (b != null) {
+                b.close();
+            }
         }
+    }
+
+    /** The softmax backends: the default planner's and the one with non-temporal stores everywhere. */
+    static Map<String, Backend> softmaxBackends() {
+        Map<String, Backend> m = new LinkedHashMap<>();
+        m.put("", cl);
+        m.put(" nt", clNt);
+        return m;
     }
 
     static Tensor rand(SplittableRandom r, DType dt, double amp, int... shape) {
@@ -203,35 +222,40 @@ class OpenClKernelTest {
     Stream<DynamicTest> softmax() {
         List<DynamicTest> l = new ArrayList<>();
         // 40000: past SM_EBUF (32768), so f16/bf16 recompute e in the last pass instead of keeping it
-        for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
-            for (int n : new int[] {7, 129, 5000, 40000}) {
-                for (int mk = 0; mk < 3; mk++) {
-                    int mode = mk;
-                    l.add(DynamicTest.dynamicTest("softmax " + dt + " n" + n + " masks" + mode, () -> {
-                        SplittableRandom r = new SplittableRandom(n);
-                        int b = 2, h = 2, sq = 9;
-                        Tensor x = rand(r, dt, 5, b, h, sq, n);
-                        Tensor y = poisoned(dt, b, h, sq, n);
-                        Masks m = Masks.NONE;
-                        if (mode == 1) {
-                            m = Masks.builder().causal().kvLengths(n, Math.max(0, n / 2)).qLengths(9, 5).build();
-                        } else if (mode == 2) {
-                            boolean[] mb = new boolean[sq * n];
-                            for (int i = 0; i < mb.length; i++) {
-                                mb[i] = r.nextDouble() < 0.5;
+        // (f32 with non-temporal stores keeps e in the private row up to SM_EBUF too, and scales Y in place past it)
+        for (Map.Entry<String, Backend> e : softmaxBackends().entrySet()) {
+            String tag = e.getKey();
+            Backend be = e.getValue();
+            for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
+                for (int n : new int[] {7, 129, 5000, 40000}) {
+                    for (int mk = 0; mk < 3; mk++) {
+                        int mode = mk;
+                        l.add(DynamicTest.dynamicTest("softmax " + dt + " n" + n + " masks" + mode + tag, () -> {
+                            SplittableRandom r = new SplittableRandom(n);
+                            int b = 2, h = 2, sq = 9;
+                            Tensor x = rand(r, dt, 5, b, h, sq, n);
+                            Tensor y = poisoned(dt, b, h, sq, n);
+                            Masks m = Masks.NONE;
+                            if (mode == 1) {
+                                m = Masks.builder().causal().kvLengths(n, Math.max(0, n / 2)).qLengths(9, 5).build();
+                            } else if (mode == 2) {
+                                boolean[] mb = new boolean[sq * n];
+                                for (int i = 0; i < mb.length; i++) {
+                                    mb[i] = r.nextDouble() < 0.5;
+                                }
+                                m = Masks.builder().boolMask(Tensor.ofBool(mb, sq, n)).bias(rand(r, DType.F32, 1, sq, n))
+                                        .alibi(rand(r, DType.F32, 0.2, h)).window(3, -1).build();
                             }
-                            m = Masks.builder().boolMask(Tensor.ofBool(mb, sq, n)).bias(rand(r, DType.F32, 1, sq, n))
-                                    .alibi(rand(r, DType.F32, 0.2, h)).window(3, -1).build();
-                        }
-                        SoftmaxParams p = SoftmaxParams.builder(x, y).masks(m).scale(0.7f).build();
-                        cl.softmax(p);
-                        compare("Y", Reference.softmax(p), y, tol(dt));
-                        Tensor dy = rand(r, dt, 1, b, h, sq, n);
-                        Tensor dx = poisoned(dt, b, h, sq, n);
-                        SoftmaxBackwardParams bp = SoftmaxBackwardParams.builder(y, dy, dx).scale(0.7f).build();
-                        cl.softmaxBackward(bp);
-                        compare("dX", Reference.softmaxBackward(bp), dx, tol(dt) * 10);
-                    }));
+                            SoftmaxParams p = SoftmaxParams.builder(x, y).masks(m).scale(0.7f).build();
+                            be.softmax(p);
+                            compare("Y", Reference.softmax(p), y, tol(dt));
+                            Tensor dy = rand(r, dt, 1, b, h, sq, n);
+                            Tensor dx = poisoned(dt, b, h, sq, n);
+                            SoftmaxBackwardParams bp = SoftmaxBackwardParams.builder(y, dy, dx).scale(0.7f).build();
+                            be.softmaxBackward(bp);
+                            compare("dX", Reference.softmaxBackward(bp), dx, tol(dt) * 10);
+                        }));
+                    }
                 }
             }
         }
@@ -248,47 +272,51 @@ class OpenClKernelTest {
     @TestFactory
     Stream<DynamicTest> softmaxExtremeScores() {
         List<DynamicTest> l = new ArrayList<>();
-        for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
-            for (int n : new int[] {70, 33000}) {
-                for (float scale : new float[] {1f, 3e6f}) {
-                    l.add(DynamicTest.dynamicTest("softmax extremes " + dt + " n" + n + " scale " + scale, () -> {
-                        int rows = 8;
-                        float[] xs = new float[rows * n];
-                        for (int j = 0; j < n; j++) {
-                            int jj = j % 70;
-                            xs[j] = -3f * jj;                                  // underflows past j = 29
-                            xs[n + j] = jj == 5 ? Float.NaN : 0.25f * jj;
-                            xs[2 * n + j] = jj == 9 ? Float.POSITIVE_INFINITY : -0.5f * jj;
-                            xs[3 * n + j] = Float.NEGATIVE_INFINITY;
-                            xs[4 * n + j] = -87f - 0.02f * jj;                  // around 2^-126 after the max
-                            // huge logits: 3e10 (f32) or 1e4 (f16, bf16; 3e10 with the scale 3e6)
-                            xs[5 * n + j] = dt == DType.F32 ? 3e10f - 4096f * jj : 1e4f - 64f * jj;
-                            xs[6 * n + j] = jj % 3 == 0 ? Float.NEGATIVE_INFINITY : 0.1f * jj;
-                            // large logits one ulp apart: their differences are exact, scores rounded in log2
-                            // units (x * (sc log2 e)) were off by 3% here
-                            xs[7 * n + j] = dt == DType.F32 ? 1e6f - 0.0625f * (jj % 5) : 1e3f - 0.5f * (jj % 5);
-                        }
-                        xs[4 * n] = 0f;
-                        Tensor x = LayerChecks.convert(Tensor.of(xs, 1, 1, rows, n), dt);
-                        Tensor y = poisoned(dt, 1, 1, rows, n);
-                        SoftmaxParams p = SoftmaxParams.builder(x, y).scale(scale).build();
-                        cl.softmax(p);
-                        double[] ref = Reference.softmax(p);
-                        float[] g = y.toFloatArray();
-                        double rel = dt == DType.F32 ? 1e-5 : dt == DType.F16 ? 2e-3 : 1.6e-2;
-                        double abs = dt == DType.F32 ? 1e-30 : dt == DType.F16 ? 1e-7 : 1e-30;
-                        for (int i = 0; i < ref.length; i++) {
-                            String at = dt + " row " + i / n + " col " + i % n + ": expected " + ref[i] + ", got " + g[i];
-                            if (Double.isNaN(ref[i])) {
-                                assertTrue(Float.isNaN(g[i]), at);
-                            } else {
-                                assertTrue(Math.abs(g[i] - ref[i]) <= rel * Math.abs(ref[i]) + abs, at);
-                                if (ref[i] == 0) {
-                                    assertEquals(0f, g[i], at);
+        for (Map.Entry<String, Backend> e : softmaxBackends().entrySet()) {
+            String tag = e.getKey();
+            Backend be = e.getValue();
+            for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
+                for (int n : new int[] {70, 33000}) {
+                    for (float scale : new float[] {1f, 3e6f}) {
+                        l.add(DynamicTest.dynamicTest("softmax extremes " + dt + " n" + n + " scale " + scale + tag, () -> {
+                            int rows = 8;
+                            float[] xs = new float[rows * n];
+                            for (int j = 0; j < n; j++) {
+                                int jj = j % 70;
+                                xs[j] = -3f * jj;                                  // underflows past j = 29
+                                xs[n + j] = jj == 5 ? Float.NaN : 0.25f * jj;
+                                xs[2 * n + j] = jj == 9 ? Float.POSITIVE_INFINITY : -0.5f * jj;
+                                xs[3 * n + j] = Float.NEGATIVE_INFINITY;
+                                xs[4 * n + j] = -87f - 0.02f * jj;                  // around 2^-126 after the max
+                                // huge logits: 3e10 (f32) or 1e4 (f16, bf16; 3e10 with the scale 3e6)
+                                xs[5 * n + j] = dt == DType.F32 ? 3e10f - 4096f * jj : 1e4f - 64f * jj;
+                                xs[6 * n + j] = jj % 3 == 0 ? Float.NEGATIVE_INFINITY : 0.1f * jj;
+                                // large logits one ulp apart: their differences are exact, scores rounded in log2
+                                // units (x * (sc log2 e)) were off by 3% here
+                                xs[7 * n + j] = dt == DType.F32 ? 1e6f - 0.0625f * (jj % 5) : 1e3f - 0.5f * (jj % 5);
+                            }
+                            xs[4 * n] = 0f;
+                            Tensor x = LayerChecks.convert(Tensor.of(xs, 1, 1, rows, n), dt);
+                            Tensor y = poisoned(dt, 1, 1, rows, n);
+                            SoftmaxParams p = SoftmaxParams.builder(x, y).scale(scale).build();
+                            be.softmax(p);
+                            double[] ref = Reference.softmax(p);
+                            float[] g = y.toFloatArray();
+                            double rel = dt == DType.F32 ? 1e-5 : dt == DType.F16 ? 2e-3 : 1.6e-2;
+                            double abs = dt == DType.F32 ? 1e-30 : dt == DType.F16 ? 1e-7 : 1e-30;
+                            for (int i = 0; i < ref.length; i++) {
+                                String at = dt + " row " + i / n + " col " + i % n + ": expected " + ref[i] + ", got " + g[i];
+                                if (Double.isNaN(ref[i])) {
+                                    assertTrue(Float.isNaN(g[i]), at);
+                                } else {
+                                    assertTrue(Math.abs(g[i] - ref[i]) <= rel * Math.abs(ref[i]) + abs, at);
+                                    if (ref[i] == 0) {
+                                        assertEquals(0f, g[i], at);
+                                    }
                                 }
                             }
-                        }
-                    }));
+                        }));
+                    }
                 }
             }
         }
