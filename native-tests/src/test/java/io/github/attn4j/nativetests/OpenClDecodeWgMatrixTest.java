@@ -17,14 +17,9 @@ import org.junit.jupiter.api.Assertions;
  * paged), so that few programs are built: 14 cases (Sk 1 to 1000, D up to 256, GQA, paged with lengths,
  * F16/BF16; D = 72 is not a multiple of the vector width and runs the flash kernel).
  */
-class OpenClDecodeWgMatrixTest extends PropertyScopedMatrix {
+class OpenClDecodeWgMatrixTest extends OpenClTunedMatrix {
     OpenClDecodeWgMatrixTest() {
-        super(Map.of("attn4j.opencl.tune", "decWg=64"));
-    }
-
-    @Override
-    protected String backendName() {
-        return "opencl";
+        super("decWg=64");
     }
 
     @Override

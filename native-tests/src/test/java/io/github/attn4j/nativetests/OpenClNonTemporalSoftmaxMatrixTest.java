@@ -3,7 +3,6 @@ package io.github.attn4j.nativetests;
 import io.github.attn4j.SoftmaxParams;
 import io.github.attn4j.Tensor;
 import io.github.attn4j.testing.Case;
-import java.util.Map;
 import org.junit.jupiter.api.Assertions;
 
 /**
@@ -13,14 +12,9 @@ import org.junit.jupiter.api.Assertions;
  * outputs past 8 MiB on CPU devices, which the matrix's cases are not; its offsets, strides, in-place calls and
  * awkward widths are what the alignment logic has to get right.
  */
-class OpenClNonTemporalSoftmaxMatrixTest extends PropertyScopedMatrix {
+class OpenClNonTemporalSoftmaxMatrixTest extends OpenClTunedMatrix {
     OpenClNonTemporalSoftmaxMatrixTest() {
-        super(Map.of("attn4j.opencl.tune", "smNtKiB=0"));
-    }
-
-    @Override
-    protected String backendName() {
-        return "opencl";
+        super("smNtKiB=0");
     }
 
     @Override
@@ -31,8 +25,8 @@ class OpenClNonTemporalSoftmaxMatrixTest extends PropertyScopedMatrix {
     @Override
     protected void checkOptions() {
         Tensor x = Tensor.of(new float[3 * 40], 3, 40);
-        String v = backend().supports(SoftmaxParams.builder(x, x).build()).variant();
-        if ("CPU".equals(backend().device().details().get("type"))) {
+        String v = variant(SoftmaxParams.builder(x, x).build());
+        if (onCpu()) {
             Assertions.assertTrue(v.endsWith("-nt"), "the backend must plan non-temporal stores, got " + v);
         }
     }

@@ -4,7 +4,6 @@ import io.github.attn4j.Layout;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.Tensor;
 import io.github.attn4j.testing.Case;
-import java.util.Map;
 import org.junit.jupiter.api.Assertions;
 
 /**
@@ -13,14 +12,9 @@ import org.junit.jupiter.api.Assertions;
  * rows, the next block prefetched, LANES_COPY in common.cl). The planner takes that path by itself only when a
  * kv head's K and V span more than 2 MiB, which the matrix's cases do not.
  */
-class OpenClStridedKvCopyMatrixTest extends PropertyScopedMatrix {
+class OpenClStridedKvCopyMatrixTest extends OpenClTunedMatrix {
     OpenClStridedKvCopyMatrixTest() {
-        super(Map.of("attn4j.opencl.tune", "fwdCopyKiB=0"));
-    }
-
-    @Override
-    protected String backendName() {
-        return "opencl";
+        super("fwdCopyKiB=0");
     }
 
     @Override
@@ -31,9 +25,8 @@ class OpenClStridedKvCopyMatrixTest extends PropertyScopedMatrix {
     @Override
     protected void checkOptions() {
         Tensor q = Tensor.of(new float[2 * 3 * 32], Layout.BSHD, 1, 2, 3, 32);
-        String f = backend().supports(SdpaParams.builder(q, q, q, Tensor.of(new float[2 * 3 * 32], 1, 2, 3, 32))
-                .build()).variant();
-        if ("CPU".equals(backend().device().details().get("type"))) {
+        String f = variant(SdpaParams.builder(q, q, q, Tensor.of(new float[2 * 3 * 32], 1, 2, 3, 32)).build());
+        if (onCpu()) {
             Assertions.assertTrue(f.endsWith("-copy"), "the backend must plan the copy path, got " + f);
         }
     }

@@ -6,7 +6,6 @@ import io.github.attn4j.SdpaBackwardParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.Tensor;
 import io.github.attn4j.testing.Case;
-import java.util.Map;
 import org.junit.jupiter.api.Assertions;
 
 /**
@@ -16,14 +15,9 @@ import org.junit.jupiter.api.Assertions;
  * class the forms that GPUs run would not be checked here. The forward cases: those in f32 below a million
  * score pairs (each option combination is a program to build; the dtypes share the form's code).
  */
-class OpenClWorkGroupFormsMatrixTest extends PropertyScopedMatrix {
+class OpenClWorkGroupFormsMatrixTest extends OpenClTunedMatrix {
     OpenClWorkGroupFormsMatrixTest() {
-        super(Map.of("attn4j.opencl.tune", "gemmCpu=0,bwdCpu=0,fwdCpu=0"));
-    }
-
-    @Override
-    protected String backendName() {
-        return "opencl";
+        super("gemmCpu=0,bwdCpu=0,fwdCpu=0");
     }
 
     @Override
@@ -37,16 +31,12 @@ class OpenClWorkGroupFormsMatrixTest extends PropertyScopedMatrix {
     @Override
     protected void checkOptions() {
         Tensor a = Tensor.of(new float[4], 1, 2, 2);
-        String g = backend().supports(GemmParams.builder(a, a, Tensor.of(new float[4], 1, 2, 2)).build()).variant();
+        String g = variant(GemmParams.builder(a, a, Tensor.of(new float[4], 1, 2, 2)).build());
         Assertions.assertFalse(g.contains("-cpu-"), "the backend must plan the work-group GEMM, got " + g);
-        Tensor[] t = new Tensor[8];
-        for (int i = 0; i < t.length; i++) {
-            t[i] = Tensor.of(new float[8], 1, 1, 2, 4);
-        }
-        String b = backend().supports(SdpaBackwardParams.builder(t[0], t[1], t[2], t[3], t[4],
-                Tensor.of(new float[2], 1, 1, 2), t[5], t[6], t[7]).build()).variant();
+        SdpaBackwardParams bp = smallBackward(4);
+        String b = variant(bp);
         Assertions.assertFalse(b.contains("-cpu-"), "the backend must plan the work-group SDPA backward, got " + b);
-        String f = backend().supports(SdpaParams.builder(t[0], t[1], t[2], t[3]).build()).variant();
+        String f = variant(SdpaParams.builder(bp.q(), bp.k(), bp.v(), bp.o()).build());
         Assertions.assertFalse(f.contains("-cpu-"), "the backend must plan the work-group SDPA forward, got " + f);
     }
 }
