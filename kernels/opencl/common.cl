@@ -307,11 +307,16 @@ __attribute__((always_inline)) inline void prefetch_row(__global const st_t *src
  * An output row written whole and not read back by the kernel skips the read-for-ownership of its cache
  * lines: vectors at 64-byte boundaries go out with __builtin_nontemporal_store (vmovntps/vmovntdq on x86),
  * the few elements before the first boundary and after the last whole vector with plain stores. x86-64
- * only (elsewhere STORE_NT is 0); a kernel that uses them ends with nt_fence(). */
+ * with clang's builtins only (elsewhere STORE_NT is 0); a kernel that uses them ends with nt_fence(). */
 #ifndef STORE_NT
 #define STORE_NT 0
 #endif
-#if STORE_NT && !defined(__x86_64__)
+#if STORE_NT && defined(__x86_64__) && defined(__has_builtin)
+#if __has_builtin(__builtin_nontemporal_store) && __has_builtin(__builtin_ia32_sfence)
+#define ATTN_NT_OK 1
+#endif
+#endif
+#if STORE_NT && !defined(ATTN_NT_OK)
 #undef STORE_NT
 #define STORE_NT 0
 #endif
