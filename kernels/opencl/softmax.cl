@@ -24,8 +24,8 @@
  * (f32: scales Y in place; f16/bf16 keep e in a private float row of SM_EBUF elements, so Y is rounded
  * once, and recompute it for longer rows); backward (1) the dot
  * product, (2) dX. With STORE_NT (large outputs, common.cl) Y and dX go out with non-temporal stores
- * and f32 keeps e in the private row too. Rows with a bool mask, bias, ALiBi or a non-unit key stride take scalar loops
- * with the same arithmetic as the work-group shapes.
+ * and f32 keeps e in the private row too. Rows with a bool mask, bias, ALiBi or a non-unit key stride
+ * take scalar loops with the same arithmetic as the work-group shapes.
  */
 
 #if !defined(ROW_THREADS) || !defined(ROWS_PER_WG)
