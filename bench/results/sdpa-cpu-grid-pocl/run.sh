@@ -20,5 +20,5 @@ for r in $(seq 1 "$rounds"); do
     done
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/provenance.txt"
-python3 "$out/summary.py" "$out/runs" > "$out/summary.md"
+python3 bench/results/softmax-nt-pocl/summary.py "$out/runs" > "$out/summary.md"
 cat "$out/summary.md"

@@ -3,6 +3,7 @@
 import collections
 import csv
 import os
+import re
 import statistics
 import sys
 
@@ -19,7 +20,12 @@ for name in sorted(os.listdir(runs)):
         frac[key + (build,)].append(float(row["frac_copy"] or 0))
 print("| op | dtype | point | base ms | after ms | after / base speed (median of rounds) | base %copy | after %copy |")
 print("|---|---|---|---:|---:|---:|---:|---:|")
-for key in sorted(ms, key=lambda k: (k[0], k[1], int(k[2].split("n=")[1].split(":")[0]))):
+def natural(shape):
+    """Shape strings in numeric order (softmax:r=512:n=32768 after ...:n=128)."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", shape)]
+
+
+for key in sorted(ms, key=lambda k: (k[0], k[1], natural(k[2]))):
     m = ms[key]
     rounds = sorted({r for (_, r) in m})
     b = statistics.median(v for (w, _), v in m.items() if w == "base")
