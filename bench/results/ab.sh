@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# A before/after on this host's noisy CPUs: two builds of the CLI jar (BASE, AFTER) run the same `bench` arguments
+# in alternation ROUNDS times, each run writing OUT/runs/<build>-<round>; OUT/provenance.txt records the date, the
+# jars and the load; OUT/summary.md (ab_summary.py) gives per op, dtype and point the median over the rounds of
+# each run's median and the median of the per-round speed ratios.
+# Usage (repository root): bash bench/results/ab.sh OUT BASE.jar AFTER.jar ROUNDS BENCH_ARGS...
+# The jars: `mvn -B -q package -DskipTests -Dattn4j.skipKernels=true -pl bench -am` at each commit, copied out of
+# bench/target/attn4j.jar.
+set -euo pipefail
+out=$1 base=$2 after=$3 rounds=$4
+shift 4
+{ echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"; echo "base: $base"; echo "after: $after"; echo "rounds: $rounds";
+  echo "bench arguments: $*"; echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"; } > "$out/provenance.txt"
+for r in $(seq 1 "$rounds"); do
+    for which in base after; do
+        jar=$base; [ "$which" = after ] && jar=$after
+        java -jar "$jar" bench --no-progress "$@" --out "$out/runs/$which-$r" > /dev/null
+    done
+done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/provenance.txt"
+python3 bench/results/ab_summary.py "$out/runs" > "$out/summary.md"
+cat "$out/summary.md"
