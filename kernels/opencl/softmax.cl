@@ -261,16 +261,13 @@ inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, _
          * OpenClKernelTest.softmaxExtremeScores). */
         const fv vsc = (fv)(sc), vref = (fv)(ref), l2e = (fv)(ATTN_LOG2E);
         fv vs = (fv)(0.0f);
-#if !defined(DT_F32) || STORE_NT
-        const bool keep = hi - lo <= SM_EBUF;
-#endif
+        /* e is kept in eb for the last pass where the row fits (SM_EBUF is 0 for f32 without STORE_NT); f32
+         * parks it in Y otherwise, f16/bf16 recompute it */
+        const bool keep = SM_EBUF > 0 && hi - lo <= SM_EBUF;
         for (j = lo; j + VW <= hi; j += VW) {
             const fv e = exp2_ftz((vsc * LOADN_ST(VW, x, xb + j) - vref) * l2e);
             tn += TOUCH_ST(x, nxb + j);
             vs += e;
-#if defined(DT_F32) && !STORE_NT
-            VSTORE_W(e, 0, y + yb + j);
-#else
             if (keep) {
                 VSTORE_W(e, 0, eb + (j - lo));
             }
@@ -279,19 +276,18 @@ inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, _
                 VSTORE_W(e, 0, y + yb + j);
             }
 #endif
-#endif
         }
         sum = HSUM_W(vs);
         *touch += tn;
         for (; j < hi; j++) {
             const float e = exp2((sc * LOAD_ST(x, xb + j) - ref) * ATTN_LOG2E);
             sum += e;
-#if defined(DT_F32)
-            y[yb + j] = e;
-#endif
-#if STORE_NT
             if (keep) {
                 eb[j - lo] = e;
+            }
+#if defined(DT_F32)
+            else {
+                y[yb + j] = e;
             }
 #endif
         }
@@ -299,22 +295,25 @@ inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, _
         for (j = 0; j < lo; j++) {
             STORE_ST(y, yb + j, 0.0f);
         }
-#if STORE_NT
         if (keep) {
-            /* Y from the kept e, whole vectors at 64-byte boundaries with non-temporal stores (common.cl) */
-            const int head = lo + nt_head(y + yb + lo, hi - lo);
-            for (j = lo; j < head; j++) {
+            /* Y from the kept e; with STORE_NT whole vectors at 64-byte boundaries go out non-temporally (common.cl) */
+            j = lo;
+#if STORE_NT
+            for (const int head = lo + nt_head(y + yb + lo, hi - lo); j < head; j++) {
                 STORE_ST(y, yb + j, eb[j - lo] * inv);
             }
             for (; j + VW <= hi; j += VW) {
                 storew_nt(y + yb + j, VLOAD_W(0, eb + (j - lo)) * inv);
             }
+#else
+            for (; j + VW <= hi; j += VW) {
+                STOREN_ST(VW, y, yb + j, VLOAD_W(0, eb + (j - lo)) * inv);
+            }
+#endif
             for (; j < hi; j++) {
                 STORE_ST(y, yb + j, eb[j - lo] * inv);
             }
-        } else
-#endif
-        {
+        } else {
 #if defined(DT_F32)
             for (j = lo; j + VW <= hi; j += VW) {
                 VSTORE_W(VLOAD_W(0, y + yb + j) * inv, 0, y + yb + j);
@@ -323,14 +322,8 @@ inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, _
                 y[yb + j] *= inv;
             }
 #else
-            if (keep) {
-                for (j = lo; j + VW <= hi; j += VW) {
-                    STOREN_ST(VW, y, yb + j, VLOAD_W(0, eb + (j - lo)) * inv);
-                }
-            } else {
-                for (j = lo; j + VW <= hi; j += VW) {
-                    STOREN_ST(VW, y, yb + j, exp2_ftz((vsc * LOADN_ST(VW, x, xb + j) - vref) * l2e) * inv);
-                }
+            for (j = lo; j + VW <= hi; j += VW) {
+                STOREN_ST(VW, y, yb + j, exp2_ftz((vsc * LOADN_ST(VW, x, xb + j) - vref) * l2e) * inv);
             }
             for (; j < hi; j++) {
                 STORE_ST(y, yb + j, exp2((sc * LOAD_ST(x, xb + j) - ref) * ATTN_LOG2E) * inv);
@@ -426,7 +419,8 @@ void ENTRY(attn_masked_softmax_bwd)(const attn_softmax_bwd_params p, __global co
                 dot += LOAD_ST(y, yb + j) * LOAD_ST(dy, db + j);
             }
 #if STORE_NT
-            for (j = 0; j < nt_head(dx + xb, n); j++) {
+            j = 0;
+            for (const int head = nt_head(dx + xb, n); j < head; j++) {
                 STORE_ST(dx, xb + j, p.scale * LOAD_ST(y, yb + j) * (LOAD_ST(dy, db + j) - dot));
             }
             for (; j + VW <= n; j += VW) {
