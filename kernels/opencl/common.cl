@@ -228,23 +228,39 @@ inline ATTN_PASTE(int, VW) attn_lane_ids(void) {
 /* 2^x on VW lanes for the arguments of a softmax (x <= 0, a score minus the row's maximum), without
  * the denormal handling of the library's exp2 (a third of its instructions): a result below 2^-126 is
  * 0, -inf gives 0, NaN stays NaN, x >= 128 gives +inf. 2^x = 2^n 2^f with n = rint(x), f in [-1/2, 1/2],
- * 2^f by a degree-6 polynomial fitted for relative error (1e-7 in float arithmetic, within the 3 ulp
- * OpenCL allows exp2). */
-inline fv exp2_ftz(fv x) {
-    fv xc = select(x, (fv)(-127.0f), x < (fv)(-127.0f)); /* NaN compares false and stays */
-    xc = select(xc, (fv)(128.0f), xc > (fv)(128.0f));
+ * 2^f by a polynomial fitted for relative error: degree 6 (1e-7 in float arithmetic, within the 3 ulp
+ * OpenCL allows exp2) or, with low (a constant: outputs stored in 16 bits, whose rounding is 2^-11 or
+ * 2^-8), degree 4 (3e-6). exp2_ftz_neg takes x <= 0 or NaN only (no upper clamp). */
+inline fv exp2_ftz_core(fv xc, bool low) {
     /* n = rint(xc) by the 1.5 * 2^23 shifter (the library's rint is not one instruction on PoCL), its
      * integer from the shifted value's low mantissa bits */
     const fv t = xc + (fv)(12582912.0f);
     const fv f = xc - (t - (fv)(12582912.0f));
-    fv p = fma((fv)(1.5345721e-4f), f, (fv)(1.3399904e-3f));
-    p = fma(p, f, (fv)(9.6184891e-3f));
-    p = fma(p, f, (fv)(5.5503290e-2f));
-    p = fma(p, f, (fv)(2.4022646e-1f));
-    p = fma(p, f, (fv)(6.9314718e-1f));
-    p = fma(p, f, (fv)(1.0f));
+    fv p;
+    if (low) {
+        p = fma((fv)(9.5700966e-3f), f, (fv)(5.5917863e-2f));
+        p = fma(p, f, (fv)(2.4024744e-1f));
+        p = fma(p, f, (fv)(6.9312179e-1f));
+        p = fma(p, f, (fv)(9.9999928e-1f));
+    } else {
+        p = fma((fv)(1.5345721e-4f), f, (fv)(1.3399904e-3f));
+        p = fma(p, f, (fv)(9.6184891e-3f));
+        p = fma(p, f, (fv)(5.5503290e-2f));
+        p = fma(p, f, (fv)(2.4022646e-1f));
+        p = fma(p, f, (fv)(6.9314718e-1f));
+        p = fma(p, f, (fv)(1.0f));
+    }
     /* n = -127 gives the exponent field 0 (the flushed 0), n = 128 the field 255 (inf) */
     return p * ATTN_PASTE(as_float, VW)((ATTN_PASTE(as_int, VW)(t) - (0x4b400000 - 127)) << 23);
+}
+
+inline fv exp2_ftz_neg(fv x, bool low) {
+    return exp2_ftz_core(select(x, (fv)(-127.0f), x < (fv)(-127.0f)), low); /* NaN compares false and stays */
+}
+
+inline fv exp2_ftz(fv x) {
+    const fv xc = select(x, (fv)(-127.0f), x < (fv)(-127.0f));
+    return exp2_ftz_core(select(xc, (fv)(128.0f), xc > (fv)(128.0f)), false);
 }
 #endif
 

@@ -211,6 +211,13 @@ void ENTRY(attn_masked_softmax_bwd)(const attn_softmax_bwd_params p, __global co
 #endif
 #define SM_EBUF_LEN (SM_EBUF > 0 ? SM_EBUF : 1)
 
+/* the degree-4 exp2 of common.cl where Y is stored in 16 bits */
+#if defined(DT_F32)
+#define SM_EXP2_LOW false
+#else
+#define SM_EXP2_LOW true
+#endif
+
 /* The raw bits of one storage element, for the touch-ahead (a plain load; no conversion). */
 #if defined(DT_F32)
 #define TOUCH_ST(ptr, idx) as_uint((ptr)[idx])
@@ -223,7 +230,7 @@ inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, _
                         __global const uchar *mask, __global const float *bias, __global const float *alibi,
                         __global const int *kv_len, __global const int *q_len, int b, int h, int i, long nxb,
                         uint *touch, float *eb) {
-#pragma OPENCL FP_CONTRACT OFF /* z - ref below must subtract the rounded z of the max pass, not an fma's exact one */
+#pragma OPENCL FP_CONTRACT OFF /* z - ref in the general loops must subtract the rounded z of the max pass, not an fma's exact one */
     const attn_mask_params m = pp->m;
     const int n = pp->seq_k;
     int lo, hi;
@@ -245,27 +252,48 @@ inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, _
          * next row, so that its max pass does not wait on memory (it held a third of the kernel's time). */
         uint tn = 0;
         int j;
-        fv vm = (fv)(-INFINITY);
-        for (j = lo; j + VW <= hi; j += VW) {
-            vm = fmax(vm, sc * LOADN_ST(VW, x, xb + j));
+        /* The max pass finds the x of the largest score z = sc x: the largest x for sc >= 0, the smallest
+         * for sc < 0 (rounding is monotonic, so mx = sc xm is the largest rounded z). A select, not fmax:
+         * a NaN x is skipped here as by fmax (it makes its row NaN in the exp pass), and fmax on converted
+         * halves was scalarised by PoCL's compiler. */
+        float xm;
+        if (sc >= 0.0f) {
+            fv vm = (fv)(-INFINITY);
+            for (j = lo; j + VW <= hi; j += VW) {
+                const fv xv = LOADN_ST(VW, x, xb + j);
+                vm = select(vm, xv, xv > vm);
+            }
+            xm = HMAX_W(vm);
+            for (; j < hi; j++) {
+                xm = fmax(xm, LOAD_ST(x, xb + j));
+            }
+        } else {
+            fv vm = (fv)(INFINITY);
+            for (j = lo; j + VW <= hi; j += VW) {
+                const fv xv = LOADN_ST(VW, x, xb + j);
+                vm = select(vm, xv, xv < vm);
+            }
+            xm = -HMAX_W(-vm);
+            for (; j < hi; j++) {
+                xm = fmin(xm, LOAD_ST(x, xb + j));
+            }
         }
-        mx = HMAX_W(vm);
-        for (; j < hi; j++) {
-            mx = fmax(mx, sc * LOAD_ST(x, xb + j));
-        }
-        const float ref = osm_ref(mx);
-        /* e = exp(z - ref) as exp2((z - ref) log2 e) with exp2_ftz (common.cl; PoCL's vector exp2 spent a
-         * third of its instructions on denormal results, its exp more). z = sc x is rounded as in the max
-         * pass, so z - ref <= 0 exactly: the single fma x (sc log2 e) - ref log2 e, used before, left the
-         * max's term off by the rounding of ref log2 e, 2^2048 at logits of 3e10 (NaN rows, caught by
-         * OpenClKernelTest.softmaxExtremeScores). */
-        const fv vsc = (fv)(sc), vref = (fv)(ref), l2e = (fv)(ATTN_LOG2E);
+        mx = sc * xm;
+        /* e = exp(z - mx) as exp2((x - xm) sc log2 e) with exp2_ftz_neg (common.cl; PoCL's vector exp2 spent a
+         * third of its instructions on denormal results, its exp more): x - xm has the sign of x - xm
+         * exactly, so the argument is <= 0 and 0 at the max, whatever the logits' size (the single fma
+         * x (sc log2 e) - mx log2 e, used before, left the max's term off by the rounding of mx log2 e,
+         * 2^2048 at logits of 3e10: NaN rows, caught by OpenClKernelTest.softmaxExtremeScores). With no live
+         * score (mx = -inf) xm is taken as 0, so that every term is exp2(-inf) = 0. 16-bit outputs take
+         * the degree-4 exp2 (common.cl). */
+        const float xr = mx == -INFINITY ? 0.0f : xm, c = sc * ATTN_LOG2E;
+        const fv vxr = (fv)(xr), vc = (fv)(c);
         fv vs = (fv)(0.0f);
         /* e is kept in eb for the last pass where the row fits (SM_EBUF is 0 for f32 without STORE_NT); f32
          * parks it in Y otherwise, f16/bf16 recompute it */
         const bool keep = SM_EBUF > 0 && hi - lo <= SM_EBUF;
         for (j = lo; j + VW <= hi; j += VW) {
-            const fv e = exp2_ftz((vsc * LOADN_ST(VW, x, xb + j) - vref) * l2e);
+            const fv e = exp2_ftz_neg((LOADN_ST(VW, x, xb + j) - vxr) * vc, SM_EXP2_LOW);
             tn += TOUCH_ST(x, nxb + j);
             vs += e;
             if (keep) {
@@ -280,7 +308,7 @@ inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, _
         sum = HSUM_W(vs);
         *touch += tn;
         for (; j < hi; j++) {
-            const float e = exp2((sc * LOAD_ST(x, xb + j) - ref) * ATTN_LOG2E);
+            const float e = exp2((LOAD_ST(x, xb + j) - xr) * c);
             sum += e;
             if (keep) {
                 eb[j - lo] = e;
@@ -323,10 +351,10 @@ inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, _
             }
 #else
             for (j = lo; j + VW <= hi; j += VW) {
-                STOREN_ST(VW, y, yb + j, exp2_ftz((vsc * LOADN_ST(VW, x, xb + j) - vref) * l2e) * inv);
+                STOREN_ST(VW, y, yb + j, exp2_ftz_neg((LOADN_ST(VW, x, xb + j) - vxr) * vc, SM_EXP2_LOW) * inv);
             }
             for (; j < hi; j++) {
-                STORE_ST(y, yb + j, exp2((sc * LOAD_ST(x, xb + j) - ref) * ATTN_LOG2E) * inv);
+                STORE_ST(y, yb + j, exp2((LOAD_ST(x, xb + j) - xr) * c) * inv);
             }
 #endif
         }

@@ -481,6 +481,9 @@ public final class CaseMatrix {
         add.accept(sm().bh(2, 2).seq(7, 129).special(Special.LARGE).scale(3e6f));
         add.accept(sm().bh(1, 1).seq(2, 4096).special(Special.LARGE).scale(3e6f));
         add.accept(sm().bh(1, 1).seq(2, 4096).special(Special.NAN_READ));
+        // A negative scale: the largest score is the smallest x (the CPU row kernels' max pass looks for x).
+        add.accept(sm().bh(2, 2).seq(7, 129).scale(-0.75f));
+        add.accept(sm().bh(1, 1).seq(2, 4096).special(Special.LARGE).scale(-3e6f));
         add.accept(sm().bh(1, 1).seq(17, 1000).causal().alignment(Alignment.BOTTOM_RIGHT));
         // Storage.
         for (Storage st : new Storage[] {Storage.BSHD, Storage.PADDED}) {
@@ -497,6 +500,7 @@ public final class CaseMatrix {
             add.accept(sm().dtype(t).bh(1, 1).seq(2, 5003).flag(Flag.IN_PLACE));
             add.accept(sm().dtype(t).seq(37, 129).flag(Flag.TWO_D));
             add.accept(sm().dtype(t).seq(11, 17).flag(Flag.TWO_D).flag(Flag.IN_PLACE).scale(0.25f));
+            add.accept(sm().dtype(t).bh(1, 2).seq(3, 1000).scale(-0.5f));
             for (Alignment a : Alignment.values()) {
                 add.accept(sm().dtype(t).bh(2, 3).seq(7, 17).alignment(a).causal().kvLengths(true).qLengths(true)
                         .boolMask(MaskShape.BATCH).bias(MaskShape.FULL).alibi(AlibiShape.BH).scale(0.5f));

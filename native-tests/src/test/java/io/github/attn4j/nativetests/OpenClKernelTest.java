@@ -267,7 +267,9 @@ class OpenClKernelTest {
      * reference, in both last-pass forms (the f16/bf16 kept row and the recompute past SM_EBUF): weights
      * that underflow (2^-126 and below may be 0: exp2_ftz flushes them), masked -inf scores (exactly 0),
      * a NaN or a +inf score (the row is NaN as in the reference), an all -inf row (zeros), logits of 3e10
-     * (whose max term the exp2 argument's fma once put at 2^2048: NaN rows), at scales 1 and 3e6.
+     * (whose max term the exp2 argument's fma once put at 2^2048: NaN rows), at scales 1 and 3e6, and at -0.5
+     * (the largest score is the smallest x: the max pass's other branch) and 0 (uniform rows; NaN where an x is
+     * infinite, as 0 * inf in the reference).
      */
     @TestFactory
     Stream<DynamicTest> softmaxExtremeScores() {
@@ -277,7 +279,7 @@ class OpenClKernelTest {
             Backend be = e.getValue();
             for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
                 for (int n : new int[] {70, 33000}) {
-                    for (float scale : new float[] {1f, 3e6f}) {
+                    for (float scale : new float[] {1f, 3e6f, -0.5f, 0f}) {
                         l.add(DynamicTest.dynamicTest("softmax extremes " + dt + " n" + n + " scale " + scale + tag, () -> {
                             int rows = 8;
                             float[] xs = new float[rows * n];
