@@ -5,16 +5,19 @@
 # each run's median and the median of the per-round speed ratios.
 # Usage (repository root): bash bench/results/ab.sh OUT BASE.jar AFTER.jar ROUNDS BENCH_ARGS...
 # The jars: `mvn -B -q package -DskipTests -Dattn4j.skipKernels=true -pl bench -am` at each commit, copied out of
-# bench/target/attn4j.jar.
+# bench/target/attn4j.jar. BASE_OPTS and AFTER_OPTS (environment, optional) are JVM options of each build's runs, e.g.
+# AFTER_OPTS=-Dattn4j.opencl.tune=fwdHeads=1 with the same jar twice compares two tunings of one build.
 set -euo pipefail
 out=$1 base=$2 after=$3 rounds=$4
 shift 4
 { echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"; echo "base: $base"; echo "after: $after"; echo "rounds: $rounds";
-  echo "bench arguments: $*"; echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"; } > "$out/provenance.txt"
+  echo "bench arguments: $*"; echo "base JVM options: ${BASE_OPTS:-}"; echo "after JVM options: ${AFTER_OPTS:-}"; echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"; } > "$out/provenance.txt"
 for r in $(seq 1 "$rounds"); do
     for which in base after; do
-        jar=$base; [ "$which" = after ] && jar=$after
-        java -jar "$jar" bench --no-progress "$@" --out "$out/runs/$which-$r" > /dev/null
+        jar=$base opts=${BASE_OPTS:-}
+        [ "$which" = after ] && jar=$after opts=${AFTER_OPTS:-}
+        # shellcheck disable=SC2086
+        java $opts -jar "$jar" bench --no-progress "$@" --out "$out/runs/$which-$r" > /dev/null
     done
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/provenance.txt"

@@ -387,10 +387,11 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
 /*
  * The CPU form of attn_sdpa_fwd (SDPA_CPU = 1; same entry, arguments and results as the work-group
  * form), for CPU devices (PoCL): a work-item per work-group, no barrier and no local memory, so PoCL
- * emits straight-line vector code. A work-item owns LN = LN_FR * VW query rows of one (batch, query
- * head), and those rows are the vector lanes: its Q block is transposed once (qt[d][row], scaled to
- * log2 units), and every product is a register micro-kernel that broadcasts one K or V element into
- * LN_FR vectors of rows, as a GEMM does:
+ * emits straight-line vector code. A work-item owns LN = LN_FR * VW query rows of FWD_HEADS query heads
+ * of one (batch, kv head), and those rows are the vector lanes: each head's Q block is transposed once
+ * (qt[d][row], scaled to log2 units), and every product is a register micro-kernel that broadcasts one
+ * K or V element into LN_FR vectors of rows, as a GEMM does; each key block serves the item's heads in
+ * turn from the caches, so its K/V rows are read (and converted) once per item, not once per head:
  *   S[t][rows]  = sum_d K[t][d] * qt[d][rows]            (LN_FT keys x LN_FR vectors of accumulators)
  *   ot[x][rows] = alpha * ot[x][rows] + sum_t P[t][rows] * V[t][x]   (LN_FC columns x LN_FR vectors)
  * K and V rows are read in place (f32 with adjacent keys) or converted (copied) a key block at a time into
@@ -403,11 +404,14 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
  * element by element; paged K/V rows are found through the block table once per key. The planner sends
  * only unit-stride rows of D, Dv <= 256 here.
  * The micro-kernels are common.cl's row-lane helpers (shared with the backward's CPU form).
- * Build options: HEAD_DIM, HEAD_DIM_V, VW, LANES_KB, LANES_FR and LANES_COPY (common.cl), HAS_SOFTCAP, HAS_LSE, PAGED
- * and the HAS_* mask options of common.cl.
+ * Build options: HEAD_DIM, HEAD_DIM_V, VW, LANES_KB, LANES_FR and LANES_COPY (common.cl), FWD_HEADS (query heads per
+ * work-item, a divisor of the GQA group; default 1), HAS_SOFTCAP, HAS_LSE, PAGED and the HAS_* mask options of common.cl.
  */
 #if !defined(HEAD_DIM) || !defined(HEAD_DIM_V) || !defined(VW) || !defined(LANES_KB)
 #error "the CPU form of sdpa.cl needs HEAD_DIM, HEAD_DIM_V, VW and LANES_KB"
+#endif
+#ifndef FWD_HEADS
+#define FWD_HEADS 1
 #endif
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
 void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __global const st_t *k,
@@ -419,15 +423,16 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
     if (i0 >= p.seq_q) {
         return; /* the planner pads the row blocks to a multiple of FWD_CPU_GROUPS (OpenClPlans) */
     }
+    /* the item's FWD_HEADS query heads h0 .. h0 + FWD_HEADS - 1 share the kv head hk */
+    const int packs = p.heads_q / FWD_HEADS;
     const int bh = get_group_id(1);
-    const int b = bh / p.heads_q, h = bh - b * p.heads_q, hk = h / p.group;
+    const int b = bh / packs, h0 = (bh - b * packs) * FWD_HEADS, hk = h0 / p.group;
     const int kvl = mask_kv_len(kv_len, b, p.seq_k);
     attn_mask_params m = p.m;
     if (p.flags & ATTN_F_ALIGN_KV) {
         m.align_off += kvl;
     }
     const int ql = mask_q_len(q_len, b, p.seq_q);
-    const long qb = p.q_off + b * p.q_sb + h * p.q_sh;
 #if PAGED
     const long kb = p.k_off + hk * p.k_sh, vb = p.v_off + hk * p.v_sh; /* k_sb, v_sb: the page strides (KV_ROW) */
 #else
@@ -436,20 +441,26 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
     __global const int *bt = block_table;
 #if SCORE_XFORM
     const float qscale = p.scale;
-    const float slope = mask_alibi_slope(m, alibi, b, h);
+    float slope[FWD_HEADS];
+    for (int g = 0; g < FWD_HEADS; g++) {
+        slope[g] = mask_alibi_slope(m, alibi, b, h0 + g);
+    }
 #else
     const float qscale = p.scale_log2;
 #endif
 
-    /* Q transposed and scaled (rows past Sq read the last row: their lanes are dead), the key bounds of
-     * every lane (a dead row: none), the keys [jb, je) that some live row may attend */
-    float qt[HEAD_DIM * LN];
+    /* Q of every head transposed and scaled (rows past Sq read the last row: their lanes are dead), the key
+     * bounds of every lane (a dead row: none; the same for the item's heads), the keys [jb, je) that some
+     * live row may attend */
+    float qt[FWD_HEADS][HEAD_DIM * LN];
     int lo[LN], hi[LN];
     for (int r = 0; r < LN; r++) {
         const int i = i0 + r;
-        const long qr = qb + (long)min(i, p.seq_q - 1) * p.q_ss;
-        for (int d = 0; d < HEAD_DIM; d++) {
-            qt[d * LN + r] = LOAD_ST(q, qr + d) * qscale;
+        for (int g = 0; g < FWD_HEADS; g++) {
+            const long qr = p.q_off + b * p.q_sb + (h0 + g) * p.q_sh + (long)min(i, p.seq_q - 1) * p.q_ss;
+            for (int d = 0; d < HEAD_DIM; d++) {
+                qt[g][d * LN + r] = LOAD_ST(q, qr + d) * qscale;
+            }
         }
         lo[r] = 0;
         hi[r] = 0;
@@ -461,17 +472,19 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
     iv lov[LN_FR], hiv[LN_FR];
     const bool rows_live = lanes_span(lo, hi, i0, ql, &jb, &je, lov, hiv);
 
-    float ot[HEAD_DIM_V * LN];
-    for (int e = 0; e < HEAD_DIM_V * LN; e++) {
-        ot[e] = 0.0f;
-    }
-    fv mrow[LN_FR], lrow[LN_FR];
+    float ot[FWD_HEADS][HEAD_DIM_V * LN];
+    fv mrow[FWD_HEADS][LN_FR], lrow[FWD_HEADS][LN_FR];
+    for (int g = 0; g < FWD_HEADS; g++) {
+        for (int e = 0; e < HEAD_DIM_V * LN; e++) {
+            ot[g][e] = 0.0f;
+        }
 #pragma unroll
-    for (int f = 0; f < LN_FR; f++) {
-        mrow[f] = (fv)(-INFINITY);
-        lrow[f] = (fv)(0.0f);
+        for (int f = 0; f < LN_FR; f++) {
+            mrow[g][f] = (fv)(-INFINITY);
+            lrow[g][f] = (fv)(0.0f);
+        }
     }
-    float st[LANES_KB * LN]; /* S, then P, of the block: st[t][row] */
+    float st[LANES_KB * LN]; /* S, then P, of the block and head: st[t][row] */
     int lt[LANES_KB * LN];   /* boundary blocks: the live pairs (-1 live, 0 masked) */
     LROW *kr[LANES_KB];
     LROW *vr[LANES_KB];
@@ -500,105 +513,120 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
         lanes_convert(k, ko, LANES_KB, HEAD_DIM, kbuf);
         lanes_convert(v, vo, LANES_KB, HEAD_DIM_V, vbuf);
 #endif
-        for (int t0 = 0; t0 < LANES_KB; t0 += LN_FT) {
-#if LANES_COPY
-            /* the next block's rows, pages apart: their lines in flight while this block computes */
-            for (int t = t0; t < t0 + LN_FT; t++) {
-                const int jn = min(j0 + LANES_KB + t, je - 1);
-                prefetch_row(k, kb + KV_ROW(jn, p.k_sb, p.k_ss), HEAD_DIM);
-                prefetch_row(v, vb + KV_ROW(jn, p.v_sb, p.v_ss), HEAD_DIM_V);
-            }
-#endif
-            lanes_dot(qt, kr + t0, HEAD_DIM, st + t0 * LN);
-        }
-
-#if SCORE_XFORM
-        /* softcap, ALiBi and bias on every score, then log2 units (the work-group form's order) */
-        const iv ids = attn_lane_ids();
-        for (int t = 0; t < LANES_KB; t++) {
-            const int j = j0 + t;
-#pragma unroll
-            for (int f = 0; f < LN_FR; f++) {
-                fv x = VLOAD_W(0, st + t * LN + f * VW);
-#if HAS_SOFTCAP
-                x = (fv)(p.softcap) * tanh(x / (fv)(p.softcap));
-#endif
-#if HAS_ALIBI
-                /* |i + align_off - j| exactly in integers, rounded to float once */
-                x -= (fv)(slope) * ATTN_PASTE(convert_float, VW)(abs((iv)(i0 + f * VW) + ids + (iv)(m.align_off - j)));
-#endif
-#if HAS_BIAS
-                float xs[VW];
-                VSTORE_W(x, 0, xs);
-                for (int l = 0; l < VW; l++) {
-                    xs[l] += mask_score_bias(m, bias, 0.0f, b, h, min(i0 + f * VW + l, p.seq_q - 1), min(j, p.seq_k - 1));
-                }
-                x = VLOAD_W(0, xs);
-#endif
-                VSTORE_W(x * (fv)(ATTN_LOG2E), 0, st + t * LN + f * VW);
-            }
-        }
-#endif
-
         /* every pair live: no per-element test */
         const bool full = lanes_full(lo, hi, rows_live, j0, nvalid);
-        if (!full) {
-            lanes_live(lt, lov, hiv, j0, nvalid, m, mask, b, h, i0, p.seq_q, p.seq_k);
-            for (int e = 0; e < LANES_KB * LN; e += VW) {
-                VSTORE_W(select((fv)(-INFINITY), VLOAD_W(0, st + e), VLOAD_I(0, lt + e)), 0, st + e);
-            }
-        }
 
-        /* online softmax per lane: move the max, P = exp2(S - ref), l = alpha l + sum P */
-        fv alpha[LN_FR];
+        /* the block serves every head of the item, its K/V rows read from memory once */
+        for (int g = 0; g < FWD_HEADS; g++) {
+            const int h = h0 + g;
+            for (int t0 = 0; t0 < LANES_KB; t0 += LN_FT) {
+#if LANES_COPY
+                /* the next block's rows, pages apart: their lines in flight while this block computes */
+                if (g == 0) {
+                    for (int t = t0; t < t0 + LN_FT; t++) {
+                        const int jn = min(j0 + LANES_KB + t, je - 1);
+                        prefetch_row(k, kb + KV_ROW(jn, p.k_sb, p.k_ss), HEAD_DIM);
+                        prefetch_row(v, vb + KV_ROW(jn, p.v_sb, p.v_ss), HEAD_DIM_V);
+                    }
+                }
+#endif
+                lanes_dot(qt[g], kr + t0, HEAD_DIM, st + t0 * LN);
+            }
+
+#if SCORE_XFORM
+            /* softcap, ALiBi and bias on every score, then log2 units (the work-group form's order) */
+            const iv ids = attn_lane_ids();
+            for (int t = 0; t < LANES_KB; t++) {
+                const int j = j0 + t;
+#pragma unroll
+                for (int f = 0; f < LN_FR; f++) {
+                    fv x = VLOAD_W(0, st + t * LN + f * VW);
+#if HAS_SOFTCAP
+                    x = (fv)(p.softcap) * tanh(x / (fv)(p.softcap));
+#endif
+#if HAS_ALIBI
+                    /* |i + align_off - j| exactly in integers, rounded to float once */
+                    x -= (fv)(slope[g]) *
+                         ATTN_PASTE(convert_float, VW)(abs((iv)(i0 + f * VW) + ids + (iv)(m.align_off - j)));
+#endif
+#if HAS_BIAS
+                    float xs[VW];
+                    VSTORE_W(x, 0, xs);
+                    for (int l = 0; l < VW; l++) {
+                        xs[l] += mask_score_bias(m, bias, 0.0f, b, h, min(i0 + f * VW + l, p.seq_q - 1),
+                                                 min(j, p.seq_k - 1));
+                    }
+                    x = VLOAD_W(0, xs);
+#endif
+                    VSTORE_W(x * (fv)(ATTN_LOG2E), 0, st + t * LN + f * VW);
+                }
+            }
+#endif
+
+            /* the live pairs: the same for every head of the item unless a bool mask is given */
+            if (!full) {
+                if (g == 0 || HAS_BOOL_MASK) {
+                    lanes_live(lt, lov, hiv, j0, nvalid, m, mask, b, h, i0, p.seq_q, p.seq_k);
+                }
+                for (int e = 0; e < LANES_KB * LN; e += VW) {
+                    VSTORE_W(select((fv)(-INFINITY), VLOAD_W(0, st + e), VLOAD_I(0, lt + e)), 0, st + e);
+                }
+            }
+
+            /* online softmax per lane: move the max, P = exp2(S - ref), l = alpha l + sum P */
+            fv alpha[LN_FR];
+#pragma unroll
+            for (int f = 0; f < LN_FR; f++) {
+                fv tmax = VLOAD_W(0, st + f * VW);
+                for (int t = 1; t < LANES_KB; t++) {
+                    tmax = fmax(tmax, VLOAD_W(0, st + t * LN + f * VW));
+                }
+                const fv mn = fmax(mrow[g][f], tmax);
+                const fv ref = select(mn, (fv)(0.0f), mn == (fv)(-INFINITY));
+                alpha[f] = exp2_ftz(mrow[g][f] - ref); /* 0 while the row had no live key (m = -inf) */
+                mrow[g][f] = mn;
+                fv sum = (fv)(0.0f);
+                for (int t = 0; t < LANES_KB; t++) {
+                    const fv pv = exp2_ftz(VLOAD_W(0, st + t * LN + f * VW) - ref);
+                    sum += pv;
+                    VSTORE_W(pv, 0, st + t * LN + f * VW);
+                }
+                lrow[g][f] = lrow[g][f] * alpha[f] + sum;
+            }
+
+            lanes_axpy_all(ot[g], st, vr, lt, full, HEAD_DIM_V, alpha);
+        }
+    }
+
+    /* Write O and LSE once per head, as the work-group form does (dead rows and rows with no live key: O = 0,
+     * LSE = -inf; with a sink, a live row's LSE includes it). */
+    const bool has_sink = (p.flags & ATTN_F_SINKS) != 0;
+    for (int g = 0; g < FWD_HEADS; g++) {
+        const int h = h0 + g;
+        float ms[LN], ls[LN];
 #pragma unroll
         for (int f = 0; f < LN_FR; f++) {
-            fv tmax = VLOAD_W(0, st + f * VW);
-            for (int t = 1; t < LANES_KB; t++) {
-                tmax = fmax(tmax, VLOAD_W(0, st + t * LN + f * VW));
+            VSTORE_W(mrow[g][f], 0, ms + f * VW);
+            VSTORE_W(lrow[g][f], 0, ls + f * VW);
+        }
+        const long obase = p.o_off + b * p.o_sb + h * p.o_sh;
+        const float sink2 = has_sink ? sinks[p.sinks_off + h] * ATTN_LOG2E : -INFINITY;
+        for (int r = 0; r < LN; r++) {
+            const int i = i0 + r;
+            if (i >= p.seq_q) {
+                break;
             }
-            const fv mn = fmax(mrow[f], tmax);
-            const fv ref = select(mn, (fv)(0.0f), mn == (fv)(-INFINITY));
-            alpha[f] = exp2_ftz(mrow[f] - ref); /* 0 while the row had no live key (m = -inf) */
-            mrow[f] = mn;
-            fv sum = (fv)(0.0f);
-            for (int t = 0; t < LANES_KB; t++) {
-                const fv pv = exp2_ftz(VLOAD_W(0, st + t * LN + f * VW) - ref);
-                sum += pv;
-                VSTORE_W(pv, 0, st + t * LN + f * VW);
+            const bool dead = i >= ql;
+            float mr = ms[r], lr = ls[r], inv;
+            const bool nokey = sdpa_row_end(&mr, &lr, dead, has_sink, sink2, &inv);
+            for (int x = 0; x < HEAD_DIM_V; x++) {
+                STORE_ST(o, obase + i * p.o_ss + x, nokey ? 0.0f : ot[g][x * LN + r] * inv);
             }
-            lrow[f] = lrow[f] * alpha[f] + sum;
-        }
-
-        lanes_axpy_all(ot, st, vr, lt, full, HEAD_DIM_V, alpha);
-    }
-
-    /* Write O and LSE once, as the work-group form does (dead rows and rows with no live key: O = 0,
-     * LSE = -inf; with a sink, a live row's LSE includes it). */
-    float ms[LN], ls[LN];
-#pragma unroll
-    for (int f = 0; f < LN_FR; f++) {
-        VSTORE_W(mrow[f], 0, ms + f * VW);
-        VSTORE_W(lrow[f], 0, ls + f * VW);
-    }
-    const long obase = p.o_off + b * p.o_sb + h * p.o_sh;
-    const bool has_sink = (p.flags & ATTN_F_SINKS) != 0;
-    const float sink2 = has_sink ? sinks[p.sinks_off + h] * ATTN_LOG2E : -INFINITY;
-    for (int r = 0; r < LN; r++) {
-        const int i = i0 + r;
-        if (i >= p.seq_q) {
-            break;
-        }
-        const bool dead = i >= ql;
-        float mr = ms[r], lr = ls[r], inv;
-        const bool nokey = sdpa_row_end(&mr, &lr, dead, has_sink, sink2, &inv);
-        for (int x = 0; x < HEAD_DIM_V; x++) {
-            STORE_ST(o, obase + i * p.o_ss + x, nokey ? 0.0f : ot[x * LN + r] * inv);
-        }
 #if HAS_LSE
-        lse[p.lse_off + b * p.lse_sb + h * p.lse_sh + i * p.lse_ss] =
-            (dead || lr == 0.0f) ? -INFINITY : (mr + log2(lr)) * ATTN_LN2;
+            lse[p.lse_off + b * p.lse_sb + h * p.lse_sh + i * p.lse_ss] =
+                (dead || lr == 0.0f) ? -INFINITY : (mr + log2(lr)) * ATTN_LN2;
 #endif
+        }
     }
 }
 #endif /* SDPA_CPU */

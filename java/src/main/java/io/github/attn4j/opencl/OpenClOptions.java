@@ -14,7 +14,7 @@ public record OpenClOptions(String tune, String buildOptions) {
     /** The names {@link #tune} accepts, in the order of the tuning table. */
     static final List<String> TUNE_NAMES = List.of("vw", "sdpaBlockN", "sdpaRows", "sdpaWg", "addBlockN", "addWg",
             "smShortMax", "smKeysPerThread", "smShortGroup", "smLongThreads", "gemmTile", "smRowPerItem", "gemmCpu", "bwdCpu", "decWg",
-            "fwdCpu", "fwdCopyKiB", "smNtKiB");
+            "fwdCpu", "fwdCopyKiB", "smNtKiB", "fwdHeads");
 
     /**
      * Trims both options and checks {@code tune}.

@@ -182,7 +182,9 @@ class OpenClPlansTest {
         assertEquals(OpenClPlans.LANES_KEYS, s.constants().get("LANES_KB"));
         assertEquals(OpenClPlans.FWD_CPU_GROUPS, s.grid()[0]); // one row block, padded (few grid widths)
         assertEquals(0, s.constants().get("LANES_COPY")); // BHSD: adjacent keys, read in place
-        assertEquals(8, s.grid()[1]); // B * Hq
+        assertEquals(2, s.constants().get("FWD_HEADS")); // the group of 2 in one item: 4 items, 2 per compute unit
+        assertEquals(4, s.grid()[1]); // B * Hq / FWD_HEADS
+        assertTrue(cpu.variant().contains("-h2"), cpu.variant());
         assertEquals(1, s.block()[0]);
         assertFalse(OpenClPlans.plan(p, GPU, OpenClPlans.Tune.GPU, NO_LIMIT).variant().startsWith("flash-cpu-"));
         SdpaParams softcap = SdpaParams.builder(t(DType.F32, 2, 4, 9, 64), t(DType.F32, 2, 2, 5, 64),
@@ -205,6 +207,44 @@ class OpenClPlansTest {
                 t(DType.F32, 1, 1, 5, 300), t(DType.F32, 1, 1, 9, 300)).build();
         assertEquals("D, Dv above 256", OpenClPlans.fwdCpuProblem(wide));
         assertNull(OpenClPlans.fwdCpuProblem(p));
+    }
+
+    /**
+     * The forward's CPU form packs the query heads of a kv head into one work-item: the largest divisor of the group up
+     * to fwdHeads, within 64 KiB of private Q and O blocks, leaving 2 items with rows per compute unit; never on the
+     * work-group form, and a grid of B * Hq / FWD_HEADS items per row block.
+     */
+    @Test
+    void sdpaForwardPacksTheHeadsOfAKvHead() {
+        OpenClPlans.Tune t = OpenClPlans.Tune.CPU;
+        OpenClDevice avx2 = new OpenClDevice(0, null, null, "fake", "fake platform", "OpenCL 1.2", true, 4096, 256 * 1024,
+                true, 1L << 30, 4L << 30, 2, 8); // 8-wide vectors: 16 rows per item
+        int rows = OpenClPlans.LANES_ROW_VECTORS * OpenClPlans.cpuVectorWidth(avx2, t);
+        assertEquals(16, rows);
+        for (int[] c : new int[][] {
+            // B, Hq, Hkv, Sq, D, Dv, expected heads per item
+            {1, 32, 8, 256, 128, 128, 4},  // group 4, 64 KiB at D = Dv = 128
+            {1, 32, 4, 256, 128, 128, 4},  // group 8, capped by fwdHeads
+            {1, 32, 8, 256, 256, 256, 2},  // D = 256: 2 heads fit
+            {1, 32, 32, 256, 64, 64, 1},   // MHA
+            {1, 6, 2, 256, 64, 64, 3},     // group 3
+            {1, 4, 1, 16, 64, 64, 1},      // one row block: 4 items unpacked, 1 packed (< 2 per compute unit)
+            {1, 8, 1, 16, 64, 64, 2},      // 8 items unpacked: 4 items of 2 heads (4 heads would leave 1 per unit)
+            {2, 8, 2, 17, 64, 32, 4},      // 32 row blocks
+        }) {
+            SdpaParams p = SdpaParams.builder(t(DType.F32, c[0], c[1], c[3], c[4]), t(DType.F32, c[0], c[2], 40, c[4]),
+                    t(DType.F32, c[0], c[2], 40, c[5]), t(DType.F32, c[0], c[1], c[3], c[5])).build();
+            assertEquals(c[6], OpenClPlans.fwdCpuHeads(p, rows, avx2.computeUnits(), t), java.util.Arrays.toString(c));
+            Plan plan = OpenClPlans.plan(p, avx2, t, NO_LIMIT);
+            assertEquals(c[6], plan.step(0).constants().get("FWD_HEADS"), plan.variant());
+            assertEquals((long) c[0] * c[1] / c[6], plan.step(0).grid()[1], plan.variant());
+        }
+        SdpaParams gqa = SdpaParams.builder(t(DType.F32, 1, 32, 256, 128), t(DType.F32, 1, 8, 40, 128),
+                t(DType.F32, 1, 8, 40, 128), t(DType.F32, 1, 32, 256, 128)).build();
+        OpenClPlans.Tune one = OpenClPlans.Tune.of(true, new OpenClOptions("fwdHeads=1", ""));
+        assertEquals(1, OpenClPlans.fwdCpuHeads(gqa, rows, avx2.computeUnits(), one));
+        assertEquals(null, OpenClPlans.plan(gqa, GPU, OpenClPlans.Tune.GPU, NO_LIMIT).step(0).constants()
+                .get("FWD_HEADS"));
     }
 
     /** A refit under a kernel's smaller work-group limit happens inside the one plan. */
