@@ -280,8 +280,8 @@ inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, _
         }
         mx = sc * xm;
         /* e = exp(z - mx) as exp2((x - xm) sc log2 e) with exp2_ftz_neg (common.cl; PoCL's vector exp2 spent a
-         * third of its instructions on denormal results, its exp more): x - xm has the sign of x - xm
-         * exactly, so the argument is <= 0 and 0 at the max, whatever the logits' size (the single fma
+         * third of its instructions on denormal results, its exp more): x - xm is <= 0 (>= 0 where sc < 0)
+         * and 0 at the max, so the argument is <= 0 and exactly 0 there, whatever the logits' size (the single fma
          * x (sc log2 e) - mx log2 e, used before, left the max's term off by the rounding of mx log2 e,
          * 2^2048 at logits of 3e10: NaN rows, caught by OpenClKernelTest.softmaxExtremeScores). With no live
          * score (mx = -inf) xm is taken as 0, so that every term is exp2(-inf) = 0. 16-bit outputs take
