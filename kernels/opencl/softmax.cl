@@ -24,8 +24,9 @@
  * (f32: scales Y in place; f16/bf16 keep e in a private float row of SM_EBUF elements, so Y is rounded
  * once, and recompute it for longer rows); backward (1) the dot
  * product, (2) dX. With STORE_NT (large outputs, common.cl) Y and dX go out with non-temporal stores
- * and f32 keeps e in the private row too. Rows with a bool mask, bias, ALiBi or a non-unit key stride
- * take scalar loops with the same arithmetic as the work-group shapes.
+ * and f32 keeps e in the private row too. Rows with a bool mask, bias or ALiBi compute their scores on
+ * vectors into the private row (max, then e in place, then Y); rows with a non-unit key stride (or past
+ * the private row) take scalar loops with the same arithmetic as the work-group shapes.
  */
 
 #if !defined(ROW_THREADS) || !defined(ROWS_PER_WG)
@@ -203,13 +204,16 @@ void ENTRY(attn_masked_softmax_bwd)(const attn_softmax_bwd_params p, __global co
  * longer rows recompute e there (a second exp pass, which made the f16 forward compute-bound at a
  * quarter of the copy ceiling). f32 stores e into Y instead, unless Y's stores are non-temporal (then
  * longer rows store e into Y and scale it in place). */
-#if defined(DT_F32) && !STORE_NT
-#undef SM_EBUF
-#endif
 #ifndef SM_EBUF
 #define SM_EBUF 0
 #endif
 #define SM_EBUF_LEN (SM_EBUF > 0 ? SM_EBUF : 1)
+/* the unmasked rows' use of it: f32 without non-temporal stores parks e in Y instead */
+#if defined(DT_F32) && !STORE_NT
+#define SM_PLAIN_EBUF 0
+#else
+#define SM_PLAIN_EBUF SM_EBUF
+#endif
 
 /* the degree-4 exp2 of common.cl where Y is stored in 16 bits */
 #if defined(DT_F32)
@@ -224,6 +228,34 @@ void ENTRY(attn_masked_softmax_bwd)(const attn_softmax_bwd_params p, __global co
 #else
 #define TOUCH_ST(ptr, idx) ((uint)((__global const ushort *)(ptr))[idx])
 #endif
+
+/* Y of a row whose e = exp(z - max) for the keys [lo, hi) is kept in eb: zeros, e / sum, zeros; with STORE_NT whole
+ * vectors at 64-byte boundaries go out non-temporally (common.cl). */
+inline void softmax_store_kept(__global st_t *y, long yb, int lo, int hi, int n, const float *eb, float inv) {
+    int j;
+    for (j = 0; j < lo; j++) {
+        STORE_ST(y, yb + j, 0.0f);
+    }
+    j = lo;
+#if STORE_NT
+    for (const int head = lo + nt_head(y + yb + lo, hi - lo); j < head; j++) {
+        STORE_ST(y, yb + j, eb[j - lo] * inv);
+    }
+    for (; j + VW <= hi; j += VW) {
+        storew_nt(y + yb + j, VLOAD_W(0, eb + (j - lo)) * inv);
+    }
+#else
+    for (; j + VW <= hi; j += VW) {
+        STOREN_ST(VW, y, yb + j, VLOAD_W(0, eb + (j - lo)) * inv);
+    }
+#endif
+    for (; j < hi; j++) {
+        STORE_ST(y, yb + j, eb[j - lo] * inv);
+    }
+    for (j = hi; j < n; j++) {
+        STORE_ST(y, yb + j, 0.0f);
+    }
+}
 
 /* One row of the forward pass (see the file comment). */
 inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, __global st_t *y,
@@ -291,7 +323,7 @@ inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, _
         fv vs = (fv)(0.0f);
         /* e is kept in eb for the last pass where the row fits (SM_EBUF is 0 for f32 without STORE_NT); f32
          * parks it in Y otherwise, f16/bf16 recompute it */
-        const bool keep = SM_EBUF > 0 && hi - lo <= SM_EBUF;
+        const bool keep = SM_PLAIN_EBUF > 0 && hi - lo <= SM_PLAIN_EBUF;
         for (j = lo; j + VW <= hi; j += VW) {
             const fv e = exp2_ftz_neg((LOADN_ST(VW, x, xb + j) - vxr) * vc, SM_EXP2_LOW);
             tn += TOUCH_ST(x, nxb + j);
@@ -320,28 +352,14 @@ inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, _
 #endif
         }
         const float inv = osm_inv_sum(sum);
+        if (keep) {
+            softmax_store_kept(y, yb, lo, hi, n, eb, inv);
+            return;
+        }
         for (j = 0; j < lo; j++) {
             STORE_ST(y, yb + j, 0.0f);
         }
-        if (keep) {
-            /* Y from the kept e; with STORE_NT whole vectors at 64-byte boundaries go out non-temporally (common.cl) */
-            j = lo;
-#if STORE_NT
-            for (const int head = lo + nt_head(y + yb + lo, hi - lo); j < head; j++) {
-                STORE_ST(y, yb + j, eb[j - lo] * inv);
-            }
-            for (; j + VW <= hi; j += VW) {
-                storew_nt(y + yb + j, VLOAD_W(0, eb + (j - lo)) * inv);
-            }
-#else
-            for (; j + VW <= hi; j += VW) {
-                STOREN_ST(VW, y, yb + j, VLOAD_W(0, eb + (j - lo)) * inv);
-            }
-#endif
-            for (; j < hi; j++) {
-                STORE_ST(y, yb + j, eb[j - lo] * inv);
-            }
-        } else {
+        {
 #if defined(DT_F32)
             for (j = lo; j + VW <= hi; j += VW) {
                 VSTORE_W(VLOAD_W(0, y + yb + j) * inv, 0, y + yb + j);
@@ -361,6 +379,59 @@ inline void softmax_row(const attn_softmax_params *pp, __global const st_t *x, _
         for (j = hi; j < n; j++) {
             STORE_ST(y, yb + j, 0.0f);
         }
+        return;
+    }
+#else
+    /* Rows with a bool mask, a bias or ALiBi, unit key strides and a span that fits the private row: the scores
+     * z = sc x + bias - slope |i + align_off - j| (masked: -inf) VW keys at a time into eb with their max, then
+     * e = exp(z - max) in place with the sum, then Y. The arithmetic of softmax_score, on vectors (the scalar
+     * loops below were 20-30x slower on PoCL). */
+    const long ai = (long)i + m.align_off;
+    if (pp->x_sk == 1 && pp->y_sk == 1 && hi - lo <= SM_EBUF && (!HAS_BOOL_MASK || m.mask_sk == 1) &&
+        (!HAS_BIAS || m.bias_sk == 1) && (!HAS_ALIBI || (ai - lo < INT_MAX && ai - hi > -INT_MAX))) {
+        const long mb = m.mask_off + b * m.mask_sb + h * m.mask_sh + i * m.mask_sq;
+        const long bb = m.bias_off + b * m.bias_sb + h * m.bias_sh + i * m.bias_sq;
+        int j;
+        fv vm = (fv)(-INFINITY);
+        for (j = lo; j + VW <= hi; j += VW) {
+            fv z = (fv)(sc) * LOADN_ST(VW, x, xb + j);
+#if HAS_BIAS || HAS_ALIBI
+            fv t = (fv)(0.0f);
+#if HAS_BIAS
+            t += VLOAD_W(0, bias + bb + j);
+#endif
+#if HAS_ALIBI
+            t -= (fv)(slope) * ATTN_PASTE(convert_float, VW)(abs((ATTN_PASTE(int, VW))((int)(ai - j)) - attn_lane_ids()));
+#endif
+            z = z + t;
+#endif
+#if HAS_BOOL_MASK
+            const ATTN_PASTE(uchar, VW) mv = ATTN_PASTE(vload, VW)(0, mask + mb + j);
+            z = select((fv)(-INFINITY), z, ATTN_PASTE(convert_int, VW)(mv != (ATTN_PASTE(uchar, VW))(0)));
+#endif
+            VSTORE_W(z, 0, eb + (j - lo));
+            vm = fmax(vm, z);
+        }
+        mx = HMAX_W(vm);
+        for (; j < hi; j++) {
+            const float z = softmax_score(*pp, mask, bias, slope, b, h, i, j, LOAD_ST(x, xb + j));
+            eb[j - lo] = z;
+            mx = fmax(mx, z);
+        }
+        const float ref = osm_ref(mx);
+        fv vs = (fv)(0.0f);
+        for (j = lo; j + VW <= hi; j += VW) {
+            const fv e = exp2_ftz_neg((VLOAD_W(0, eb + (j - lo)) - (fv)(ref)) * (fv)(ATTN_LOG2E), SM_EXP2_LOW);
+            vs += e;
+            VSTORE_W(e, 0, eb + (j - lo));
+        }
+        sum = HSUM_W(vs);
+        for (; j < hi; j++) {
+            const float e = exp(eb[j - lo] - ref);
+            sum += e;
+            eb[j - lo] = e;
+        }
+        softmax_store_kept(y, yb, lo, hi, n, eb, osm_inv_sum(sum));
         return;
     }
 #endif
