@@ -259,8 +259,7 @@ inline fv exp2_ftz_neg(fv x, bool low) {
 }
 
 inline fv exp2_ftz(fv x) {
-    const fv xc = select(x, (fv)(-127.0f), x < (fv)(-127.0f));
-    return exp2_ftz_core(select(xc, (fv)(128.0f), xc > (fv)(128.0f)), false);
+    return exp2_ftz_neg(select(x, (fv)(128.0f), x > (fv)(128.0f)), false);
 }
 #endif
 
