@@ -39,6 +39,8 @@ public final class BenchCommand {
     private final Timer timer = Timer.WALL;
     /** Work units per second measured per (impl, op, dtype): FLOP for sdpa/additive, bytes for softmax. */
     private final Map<String, Double> rates = new HashMap<>();
+    /** Points timed, and those whose warm-up ended with the JIT compiler idle ({@link Timer#warmUp}). */
+    private int warmedPoints, jitQuietPoints;
     private long started;
     /** A CPU GEMM ceiling measured by a BLAS-backed peer in this run (NaN without peers). */
     private double cpuGemm = Double.NaN;
@@ -83,7 +85,8 @@ public final class BenchCommand {
                 + Runtime.getRuntime().availableProcessors() + " CPUs, Java " + System.getProperty("java.version") + " ("
                 + System.getProperty("java.vm.name") + "), heap " + (Runtime.getRuntime().maxMemory() >> 20) + " MiB");
         meta.put("Timing", opt.warmup() + " warm-up runs (then more, each waited for, until the warm-up has lasted "
-                + opt.warmupMs() + " ms), then the median of " + opt.iters() + " timed runs, each"
+                + opt.warmupMs() + " ms" + (opt.warmupMaxMs() > opt.warmupMs() ? " and the JIT compiler has been idle for "
+                + Timer.JIT_QUIET_MS + " ms, at most " + opt.warmupMaxMs() + " ms" : "") + "), then the median of " + opt.iters() + " timed runs, each"
                 + " one op and one synchronize; opencl-events = profiling markers around the op, cuda-events ="
                 + " events on the scope's stream, wall+sync = System.nanoTime() around run + synchronize");
         meta.put("Load average at start", loadAverage());
@@ -107,6 +110,11 @@ public final class BenchCommand {
             }
         }
         meta.put("Load average at end", loadAverage());
+        if (opt.warmupMaxMs() > opt.warmupMs() && warmedPoints > 0) {
+            meta.put("Warm-up", "the JIT compiler was idle at the end of the warm-up of " + jitQuietPoints + " of "
+                    + warmedPoints + " timed points" + (jitQuietPoints < warmedPoints ? " (the others stopped at "
+                    + opt.warmupMaxMs() + " ms)" : ""));
+        }
         for (Path peerCsv : opt.peerCsvs()) {
             rows.addAll(Csv.read(peerCsv));
             meta.put("Merged", (meta.containsKey("Merged") ? meta.get("Merged") + ", " : "") + peerCsv);
@@ -154,6 +162,13 @@ public final class BenchCommand {
             }
         }
         return l;
+    }
+
+    private void countWarmUp(boolean jitQuiet) {
+        warmedPoints++;
+        if (jitQuiet) {
+            jitQuietPoints++;
+        }
     }
 
     private void writeAll(List<Result> rows, Path dir, Map<String, String> meta) {
@@ -287,7 +302,7 @@ public final class BenchCommand {
         try (backend) {
             String device = backend.device().name();
             progress.start(impl + ": measuring the copy ceiling");
-            Ceilings base = Ceilings.measure(backend, opt.warmup(), opt.iters());
+            Ceilings base = Ceilings.measure(backend, opt.warmup(), opt.warmupMs(), opt.warmupMaxMs(), opt.iters());
             meta.put("Timing " + impl, timingMethod(backend));
             for (String dt : dtypesFor(id)) {
                 Ceilings c = base;
@@ -400,7 +415,9 @@ public final class BenchCommand {
                     warmup = Math.max(0, warmup - 1);
                 }
                 int warm = warmup;
-                Timing.Runs timed = Timing.time(scope, () -> scope.run(w.params()), warm, opt.warmupMs(), opt.iters());
+                Timing.Runs timed = Timing.time(scope, () -> scope.run(w.params()), warm, opt.warmupMs(),
+                        opt.warmupMaxMs(), opt.iters());
+                countWarmUp(timed.jitQuiet());
                 Result r = Result.measured(impl, id, device, s, dt, timed.ms(), c.copyGbps(), c.gemmTflops(), peak,
                         timed.method(), sup.variant());
                 rates.put(rateKey, work(s) / (r.msMedian() / 1e3));
@@ -497,7 +514,8 @@ public final class BenchCommand {
             }
         }
         try (Peer.Prepared call = p.prepare(s, dt, opt.seed())) {
-            double[] ms = timer.time(() -> { }, call::run, opt.warmup(), opt.warmupMs(), opt.iters());
+            countWarmUp(Timer.warmUp(() -> { }, call::run, opt.warmup(), opt.warmupMs(), opt.warmupMaxMs()));
+            double[] ms = timer.time(() -> { }, call::run, 0, opt.iters());
             String note = call.note().isEmpty() ? "" : call.note() + "; ";
             Result r = Result.measured(p.impl(), p.name(), p.device(), s, dt, ms, hostCopy, cpuGemm, call.bytes(),
                     timer.method(), note + "peak = the peer's input/output/temporary arrays, computed, not measured");

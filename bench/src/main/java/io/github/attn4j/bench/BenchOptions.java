@@ -20,18 +20,22 @@ import java.util.Set;
  * @param warmupMs  after the {@code warmup} runs, more untimed runs (each waited for) until the warm-up
  *                  has lasted this long (at most {@link #MAX_WARMUP_RUNS} runs): the host path of a call
  *                  (planning, argument binding) is then JIT-compiled, as in any long-running caller
+ * @param warmupMaxMs then more untimed runs until the JIT compiler has been idle for {@link Timer#JIT_QUIET_MS},
+ *                  for at most this long in all (no wait where it is not above {@code warmupMs})
  * @param maxSeconds the most one point may take (estimated from the rate measured on smaller points
  *                  before it starts); larger points are skipped with the estimate as the reason
  */
 public record BenchOptions(List<String> backends, Set<String> ops, List<String> dtypes, String shapes, int warmup,
-        int warmupMs, int iters, Path out, boolean quick, Path plotOnly, List<Path> peerCsvs, List<String> peers,
+        int warmupMs, int warmupMaxMs, int iters, Path out, boolean quick, Path plotOnly, List<Path> peerCsvs, List<String> peers,
         double maxSeconds, double totalSeconds, long seed, boolean progress, boolean help) {
 
     public static final int MIN_ITERS = 10;
     /** The most untimed runs the {@code --warmup-ms} phase adds. */
-    public static final int MAX_WARMUP_RUNS = 2000;
+    public static final int MAX_WARMUP_RUNS = 100_000;
     /** The default of {@code --warmup-ms} ({@code --quick}: 100). */
     public static final int DEFAULT_WARMUP_MS = 300;
+    /** The default of {@code --warmup-max-ms} ({@code --quick}: 2000; 0 where {@code --warmup-ms} is 0). */
+    public static final int DEFAULT_WARMUP_MAX_MS = 10_000;
 
     public static final String USAGE = """
             usage: attn4j bench [options]
@@ -48,6 +52,9 @@ public record BenchOptions(List<String> backends, Set<String> ops, List<String> 
               --warmup N        untimed runs before timing (default 3)
               --warmup-ms MS    then more untimed runs until the warm-up has lasted MS ms, so that the
                                 host side of a call is JIT-compiled (default 300; --quick 100; 0: none)
+              --warmup-max-ms MS
+                                then more until the JIT compiler has been idle for 250 ms, up to MS ms
+                                in all (default 10000; --quick 2000; 0 with --warmup-ms 0)
               --iters N         timed runs per point, the median is reported (default 10, at least 10)
               --max-seconds S   skip a point whose estimated time exceeds S seconds (default 120)
               --out DIR         folder for results.csv, results.md and the PNG charts
@@ -67,6 +74,7 @@ public record BenchOptions(List<String> backends, Set<String> ops, List<String> 
         String shapes = null;
         Integer warmup = null;
         Integer warmupMs = null;
+        Integer warmupMaxMs = null;
         Integer iters = null;
         Path out = null;
         boolean quick = false;
@@ -90,7 +98,7 @@ public record BenchOptions(List<String> backends, Set<String> ops, List<String> 
                 case "--help", "-h" -> help = true;
                 case "--quick" -> quick = true;
                 case "--no-progress" -> progress = false;
-                case "--backend", "--op", "--dtype", "--shapes", "--warmup", "--warmup-ms", "--iters", "--out", "--plot-only",
+                case "--backend", "--op", "--dtype", "--shapes", "--warmup", "--warmup-ms", "--warmup-max-ms", "--iters", "--out", "--plot-only",
                         "--peer-csv", "--peers", "--max-seconds", "--seed" -> {
                     String v = inline;
                     if (v == null) {
@@ -126,6 +134,7 @@ public record BenchOptions(List<String> backends, Set<String> ops, List<String> 
                         }
                         case "--warmup" -> warmup = integer(flag, v, 0);
                         case "--warmup-ms" -> warmupMs = integer(flag, v, 0);
+                        case "--warmup-max-ms" -> warmupMaxMs = integer(flag, v, 0);
                         case "--iters" -> iters = integer(flag, v, MIN_ITERS);
                         case "--out" -> out = Path.of(v);
                         case "--plot-only" -> plotOnly = Path.of(v);
@@ -146,9 +155,11 @@ public record BenchOptions(List<String> backends, Set<String> ops, List<String> 
             throw new IllegalArgumentException("--plot-only: expected no --quick/--peers with it (it runs nothing), got "
                     + (quick ? "--quick" : "--peers"));
         }
+        int wMs = warmupMs != null ? warmupMs : quick ? 100 : DEFAULT_WARMUP_MS;
+        int wMaxMs = warmupMaxMs != null ? warmupMaxMs : wMs == 0 ? 0 : quick ? 2000 : DEFAULT_WARMUP_MAX_MS;
         return new BenchOptions(List.copyOf(backends), Set.copyOf(ops), List.copyOf(dtypes),
                 shapes != null ? shapes : quick ? "small" : "standard", warmup != null ? warmup : quick ? 2 : 3,
-                warmupMs != null ? warmupMs : quick ? 100 : DEFAULT_WARMUP_MS, iters != null ? iters : MIN_ITERS, out,
+                wMs, wMaxMs, iters != null ? iters : MIN_ITERS, out,
                 quick, plotOnly, List.copyOf(peerCsvs), List.copyOf(peers),
                 maxSeconds != null ? maxSeconds : quick ? 3 : 120, quick ? 30 : Double.POSITIVE_INFINITY, seed, progress,
                 help);

@@ -43,7 +43,8 @@ public record Ceilings(double copyGbps, long copyBytes, String copyNote, double 
         return b.name().equals("cpu") ? 64L << 20 : 256L << 20;
     }
 
-    public static Ceilings measure(Backend backend, int warmup, int iters) {
+    /** The copy ceiling, timed as the points are ({@link Timing#time}: the same warm-up, JIT wait included). */
+    public static Ceilings measure(Backend backend, int warmup, int warmupMs, int warmupMaxMs, int iters) {
         long bytes = copyBytesFor(backend);
         double copy = Double.NaN;
         String note;
@@ -60,7 +61,7 @@ public record Ceilings(double copyGbps, long copyBytes, String copyNote, double 
             s.synchronize();
             fill = null;
             // The warm-up copies also take the first-touch page faults of the destination.
-            Timing.Runs r = Timing.time(s, () -> s.copy(a, b), warmup, iters);
+            Timing.Runs r = Timing.time(s, () -> s.copy(a, b), warmup, warmupMs, warmupMaxMs, iters);
             copy = 2.0 * bytes / (Result.Stats.of(r.ms()).median() / 1e3) / 1e9;
             note = String.format(java.util.Locale.ROOT, "device-to-device copy of %d MiB, %s, median of %d",
                     bytes >> 20, r.method(), iters);

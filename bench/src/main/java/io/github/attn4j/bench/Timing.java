@@ -13,16 +13,22 @@ import io.github.attn4j.Scope;
 final class Timing {
     private Timing() {}
 
-    /** ms per timed run, and how they were taken ("cuda-events", "opencl-events", "wall+sync"). */
-    record Runs(double[] ms, String method) {}
+    /**
+     * ms per timed run, how they were taken ("cuda-events", "opencl-events", "wall+sync"), and whether the
+     * warm-up ended with the JIT compiler idle ({@link Timer#warmUp}).
+     */
+    record Runs(double[] ms, String method, boolean jitQuiet) {}
 
     static Runs time(Scope scope, Runnable op, int warmup, int iters) {
-        return time(scope, op, warmup, 0, iters);
+        return time(scope, op, warmup, 0, 0, iters);
     }
 
-    /** As {@link #time(Scope, Runnable, int, int)}, the warm-up extended to {@code warmupMs} ({@link Timer#warmUp}). */
-    static Runs time(Scope scope, Runnable op, int warmup, int warmupMs, int iters) {
-        Timer.warmUp(scope::synchronize, op, warmup, warmupMs);
+    /**
+     * As {@link #time(Scope, Runnable, int, int)}, the warm-up extended to {@code warmupMs} and then until the JIT
+     * compiler is idle, up to {@code warmupMaxMs} ({@link Timer#warmUp}).
+     */
+    static Runs time(Scope scope, Runnable op, int warmup, int warmupMs, int warmupMaxMs, int iters) {
+        boolean quiet = Timer.warmUp(scope::synchronize, op, warmup, warmupMs, warmupMaxMs);
         double[] ms = new double[iters];
         try (DeviceTimer t = scope.timer()) {
             for (int i = 0; i < iters; i++) {
@@ -31,7 +37,7 @@ final class Timing {
                 t.stop();
                 ms[i] = t.elapsedMillis();
             }
-            return new Runs(ms, t.method());
+            return new Runs(ms, t.method(), quiet);
         }
     }
 

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
+import java.util.function.LongSupplier;
 import org.junit.jupiter.api.Test;
 
 class BenchOptionsTest {
@@ -17,6 +18,7 @@ class BenchOptionsTest {
         assertEquals("standard", o.shapes());
         assertEquals(3, o.warmup());
         assertEquals(BenchOptions.DEFAULT_WARMUP_MS, o.warmupMs());
+        assertEquals(BenchOptions.DEFAULT_WARMUP_MAX_MS, o.warmupMaxMs());
         assertEquals(10, o.iters());
         assertTrue(o.backends().isEmpty());
         assertTrue(o.dtypes().isEmpty());
@@ -33,6 +35,7 @@ class BenchOptionsTest {
         assertEquals("small", o.shapes());
         assertEquals(30, o.totalSeconds());
         assertEquals(100, o.warmupMs());
+        assertEquals(2000, o.warmupMaxMs());
         assertEquals(10, o.iters());
     }
 
@@ -46,6 +49,7 @@ class BenchOptionsTest {
         assertEquals(List.of("f16", "bf16"), o.dtypes());
         assertEquals(0, o.warmup());
         assertEquals(0, o.warmupMs());
+        assertEquals(0, o.warmupMaxMs(), "no JIT wait where --warmup-ms 0 asks for no timed warm-up");
         assertEquals(25, o.iters());
         assertEquals(Path.of("x/y"), o.out());
         assertEquals(List.of(Path.of("a.csv"), Path.of("b.csv")), o.peerCsvs());
@@ -79,6 +83,7 @@ class BenchOptionsTest {
         assertEquals("--iters: expected an integer, got 'ten'", err("--iters", "ten"));
         assertEquals("--warmup: expected >= 0, got -1", err("--warmup=-1"));
         assertEquals("--warmup-ms: expected >= 0, got -5", err("--warmup-ms", "-5"));
+        assertEquals("--warmup-max-ms: expected >= 0, got -1", err("--warmup-max-ms", "-1"));
         assertEquals("--iters: expected a value, got the end of the arguments", err("--iters"));
         assertEquals("--out: expected a value, got '--quick'", err("--out", "--quick"));
         assertEquals("--dtype: expected f32, f16 or bf16, got 'f64'", err("--dtype", "f64"));
@@ -122,5 +127,36 @@ class BenchOptionsTest {
         assertTrue(ms >= 40, "warm-up lasted " + ms + " ms, expected >= 40");
         assertTrue(runs[0] > 1 && runs[0] <= 25, "runs " + runs[0]);
         assertEquals(runs[0], syncs[0], "each extra run is waited for (plus one after the counted runs)");
+    }
+
+    @Test
+    void warmUpWaitsUntilTheJitHasBeenIdle() {
+        // A fake clock (1 ms per reading) and JIT counter: the compiler finishes work until the 30th run.
+        long[] now = {0};
+        int[] runs = {0};
+        LongSupplier clock = () -> now[0] += 1_000_000L;
+        LongSupplier jit = () -> runs[0] < 30 ? runs[0] : 30;
+        boolean quiet = Timer.warmUp(() -> { }, () -> runs[0]++, 2, 5, 10_000, jit, clock);
+        assertTrue(quiet);
+        assertTrue(runs[0] >= 30, "ran on while the JIT was busy: " + runs[0]);
+        // the quiet window is JIT_QUIET_MS of readings (one per run) after the last change
+        assertTrue(runs[0] <= 30 + Timer.JIT_QUIET_MS + 2, "stopped once the JIT was idle: " + runs[0]);
+    }
+
+    @Test
+    void warmUpStopsAtItsLimitWhileTheJitIsBusy() {
+        long[] now = {0};
+        int[] runs = {0};
+        LongSupplier clock = () -> now[0] += 1_000_000L;
+        LongSupplier busy = () -> runs[0]; // a compilation finishes after every run
+        assertFalse(Timer.warmUp(() -> { }, () -> runs[0]++, 0, 5, 100, busy, clock));
+        assertTrue(runs[0] > 50 && runs[0] <= 100, "runs " + runs[0]);
+        // no JIT wait where the limit is not above the minimum, or where the JVM reports no compilation time
+        runs[0] = 0;
+        assertTrue(Timer.warmUp(() -> { }, () -> runs[0]++, 0, 5, 5, busy, clock));
+        assertTrue(runs[0] <= 5, "runs " + runs[0]);
+        runs[0] = 0;
+        assertTrue(Timer.warmUp(() -> { }, () -> runs[0]++, 0, 5, 100, () -> -1, clock));
+        assertTrue(runs[0] <= 5, "runs " + runs[0]);
     }
 }

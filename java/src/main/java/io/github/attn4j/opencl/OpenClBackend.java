@@ -35,7 +35,9 @@ public final class OpenClBackend extends AbstractDeviceBackend {
     private final OpenClOptions options;
     private final OpenClPlans.Tune tune;
     /** CL_KERNEL_WORK_GROUP_SIZE per built kernel: as many entries as programs, no more. */
-    private final Map<String, Long> kernelLimits = new ConcurrentHashMap<>();
+    private final Map<KernelKey, Long> kernelLimits = new ConcurrentHashMap<>();
+    /** {@link #kernel}'s resolved kernels (a handful per op and dtype in use). */
+    private final Map<KernelKey, Kernel> kernels = new ConcurrentHashMap<>();
     /**
      * Whether program builds are logged (DEBUG), read once at open. Without it, builds pass {@code -w}:
      * compilers such as PoCL's clang print "N warnings generated." to the process's stderr otherwise.
@@ -176,7 +178,37 @@ public final class OpenClBackend extends AbstractDeviceBackend {
 
     /** The program of a step (built once per process and options). */
     cl_program program(Plan.Step step) {
-        return program(step, buildOptions(step));
+        return kernel(step).program();
+    }
+
+    /** What a kernel is identified by: its source module, entry and compile-time constants. */
+    private record KernelKey(String module, String entry, Map<String, Object> constants) {
+        KernelKey(Plan.Step step) {
+            this(step.module(), step.entry(), step.constants());
+        }
+    }
+
+    /**
+     * A step's kernel as this backend launches it, resolved once per (module, entry, constants): the build
+     * options, the built program, and the program's identity for {@link PoclLaunchGate} (module and
+     * options). One instance per kernel, so scopes can key their kernel objects by identity.
+     */
+    record Kernel(String entry, String options, cl_program program, String gateProgram) {}
+
+    /**
+     * The kernel of {@code step}: built (once per process, {@link ProgramCache}) and resolved on its first
+     * launch, then a map lookup, so that a call's host side builds no option strings.
+     */
+    Kernel kernel(Plan.Step step) {
+        KernelKey key = new KernelKey(step);
+        Kernel k = kernels.get(key);
+        if (k != null) {
+            return k;
+        }
+        String options = buildOptions(step);
+        k = new Kernel(step.entry(), options, program(step, options), step.module() + "|" + options);
+        Kernel raced = kernels.putIfAbsent(key, k);
+        return raced != null ? raced : k;
     }
 
     /** The program of a step whose {@link #buildOptions} the caller has already made. */
@@ -199,7 +231,7 @@ public final class OpenClBackend extends AbstractDeviceBackend {
 
     /** {@code CL_KERNEL_WORK_GROUP_SIZE} of a step's kernel (builds the program on first use). */
     private long kernelLimit(Plan.Step step) {
-        String key = step.module() + "|" + step.entry() + "|" + buildOptions(step);
+        KernelKey key = new KernelKey(step);
         Long cached = kernelLimits.get(key);
         if (cached != null) {
             return cached;

@@ -9,7 +9,9 @@ import io.github.attn4j.spi.Plan;
 import io.github.attn4j.spi.Workspace;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import org.jocl.CL;
 import org.jocl.Pointer;
 import org.jocl.Sizeof;
@@ -22,12 +24,16 @@ import org.jocl.cl_mem;
  * A scope on one in-order command queue. Launches are asynchronous; only host copies and
  * {@link #synchronize()} wait. The per-batch length arrays of a launch are small buffers created
  * with their contents and released right after the enqueue (OpenCL defers the release until the
- * commands that use them have finished), so nothing accumulates across calls.
+ * commands that use them have finished), so nothing accumulates across calls. A kernel object is
+ * created on the kernel's first launch in the scope and kept until the scope closes (one per kernel
+ * variant the scope runs), so a call's host side is a map lookup, its argument bindings and the enqueue.
  */
 public final class OpenClScope extends AbstractDeviceScope {
     private final OpenClBackend backend;
     private final cl_command_queue queue;
     private final boolean ownsQueue;
+    /** This scope's kernel objects, by the backend's resolved kernel (identity: one instance per kernel). */
+    private final Map<OpenClBackend.Kernel, cl_kernel> kernels = new IdentityHashMap<>();
 
     OpenClScope(OpenClBackend backend, cl_command_queue queue, boolean ownsQueue) {
         super(backend);
@@ -114,6 +120,10 @@ public final class OpenClScope extends AbstractDeviceScope {
 
     @Override
     protected void releaseStream() {
+        for (cl_kernel k : kernels.values()) {
+            CL.clReleaseKernel(k);
+        }
+        kernels.clear();
         if (backend.poclCpu()) {
             PoclLaunchGate.unregister(queue);
         }
@@ -154,45 +164,55 @@ public final class OpenClScope extends AbstractDeviceScope {
         return m;
     }
 
-    /** Builds (cached), binds every argument in order, enqueues. */
+    /**
+     * This scope's kernel object for {@code kernel}: created on its first launch here and kept until the scope
+     * closes (one per kernel the scope launches). A kernel object holds its arguments, so it belongs to one
+     * scope, whose single thread binds and enqueues it; OpenCL takes the arguments' values at the enqueue.
+     */
+    private cl_kernel kernelObject(OpenClBackend.Kernel kernel) {
+        cl_kernel k = kernels.get(kernel);
+        if (k == null) {
+            int[] err = new int[1];
+            k = Cl.created(CL.clCreateKernel(kernel.program(), kernel.entry(), err), err,
+                    "clCreateKernel(" + kernel.entry() + ")");
+            kernels.put(kernel, k);
+        }
+        return k;
+    }
+
+    /** Binds every argument in order and enqueues; the kernel is resolved and built once ({@link OpenClBackend#kernel}). */
     private void enqueue(Plan.Step step, DeviceMemory ws, List<cl_mem> temps) {
-        String what = step.describe();
-        int[] err = new int[1];
-        String options = backend.buildOptions(step);
-        cl_kernel k = Cl.created(CL.clCreateKernel(backend.program(step, options), step.entry(), err), err,
-                "clCreateKernel(" + step.entry() + ")");
-        try {
-            List<Arg> args = step.args();
-            for (int i = 0; i < args.size(); i++) {
-                Arg a = args.get(i);
-                int st;
-                if (a instanceof Arg.Struct s) {
-                    st = CL.clSetKernelArg(k, i, s.bytes().length, Pointer.to(s.bytes()));
-                } else if (a instanceof Arg.I32 x) {
-                    st = CL.clSetKernelArg(k, i, Sizeof.cl_int, Pointer.to(new int[] {x.value()}));
-                } else {
-                    st = CL.clSetKernelArg(k, i, Sizeof.cl_mem, Pointer.to(buffer(a, ws, temps)));
-                }
-                if (st != CL.CL_SUCCESS) {
-                    throw new BackendException("OpenCL: clSetKernelArg(" + i + ": " + a.name() + ") for " + what
-                            + " failed: " + Cl.status(st));
-                }
-            }
-            long[] global = step.global();
-            Runnable launch = () -> {
-                int st = CL.clEnqueueNDRangeKernel(queue, k, global.length, null, global, step.block(), 0, null, null);
-                if (st != CL.CL_SUCCESS) {
-                    throw new BackendException("OpenCL: clEnqueueNDRangeKernel(" + what + ") failed: " + Cl.status(st));
-                }
-            };
-            if (backend.poclCpu()) {
-                PoclLaunchGate.launch(PoclLaunchGate.key(step.module() + "|" + options, step.entry(),
-                        step.block()), PoclLaunchGate.width(global, step.block()), queue, launch);
+        OpenClBackend.Kernel kernel = backend.kernel(step);
+        cl_kernel k = kernelObject(kernel);
+        List<Arg> args = step.args();
+        for (int i = 0; i < args.size(); i++) {
+            Arg a = args.get(i);
+            int st;
+            if (a instanceof Arg.Struct s) {
+                st = CL.clSetKernelArg(k, i, s.bytes().length, Pointer.to(s.bytes()));
+            } else if (a instanceof Arg.I32 x) {
+                st = CL.clSetKernelArg(k, i, Sizeof.cl_int, Pointer.to(new int[] {x.value()}));
             } else {
-                launch.run();
+                st = CL.clSetKernelArg(k, i, Sizeof.cl_mem, Pointer.to(buffer(a, ws, temps)));
             }
-        } finally {
-            CL.clReleaseKernel(k);
+            if (st != CL.CL_SUCCESS) {
+                throw new BackendException("OpenCL: clSetKernelArg(" + i + ": " + a.name() + ") for " + step.describe()
+                        + " failed: " + Cl.status(st));
+            }
+        }
+        long[] global = step.global();
+        Runnable launch = () -> {
+            int st = CL.clEnqueueNDRangeKernel(queue, k, global.length, null, global, step.block(), 0, null, null);
+            if (st != CL.CL_SUCCESS) {
+                throw new BackendException("OpenCL: clEnqueueNDRangeKernel(" + step.describe() + ") failed: "
+                        + Cl.status(st));
+            }
+        };
+        if (backend.poclCpu()) {
+            PoclLaunchGate.launch(PoclLaunchGate.key(kernel.gateProgram(), step.entry(), step.block()),
+                    PoclLaunchGate.width(global, step.block()), queue, launch);
+        } else {
+            launch.run();
         }
     }
 }

@@ -37,7 +37,7 @@ final class PoclLaunchGate {
 
     private static final ReentrantReadWriteLock GATE = new ReentrantReadWriteLock();
     /** The widest launch so far per kernel build (program source, options), entry and local size. */
-    private static final Map<String, Long> RECORDS = new ConcurrentHashMap<>();
+    private static final Map<Key, Long> RECORDS = new ConcurrentHashMap<>();
     /** The queues of open PoCL scopes (a queue may back several scopes: counted). */
     private static final Map<cl_command_queue, Integer> QUEUES = new IdentityHashMap<>();
 
@@ -52,16 +52,19 @@ final class PoclLaunchGate {
         return w;
     }
 
-    static String key(String program, String entry, long[] local) {
-        StringBuilder b = new StringBuilder(program).append('|').append(entry);
-        for (int d = 0; d < 3; d++) {
-            b.append('|').append(local == null || d >= local.length ? 0 : local[d]);
-        }
-        return b.toString();
+    /** A kernel build (its source and build options, one string), entry and local size. */
+    record Key(String program, String entry, long l0, long l1, long l2) {}
+
+    static Key key(String program, String entry, long[] local) {
+        return new Key(program, entry, local(local, 0), local(local, 1), local(local, 2));
+    }
+
+    private static long local(long[] local, int d) {
+        return local == null || d >= local.length ? 0 : local[d];
     }
 
     /** Runs {@code enqueue} (one kernel launch on {@code queue}) under the gate. */
-    static void launch(String key, long width, cl_command_queue queue, Runnable enqueue) {
+    static void launch(Key key, long width, cl_command_queue queue, Runnable enqueue) {
         Long record = RECORDS.get(key);
         if (record != null && width <= record) {
             GATE.readLock().lock();

@@ -201,6 +201,47 @@ class OpenClScopeTest {
     }
 
     /**
+     * A scope keeps one kernel object per kernel and binds its arguments at every launch: calls of the same
+     * kernels on other tensors and lengths, queued back to back with no wait between them, each give their
+     * own result (the arguments an enqueue captured are not those of the next call).
+     */
+    @Test
+    void kernelObjectsAreReboundAtEveryLaunch() {
+        OpenClTesting.assumeDevice(backend);
+        int b = 2, h = 4, d = 32;
+        int[] sks = {100, 333, 100};
+        int[][] lens = {{100, 37}, {333, 1}, {5, 99}};
+        try (Scope s = backend.newScope()) {
+            Tensor[] outs = new Tensor[sks.length];
+            SdpaParams[] calls = new SdpaParams[sks.length];
+            float[][] want = new float[sks.length][];
+            for (int c = 0; c < sks.length; c++) { // every upload first: the launches below go out back to back
+                int sk = sks[c];
+                float[] q = random(b * h * d, 20 + c), k = random(b * h * sk * d, 30 + c), v = random(b * h * sk * d, 40 + c);
+                Masks m = Masks.builder().kvLengths(lens[c]).build();
+                want[c] = toFloat(Reference.sdpa(SdpaParams.builder(Tensor.of(q, b, h, 1, d), Tensor.of(k, b, h, sk, d),
+                        Tensor.of(v, b, h, sk, d), Tensor.of(new float[b * h * d], b, h, 1, d)).masks(m).build()).o());
+                float[] poison = new float[b * h * d];
+                Arrays.fill(poison, Float.NaN);
+                outs[c] = s.upload(Tensor.of(poison, b, h, 1, d));
+                calls[c] = SdpaParams.builder(s.upload(Tensor.of(q, b, h, 1, d)), s.upload(Tensor.of(k, b, h, sk, d)),
+                        s.upload(Tensor.of(v, b, h, sk, d)), outs[c]).masks(m).build();
+            }
+            for (SdpaParams call : calls) {
+                s.sdpa(call);
+            }
+            for (int c = 0; c < sks.length; c++) {
+                float[] got = new float[b * h * d];
+                s.copy(outs[c], Tensor.of(got, b, h, 1, d));
+                for (int i = 0; i < got.length; i++) {
+                    assertTrue(Math.abs(got[i] - want[c][i]) <= 1e-5f + 1e-4f * Math.abs(want[c][i]),
+                            "call " + c + " element " + i + ": " + got[i] + " vs " + want[c][i]);
+                }
+            }
+        }
+    }
+
+    /**
      * Strided copies on the device (the copy kernel): appending a token to a KV cache slot in one
      * call, a BSHD host view uploaded, read back through strided views, for every element width.
      */
