@@ -155,13 +155,13 @@ void ENTRY(attn_sdpa_decode)(const attn_sdpa_params p, __global const st_t *q, _
     const long kbase = p.k_off + b * p.k_sb + hk0 * p.k_sh, vbase = p.v_off + b * p.v_sb + hk0 * p.v_sh;
 #endif
 
-    /* Sum of one element per cache line of the next block's K and V rows ("touch ahead"): plain loads
-     * issued a block early, so that the lines are in flight while this block computes (PoCL's
+    /* Sum of one element per cache line of the next block's K and V rows ("touch ahead"): plain loads of
+     * their raw bits (TOUCH_ST, common.cl: no conversion, integer adds) issued a block early, so that the lines are in flight while this block computes (PoCL's
      * prefetch() emits nothing, the hardware prefetchers stop at every 4 KiB page, i.e. at every
      * key row of a head in the NHD page layout, and __builtin_prefetch measured slower than no
      * touch at all). Each row's loads are summed as a tree and only the row's total joins the
      * running sum: a chain of one add per line kept the out-of-order window full of waiting adds. */
-    float touch = 0.0f;
+    uint touch = 0u;
     for (int j0 = j_begin; j0 < j_end; j0 += DEC_BN) {
         const int n = min(DEC_BN, j_end - j0);
         long kr[DEC_BN], vr[DEC_BN];
@@ -174,15 +174,15 @@ void ENTRY(attn_sdpa_decode)(const attn_sdpa_params p, __global const st_t *q, _
             const long kn = kbase + dec_row(p, block_table, b, jn, p.k_ss, p.k_sb);
             const long vn = vbase + dec_row(p, block_table, b, jn, p.v_ss, p.v_sb);
             for (int hh = 0; hh < DEC_HKB; hh++) {
-                float tl[(HEAD_DIM + HEAD_DIM_V) / DEC_LINE + 1];
+                uint tl[(HEAD_DIM + HEAD_DIM_V) / DEC_LINE + 1];
                 int nl = 0;
 #pragma unroll
                 for (int x = 0; x < HEAD_DIM; x += DEC_LINE) {
-                    tl[nl++] = LOAD_ST(k, kn + hh * p.k_sh + x);
+                    tl[nl++] = TOUCH_ST(k, kn + hh * p.k_sh + x);
                 }
 #pragma unroll
                 for (int x = 0; x < HEAD_DIM_V; x += DEC_LINE) {
-                    tl[nl++] = LOAD_ST(v, vn + hh * p.v_sh + x);
+                    tl[nl++] = TOUCH_ST(v, vn + hh * p.v_sh + x);
                 }
 #pragma unroll
                 for (int w = 1; w < nl; w *= 2) {
@@ -290,8 +290,8 @@ void ENTRY(attn_sdpa_decode)(const attn_sdpa_params p, __global const st_t *q, _
             }
         }
     }
-    if (as_uint(touch) == 0x7fbadbadu && p.flags == -1) {
-        o_part[0] = touch; /* never taken (flags is never -1): keeps the touch loads alive */
+    if (touch == 0x7fbadbadu && p.flags == -1) {
+        o_part[0] = (float)touch; /* never taken (flags is never -1): keeps the touch loads alive */
     }
 
     const int rows = p.batch * p.heads_q;

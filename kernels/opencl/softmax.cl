@@ -222,13 +222,6 @@ void ENTRY(attn_masked_softmax_bwd)(const attn_softmax_bwd_params p, __global co
 #define SM_EXP2_LOW true
 #endif
 
-/* The raw bits of one storage element, for the touch-ahead (a plain load; no conversion). */
-#if defined(DT_F32)
-#define TOUCH_ST(ptr, idx) as_uint((ptr)[idx])
-#else
-#define TOUCH_ST(ptr, idx) ((uint)((__global const ushort *)(ptr))[idx])
-#endif
-
 /* Y of a row whose e = exp(z - max) for the keys [lo, hi) is kept in eb: zeros, e / sum, zeros; with STORE_NT whole
  * vectors at 64-byte boundaries go out non-temporally (common.cl). */
 inline void softmax_store_kept(__global st_t *y, long yb, int lo, int hi, int n, const float *eb, float inv) {
