@@ -318,8 +318,9 @@ ATTN_BF16V(16)
  * PoCL's prefetch() emits nothing). Issued a step before the row is used, a few rows at a time between the
  * FMAs of a micro-kernel, so that the misses overlap the arithmetic: the hardware prefetchers stop at every
  * 4 KiB page, i.e. at every key row when the rows are pages apart (paged NHD caches), and loads issued in one
- * burst ("touch ahead") block retirement while they miss. (The decode kernel keeps its touch loads: there the
- * burst of prefetches measured slower.) */
+ * burst ("touch ahead") block retirement while they miss. (The decode kernel prefetches so from its score loop
+ * with one kv head per item; with several per item, whole paged rows, it keeps touch loads, which measured faster
+ * there.) */
 __attribute__((always_inline)) inline void prefetch_row(__global const st_t *src, long off, int width) {
 #pragma unroll
     for (int x = 0; x < width; x += ATTN_LINE) {

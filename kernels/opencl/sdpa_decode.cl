@@ -13,7 +13,8 @@
  * in registers over the DEC_BN keys. Several kv heads per item (DEC_HKB > 1) make the item walk
  * whole [key, kv head, D] rows of memory: the NHD page layout (and BSHD) interleaves the kv heads
  * row by row, so an item per kv head would touch one 4 KiB page per key. While a block computes,
- * the next block's K/V lines are touched (loaded and summed into a dummy) so they are in flight.
+ * later K/V rows are kept in flight: prefetched from the score loop (one kv head per item) or touched
+ * a block ahead (several; see the main loop).
  * It writes its partial row normalised by its own sum and the partial LSE in log2 units (-inf when
  * the split saw no key) into the workspace:
  *   o_part[(z * rows + row) * Dv + x], lse_part[z * rows + row], rows = B * Hq (Sq = 1), row = b*Hq + h.
@@ -52,6 +53,10 @@
 #endif
 #ifndef DEC_WG
 #define DEC_WG 0
+#endif
+/* keys ahead whose K/V rows the score loop prefetches (DEC_HKB 1; see the main loop) */
+#ifndef DEC_PF
+#define DEC_PF (2 * DEC_BN)
 #endif
 /* query heads per register block of the score and output loops (2 x DEC_GB vector accumulators) */
 #define DEC_GB (GROUP < 4 ? GROUP : 4)
@@ -155,12 +160,17 @@ void ENTRY(attn_sdpa_decode)(const attn_sdpa_params p, __global const st_t *q, _
     const long kbase = p.k_off + b * p.k_sb + hk0 * p.k_sh, vbase = p.v_off + b * p.v_sb + hk0 * p.v_sh;
 #endif
 
-    /* Sum of one element per cache line of the next block's K and V rows ("touch ahead"): plain loads of
-     * their raw bits (TOUCH_ST, common.cl: no conversion, integer adds) issued a block early, so that the lines are in flight while this block computes (PoCL's
-     * prefetch() emits nothing, the hardware prefetchers stop at every 4 KiB page, i.e. at every
-     * key row of a head in the NHD page layout, and __builtin_prefetch measured slower than no
-     * touch at all). Each row's loads are summed as a tree and only the row's total joins the
-     * running sum: a chain of one add per line kept the out-of-order window full of waiting adds. */
+    /* Keeping K/V in flight while a block computes (the hardware prefetchers stop at every 4 KiB page, and a
+     * demand load that misses blocks retirement: the kernel's time was its memory time plus its arithmetic).
+     * One kv head per item (DEC_HKB 1, a head's rows contiguous): the score loop prefetches the K and V rows
+     * DEC_PF keys ahead, two rows per step between its FMAs (__builtin_prefetch: no retirement stall;
+     * against the touch below, kernel alone at Sk = 32k: f16 1.5-1.9x, f32 1.0-1.1x; in the bench f16 up to
+     * 1.4x, f32 0.95-1.0x: bench/results/decode-prefetch-pocl). Several kv heads
+     * per item (paged NHD rows, DEC_HKB > 1): one element per cache line of the next block's whole
+     * [key, kv head, D] rows is loaded ("touch ahead"; the prefetches measured 1.2-1.5x slower there), as raw
+     * bits (TOUCH_ST, common.cl: no conversion) summed as integers into a dummy, each row's loads as a tree
+     * so that only the row's total joins the running sum (a chain of one add per line kept the out-of-order
+     * window full of waiting adds). */
     uint touch = 0u;
     for (int j0 = j_begin; j0 < j_end; j0 += DEC_BN) {
         const int n = min(DEC_BN, j_end - j0);
@@ -169,6 +179,7 @@ void ENTRY(attn_sdpa_decode)(const attn_sdpa_params p, __global const st_t *q, _
             kr[t] = kbase + dec_row(p, block_table, b, j0 + t, p.k_ss, p.k_sb);
             vr[t] = vbase + dec_row(p, block_table, b, j0 + t, p.v_ss, p.v_sb);
         }
+#if DEC_HKB > 1
         for (int t = 0; t < DEC_BN; t++) {
             const int jn = min(j0 + DEC_BN + t, j_end - 1);
             const long kn = kbase + dec_row(p, block_table, b, jn, p.k_ss, p.k_sb);
@@ -194,6 +205,7 @@ void ENTRY(attn_sdpa_decode)(const attn_sdpa_params p, __global const st_t *q, _
                 touch += tl[0];
             }
         }
+#endif
         for (int hh = 0; hh < DEC_HKB; hh++) {
             const long ko = hh * p.k_sh, vo = hh * p.v_sh;
             float s[GROUP][DEC_BN];
@@ -202,6 +214,14 @@ void ENTRY(attn_sdpa_decode)(const attn_sdpa_params p, __global const st_t *q, _
              * loop stays in registers for any group */
             for (int t = 0; t < n; t += 2) {
                 const int t1 = min(t + 1, n - 1);
+#if DEC_HKB == 1
+#pragma unroll
+                for (int u = 0; u < 2; u++) {
+                    const int jn = min(j0 + DEC_PF + t + u, j_end - 1);
+                    prefetch_row(k, kbase + dec_row(p, block_table, b, jn, p.k_ss, p.k_sb), HEAD_DIM);
+                    prefetch_row(v, vbase + dec_row(p, block_table, b, jn, p.v_ss, p.v_sb), HEAD_DIM_V);
+                }
+#endif
 #pragma unroll
                 for (int g0 = 0; g0 < GROUP; g0 += DEC_GB) {
                     fv d0[DEC_GB], d1[DEC_GB];
