@@ -302,17 +302,8 @@ ATTN_BF16V(16)
     ATTN_PASTE(as_float, n)(ATTN_PASTE(convert_uint, n)(ATTN_PASTE(vload, n)(0, (ptr) + (idx))) << 16)
 #endif
 
-/* elements of the storage type per 64-byte cache line (the touch-ahead and prefetch stride) */
+/* elements of the storage type per 64-byte cache line (the prefetch and touch-ahead stride) */
 #define ATTN_LINE (64 / (int)sizeof(st_t))
-
-/* The raw bits of one storage element, for touch-ahead loads (summed as integers into a dummy): a plain load
- * and no conversion. A scalar vload_half is a software conversion of about ten integer instructions in PoCL's
- * code, which made the f16 decode kernel's touch loop a third of its time. */
-#if defined(DT_F32)
-#define TOUCH_ST(ptr, idx) as_uint((ptr)[idx])
-#else
-#define TOUCH_ST(ptr, idx) ((uint)((__global const ushort *)(ptr))[idx])
-#endif
 
 /* Prefetches the cache lines of the row of width elements at src + off (__builtin_prefetch: prefetcht0 on x86;
  * PoCL's prefetch() emits nothing). Issued a step before the row is used, a few rows at a time between the

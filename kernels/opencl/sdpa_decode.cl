@@ -54,6 +54,13 @@
 #ifndef DEC_WG
 #define DEC_WG 0
 #endif
+/* The raw bits of one storage element, for the touch-ahead loads (summed as integers into a dummy): a plain
+ * load, no conversion (a scalar vload_half is a software conversion of about ten instructions in PoCL's code). */
+#if defined(DT_F32)
+#define TOUCH_ST(ptr, idx) as_uint((ptr)[idx])
+#else
+#define TOUCH_ST(ptr, idx) ((uint)((__global const ushort *)(ptr))[idx])
+#endif
 /* keys ahead whose K/V rows the score loop prefetches (DEC_HKB 1; see the main loop) */
 #ifndef DEC_PF
 #define DEC_PF (2 * DEC_BN)
@@ -168,7 +175,7 @@ void ENTRY(attn_sdpa_decode)(const attn_sdpa_params p, __global const st_t *q, _
      * 1.4x, f32 0.95-1.0x: bench/results/decode-prefetch-pocl). Several kv heads
      * per item (paged NHD rows, DEC_HKB > 1): one element per cache line of the next block's whole
      * [key, kv head, D] rows is loaded ("touch ahead"; the prefetches measured 1.2-1.5x slower there), as raw
-     * bits (TOUCH_ST, common.cl: no conversion) summed as integers into a dummy, each row's loads as a tree
+     * bits (TOUCH_ST: no conversion) summed as integers into a dummy, each row's loads as a tree
      * so that only the row's total joins the running sum (a chain of one add per line kept the out-of-order
      * window full of waiting adds). */
     uint touch = 0u;
