@@ -152,9 +152,10 @@ fi
 # 2b. Decode bandwidth (the split-KV decode of sdpa_decode.cu is what these points run on the SIMT path).
 sp="$work/speed"
 mkdir -p "$sp"
+# --warmup-max-ms 1000: the bench's wait for an idle JIT compiler bounded, so that each step keeps its time limit
 if ((dry)); then no_device decode "$sp/decode.log"; else
   step decode 45 "$sp/decode.log" "$J" -jar "$JAR" bench --backend cuda --shapes "$DECODE_SHAPES" --dtype f16,f32 \
-    --warmup 2 --iters 10 --max-seconds 3 --no-progress --out "$sp/decode"
+    --warmup 2 --warmup-max-ms 1000 --iters 10 --max-seconds 3 --no-progress --out "$sp/decode"
   grep -E '^attn4j-cuda' "$sp/decode.log" | cut -c1-150 | sed 's/^/    /' | tee -a "$S"
 fi
 
@@ -195,7 +196,7 @@ else
     echo "skipped: no PyTorch with CUDA" >"$sp/torch.log"; say "torch-peer    skipped: no PyTorch with CUDA"
   fi
   step bench 65 "$sp/bench.log" "$J" -jar "$JAR" bench --backend cuda --shapes flash,decode --dtype f16,f32 \
-    --warmup 2 --iters 10 --max-seconds 3 --no-progress "${peer[@]}" --out "$sp/bench"
+    --warmup 2 --warmup-max-ms 1000 --iters 10 --max-seconds 3 --no-progress "${peer[@]}" --out "$sp/bench"
 fi
 tar czf "$OUT/speed.tgz" -C "$work" speed
 
