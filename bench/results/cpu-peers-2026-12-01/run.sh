@@ -15,4 +15,4 @@ java -cp bench/target/peers/classes:$(cat /tmp/peers-cp.txt) io.github.attn4j.cl
     --backend opencl --peers djl --warmup 3 --iters 15 --max-seconds 60 --shapes "$S" --no-progress --out "$out" "$@" \
     2>&1 | grep -v '^SLF4J' | tee "$out.console.txt"
 mv "$out.console.txt" "$out/console.txt"
-python3 bench/results/cpu-peers-2026-12-01/ratios.py "$out/results.csv" > "$out/ratios.md"
+python3 bench/results/cpu-peers-2026-11-30/ratios.py "$out/results.csv" > "$out/ratios.md"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The decode kernel alone (decode_harness.c), BASE kernels (a checkout of the base commit) against the working tree's,
+# The decode kernel alone (../pocl-ab-2026-11-30/decode_harness.c, F16=1 for f16 storage), BASE kernels (a checkout of the base commit) against the working tree's,
 # in alternation. From the repository root: bash bench/results/decode-prefetch-pocl/harness.sh BASE_CHECKOUT ROUNDS
 set -euo pipefail
 base=$(cd "$1" && pwd) rounds=${2:-3} here=$(pwd)
-gcc -O2 -mf16c -mavx2 -I kernels -o /tmp/dech16 bench/results/decode-prefetch-pocl/decode_harness.c -lOpenCL -lm
+gcc -O2 -o /tmp/dech16 bench/results/pocl-ab-2026-11-30/decode_harness.c -lOpenCL -lm
 t() { "$@" | tail -1 | awk '{for (i = 1; i <= NF; i++) if ($i == "decode" || $i == "maxerr") printf "%s ", $(i + 1)}'; }
 for r in $(seq 1 "$rounds"); do
     for which in base after; do

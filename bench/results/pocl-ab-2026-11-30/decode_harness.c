@@ -1,7 +1,8 @@
 /* A standalone OpenCL host for kernels/opencl/sdpa_decode.cl: B=1, Hq=32, Hkv=8, D=128 f32 decode over Sk keys in
  * SPLITS splits, best-of-10 kernel time from profiling events, checked against a float64 evaluation of every
  * fifth head. ALIAS=1 in the environment gives every key the same K/V row (stride 0), so that the data stay in
- * L1 and the time is the kernel's arithmetic alone (the check then fails by design).
+ * L1 and the time is the kernel's arithmetic alone (the check then fails by design). F16=1 stores Q, K, V and O as
+ * f16 (the check then uses the f16-rounded inputs; added 2026-12-01 for ../decode-prefetch-pocl).
  * Build (repository root): gcc -O2 -o /tmp/dech bench/results/pocl-ab-2026-11-30/decode_harness.c -lOpenCL -lm
  * Run:   /tmp/dech kernels/opencl/sdpa_decode.cl SK SPLITS "-DDEC_BN=16" [PAGE_SIZE HKB]   (from the repository root) */
 #define CL_TARGET_OPENCL_VERSION 120
@@ -16,6 +17,15 @@ static double cpusec(){struct rusage r;getrusage(RUSAGE_SELF,&r);return r.ru_uti
 #include "../../../kernels/attn_params.h"
 static char* slurp(const char* p){FILE*f=fopen(p,"rb");fseek(f,0,2);long n=ftell(f);fseek(f,0,0);char*b=malloc(n+1);fread(b,1,n,f);b[n]=0;fclose(f);return b;}
 #define CK(x) do{cl_int _e=(x); if(_e){printf("err %d line %d\n",_e,__LINE__);exit(1);}}while(0)
+static int F16;
+/* float <-> f16 bits (round to nearest even; the inputs here are finite and within f16's range) */
+static unsigned short f2h(float f){ unsigned u; memcpy(&u,&f,4); unsigned s=(u>>16)&0x8000u; int e=(int)((u>>23)&0xff)-127+15; unsigned m=u&0x7fffffu;
+  if(e<=0){ if(e<-10) return (unsigned short)s; m|=0x800000u; int sh=14-e; unsigned r=m>>sh, rem=m&((1u<<sh)-1), half=1u<<(sh-1); if(rem>half||(rem==half&&(r&1)))r++; return (unsigned short)(s|r); }
+  unsigned r=((unsigned)e<<10)|(m>>13), rem=m&0x1fffu; if(rem>0x1000u||(rem==0x1000u&&(r&1)))r++; return (unsigned short)(s|r); }
+static float h2f(unsigned short h){ unsigned s=(h&0x8000u)<<16, e=(h>>10)&0x1f, m=h&0x3ffu, u; float f;
+  if(e==0){ f=ldexpf((float)m,-24); return s?-f:f; } u=s|((e-15+127)<<23)|(m<<13); memcpy(&f,&u,4); return f; }
+/* with F16: the f16 copy of a (and a rounded to it, for the float64 check) */
+static void* tohalf(float*a,long n){ if(!F16) return a; unsigned short*h=malloc(2*n); for(long i=0;i<n;i++){h[i]=f2h(a[i]); a[i]=h2f(h[i]);} return h;}
 int main(int argc,char**argv){
   const char* kfile=argv[1]; int Sk=atoi(argv[2]); int splits=atoi(argv[3]); const char* extra=argc>4?argv[4]:""; int ps=argc>5?atoi(argv[5]):0; int hkb=argc>6?atoi(argv[6]):1;
   int B=1,Hq=32,Hkv=8,D=128,G=Hq/Hkv;
@@ -24,14 +34,14 @@ int main(int argc,char**argv){
   char* s1=slurp("kernels/attn_params.h"),*s2=slurp("kernels/opencl/common.cl"),*s3=slurp(kfile);
   char* src=malloc(strlen(s1)+strlen(s2)+strlen(s3)+4); sprintf(src,"%s\n%s\n%s",s1,s2,s3);
   const char* srcs[1]={src}; cl_program p=clCreateProgramWithSource(ctx,1,srcs,0,&e);
-  char opts[1024]; sprintf(opts,"-DDT_F32=1 -DDT_SUFFIX=f32 -DHEAD_DIM=128 -DHEAD_DIM_V=128 -DGROUP=%d -DVW=8 -DPAGED=%d -DDEC_HKB=%d %s",G,ps>0,hkb,extra);
+  F16=getenv("F16")!=0; char opts[1024]; sprintf(opts,"%s ",F16?"-DDT_F16=1 -DDT_SUFFIX=f16":"-DDT_F32=1 -DDT_SUFFIX=f32"); sprintf(opts+strlen(opts),"-DHEAD_DIM=128 -DHEAD_DIM_V=128 -DGROUP=%d -DVW=8 -DPAGED=%d -DDEC_HKB=%d %s",G,ps>0,hkb,extra);
   e=clBuildProgram(p,1,&dev,opts,0,0);
   if(e){static char log[1<<20];clGetProgramBuildInfo(p,dev,CL_PROGRAM_BUILD_LOG,sizeof log,log,0);printf("build %d\n%s\n",e,log);return 1;}
-  cl_kernel kd=clCreateKernel(p,"attn_sdpa_decode_f32",&e); CK(e); cl_kernel kc=clCreateKernel(p,"attn_sdpa_combine_f32",&e); CK(e);
+  cl_kernel kd=clCreateKernel(p,F16?"attn_sdpa_decode_f16":"attn_sdpa_decode_f32",&e); CK(e); cl_kernel kc=clCreateKernel(p,F16?"attn_sdpa_combine_f16":"attn_sdpa_combine_f32",&e); CK(e);
   long nq=(long)B*Hq*D, nk=(long)B*Hkv*Sk*D;
   float*Q=malloc(4*nq),*K=malloc(4*nk),*V=malloc(4*nk),*O=malloc(4*nq);
   srand(1); for(long i=0;i<nq;i++)Q[i]=(rand()/(float)RAND_MAX-0.5f)*2; for(long i=0;i<nk;i++){K[i]=(rand()/(float)RAND_MAX-0.5f)*2;V[i]=(rand()/(float)RAND_MAX-0.5f)*2;}
-  cl_mem bq=clCreateBuffer(ctx,CL_MEM_COPY_HOST_PTR,4*nq,Q,&e),bk=clCreateBuffer(ctx,CL_MEM_COPY_HOST_PTR,4*nk,K,&e),bv=clCreateBuffer(ctx,CL_MEM_COPY_HOST_PTR,4*nk,V,&e);
+  int es=F16?2:4; cl_mem bq=clCreateBuffer(ctx,CL_MEM_COPY_HOST_PTR,es*nq,tohalf(Q,nq),&e),bk=clCreateBuffer(ctx,CL_MEM_COPY_HOST_PTR,es*nk,tohalf(K,nk),&e),bv=clCreateBuffer(ctx,CL_MEM_COPY_HOST_PTR,es*nk,tohalf(V,nk),&e);
   cl_mem bo=clCreateBuffer(ctx,0,4*nq,0,&e),dummy=clCreateBuffer(ctx,0,64,0,&e);
   long rows=(long)B*Hq; cl_mem ws=clCreateBuffer(ctx,0,4L*splits*rows*(D+1),0,&e);
   attn_sdpa_params pr; memset(&pr,0,sizeof pr);
@@ -51,8 +61,8 @@ int main(int argc,char**argv){
     cl_ulong s,t; clGetEventProfilingInfo(ev,CL_PROFILING_COMMAND_START,8,&s,0);clGetEventProfilingInfo(ev,CL_PROFILING_COMMAND_END,8,&t,0); double ms=(t-s)*1e-6; if(it>1&&ms<best)best=ms;
     clGetEventProfilingInfo(ec,CL_PROFILING_COMMAND_START,8,&s,0);clGetEventProfilingInfo(ec,CL_PROFILING_COMMAND_END,8,&t,0); ms=(t-s)*1e-6; if(it>1&&ms<bestc)bestc=ms;}
   double cpums=(cpusec()-cpu0)/10*1e3;
-  clEnqueueReadBuffer(q,bo,1,0,4*nq,O,0,0,0);
+  if(F16){unsigned short*oh=malloc(2*nq); clEnqueueReadBuffer(q,bo,1,0,2*nq,oh,0,0,0); for(long i=0;i<nq;i++)O[i]=h2f(oh[i]);} else clEnqueueReadBuffer(q,bo,1,0,4*nq,O,0,0,0);
   double maxerr=0; for(int h=0;h<Hq;h+=5){int hk=h/G; double mx=-1e30; double* sc=malloc(8L*Sk); for(int j=0;j<Sk;j++){long kro= ps>0 ? (long)bt[j/ps]*pr.k_sb+(j%ps)*pr.k_ss+hk*pr.k_sh : ((long)hk*Sk+j)*D; double d=0;for(int x=0;x<D;x++)d+=(double)Q[h*D+x]*K[kro+x]; sc[j]=d/sqrt(D); if(sc[j]>mx)mx=sc[j];}
     double sum=0; for(int j=0;j<Sk;j++){sc[j]=exp(sc[j]-mx);sum+=sc[j];} for(int x=0;x<D;x++){double o=0; for(int j=0;j<Sk;j++){long kro= ps>0 ? (long)bt[j/ps]*pr.k_sb+(j%ps)*pr.k_ss+hk*pr.k_sh : ((long)hk*Sk+j)*D; o+=sc[j]*V[kro+x];} o/=sum; double d=fabs(o-O[h*D+x]); if(d>maxerr)maxerr=d;} free(sc);}
-  double bytes=2.0*nk*4; printf("Sk=%d splits=%d decode %.3f ms (%.1f GB/s) combine %.3f ms cpu/iter %.2f ms maxerr %.2e\n",Sk,splits,best,bytes/best/1e6,bestc,cpums,maxerr);
+  double bytes=2.0*nk*es; printf("Sk=%d splits=%d decode %.3f ms (%.1f GB/s) combine %.3f ms cpu/iter %.2f ms maxerr %.2e\n",Sk,splits,best,bytes/best/1e6,bestc,cpums,maxerr);
 }
