@@ -84,9 +84,12 @@ public final class BenchCommand {
         meta.put("Host", System.getProperty("os.name") + " " + System.getProperty("os.arch") + ", "
                 + Runtime.getRuntime().availableProcessors() + " CPUs, Java " + System.getProperty("java.version") + " ("
                 + System.getProperty("java.vm.name") + "), heap " + (Runtime.getRuntime().maxMemory() >> 20) + " MiB");
+        String jitWait = opt.warmupMaxMs() > opt.warmupMs()
+                ? " and the JIT compiler has been idle for " + Timer.JIT_QUIET_MS + " ms, at most " + opt.warmupMaxMs()
+                        + " ms"
+                : "";
         meta.put("Timing", opt.warmup() + " warm-up runs (then more, each waited for, until the warm-up has lasted "
-                + opt.warmupMs() + " ms" + (opt.warmupMaxMs() > opt.warmupMs() ? " and the JIT compiler has been idle for "
-                + Timer.JIT_QUIET_MS + " ms, at most " + opt.warmupMaxMs() + " ms" : "") + "), then the median of " + opt.iters() + " timed runs, each"
+                + opt.warmupMs() + " ms" + jitWait + "), then the median of " + opt.iters() + " timed runs, each"
                 + " one op and one synchronize; opencl-events = profiling markers around the op, cuda-events ="
                 + " events on the scope's stream, wall+sync = System.nanoTime() around run + synchronize");
         meta.put("Load average at start", loadAverage());

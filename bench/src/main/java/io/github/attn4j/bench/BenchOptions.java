@@ -26,8 +26,8 @@ import java.util.Set;
  *                  before it starts); larger points are skipped with the estimate as the reason
  */
 public record BenchOptions(List<String> backends, Set<String> ops, List<String> dtypes, String shapes, int warmup,
-        int warmupMs, int warmupMaxMs, int iters, Path out, boolean quick, Path plotOnly, List<Path> peerCsvs, List<String> peers,
-        double maxSeconds, double totalSeconds, long seed, boolean progress, boolean help) {
+        int warmupMs, int warmupMaxMs, int iters, Path out, boolean quick, Path plotOnly, List<Path> peerCsvs,
+        List<String> peers, double maxSeconds, double totalSeconds, long seed, boolean progress, boolean help) {
 
     public static final int MIN_ITERS = 10;
     /** The most untimed runs the {@code --warmup-ms} phase adds. */
@@ -98,8 +98,8 @@ public record BenchOptions(List<String> backends, Set<String> ops, List<String> 
                 case "--help", "-h" -> help = true;
                 case "--quick" -> quick = true;
                 case "--no-progress" -> progress = false;
-                case "--backend", "--op", "--dtype", "--shapes", "--warmup", "--warmup-ms", "--warmup-max-ms", "--iters", "--out", "--plot-only",
-                        "--peer-csv", "--peers", "--max-seconds", "--seed" -> {
+                case "--backend", "--op", "--dtype", "--shapes", "--warmup", "--warmup-ms", "--warmup-max-ms", "--iters",
+                        "--out", "--plot-only", "--peer-csv", "--peers", "--max-seconds", "--seed" -> {
                     String v = inline;
                     if (v == null) {
                         if (i + 1 >= args.length || args[i + 1].startsWith("--")) {

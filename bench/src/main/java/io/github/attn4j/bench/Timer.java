@@ -23,15 +23,6 @@ public interface Timer {
      */
     double[] time(Runnable sync, Runnable op, int warmup, int iters);
 
-    /**
-     * As {@link #time(Runnable, Runnable, int, int)}, with the warm-up extended by {@link #warmUp} until
-     * it has lasted {@code warmupMs} and the JIT compiler has been idle, for at most {@code warmupMaxMs}.
-     */
-    default double[] time(Runnable sync, Runnable op, int warmup, int warmupMs, int warmupMaxMs, int iters) {
-        warmUp(sync, op, warmup, warmupMs, warmupMaxMs);
-        return time(sync, op, 0, iters);
-    }
-
     /** How long the JIT compiler must have been idle (no compilation finished) before a warm-up may end. */
     long JIT_QUIET_MS = 250;
 
@@ -66,15 +57,17 @@ public interface Timer {
         sync.run();
         long minEnd = t0 + minMillis * 1_000_000L;
         long maxEnd = t0 + Math.max(minMillis, maxMillis) * 1_000_000L;
-        boolean waitJit = maxMillis > minMillis && jitMillis.getAsLong() >= 0;
-        long jit = jitMillis.getAsLong();
+        long jit = maxMillis > minMillis ? jitMillis.getAsLong() : -1;
+        boolean waitJit = jit >= 0;
         long changed = nanos.getAsLong();
         for (int i = 0; i < BenchOptions.MAX_WARMUP_RUNS; i++) {
             long now = nanos.getAsLong();
-            long j = jitMillis.getAsLong();
-            if (j != jit) {
-                jit = j;
-                changed = now;
+            if (waitJit) {
+                long j = jitMillis.getAsLong();
+                if (j != jit) {
+                    jit = j;
+                    changed = now;
+                }
             }
             boolean quiet = !waitJit || now - changed >= JIT_QUIET_MS * 1_000_000L;
             if (now >= minEnd && (quiet || now >= maxEnd)) {
