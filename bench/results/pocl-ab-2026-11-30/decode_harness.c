@@ -3,6 +3,10 @@
  * fifth head. ALIAS=1 in the environment gives every key the same K/V row (stride 0), so that the data stay in
  * L1 and the time is the kernel's arithmetic alone (the check then fails by design). F16=1 stores Q, K, V and O as
  * f16 (the check then uses the f16-rounded inputs; added 2026-12-01 for ../decode-prefetch-pocl).
+ * Added for ../decode-compute-pocl: ITERS=N runs (default 12; the first 2 untimed); ONEPAGE=1 points every block-table
+ * entry at page 0 (a paged run whose K/V stay in cache: its arithmetic alone; the check still holds); COPY=1 also
+ * times clEnqueueCopyBuffer of 256 MiB (the bench's copy ceiling: GB/s counts the read and the write). The line
+ * ends with the arithmetic rate (QK and PV: 4 * Hq * Sk * D flops).
  * Build (repository root): gcc -O2 -o /tmp/dech bench/results/pocl-ab-2026-11-30/decode_harness.c -lOpenCL -lm
  * Run:   /tmp/dech kernels/opencl/sdpa_decode.cl SK SPLITS "-DDEC_BN=16" [PAGE_SIZE HKB]   (from the repository root) */
 #define CL_TARGET_OPENCL_VERSION 120
@@ -49,7 +53,7 @@ int main(int argc,char**argv){
   pr.o_sb=Hq*D;pr.o_sh=D;pr.o_ss=D;pr.o_sd=1; pr.batch=B;pr.heads_q=Hq;pr.heads_kv=Hkv;pr.group=G;pr.seq_q=1;pr.seq_k=Sk;pr.head_dim=D;pr.head_dim_v=D;
   pr.scale=1.0f/sqrtf(D); pr.scale_log2=pr.scale*1.4426950408889634f; pr.m.win_left=-1; pr.m.win_right=-1;
   if(getenv("ALIAS")){pr.k_ss=0;pr.v_ss=0;}
-  int npages=ps>0?(Sk+ps-1)/ps:0; int* bt=malloc(4L*(npages+1)); for(int i=0;i<npages;i++)bt[i]=(i*7919)%npages; /* scrambled page order */
+  int npages=ps>0?(Sk+ps-1)/ps:0; int* bt=malloc(4L*(npages+1)); for(int i=0;i<npages;i++)bt[i]=getenv("ONEPAGE")?0:(i*7919)%npages; /* scrambled page order */
   cl_mem btb=clCreateBuffer(ctx,CL_MEM_COPY_HOST_PTR,4L*(npages+1),bt,&e);
   if(ps>0){ pr.k_sb=(long)ps*Hkv*D; pr.k_ss=(long)Hkv*D; pr.k_sh=D; pr.v_sb=pr.k_sb; pr.v_ss=pr.k_ss; pr.v_sh=D; pr.page_size=ps; pr.num_pages=npages; pr.bt_sb=npages; pr.bt_sp=1; }
   cl_mem args[]={bq,bk,bv,bo,dummy,dummy,dummy,dummy,dummy,dummy,dummy,ps>0?btb:dummy,ws,ws};
@@ -57,12 +61,19 @@ int main(int argc,char**argv){
   CK(clSetKernelArg(kc,0,sizeof pr,&pr)); CK(clSetKernelArg(kc,1,sizeof(cl_mem),&ws)); CK(clSetKernelArg(kc,2,sizeof(cl_mem),&ws)); CK(clSetKernelArg(kc,3,sizeof(cl_mem),&bo)); CK(clSetKernelArg(kc,4,sizeof(cl_mem),&dummy)); CK(clSetKernelArg(kc,5,4,&splits));
   size_t g[2]={splits,B*Hkv/hkb},l[2]={1,1}; size_t gc[1]={rows},lc[1]={1};
   double best=1e9,bestc=1e9; double cpu0=0;
-  for(int it=0;it<12;it++){if(it==2)cpu0=cpusec(); cl_event ev,ec; CK(clEnqueueNDRangeKernel(q,kd,2,0,g,l,0,0,&ev)); CK(clEnqueueNDRangeKernel(q,kc,1,0,gc,lc,0,0,&ec)); clFinish(q);
+  const int NIT=getenv("ITERS")?atoi(getenv("ITERS")):12;
+  for(int it=0;it<NIT;it++){if(it==2)cpu0=cpusec(); cl_event ev,ec; CK(clEnqueueNDRangeKernel(q,kd,2,0,g,l,0,0,&ev)); CK(clEnqueueNDRangeKernel(q,kc,1,0,gc,lc,0,0,&ec)); clFinish(q);
     cl_ulong s,t; clGetEventProfilingInfo(ev,CL_PROFILING_COMMAND_START,8,&s,0);clGetEventProfilingInfo(ev,CL_PROFILING_COMMAND_END,8,&t,0); double ms=(t-s)*1e-6; if(it>1&&ms<best)best=ms;
     clGetEventProfilingInfo(ec,CL_PROFILING_COMMAND_START,8,&s,0);clGetEventProfilingInfo(ec,CL_PROFILING_COMMAND_END,8,&t,0); ms=(t-s)*1e-6; if(it>1&&ms<bestc)bestc=ms;}
-  double cpums=(cpusec()-cpu0)/10*1e3;
+  double cpums=(cpusec()-cpu0)/(NIT-2)*1e3;
   if(F16){unsigned short*oh=malloc(2*nq); clEnqueueReadBuffer(q,bo,1,0,2*nq,oh,0,0,0); for(long i=0;i<nq;i++)O[i]=h2f(oh[i]);} else clEnqueueReadBuffer(q,bo,1,0,4*nq,O,0,0,0);
   double maxerr=0; for(int h=0;h<Hq;h+=5){int hk=h/G; double mx=-1e30; double* sc=malloc(8L*Sk); for(int j=0;j<Sk;j++){long kro= ps>0 ? (long)bt[j/ps]*pr.k_sb+(j%ps)*pr.k_ss+hk*pr.k_sh : ((long)hk*Sk+j)*D; double d=0;for(int x=0;x<D;x++)d+=(double)Q[h*D+x]*K[kro+x]; sc[j]=d/sqrt(D); if(sc[j]>mx)mx=sc[j];}
     double sum=0; for(int j=0;j<Sk;j++){sc[j]=exp(sc[j]-mx);sum+=sc[j];} for(int x=0;x<D;x++){double o=0; for(int j=0;j<Sk;j++){long kro= ps>0 ? (long)bt[j/ps]*pr.k_sb+(j%ps)*pr.k_ss+hk*pr.k_sh : ((long)hk*Sk+j)*D; o+=sc[j]*V[kro+x];} o/=sum; double d=fabs(o-O[h*D+x]); if(d>maxerr)maxerr=d;} free(sc);}
-  double bytes=2.0*nk*es; printf("Sk=%d splits=%d decode %.3f ms (%.1f GB/s) combine %.3f ms cpu/iter %.2f ms maxerr %.2e\n",Sk,splits,best,bytes/best/1e6,bestc,cpums,maxerr);
+  double copy=0; if(getenv("COPY")){ size_t cb=256u<<20; cl_mem c0=clCreateBuffer(ctx,0,cb,0,&e),c1=clCreateBuffer(ctx,0,cb,0,&e); unsigned char fill=0x3c;
+    CK(clEnqueueFillBuffer(q,c0,&fill,1,0,cb,0,0,0)); CK(clEnqueueFillBuffer(q,c1,&fill,1,0,cb,0,0,0)); double bc=1e9;
+    for(int it=0;it<NIT;it++){cl_event ev; CK(clEnqueueCopyBuffer(q,c0,c1,0,0,cb,0,0,&ev)); clFinish(q); cl_ulong s,t; clGetEventProfilingInfo(ev,CL_PROFILING_COMMAND_START,8,&s,0);clGetEventProfilingInfo(ev,CL_PROFILING_COMMAND_END,8,&t,0); double ms=(t-s)*1e-6; if(it>1&&ms<bc)bc=ms;}
+    copy=2.0*cb/bc/1e6; clReleaseMemObject(c0); clReleaseMemObject(c1); }
+  double bytes=2.0*nk*es, flops=4.0*Hq*Sk*D; printf("Sk=%d splits=%d decode %.3f ms (%.1f GB/s) combine %.3f ms cpu/iter %.2f ms maxerr %.2e gflops %.1f",Sk,splits,best,bytes/best/1e6,bestc,cpums,maxerr,flops/best/1e6);
+  if(copy>0) printf(" copy %.1f GB/s", copy);
+  printf("\n");
 }
