@@ -11,7 +11,8 @@ import io.github.attn4j.Tensor;
  *
  * <ul>
  *   <li>Copy: a device-to-device {@link Scope#copy} between two large device tensors, timed like
- *       the ops (median of {@code iters} runs after warm-up). GB/s counts the read and the write.</li>
+ *       the ops (median of {@code iters} runs, at most {@link #MAX_COPY_RUNS}, after warm-up). GB/s counts
+ *       the read and the write.</li>
  *   <li>GEMM: on CUDA, a cuBLAS GEMM in the run's dtype ({@link CublasGemmCeiling}); on the CPU, the
  *       f32 GEMM of a BLAS-backed CPU peer (ND4J) when {@code --peers} runs one. attn4j's own GEMM
  *       ({@code GemmParams}) is one of the timed ops, not a ceiling; elsewhere this is "n/a" with the
@@ -38,6 +39,15 @@ public record Ceilings(double copyGbps, long copyBytes, String copyNote, double 
         return Double.isNaN(tflops) ? this : new Ceilings(copyGbps, copyBytes, copyNote, tflops, note);
     }
 
+    /** The most timed copies of the ceiling: a 256 MiB copy takes about 20 ms on a CPU device, and
+     *  {@code --iters 3000} (for a precise small op) would otherwise spend a minute copying. */
+    static final int MAX_COPY_RUNS = 50;
+
+    /** Timed copies for {@code --iters iters}: as many, at most {@link #MAX_COPY_RUNS}. */
+    static int copyRuns(int iters) {
+        return Math.min(iters, MAX_COPY_RUNS);
+    }
+
     /** Copy size: 256 MiB per buffer on devices; 64 MiB on the cpu reference (host memory). */
     static long copyBytesFor(Backend b) {
         return b.name().equals("cpu") ? 64L << 20 : 256L << 20;
@@ -61,10 +71,11 @@ public record Ceilings(double copyGbps, long copyBytes, String copyNote, double 
             s.synchronize();
             fill = null;
             // The warm-up copies also take the first-touch page faults of the destination.
-            Timing.Runs r = Timing.time(s, () -> s.copy(a, b), warmup, warmupMs, warmupMaxMs, iters);
+            int runs = copyRuns(iters);
+            Timing.Runs r = Timing.time(s, () -> s.copy(a, b), warmup, warmupMs, warmupMaxMs, runs);
             copy = 2.0 * bytes / (Result.Stats.of(r.ms()).median() / 1e3) / 1e9;
             note = String.format(java.util.Locale.ROOT, "device-to-device copy of %d MiB, %s, median of %d",
-                    bytes >> 20, r.method(), iters);
+                    bytes >> 20, r.method(), runs);
         } catch (RuntimeException | OutOfMemoryError e) {
             note = "copy not measured: " + e;
         }
