@@ -269,10 +269,7 @@ void ENTRY(attn_sdpa_decode)(const attn_sdpa_params p, __global const st_t *q, _
                     sv[w] = VLOAD_W(w, s[g]);
                     vmax = fmax(vmax, sv[w]);
                 }
-                /* the rescale's scalar exp2 only when the running max moves (it was a tenth of the
-                 * arithmetic; alpha is exactly 1 otherwise: the same results) */
-                const float tmax = HMAX_W(vmax);
-                const float alpha = tmax > mr[hh][g] ? osm_advance(&mr[hh][g], &lr[hh][g], tmax, true) : 1.0f;
+                const float alpha = osm_advance(&mr[hh][g], &lr[hh][g], HMAX_W(vmax), true);
                 const fv ref = (fv)(osm_ref(mr[hh][g]));
                 fv vsum = (fv)(0.0f);
 #pragma unroll
