@@ -34,8 +34,6 @@ public final class OpenClBackend extends AbstractDeviceBackend {
     private final cl_mem dummy;
     private final OpenClOptions options;
     private final OpenClPlans.Tune tune;
-    /** CL_KERNEL_WORK_GROUP_SIZE per built kernel: as many entries as programs, no more. */
-    private final Map<KernelKey, Long> kernelLimits = new ConcurrentHashMap<>();
     /** {@link #kernel}'s resolved kernels (a handful per op and dtype in use). */
     private final Map<KernelKey, Kernel> kernels = new ConcurrentHashMap<>();
     /**
@@ -189,15 +187,17 @@ public final class OpenClBackend extends AbstractDeviceBackend {
     }
 
     /**
-     * A step's kernel as this backend launches it, resolved once per (module, entry, constants): the build
-     * options, the built program, and the program's identity for {@link PoclLaunchGate} (module and
-     * options). One instance per kernel, so scopes can key their kernel objects by identity.
+     * A step's kernel as this backend launches it, resolved once per (module, entry, constants): the built
+     * program, the program's identity for {@link PoclLaunchGate} (module and build options) and the kernel's
+     * {@code CL_KERNEL_WORK_GROUP_SIZE} on this device. One instance per kernel, so scopes can key their
+     * kernel objects by identity.
      */
-    record Kernel(String entry, String options, cl_program program, String gateProgram) {}
+    record Kernel(String entry, cl_program program, String gateProgram, long workGroupLimit) {}
 
     /**
-     * The kernel of {@code step}: built (once per process, {@link ProgramCache}) and resolved on its first
-     * launch, then a map lookup, so that a call's host side builds no option strings.
+     * The kernel of {@code step}: built (once per process, {@link ProgramCache}) and resolved when the planner
+     * first asks for its work-group limit, then a map lookup, so that a call's host side builds no option
+     * strings.
      */
     Kernel kernel(Plan.Step step) {
         KernelKey key = new KernelKey(step);
@@ -206,7 +206,8 @@ public final class OpenClBackend extends AbstractDeviceBackend {
             return k;
         }
         String options = buildOptions(step);
-        k = new Kernel(step.entry(), options, program(step, options), step.module() + "|" + options);
+        cl_program program = program(step, options);
+        k = new Kernel(step.entry(), program, step.module() + "|" + options, workGroupLimit(program, step.entry()));
         Kernel raced = kernels.putIfAbsent(key, k);
         return raced != null ? raced : k;
     }
@@ -231,21 +232,18 @@ public final class OpenClBackend extends AbstractDeviceBackend {
 
     /** {@code CL_KERNEL_WORK_GROUP_SIZE} of a step's kernel (builds the program on first use). */
     private long kernelLimit(Plan.Step step) {
-        KernelKey key = new KernelKey(step);
-        Long cached = kernelLimits.get(key);
-        if (cached != null) {
-            return cached;
-        }
+        return kernel(step).workGroupLimit();
+    }
+
+    /** {@code CL_KERNEL_WORK_GROUP_SIZE} of {@code entry} in a built program on this device. */
+    private long workGroupLimit(cl_program program, String entry) {
         int[] err = new int[1];
-        cl_kernel k = Cl.created(CL.clCreateKernel(program(step), step.entry(), err), err,
-                "clCreateKernel(" + step.entry() + ")");
+        cl_kernel k = Cl.created(CL.clCreateKernel(program, entry, err), err, "clCreateKernel(" + entry + ")");
         try {
             java.nio.ByteBuffer b = java.nio.ByteBuffer.allocateDirect(8).order(java.nio.ByteOrder.nativeOrder());
             Cl.check(CL.clGetKernelWorkGroupInfo(k, dev.id(), CL.CL_KERNEL_WORK_GROUP_SIZE, org.jocl.Sizeof.size_t,
-                    Pointer.to(b), null), "clGetKernelWorkGroupInfo(" + step.entry() + ")");
-            long limit = b.getLong(0);
-            kernelLimits.put(key, limit);
-            return limit;
+                    Pointer.to(b), null), "clGetKernelWorkGroupInfo(" + entry + ")");
+            return b.getLong(0);
         } finally {
             CL.clReleaseKernel(k);
         }
