@@ -447,13 +447,14 @@ __attribute__((always_inline)) inline void lanes_dot(const float *xt, LROW *cons
     }
 }
 
-/* ot[x][lanes] = alpha * ot[x][lanes] + sum_{t < LANES_KB} wt[t][lanes] * rows[t][x] for the nc <= LN_FC
+/* ot[x][lanes] = alpha * ot[x][lanes] + sum_{t} wt[t][lanes] * rows[t][x] for the nc <= LN_FC
  * columns x = c0 ... (nc a constant after inlining; a spill of one accumulator cost this loop half its
- * rate when it was not): the accumulators are loaded and stored once per key block. A boundary block
- * (full false) selects away each pair whose live lane lt[t][lane] is 0, so a non-finite element of a
+ * rate when it was not): the accumulators are loaded and stored once per key block. A full block sums
+ * its first nk keys (all live; the rows past them are never read); a boundary block (full false) all
+ * LANES_KB, selecting away each pair whose live lane lt[t][lane] is 0, so a non-finite element of a
  * masked row cannot leak. */
 __attribute__((always_inline)) inline void lanes_axpy(float *ot, const float *wt, LROW *const *rows, const int *lt,
-                                                      bool full, int c0, int nc, const fv *alpha) {
+                                                      bool full, int nk, int c0, int nc, const fv *alpha) {
     fv a[LN_FC][LN_FR];
 #pragma unroll
     for (int u = 0; u < LN_FC; u++) {
@@ -465,7 +466,7 @@ __attribute__((always_inline)) inline void lanes_axpy(float *ot, const float *wt
         }
     }
     if (full) {
-        for (int t = 0; t < LANES_KB; t++) {
+        for (int t = 0; t < nk; t++) {
             fv w[LN_FR];
 #pragma unroll
             for (int f = 0; f < LN_FR; f++) {
@@ -516,12 +517,12 @@ __attribute__((always_inline)) inline void lanes_axpy(float *ot, const float *wt
 
 /* lanes_axpy over all n columns (n a constant after inlining) */
 __attribute__((always_inline)) inline void lanes_axpy_all(float *ot, const float *wt, LROW *const *rows,
-                                                          const int *lt, bool full, int n, const fv *alpha) {
+                                                          const int *lt, bool full, int nk, int n, const fv *alpha) {
     for (int c0 = 0; c0 + LN_FC <= n; c0 += LN_FC) {
-        lanes_axpy(ot, wt, rows, lt, full, c0, LN_FC, alpha);
+        lanes_axpy(ot, wt, rows, lt, full, nk, c0, LN_FC, alpha);
     }
     if (n % LN_FC != 0) {
-        lanes_axpy(ot, wt, rows, lt, full, n - n % LN_FC, n % LN_FC, alpha);
+        lanes_axpy(ot, wt, rows, lt, full, nk, n - n % LN_FC, n % LN_FC, alpha);
     }
 }
 
@@ -539,11 +540,13 @@ inline bool lanes_span(const int *lo, const int *hi, int i0, int ql, int *jb, in
     return i_last == i0 + LN - 1;
 }
 
-/* Whether every (row, key) pair of the key block [j0, j0 + LANES_KB) is live, so that it needs no per-pair test:
- * no bool mask, every row live (lanes_span), LANES_KB valid keys, inside every row's bounds (the bounds grow
- * with the row: the last row's start, the first row's end). */
+/* Whether every (row, key) pair of the block's nvalid keys [j0, j0 + nvalid) is live, so that they need no per-pair
+ * test: no bool mask, every row live (lanes_span), inside every row's bounds (the bounds grow with the row: the
+ * last row's start, the first row's end). The keys past nvalid (a span's last block) are outside every row's
+ * bounds; a caller that takes such a block as full gives them no weight and never reads their rows (the SDPA
+ * forward); the fused backward asks for nvalid == LANES_KB as well. */
 inline bool lanes_full(const int *lo, const int *hi, bool rows_live, int j0, int nvalid) {
-    return !HAS_BOOL_MASK && rows_live && nvalid == LANES_KB && lo[LN - 1] <= j0 && j0 + LANES_KB <= hi[0];
+    return !HAS_BOOL_MASK && rows_live && lo[LN - 1] <= j0 && j0 + nvalid <= hi[0];
 }
 
 /* The live pairs of a boundary block: lt[t][lane] = -1 where row i0 + lane may attend key j0 + t

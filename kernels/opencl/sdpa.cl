@@ -563,13 +563,18 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
             }
 #endif
 
-            /* the live pairs: the same for every head of the item unless a bool mask is given */
+            /* the live pairs: the same for every head of the item unless a bool mask is given; a full block's
+             * keys past nvalid (rows clamped to the last valid one) get no probability */
             if (!full) {
                 if (g == 0 || HAS_BOOL_MASK) {
                     lanes_live(lt, lov, hiv, j0, nvalid, m, mask, b, h, i0, p.seq_q, p.seq_k);
                 }
                 for (int e = 0; e < LANES_KB * LN; e += VW) {
                     VSTORE_W(select((fv)(-INFINITY), VLOAD_W(0, st + e), VLOAD_I(0, lt + e)), 0, st + e);
+                }
+            } else {
+                for (int e = nvalid * LN; e < LANES_KB * LN; e += VW) {
+                    VSTORE_W((fv)(-INFINITY), 0, st + e);
                 }
             }
 
@@ -594,7 +599,7 @@ void ENTRY(attn_sdpa_fwd)(const attn_sdpa_params p, __global const st_t *q, __gl
                 lrow[g][f] = lrow[g][f] * alpha[f] + sum;
             }
 
-            lanes_axpy_all(ot[g], st, vr, lt, full, HEAD_DIM_V, alpha);
+            lanes_axpy_all(ot[g], st, vr, lt, full, nvalid, HEAD_DIM_V, alpha);
         }
     }
 

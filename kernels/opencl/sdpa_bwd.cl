@@ -1137,7 +1137,10 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
                     lanes_dot(qt, kr + t0, HEAD_DIM, pt + t0 * LN);
                     lanes_dot(dot, vr + t0, HEAD_DIM_V, dst + t0 * LN);
                 }
-                const bool full = lanes_full(lo, hi, rows_live, j0, nvalid);
+                /* a span's last, shorter block takes the boundary path here: with a run-time key count in the
+                 * full path the compiler spilled an accumulator of the dQ loop (perf annotate; the forward keeps
+                 * its rate with it) */
+                const bool full = lanes_full(lo, hi, rows_live, j0, nvalid) && nvalid == LANES_KB;
                 if (!full) {
                     lanes_live(lt, lov, hiv, j0, nvalid, p.m, mask, b, h, i0, p.seq_q, p.seq_k);
                 }
@@ -1157,7 +1160,7 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
                         VSTORE_W(ds, 0, dst + e);
                     }
                 }
-                lanes_axpy_all(dqt, dst, kr, lt, full, HEAD_DIM, ones);
+                lanes_axpy_all(dqt, dst, kr, lt, full, LANES_KB, HEAD_DIM, ones);
                 bwd_lanes_keys_all(dva + (long)j0 * HEAD_DIM_V, pt, dr, lt, full, HEAD_DIM_V);
                 bwd_lanes_keys_all(dka + (long)j0 * HEAD_DIM, dst, qr, lt, full, HEAD_DIM);
             }

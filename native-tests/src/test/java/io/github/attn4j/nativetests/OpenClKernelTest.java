@@ -125,25 +125,35 @@ class OpenClKernelTest {
     }
 
     record SdpaCase(String name, int b, int hq, int hkv, int sq, int sk, int d, int dv, DType dt, Masks masks,
-            float softcap, boolean lse, double amp, boolean nanInV) {}
+            float softcap, boolean lse, double amp, float lastV) {}
+
+    /** No value written into V's last key row (lastV of {@link SdpaCase}). */
+    static final float KEEP = 0f;
 
     static List<SdpaCase> sdpaCases() {
         List<SdpaCase> l = new ArrayList<>();
         for (DType dt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
-            l.add(new SdpaCase("plain", 2, 4, 2, 129, 113, 64, 64, dt, Masks.NONE, 0, true, 1, false));
-            l.add(new SdpaCase("causal", 1, 2, 1, 300, 300, 64, 64, dt, Masks.causal(), 0, true, 1, false));
+            l.add(new SdpaCase("plain", 2, 4, 2, 129, 113, 64, 64, dt, Masks.NONE, 0, true, 1, KEEP));
+            l.add(new SdpaCase("causal", 1, 2, 1, 300, 300, 64, 64, dt, Masks.causal(), 0, true, 1, KEEP));
         }
-        l.add(new SdpaCase("d40", 1, 2, 2, 17, 33, 40, 40, DType.F32, Masks.NONE, 0, true, 1, false));
-        l.add(new SdpaCase("single", 1, 1, 1, 1, 1, 16, 16, DType.F32, Masks.NONE, 0, true, 1, false));
-        l.add(new SdpaCase("dv", 1, 8, 1, 77, 130, 72, 40, DType.F32, Masks.NONE, 0, true, 1, false));
-        l.add(new SdpaCase("d256", 1, 2, 2, 65, 70, 256, 96, DType.F32, Masks.causal(), 0, true, 1, false));
+        l.add(new SdpaCase("d40", 1, 2, 2, 17, 33, 40, 40, DType.F32, Masks.NONE, 0, true, 1, KEEP));
+        l.add(new SdpaCase("single", 1, 1, 1, 1, 1, 16, 16, DType.F32, Masks.NONE, 0, true, 1, KEEP));
+        l.add(new SdpaCase("dv", 1, 8, 1, 77, 130, 72, 40, DType.F32, Masks.NONE, 0, true, 1, KEEP));
+        l.add(new SdpaCase("d256", 1, 2, 2, 65, 70, 256, 96, DType.F32, Masks.causal(), 0, true, 1, KEEP));
         l.add(new SdpaCase("window", 2, 2, 1, 200, 180, 32, 32, DType.F32,
-                Masks.builder().window(20, 5).alignment(Alignment.TOP_LEFT).build(), 0, true, 1, false));
+                Masks.builder().window(20, 5).alignment(Alignment.TOP_LEFT).build(), 0, true, 1, KEEP));
         l.add(new SdpaCase("lengths", 2, 2, 2, 90, 100, 32, 32, DType.F32,
-                Masks.builder().kvLengths(0, 37).qLengths(50, 90).build(), 0, true, 1, false));
-        l.add(new SdpaCase("softcap", 1, 2, 2, 50, 60, 32, 32, DType.F32, Masks.causal(), 5f, true, 3, false));
-        l.add(new SdpaCase("huge", 1, 2, 2, 50, 70, 32, 32, DType.F32, Masks.NONE, 0, true, 100, false));
-        l.add(new SdpaCase("nan-v-causal", 1, 1, 1, 64, 64, 32, 32, DType.F32, Masks.causal(), 0, true, 1, true));
+                Masks.builder().kvLengths(0, 37).qLengths(50, 90).build(), 0, true, 1, KEEP));
+        l.add(new SdpaCase("softcap", 1, 2, 2, 50, 60, 32, 32, DType.F32, Masks.causal(), 5f, true, 3, KEEP));
+        l.add(new SdpaCase("huge", 1, 2, 2, 50, 70, 32, 32, DType.F32, Masks.NONE, 0, true, 100, KEEP));
+        l.add(new SdpaCase("nan-v-causal", 1, 1, 1, 64, 64, 32, 32, DType.F32, Masks.causal(), 0, true, 1, Float.NaN));
+        // Sk = 50: the CPU form's key blocks of 48 end in a 2-key block whose pairs are all live, taken as a full
+        // block that stops at its valid keys; the rows past them repeat the last key's, +inf here, and must not
+        // be read (0 * inf would turn the +inf every row's O has in each column into NaN)
+        for (DType dt : new DType[] {DType.F32, DType.F16}) {
+            l.add(new SdpaCase("inf-v-tail", 1, 1, 1, 32, 50, 32, 32, dt, Masks.NONE, 0, true, 1,
+                    Float.POSITIVE_INFINITY));
+        }
         return l;
     }
 
@@ -159,10 +169,10 @@ class OpenClKernelTest {
         Tensor q = rand(r, c.dt, c.amp, c.b, c.hq, c.sq, c.d);
         Tensor k = rand(r, c.dt, c.amp, c.b, c.hkv, c.sk, c.d);
         Tensor v = rand(r, c.dt, 1, c.b, c.hkv, c.sk, c.dv);
-        if (c.nanInV) {
-            // the last key row: masked for every row but the last under causal
+        if (c.lastV != KEEP) {
+            // the last key row (NaN: masked for every row but the last under causal)
             for (int x = 0; x < c.dv; x++) {
-                v.set(Float.NaN, 0, 0, c.sk - 1, x);
+                v.set(c.lastV, 0, 0, c.sk - 1, x);
             }
         }
         Tensor o = poisoned(c.dt, c.b, c.hq, c.sq, c.dv);
@@ -195,7 +205,7 @@ class OpenClKernelTest {
         Tensor alibi = rand(r, DType.F32, 0.1, h);
         Masks m = Masks.builder().window(30, 10).kvLengths(80, 60).qLengths(70, 40).boolMask(mask).bias(bias)
                 .alibi(alibi).build();
-        runSdpa(new SdpaCase("all", b, h, 2, sq, sk, 40, 24, DType.F32, m, 4f, true, 1, false), null, null);
+        runSdpa(new SdpaCase("all", b, h, 2, sq, sk, 40, 24, DType.F32, m, 4f, true, 1, KEEP), null, null);
     }
 
     @Test
