@@ -543,8 +543,8 @@ inline bool lanes_span(const int *lo, const int *hi, int i0, int ql, int *jb, in
 /* Whether every (row, key) pair of the block's nvalid keys [j0, j0 + nvalid) is live, so that they need no per-pair
  * test: no bool mask, every row live (lanes_span), inside every row's bounds (the bounds grow with the row: the
  * last row's start, the first row's end). The keys past nvalid (a span's last block) are outside every row's
- * bounds; a caller that takes such a block as full gives them no weight and never reads their rows (the SDPA
- * forward); the fused backward asks for nvalid == LANES_KB as well. */
+ * bounds; a caller that takes such a block as full gives them no weight: the SDPA forward never reads their rows,
+ * the fused backward (only for a block ending at Sk) writes them P = dS = 0 and sums them into scratch rows. */
 inline bool lanes_full(const int *lo, const int *hi, bool rows_live, int j0, int nvalid) {
     return !HAS_BOOL_MASK && rows_live && lo[LN - 1] <= j0 && j0 + nvalid <= hi[0];
 }

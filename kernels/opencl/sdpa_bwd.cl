@@ -1137,15 +1137,20 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
                     lanes_dot(qt, kr + t0, HEAD_DIM, pt + t0 * LN);
                     lanes_dot(dot, vr + t0, HEAD_DIM_V, dst + t0 * LN);
                 }
-                /* a span's last, shorter block takes the boundary path here: with a run-time key count in the
-                 * full path the compiler spilled an accumulator of the dQ loop (perf annotate; the forward keeps
-                 * its rate with it) */
-                const bool full = lanes_full(lo, hi, rows_live, j0, nvalid) && nvalid == LANES_KB;
+                /* A span's last, shorter block that ends at Sk is full too: its keys past nvalid get P = dS = 0
+                 * (written, not computed, so a non-finite copied row cannot leak) and every product still runs
+                 * over LANES_KB keys (a run-time key count made the compiler spill an accumulator of the dQ
+                 * loop): dQ adds 0 x a copy of the last live key's row (non-finite only where that key's own
+                 * term is NaN), and their dK/dV rows are the workspace's rows past Sk, never written out. A
+                 * shorter block ending before Sk (window, causal, lengths) takes the boundary path. */
+                const int nfull = nvalid == LANES_KB || je == p.seq_k ? nvalid : 0;
+                const bool full = nfull > 0 && lanes_full(lo, hi, rows_live, j0, nvalid);
                 if (!full) {
                     lanes_live(lt, lov, hiv, j0, nvalid, p.m, mask, b, h, i0, p.seq_q, p.seq_k);
                 }
                 /* P and dS; 0 where masked (selected, so a NaN score of a masked pair cannot leak) */
-                for (int t = 0; t < LANES_KB; t++) {
+                const int ncalc = full ? nfull : LANES_KB;
+                for (int t = 0; t < ncalc; t++) {
 #pragma unroll
                     for (int f = 0; f < LN_FR; f++) {
                         const int e = t * LN + f * VW;
@@ -1159,6 +1164,10 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
                         VSTORE_W(pv, 0, pt + e);
                         VSTORE_W(ds, 0, dst + e);
                     }
+                }
+                for (int e = ncalc * LN; e < LANES_KB * LN; e++) {
+                    pt[e] = 0.0f;
+                    dst[e] = 0.0f;
                 }
                 lanes_axpy_all(dqt, dst, kr, lt, full, LANES_KB, HEAD_DIM, ones);
                 bwd_lanes_keys_all(dva + (long)j0 * HEAD_DIM_V, pt, dr, lt, full, HEAD_DIM_V);

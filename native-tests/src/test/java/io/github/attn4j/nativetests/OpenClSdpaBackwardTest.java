@@ -9,6 +9,7 @@ import io.github.attn4j.Masks;
 import io.github.attn4j.SdpaBackwardParams;
 import io.github.attn4j.SdpaParams;
 import io.github.attn4j.Tensor;
+import io.github.attn4j.cpu.Reference;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -191,20 +192,71 @@ class OpenClSdpaBackwardTest {
     @Test
     void fusedCpuFormMatchesTheDirectionalDerivativeAndIsBitIdentical() {
         OpenClTesting.assumeDevice(cl);
+        try (Backend f = withTune("bwdCpu=2")) {
+            checkCpuForm(f, "flash-bwd-cpu-fused");
+        }
+    }
+
+    /**
+     * The fused form's last, shorter key block (its blocks hold 48 keys: Sk = 50 ends in a block of 2, 113 in one
+     * of 17) ends at Sk and is taken as a full block: the keys past the valid ones repeat the last key's K and V
+     * rows and must get P = dS = 0 (a repeat counted twice would be a finite error, a +inf in V's last row
+     * would turn dS into NaN) and their dK/dV sums must land outside dK and dV. Against the float64 reference,
+     * outputs poisoned: finite data, then V's last row +inf (dQ and dK are NaN everywhere, dV finite).
+     */
+    @Test
+    void fusedFormTailBlockAgainstTheReference() {
+        OpenClTesting.assumeDevice(cl);
+        Backend fused = withTune("bwdCpu=2");
+        try (fused) {
+            for (int sk : new int[] {50, 113}) {
+                for (boolean infV : new boolean[] {false, true}) {
+                    SplittableRandom r = new SplittableRandom(sk);
+                    int hq = 2, hkv = 1, sq = 40, d = 32;
+                    Tensor q = rand(r, 1, hq, sq, d), k = rand(r, 1, hkv, sk, d), v = rand(r, 1, hkv, sk, d);
+                    if (infV) {
+                        for (int x = 0; x < d; x++) {
+                            v.set(Float.POSITIVE_INFINITY, 0, 0, sk - 1, x);
+                        }
+                    }
+                    Tensor dO = rand(r, 1, hq, sq, d), o = zeros(1, hq, sq, d), lse = zeros(1, hq, sq);
+                    fused.sdpa(SdpaParams.builder(q, k, v, o).lse(lse).build());
+                    Tensor dq = OpenClKernelTest.poisoned(DType.F32, q.shape());
+                    Tensor dk = OpenClKernelTest.poisoned(DType.F32, k.shape());
+                    Tensor dv = OpenClKernelTest.poisoned(DType.F32, v.shape());
+                    SdpaBackwardParams bp = SdpaBackwardParams.builder(q, k, v, o, dO, lse, dq, dk, dv).build();
+                    if ("CPU".equals(fused.device().details().get("type"))) {
+                        String variant = fused.supports(bp).variant();
+                        assertTrue(variant.contains("-cpu-fused-"), "the fused CPU form, got " + variant);
+                    }
+                    fused.sdpaBackward(bp);
+                    Reference.SdpaGrads ref = Reference.sdpaBackward(bp);
+                    String what = "Sk " + sk + (infV ? " +inf in V's last row" : "") + ": ";
+                    OpenClKernelTest.compare(what + "dQ", ref.dq(), dq, 1e-9);
+                    OpenClKernelTest.compare(what + "dK", ref.dk(), dk, 1e-9);
+                    OpenClKernelTest.compare(what + "dV", ref.dv(), dv, 1e-9);
+                    if (infV) {
+                        for (float x : dv.toFloatArray()) {
+                            assertTrue(Float.isFinite(x), what + "dV must stay finite");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** A backend opened with attn4j.opencl.tune set to tune (the property restored). */
+    private static Backend withTune(String tune) {
         String old = System.getProperty("attn4j.opencl.tune");
-        System.setProperty("attn4j.opencl.tune", "bwdCpu=2");
-        Backend fused;
+        System.setProperty("attn4j.opencl.tune", tune);
         try {
-            fused = OpenClTesting.openOrNull();
+            return OpenClTesting.openOrNull();
         } finally {
             if (old == null) {
                 System.clearProperty("attn4j.opencl.tune");
             } else {
                 System.setProperty("attn4j.opencl.tune", old);
             }
-        }
-        try (Backend f = fused) {
-            checkCpuForm(f, "flash-bwd-cpu-fused");
         }
     }
 
