@@ -15,6 +15,11 @@
 # each appends its line to $OUT/summary.txt as it finishes, so a cut-short call still tells what ran:
 #   1 facts        nvidia-smi (GPU, driver, CUDA version, clocks, power), nvcc, `attn4j devices`
 #   2 verify-fused verify --backend cuda: the whole case matrix, fused kernels, against float64
+#                  (forward and backward cases)
+#   2a train       the training points against PyTorch in the same run (issue 11): torch_sdpa.py, then
+#                  attn4j bench --peer-csv, on the flash-bwd and additive-bwd sets (forward and backward
+#                  side by side), f16 and f32; the ratio and forward + backward rows go into summary.txt,
+#                  the CSVs into speed.tgz (train/)
 #   2b decode      attn4j bench on serve-set decode points (Sk >= 4k; dense, pages of 16 and 256, varlen,
 #                  GQA 32/8, 64/8, MHA), f16 and f32: GB/s and the fraction of the copy ceiling measured in
 #                  the same run (the split-KV decode's bandwidth, issue 12); the rows go into summary.txt,
@@ -22,7 +27,7 @@
 #   3 verify-tc    the tensor-core path (-Dattn4j.cuda.tc=true) on its f16/bf16 cases;
 #     tc-gpu-test  its own GPU test, kernels/cuda/emu/run_gpu_test.sh
 #   4 memcheck     compute-sanitizer memcheck on a subset of the matrix
-#   5 speed        bench/peers/torch_sdpa.py, then attn4j bench, on the flash and decode sets,
+#   5 speed        bench/peers/torch_sdpa.py, then attn4j bench, on the flash set (the forward),
 #                  f16 and f32, with a small --max-seconds; the CSVs and reports go into speed.tgz
 # What comes back ($OUT, at most 8 files, one folder deep): summary.txt, facts.txt,
 # verify-fused.txt, verify-tc.txt, tc-gpu-test.txt, memcheck.txt, speed.tgz. Commit what it
@@ -149,9 +154,30 @@ if ((dry)); then no_device verify-fused "$OUT/verify-fused.txt"; else
   step verify-fused 150 "$OUT/verify-fused.txt" "$J" -jar "$JAR" verify --backend cuda
 fi
 
-# 2b. Decode bandwidth (the split-KV decode of sdpa_decode.cu is what these points run on the SIMT path).
 sp="$work/speed"
 mkdir -p "$sp"
+have_torch=0
+python3 -c 'import torch; assert torch.cuda.is_available()' >/dev/null 2>&1 && have_torch=1
+
+# 2a. Training: the SDPA and additive backward against PyTorch's (autograd.grad through a kept forward, the
+# backward alone as attn4j's backward point), forward points beside them for the forward + backward sums.
+if ((dry)); then no_device train "$sp/train.log"; else
+  tpeer=()
+  if ((have_torch)); then
+    step train-torch 40 "$sp/train-torch.log" python3 bench/peers/torch_sdpa.py --shapes flash-bwd,additive-bwd \
+      --dtype f16,f32 --warmup 2 --iters 10 --max-seconds 3 --out "$sp/torch_train.csv"
+    [[ -s $sp/torch_train.csv ]] && tpeer=(--peer-csv "$sp/torch_train.csv")
+  else
+    echo "skipped: no PyTorch with CUDA" >"$sp/train-torch.log"; say "train-torch   skipped: no PyTorch with CUDA"
+  fi
+  step train 60 "$sp/train.log" "$J" -jar "$JAR" bench --backend cuda --shapes flash-bwd,additive-bwd \
+    --dtype f16,f32 --warmup 2 --warmup-max-ms 1000 --iters 10 --max-seconds 3 --no-progress "${tpeer[@]}" \
+    --out "$sp/train"
+  # the forward + backward rows and the peer ratios (their lines start with the shape key)
+  grep -E '^(sdpa|additive)_bwd:' "$sp/train.log" | cut -c1-150 | sed 's/^/    /' | tee -a "$S"
+fi
+
+# 2b. Decode bandwidth (the split-KV decode of sdpa_decode.cu is what these points run on the SIMT path).
 # --warmup-max-ms 1000: the bench's wait for an idle JIT compiler bounded, so that each step keeps its time limit
 if ((dry)); then no_device decode "$sp/decode.log"; else
   step decode 45 "$sp/decode.log" "$J" -jar "$JAR" bench --backend cuda --shapes "$DECODE_SHAPES" --dtype f16,f32 \
@@ -188,14 +214,14 @@ fi
 if ((dry)); then no_device torch-peer "$sp/torch.log"; no_device bench "$sp/bench.log"
 else
   peer=()
-  if python3 -c 'import torch; assert torch.cuda.is_available()' >/dev/null 2>&1; then
-    step torch-peer 40 "$sp/torch.log" python3 bench/peers/torch_sdpa.py --shapes flash,decode --dtype f16,f32 \
+  if ((have_torch)); then
+    step torch-peer 40 "$sp/torch.log" python3 bench/peers/torch_sdpa.py --shapes flash --dtype f16,f32 \
       --warmup 2 --iters 10 --max-seconds 3 --out "$sp/torch_sdpa.csv"
     [[ -s $sp/torch_sdpa.csv ]] && peer=(--peer-csv "$sp/torch_sdpa.csv")
   else
     echo "skipped: no PyTorch with CUDA" >"$sp/torch.log"; say "torch-peer    skipped: no PyTorch with CUDA"
   fi
-  step bench 65 "$sp/bench.log" "$J" -jar "$JAR" bench --backend cuda --shapes flash,decode --dtype f16,f32 \
+  step bench 65 "$sp/bench.log" "$J" -jar "$JAR" bench --backend cuda --shapes flash --dtype f16,f32 \
     --warmup 2 --warmup-max-ms 1000 --iters 10 --max-seconds 3 --no-progress "${peer[@]}" --out "$sp/bench"
 fi
 tar czf "$OUT/speed.tgz" -C "$work" speed

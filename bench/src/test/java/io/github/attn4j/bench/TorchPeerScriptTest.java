@@ -87,6 +87,76 @@ class TorchPeerScriptTest {
     }
 
     @Test
+    void sameBackwardShapesAsTheJavaSets() throws Exception {
+        String spec = "flash-bwd,additive-bwd,softmax-bwd,sdpa_bwd:b=2:h=6:hkv=2:sq=5:sk=7:d=16:dv=8:causal,"
+                + "softmax_bwd:r=3:n=9,additive_bwd:b=2:h=2:s=9:a=3:dv=5";
+        Out o = py("--list-shapes", "--shapes", spec);
+        assertEquals(0, o.code(), o.stderr());
+        List<String> java = ShapeSets.resolve(spec).stream().map(Shape::key).toList();
+        assertEquals(java, o.stdout().lines().toList());
+    }
+
+    @Test
+    void sameBackwardFlopAndByteFormulas() throws Exception {
+        Out o = py("--dry-run", "--dtype", "f32", "--shapes", "flash-bwd,additive-bwd,softmax-bwd");
+        assertEquals(0, o.code(), o.stderr());
+        int checked = 0, backward = 0;
+        for (String line : o.stdout().lines().toList()) {
+            String[] f = line.split(" ");
+            Shape s = ShapeSets.parse(f[2]);
+            assertEquals(Double.parseDouble(f[3].substring(6)), s.flops(), 1e-5 * Math.max(1, s.flops()), line);
+            assertEquals(Double.parseDouble(f[4].substring(6)), s.bytes(4), 1e-5 * s.bytes(4), line);
+            checked++;
+            backward += s.op().endsWith("_bwd") ? 1 : 0;
+        }
+        // flash-bwd: 5 forward and 5 backward points, 3 SDPA backends each; additive-bwd 5 + 5; softmax-bwd 9
+        assertEquals(3 * 10 + 10 + 9, checked);
+        assertEquals(3 * 5 + 5 + 9, backward);
+    }
+
+    /**
+     * Where a python3 with PyTorch is installed (Debian's python3-torch here; CI installs none and skips this),
+     * the peer's timing code runs on the CPU: forward and backward points of every op, every row "ok", the
+     * backward rows timed alone, and the CSV read back by {@link Csv#read}. On torch before 2.0, which has no
+     * scaled_dot_product_attention, {@code torch_sdpa_cpu_check.py} puts a math stand-in in its place.
+     */
+    @Test
+    void timesForwardAndBackwardOnTheCpuWhereTorchIsInstalled() throws Exception {
+        String python = null;
+        for (String c : List.of("python3", "/usr/bin/python3")) {
+            try {
+                if (new ProcessBuilder(c, "-c", "import torch").start().waitFor() == 0) {
+                    python = c;
+                    break;
+                }
+            } catch (IOException e) {
+                // not this one
+            }
+        }
+        assumeTrue(python != null, "no python3 with torch");
+        Path csv = Files.createTempFile("torch-peer", ".csv");
+        String shapes = "sdpa:b=1:h=4:hkv=2:s=64:d=16,sdpa_bwd:b=1:h=4:hkv=2:s=64:d=16,sdpa_bwd:b=1:h=2:s=40:d=16:causal,"
+                + "softmax:r=64:n=128,softmax_bwd:r=64:n=128,additive:b=2:s=16:a=8:dv=8,additive_bwd:b=2:s=16:a=8:dv=8";
+        Process p = new ProcessBuilder(python, "-B", Path.of("peers", "torch_sdpa_cpu_check.py").toString(),
+                "--stand-in", "--device", "cpu", "--dtype", "f32", "--impls", "math,softmax,additive-broadcast",
+                "--warmup", "1", "--iters", "10", "--shapes", shapes, "--out", csv.toString()).redirectErrorStream(true)
+                .start();
+        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), log);
+        List<Result> rows = Csv.read(csv);
+        Files.delete(csv);
+        assertEquals(7, rows.size(), rows.toString());
+        for (Result r : rows) {
+            assertTrue(r.ok(), r.impl() + " " + r.shape().key() + ": " + r.status() + " " + r.reason());
+            assertTrue(r.msMedian() > 0, r.shape().key());
+            assertEquals(r.shape().op().endsWith("_bwd"), r.reason().contains("backward alone"), r.reason());
+        }
+        assertEquals(ShapeSets.resolve(shapes).stream().map(Shape::key).toList(),
+                rows.stream().map(r -> r.shape().key()).toList());
+    }
+
+    @Test
     void badArgumentsFailWithoutTorch() throws Exception {
         Out o = py("--iters", "3");
         assertEquals(2, o.code());
