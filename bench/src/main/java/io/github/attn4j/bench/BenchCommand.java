@@ -100,11 +100,16 @@ public final class BenchCommand {
         Progress progress = new Progress(err, pointsPerImpl + peers.size() * shapes.size() * dtypesFor("cpu").size(),
                 opt.progress());
         try {
-            for (String id : backendIds) {
-                runBackend(id, shapes, rows, progress, meta);
-            }
-            for (Peer p : peers) {
-                runPeer(p, shapes, rows, progress, meta);
+            if (opt.interleave()) {
+                meta.put("Order", "interleaved: each shape on every backend and peer before the next shape");
+                runInterleaved(backendIds, peers, shapes, rows, progress, meta);
+            } else {
+                for (String id : backendIds) {
+                    runBackend(id, shapes, rows, progress, meta);
+                }
+                for (Peer p : peers) {
+                    runPeer(p, shapes, rows, progress, meta);
+                }
             }
         } finally {
             progress.finish();
@@ -287,8 +292,14 @@ public final class BenchCommand {
         return chosen;
     }
 
-    private void runBackend(String id, List<Shape> shapes, List<Result> rows, Progress progress,
-            Map<String, String> meta) {
+    /** A backend opened for a run: its report name, device and the ceilings of each dtype. */
+    private record Opened(String id, Backend backend, String impl, String device, Map<String, Ceilings> ceilings) {}
+
+    /**
+     * Opens a backend and measures its ceilings (one per dtype); null where it cannot be opened, after a
+     * skipped row for each of its points.
+     */
+    private Opened open(String id, List<Shape> shapes, List<Result> rows, Progress progress, Map<String, String> meta) {
         String impl = "attn4j-" + (id.contains(":") && !id.endsWith(":0") ? id.replace(':', '-') : id.replaceAll(":0$", ""));
         Backend backend;
         try {
@@ -300,13 +311,14 @@ public final class BenchCommand {
                     progress.step();
                 }
             }
-            return;
+            return null;
         }
-        try (backend) {
+        try {
             String device = backend.device().name();
             progress.start(impl + ": measuring the copy ceiling");
             Ceilings base = Ceilings.measure(backend, opt.warmup(), opt.warmupMs(), opt.warmupMaxMs(), opt.iters());
             meta.put("Timing " + impl, timingMethod(backend));
+            Map<String, Ceilings> ceilings = new LinkedHashMap<>();
             for (String dt : dtypesFor(id)) {
                 Ceilings c = base;
                 if (backend.name().equals("cpu")) {
@@ -323,11 +335,65 @@ public final class BenchCommand {
                 }
                 meta.put("Ceilings " + impl + " " + dt, String.format(Locale.ROOT, "copy %s GB/s (%s); GEMM %s",
                         Report.f(c.copyGbps(), 1), c.copyNote(), c.gemmNote()));
+                ceilings.put(dt, c);
+            }
+            return new Opened(id, backend, impl, device, ceilings);
+        } catch (RuntimeException | LinkageError e) {
+            backend.close();
+            throw e;
+        }
+    }
+
+    private void runBackend(String id, List<Shape> shapes, List<Result> rows, Progress progress,
+            Map<String, String> meta) {
+        Opened o = open(id, shapes, rows, progress, meta);
+        if (o == null) {
+            return;
+        }
+        try (Backend backend = o.backend()) {
+            for (String dt : dtypesFor(id)) {
                 for (Shape s : order(shapes)) {
-                    progress.start(impl + " " + dt + " " + s.op() + " " + s.label());
-                    rows.add(point(backend, impl, device, s, dt, c));
-                    progress.step();
+                    backendPoint(o, s, dt, rows, progress);
                 }
+            }
+        }
+    }
+
+    private void backendPoint(Opened o, Shape s, String dt, List<Result> rows, Progress progress) {
+        progress.start(o.impl() + " " + dt + " " + s.op() + " " + s.label());
+        rows.add(point(o.backend(), o.impl(), o.device(), s, dt, o.ceilings().get(dt)));
+        progress.step();
+    }
+
+    /** {@code --interleave}: every backend and peer on one shape, then the next shape (in {@link #order}). */
+    private void runInterleaved(List<String> backendIds, List<Peer> peers, List<Shape> shapes, List<Result> rows,
+            Progress progress, Map<String, String> meta) {
+        List<Opened> opened = new ArrayList<>();
+        try {
+            for (String id : backendIds) {
+                Opened o = open(id, shapes, rows, progress, meta);
+                if (o != null) {
+                    opened.add(o);
+                }
+            }
+            for (Peer p : peers) {
+                peerCeilings(p, meta);
+            }
+            for (Shape s : order(shapes)) {
+                for (Opened o : opened) {
+                    for (String dt : dtypesFor(o.id())) {
+                        backendPoint(o, s, dt, rows, progress);
+                    }
+                }
+                for (Peer p : peers) {
+                    for (String dt : dtypesFor("cpu")) {
+                        peerStep(p, s, dt, rows, progress);
+                    }
+                }
+            }
+        } finally {
+            for (Opened o : opened) {
+                o.backend().close();
             }
         }
     }
@@ -479,6 +545,16 @@ public final class BenchCommand {
     }
 
     private void runPeer(Peer p, List<Shape> shapes, List<Result> rows, Progress progress, Map<String, String> meta) {
+        peerCeilings(p, meta);
+        for (String dt : dtypesFor("cpu")) {
+            for (Shape s : order(shapes)) {
+                peerStep(p, s, dt, rows, progress);
+            }
+        }
+    }
+
+    /** The peer's device into the report, and the host copy ceiling, measured once for every peer. */
+    private void peerCeilings(Peer p, Map<String, String> meta) {
         meta.put("Peer " + p.impl(), p.device());
         if (hostCopy == null) {
             hostCopy = Ceilings.hostCopyGbps(opt.warmup(), opt.iters(), timer);
@@ -486,13 +562,12 @@ public final class BenchCommand {
                     + " median of %d); GEMM %s", Report.f(hostCopy, 1), opt.iters(),
                     Double.isNaN(cpuGemm) ? "n/a" : cpuGemmNote));
         }
-        for (String dt : dtypesFor("cpu")) {
-            for (Shape s : order(shapes)) {
-                progress.start(p.impl() + " " + dt + " " + s.op() + " " + s.label());
-                rows.add(peerPoint(p, s, dt));
-                progress.step();
-            }
-        }
+    }
+
+    private void peerStep(Peer p, Shape s, String dt, List<Result> rows, Progress progress) {
+        progress.start(p.impl() + " " + dt + " " + s.op() + " " + s.label());
+        rows.add(peerPoint(p, s, dt));
+        progress.step();
     }
 
     private Double hostCopy;

@@ -27,7 +27,8 @@ import java.util.Set;
  */
 public record BenchOptions(List<String> backends, Set<String> ops, List<String> dtypes, String shapes, int warmup,
         int warmupMs, int warmupMaxMs, int iters, Path out, boolean quick, Path plotOnly, List<Path> peerCsvs,
-        List<String> peers, double maxSeconds, double totalSeconds, long seed, boolean progress, boolean help) {
+        List<String> peers, double maxSeconds, double totalSeconds, long seed, boolean progress, boolean interleave,
+        boolean help) {
 
     public static final int MIN_ITERS = 10;
     /** The most untimed runs the {@code --warmup-ms} phase adds. */
@@ -63,6 +64,9 @@ public record BenchOptions(List<String> backends, Set<String> ops, List<String> 
               --plot-only CSV   draw charts and the markdown report from an existing results CSV
               --peer-csv FILE   merge a peer's CSV (bench/peers/torch_sdpa.py) and print ratios; repeatable
               --peers LIST      run CPU peers in the same run (nd4j, djl; needs the -Ppeers build)
+              --interleave      time each shape on every backend and peer before the next shape (default:
+                                each implementation's shapes in a row), so that the two sides of a ratio
+                                are timed seconds apart, in the same phase of a noisy host
               --seed N          input seed (default 42)
               --no-progress     no progress bar on stderr
             """;
@@ -84,6 +88,7 @@ public record BenchOptions(List<String> backends, Set<String> ops, List<String> 
         Double maxSeconds = null;
         long seed = 42;
         boolean progress = true;
+        boolean interleave = false;
         boolean help = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
@@ -98,6 +103,7 @@ public record BenchOptions(List<String> backends, Set<String> ops, List<String> 
                 case "--help", "-h" -> help = true;
                 case "--quick" -> quick = true;
                 case "--no-progress" -> progress = false;
+                case "--interleave" -> interleave = true;
                 case "--backend", "--op", "--dtype", "--shapes", "--warmup", "--warmup-ms", "--warmup-max-ms", "--iters",
                         "--out", "--plot-only", "--peer-csv", "--peers", "--max-seconds", "--seed" -> {
                     String v = inline;
@@ -162,7 +168,7 @@ public record BenchOptions(List<String> backends, Set<String> ops, List<String> 
                 wMs, wMaxMs, iters != null ? iters : MIN_ITERS, out,
                 quick, plotOnly, List.copyOf(peerCsvs), List.copyOf(peers),
                 maxSeconds != null ? maxSeconds : quick ? 3 : 120, quick ? 30 : Double.POSITIVE_INFINITY, seed, progress,
-                help);
+                interleave, help);
     }
 
     /** The shapes to run: the --shapes sets filtered by --op. */

@@ -105,6 +105,51 @@ class BenchCommandTest {
                 + "torch-softmax |"));
     }
 
+    /**
+     * {@code --interleave}: each shape on every implementation (here: every backend and dtype) before the next
+     * shape, where the default runs each implementation's shapes in a row; the same points either way.
+     */
+    @Test
+    void interleaveTimesEachShapeEverywhereBeforeTheNext() throws Exception {
+        String backends = "cpu";
+        try (io.github.attn4j.Backend cl = io.github.attn4j.Attn4j.open("opencl")) {
+            backends = "cpu,opencl";
+        } catch (RuntimeException | LinkageError e) {
+            // the cpu backend's two dtypes alone
+        }
+        String shapes = "softmax:r=4:n=64,sdpa:b=1:h=2:s=16:d=8,sdpa:b=1:h=2:s=24:d=8";
+        List<String> order = List.of();
+        for (boolean interleave : new boolean[] {false, true}) {
+            Path out = dir.resolve("order-" + interleave);
+            List<String> args = new java.util.ArrayList<>(List.of("bench", "--backend", backends, "--dtype", "f32,f16",
+                    "--no-progress", "--warmup", "1", "--warmup-ms", "0", "--shapes", shapes, "--out", out.toString()));
+            if (interleave) {
+                args.add("--interleave");
+            }
+            Run r = main(args.toArray(String[]::new));
+            assertEquals(0, r.code(), r.err() + r.out());
+            List<Result> rows = Csv.read(out.resolve("results.csv"));
+            List<String> keys = rows.stream().map(x -> x.shape().key() + " " + x.impl() + " " + x.dtype()).toList();
+            assertEquals(backends.contains("opencl") ? 12 : 6, keys.size(), keys.toString());
+            for (Result x : rows) {
+                assertTrue(x.ok(), x.toString());
+            }
+            if (!interleave) {
+                order = keys;
+                // one implementation's points in a row: the first three rows share impl and dtype
+                assertEquals(1, rows.subList(0, 3).stream().map(x -> x.impl() + x.dtype()).distinct().count(), keys.toString());
+            } else {
+                assertEquals(new java.util.HashSet<>(order), new java.util.HashSet<>(keys));
+                int per = keys.size() / 3;
+                for (int i = 0; i < keys.size(); i++) {
+                    // shape-major: rows [per * n, per * (n + 1)) are all the n-th shape
+                    assertEquals(rows.get(i / per * per).shape().key(), rows.get(i).shape().key(), keys.toString());
+                }
+                assertTrue(Files.readString(out.resolve("results.md")).contains("interleaved"));
+            }
+        }
+    }
+
     @Test
     void pointsTooSlowForTheLimitAreSkippedWithTheEstimateNotRun() throws Exception {
         Path out = dir.resolve("slow");

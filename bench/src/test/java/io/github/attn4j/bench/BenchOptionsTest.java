@@ -43,7 +43,7 @@ class BenchOptionsTest {
     void flagsWithSpaceOrEquals() {
         BenchOptions o = BenchOptions.parse(new String[] {"--backend", "cpu,opencl:1", "--op=sdpa", "--dtype", "F16,bf16",
                 "--shapes", "flash,decode", "--warmup=0", "--warmup-ms", "0", "--iters", "25", "--out", "x/y", "--peer-csv", "a.csv",
-                "--peer-csv=b.csv", "--max-seconds", "7.5", "--seed", "-3", "--no-progress"});
+                "--peer-csv=b.csv", "--max-seconds", "7.5", "--seed", "-3", "--no-progress", "--interleave"});
         assertEquals(List.of("cpu", "opencl:1"), o.backends());
         assertEquals(Set.of("sdpa"), o.ops());
         assertEquals(List.of("f16", "bf16"), o.dtypes());
@@ -56,6 +56,8 @@ class BenchOptionsTest {
         assertEquals(7.5, o.maxSeconds());
         assertEquals(-3, o.seed());
         assertFalse(o.progress());
+        assertTrue(o.interleave());
+        assertFalse(BenchOptions.parse(new String[0]).interleave());
         assertEquals(24 + 7, o.shapeList().size());
     }
 
