@@ -63,7 +63,16 @@ class TorchPeerScriptTest {
 
     @Test
     void sameShapesAsTheJavaSets() throws Exception {
-        String spec = "standard,small,sdpa:b=3:h=6:hkv=2:sq=5:sk=7:d=16:dv=8:causal,additive:b=2:h=2:s=9:a=3:dv=5";
+        assertSameShapes("standard,small,sdpa:b=3:h=6:hkv=2:sq=5:sk=7:d=16:dv=8:causal,additive:b=2:h=2:s=9:a=3:dv=5");
+    }
+
+    @Test
+    void sameBackwardShapesAsTheJavaSets() throws Exception {
+        assertSameShapes("flash-bwd,additive-bwd,softmax-bwd,sdpa_bwd:b=2:h=6:hkv=2:sq=5:sk=7:d=16:dv=8:causal,"
+                + "softmax_bwd:r=3:n=9,additive_bwd:b=2:h=2:s=9:a=3:dv=5");
+    }
+
+    static void assertSameShapes(String spec) throws Exception {
         Out o = py("--list-shapes", "--shapes", spec);
         assertEquals(0, o.code(), o.stderr());
         List<String> java = ShapeSets.resolve(spec).stream().map(Shape::key).toList();
@@ -72,46 +81,32 @@ class TorchPeerScriptTest {
 
     @Test
     void sameFlopAndByteFormulas() throws Exception {
-        Out o = py("--dry-run", "--dtype", "f16", "--shapes", "standard");
-        assertEquals(0, o.code(), o.stderr());
-        int checked = 0;
-        for (String line : o.stdout().lines().toList()) {
-            String[] f = line.split(" ");
-            Shape s = ShapeSets.parse(f[2]);
-            assertEquals(Double.parseDouble(f[3].substring(6)), s.flops(), 1e-5 * Math.max(1, s.flops()), line);
-            assertEquals(Double.parseDouble(f[4].substring(6)), s.bytes(2), 1e-5 * s.bytes(2), line);
-            checked++;
-        }
+        List<Shape> s = assertSameFormulas("f16", 2, "standard");
         // flash and decode points have 3 SDPA backends each, softmax and additive one implementation.
-        assertEquals(3 * (24 + 7) + 9 + 5, checked);
-    }
-
-    @Test
-    void sameBackwardShapesAsTheJavaSets() throws Exception {
-        String spec = "flash-bwd,additive-bwd,softmax-bwd,sdpa_bwd:b=2:h=6:hkv=2:sq=5:sk=7:d=16:dv=8:causal,"
-                + "softmax_bwd:r=3:n=9,additive_bwd:b=2:h=2:s=9:a=3:dv=5";
-        Out o = py("--list-shapes", "--shapes", spec);
-        assertEquals(0, o.code(), o.stderr());
-        List<String> java = ShapeSets.resolve(spec).stream().map(Shape::key).toList();
-        assertEquals(java, o.stdout().lines().toList());
+        assertEquals(3 * (24 + 7) + 9 + 5, s.size());
     }
 
     @Test
     void sameBackwardFlopAndByteFormulas() throws Exception {
-        Out o = py("--dry-run", "--dtype", "f32", "--shapes", "flash-bwd,additive-bwd,softmax-bwd");
+        List<Shape> s = assertSameFormulas("f32", 4, "flash-bwd,additive-bwd,softmax-bwd");
+        // flash-bwd: 5 forward and 5 backward points, 3 SDPA backends each; additive-bwd 5 + 5; softmax-bwd 9
+        assertEquals(3 * 10 + 10 + 9, s.size());
+        assertEquals(3 * 5 + 5 + 9, s.stream().filter(x -> x.op().endsWith("_bwd")).count());
+    }
+
+    /** The script's FLOPs and bytes of every planned point equal the Java ones; returns the points. */
+    static List<Shape> assertSameFormulas(String dtype, int bytes, String spec) throws Exception {
+        Out o = py("--dry-run", "--dtype", dtype, "--shapes", spec);
         assertEquals(0, o.code(), o.stderr());
-        int checked = 0, backward = 0;
+        List<Shape> out = new ArrayList<>();
         for (String line : o.stdout().lines().toList()) {
             String[] f = line.split(" ");
             Shape s = ShapeSets.parse(f[2]);
             assertEquals(Double.parseDouble(f[3].substring(6)), s.flops(), 1e-5 * Math.max(1, s.flops()), line);
-            assertEquals(Double.parseDouble(f[4].substring(6)), s.bytes(4), 1e-5 * s.bytes(4), line);
-            checked++;
-            backward += s.op().endsWith("_bwd") ? 1 : 0;
+            assertEquals(Double.parseDouble(f[4].substring(6)), s.bytes(bytes), 1e-5 * s.bytes(bytes), line);
+            out.add(s);
         }
-        // flash-bwd: 5 forward and 5 backward points, 3 SDPA backends each; additive-bwd 5 + 5; softmax-bwd 9
-        assertEquals(3 * 10 + 10 + 9, checked);
-        assertEquals(3 * 5 + 5 + 9, backward);
+        return out;
     }
 
     /**
