@@ -157,7 +157,7 @@ fi
 sp="$work/speed"
 mkdir -p "$sp"
 have_torch=0
-python3 -c 'import torch; assert torch.cuda.is_available()' >/dev/null 2>&1 && have_torch=1
+if ((!dry)) && python3 -c 'import torch; assert torch.cuda.is_available()' >/dev/null 2>&1; then have_torch=1; fi
 
 # 2a. Training: the SDPA and additive backward against PyTorch's (autograd.grad through a kept forward, the
 # backward alone as attn4j's backward point), forward points beside them for the forward + backward sums.

@@ -43,6 +43,8 @@ DTYPE_BYTES = {"f32": 4, "f16": 2, "bf16": 2}
 # dims, and its FLOPs are BACKWARD_FLOPS x the forward's (FlashAttention's convention).
 OPS = ("sdpa", "sdpa_bwd", "softmax", "softmax_bwd", "additive", "additive_bwd")
 BACKWARD_FLOPS = 2.5
+# The forward op of each training backward op (softmax_bwd is not one: it has no FLOPs, only bytes).
+BASE = {"sdpa_bwd": "sdpa", "additive_bwd": "additive"}
 
 
 class Shape:
@@ -61,13 +63,13 @@ class Shape:
         self.seq_q, self.seq_k, self.head_dim, self.head_dim_v = seq_q, seq_k, head_dim, head_dim_v
         self.dim_a, self.causal = dim_a, causal
 
-    def base(self):
-        """The forward op of a backward op (sdpa_bwd -> sdpa); softmax_bwd keeps its own name."""
-        return {"sdpa_bwd": "sdpa", "additive_bwd": "additive"}.get(self.op, self.op)
+    def kind(self):
+        """sdpa, softmax or additive: the op without its _bwd."""
+        return self.op.split("_")[0]
 
     def backward(self):
         """True for the training backward points (sdpa_bwd, additive_bwd)."""
-        return self.op in ("sdpa_bwd", "additive_bwd")
+        return self.op in BASE
 
     def with_op(self, op, set_):
         return Shape(op, set_, self.batch, self.heads, self.heads_kv, self.seq_q, self.seq_k, self.head_dim,
@@ -87,7 +89,7 @@ class Shape:
 
     def flops(self):
         if self.backward():
-            return BACKWARD_FLOPS * self.with_op(self.base(), self.set).flops()
+            return BACKWARD_FLOPS * self.with_op(BASE[self.op], self.set).flops()
         pairs = float(self.batch) * self.heads * self.seq_q * self.seq_k
         if self.op == "sdpa":
             f = 2.0 * pairs * (self.head_dim + self.head_dim_v)
@@ -115,14 +117,14 @@ class Shape:
         return es * (float(b) * h * sq * a + float(b) * h * sk * (a + dv) + 2.0 * a + float(b) * h * sq * dv)
 
     def key(self):
-        if self.base() == "sdpa":
+        if self.kind() == "sdpa":
             kv = [("b", self.batch), ("h", self.heads)]
             if self.heads_kv != self.heads:
                 kv.append(("hkv", self.heads_kv))
             kv += [("sq", self.seq_q), ("sk", self.seq_k), ("d", self.head_dim)]
             if self.head_dim_v != self.head_dim:
                 kv.append(("dv", self.head_dim_v))
-        elif self.base() in ("softmax", "softmax_bwd"):
+        elif self.kind() == "softmax":
             kv = [("r", self.seq_q), ("n", self.seq_k)]
         else:
             kv = [("b", self.batch), ("h", self.heads), ("sq", self.seq_q), ("sk", self.seq_k), ("a", self.dim_a),
@@ -222,9 +224,8 @@ def parse_shape(text):
     """Parses op:key=value:...[:causal], the syntax of `attn4j bench --shapes`."""
     parts = text.strip().split(":")
     op = parts[0].lower()
-    if op in ("sdpa_bwd", "additive_bwd"):
-        base = {"sdpa_bwd": "sdpa", "additive_bwd": "additive"}[op]
-        return parse_shape(base + text.strip()[len(op):]).with_op(op, "custom")
+    if op in BASE:
+        return parse_shape(BASE[op] + text.strip()[len(op):]).with_op(op, "custom")
     kv, causal = {}, False
     for p in parts[1:]:
         p = p.strip().lower()
@@ -330,9 +331,9 @@ SDPA_IMPLS = ("flash", "efficient", "math")
 
 def impls_for(shape, chosen):
     """Which peer implementations apply to a shape (before asking torch whether it can run them)."""
-    if shape.base() == "sdpa":
+    if shape.kind() == "sdpa":
         return ["torch-" + i for i in SDPA_IMPLS if i in chosen]
-    if shape.base() in ("softmax", "softmax_bwd"):
+    if shape.kind() == "softmax":
         return ["torch-softmax"] if "softmax" in chosen else []
     return ["torch-additive-broadcast"] if "additive-broadcast" in chosen else []
 
@@ -498,7 +499,6 @@ class TorchRunner:
                 " [B, H, Sq, Sk, A] tensors")
 
     def run(self, shapes, dtypes, chosen, progress):
-        torch = self.torch
         rows = []
         for dtype in dtypes:
             copy_gbps, gemm_tflops = self.ceilings(dtype)
@@ -521,9 +521,9 @@ class TorchRunner:
                 return row(impl, self.name, shape, dtype, "skipped", reason="the broadcast needs %.1f GiB, %.1f GiB free"
                            % (need / 2 ** 30, free / 2 ** 30))
         try:
-            if shape.base() == "sdpa":
+            if shape.kind() == "sdpa":
                 call, note = self.sdpa_call(shape, dtype, impl)
-            elif shape.base() in ("softmax", "softmax_bwd"):
+            elif shape.kind() == "softmax":
                 call, note = self.softmax_call(shape, dtype)
             else:
                 call, note = self.additive_call(shape, dtype)

@@ -1143,13 +1143,12 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void ENTRY(attn_sdpa_bwd
                  * loop): dQ adds 0 x a copy of the last live key's row (non-finite only where that key's own
                  * term is NaN), and their dK/dV rows are the workspace's rows past Sk, never written out. A
                  * shorter block ending before Sk (window, causal, lengths) takes the boundary path. */
-                const int nfull = nvalid == LANES_KB || je == p.seq_k ? nvalid : 0;
-                const bool full = nfull > 0 && lanes_full(lo, hi, rows_live, j0, nvalid);
+                const bool full = (nvalid == LANES_KB || je == p.seq_k) && lanes_full(lo, hi, rows_live, j0, nvalid);
                 if (!full) {
                     lanes_live(lt, lov, hiv, j0, nvalid, p.m, mask, b, h, i0, p.seq_q, p.seq_k);
                 }
                 /* P and dS; 0 where masked (selected, so a NaN score of a masked pair cannot leak) */
-                const int ncalc = full ? nfull : LANES_KB;
+                const int ncalc = full ? nvalid : LANES_KB;
                 for (int t = 0; t < ncalc; t++) {
 #pragma unroll
                     for (int f = 0; f < LN_FR; f++) {

@@ -207,8 +207,7 @@ class OpenClSdpaBackwardTest {
     @Test
     void fusedFormTailBlockAgainstTheReference() {
         OpenClTesting.assumeDevice(cl);
-        Backend fused = withTune("bwdCpu=2");
-        try (fused) {
+        try (Backend fused = withTune("bwdCpu=2")) {
             for (int sk : new int[] {50, 113}) {
                 for (boolean infV : new boolean[] {false, true}) {
                     SplittableRandom r = new SplittableRandom(sk);
